@@ -1,0 +1,54 @@
+/**
+ * Time, passed in. Decision code takes `now`; loops take a Clock so tests can step a
+ * {@link ManualClock} instead of sleeping.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fn` every `ms` milliseconds until the returned function is called. */
+  every(ms: number, fn: () => void): () => void;
+}
+
+/** The real clock. Its timers are unref'd so they never keep the process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
+
+/** A clock that only moves when told to; `advance` fires due tickers in order. */
+export class ManualClock implements Clock {
+  private current: number;
+  private tickers = new Set<{ ms: number; next: number; fn: () => void }>();
+
+  constructor(start = 0) {
+    this.current = start;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  every(ms: number, fn: () => void): () => void {
+    const ticker = { ms, next: this.current + ms, fn };
+    this.tickers.add(ticker);
+    return () => this.tickers.delete(ticker);
+  }
+
+  /** Moves time forward by `ms`, firing every ticker that falls due on the way. */
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      let due: { ms: number; next: number; fn: () => void } | undefined;
+      for (const t of this.tickers) if (t.next <= target && (!due || t.next < due.next)) due = t;
+      if (!due) break;
+      this.current = due.next;
+      due.next += due.ms;
+      due.fn();
+    }
+    this.current = target;
+  }
+}

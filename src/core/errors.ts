@@ -1,0 +1,89 @@
+/**
+ * The one catalogue of platform error codes. Each code has a fixed HTTP status and a short
+ * description. Codes are public API: never change the meaning of one, never reuse a retired one.
+ *
+ * Platform-made HTTP responses carry `x-nimbus-error: <CODE>` and a JSON body
+ * `{"error":{"code","message"}}` so users can tell them from their function's own errors.
+ */
+export const ERRORS = {
+  // Management API: requests and validation
+  INVALID_REQUEST: { status: 400, description: 'The request body or parameters are invalid.' },
+  INVALID_NAME: { status: 400, description: 'The function name is not a valid DNS label.' },
+  INVALID_JSON: { status: 400, description: 'The request body is not valid JSON.' },
+  NOT_FOUND: { status: 404, description: 'No such route.' },
+  METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not accept this method.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request content type is not accepted here.' },
+
+  // Packages and builds
+  INVALID_ARCHIVE: { status: 400, description: 'The upload is not a valid tar.gz or zip archive.' },
+  UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path or a `..` segment.' },
+  UNSAFE_ARCHIVE_LINK: { status: 400, description: 'An archive entry is a link pointing outside the package, or a special file.' },
+  ARCHIVE_TOO_LARGE: { status: 413, description: 'The archive exceeds the compressed or unpacked size limit.' },
+  ARCHIVE_TOO_MANY_ENTRIES: { status: 413, description: 'The archive has more entries than allowed.' },
+  EMPTY_PACKAGE: { status: 400, description: 'The package contains no files.' },
+  PACKAGE_NOT_FOUND: { status: 400, description: 'The referenced package hash was never uploaded.' },
+  RUNTIME_NOT_DETECTED: { status: 400, description: 'The runtime could not be detected; pass it explicitly.' },
+  HANDLER_NOT_FOUND: { status: 400, description: 'The handler entry file or export does not exist in the package.' },
+  BUILD_FAILED: { status: 400, description: 'Bundling the function code failed.' },
+
+  // Functions and invocation
+  FUNCTION_NOT_FOUND: { status: 404, description: 'No function with this name is deployed.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The invocation request body exceeds the limit.' },
+  FUNCTION_TIMEOUT: { status: 504, description: 'The function did not answer within its timeout; the instance was recycled.' },
+  FUNCTION_ERROR: { status: 502, description: 'The function handler threw or returned an invalid response.' },
+  FUNCTION_CRASHED: { status: 502, description: 'The function instance died while serving the request.' },
+  FUNCTION_START_FAILED: { status: 502, description: 'A function instance could not be started or failed to load the handler.' },
+  FUNCTION_OVERLOADED: { status: 503, description: 'No capacity became available in time; retry later.' },
+  SHUTTING_DOWN: { status: 503, description: 'The platform is shutting down.' },
+
+  INTERNAL: { status: 500, description: 'An unexpected platform error.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+/** A stable platform error code from the catalogue. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Header naming the platform error code on platform-made responses. */
+export const ERROR_HEADER = 'x-nimbus-error';
+
+/**
+ * An error the platform reports to users: a catalogue code, a message that says what to do,
+ * and optional details (e.g. the offending field).
+ */
+export class NimbusError extends Error {
+  /** Marker so errors are recognised across module copies without `instanceof`. */
+  readonly isNimbusError = true;
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+  /** Extra response headers, e.g. `Retry-After`. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NimbusError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options.details;
+    this.headers = options.headers;
+  }
+
+  /** The JSON body of an error response. */
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+/** True for a NimbusError, even one from another copy of this module. */
+export function isNimbusError(err: unknown): err is NimbusError {
+  return typeof err === 'object' && err !== null && (err as { isNimbusError?: unknown }).isNimbusError === true;
+}
+
+/** Wraps anything thrown into a NimbusError; unknown errors become INTERNAL without leaking internals. */
+export function toNimbusError(err: unknown): NimbusError {
+  if (isNimbusError(err)) return err;
+  return new NimbusError('INTERNAL', 'Internal error; see the platform log for details.', { cause: err });
+}

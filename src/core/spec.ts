@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { NimbusError } from './errors.js';
+
+/** Runtimes Nimbus can run. */
+export const RUNTIMES = ['node', 'python'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** DNS-label names: lowercase letters, digits and `-`, starting with a letter, at most 63 chars. */
+export const FUNCTION_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Throws INVALID_NAME unless `name` is a valid function name. */
+export function assertFunctionName(name: string): void {
+  if (!FUNCTION_NAME_PATTERN.test(name)) {
+    throw new NimbusError(
+      'INVALID_NAME',
+      `Invalid function name ${JSON.stringify(name.slice(0, 80))}: use 1-63 lowercase letters, digits or '-', starting with a letter and not ending with '-'.`,
+      { details: { field: 'name' } },
+    );
+  }
+}
+
+/** Limits on settings, so absurd values are refused with a message naming the range. */
+export const LIMITS = {
+  timeoutMs: { min: 100, max: 3_600_000, default: 30_000 },
+  memoryMb: { min: 64, max: 16_384, default: 256 },
+  idleTimeoutMs: { min: 1_000, max: 86_400_000, default: 300_000 },
+  concurrency: { min: 1, max: 1_000 },
+  maxInstances: { min: 1, max: 1_000, default: 10 },
+  envBytes: 64 * 1024,
+} as const;
+
+/** Requests one instance serves at once, per runtime, unless set. */
+export const DEFAULT_CONCURRENCY: Record<RuntimeName, number> = { node: 64, python: 8 };
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/**
+ * Parses a duration: a number of seconds, or a string such as `500ms`, `30s`, `5m`, `1h`
+ * (a bare number in a string is seconds). Returns milliseconds, or undefined when malformed.
+ */
+export function parseDuration(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  const match = DURATION.exec(value.trim());
+  if (!match) return undefined;
+  const unit = (match[2] ?? 's') as keyof typeof UNIT_MS;
+  return Number(match[1]) * UNIT_MS[unit];
+}
+
+/** Formats milliseconds for people: `500ms`, `30s`, `5m`, `1h30m`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
+}
+
+function durationField(key: string, range: { min: number; max: number }) {
+  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < range.min || ms > range.max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${key} must be a duration between ${formatDuration(range.min)} and ${formatDuration(range.max)} (a number of seconds or e.g. "30s", "5m"); got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+}
+
+function intField(key: string, range: { min: number; max: number }, unit = '') {
+  return z
+    .number({ error: `${key} must be a whole number` })
+    .int(`${key} must be a whole number`)
+    .min(range.min, `${key} must be at least ${range.min}${unit}`)
+    .max(range.max, `${key} must be at most ${range.max}${unit}`);
+}
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The body of `PUT /api/v1/functions/{name}`: which uploaded package to run, and how.
+ * Unknown fields are refused so typos do not pass silently.
+ */
+export const functionConfigSchema = z
+  .object({
+    package: z.string().regex(/^[a-f0-9]{64}$/, 'package must be the sha256 returned by POST /api/v1/packages'),
+    runtime: z.enum(RUNTIMES, { error: `runtime must be one of ${RUNTIMES.join(', ')}` }).optional(),
+    handler: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[^\0\\]+$/, 'handler must be a relative path or module.function, without NUL or backslash')
+      .optional(),
+    env: z
+      .record(
+        z.string().regex(ENV_KEY, 'env keys must be letters, digits and _, not starting with a digit'),
+        z.string().refine((v) => !v.includes('\0'), 'env values must not contain NUL'),
+      )
+      .refine((env) => Object.keys(env).every((k) => !k.startsWith('NIMBUS_')), 'env keys starting with NIMBUS_ are reserved')
+      .refine(
+        (env) => Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length, 0) <= LIMITS.envBytes,
+        `env must total at most ${LIMITS.envBytes} bytes`,
+      )
+      .optional(),
+    timeout: durationField('timeout', LIMITS.timeoutMs).optional(),
+    memory: intField('memory', LIMITS.memoryMb, ' MB').optional(),
+    idleTimeout: durationField('idleTimeout', LIMITS.idleTimeoutMs).optional(),
+    concurrency: intField('concurrency', LIMITS.concurrency).optional(),
+    maxInstances: intField('maxInstances', LIMITS.maxInstances).optional(),
+  })
+  .strict();
+
+/** Parsed (not yet resolved) function configuration. */
+export type FunctionConfig = z.output<typeof functionConfigSchema>;
+
+/**
+ * A function's complete, resolved settings: everything needed to run it. Times in milliseconds.
+ * Stored per version; never modified after it is stored.
+ */
+export interface FunctionSpec {
+  name: string;
+  runtime: RuntimeName;
+  /** Resolved handler, e.g. `index.ts` (node entry), `index.handler` or `handler.handler` (python). */
+  handler: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  memoryMb: number;
+  idleTimeoutMs: number;
+  /** Requests one instance serves at once. */
+  concurrency: number;
+  maxInstances: number;
+  /** sha256 of the uploaded package. */
+  packageSha256: string;
+}
+
+/** Validates an API body into a FunctionConfig, or throws INVALID_REQUEST naming the field. */
+export function parseFunctionConfig(body: unknown): FunctionConfig {
+  const result = functionConfigSchema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.join('.') || undefined;
+  const message =
+    issue?.code === 'unrecognized_keys'
+      ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${Object.keys(functionConfigSchema.shape).join(', ')}.`
+      : `${field ? `${field}: ` : ''}${issue?.message ?? 'invalid request'}`;
+  throw new NimbusError('INVALID_REQUEST', message, {
+    details: { field: issue?.code === 'unrecognized_keys' ? issue.keys[0] : field },
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * The runtime protocol: how the platform and a function instance (a runtime shim) talk.
+ * Any language can implement it; see docs/runtime-protocol.md for the full description.
+ *
+ * - The shim is started with `NIMBUS_SOCKET` (a unix socket path) in its environment, and an
+ *   extra pipe on fd 3 (the control channel). It serves HTTP/1.1 with keep-alive on the socket.
+ * - When it listens it writes one JSON line `{"type":"ready"}` to fd 3. When fd 3 reaches EOF the
+ *   platform is gone and the shim exits at once, so no instance outlives the platform.
+ * - `POST /__nimbus/init` with an {@link InitRequest} loads the user's handler (specialisation).
+ *   Answers 200 {@link InitResponse}, or 500 `{"error":{"code","message"}}`.
+ * - Every other request is an invocation: method, path (the sub-path below `/fn/<name>`), query,
+ *   headers and body are the client's; the platform adds the headers below.
+ * - A handler that throws (or returns something unusable) is answered with status 500 and the
+ *   header {@link SHIM_ERROR_HEADER}; the body is `{"error":{"message","type"}}`.
+ * - stdout and stderr carry one JSON object per line, {@link LogLine}, tagged with the invocation
+ *   id that was current when the user code wrote it.
+ * - On SIGTERM the shim stops accepting connections, finishes in-flight requests, then exits 0.
+ */
+
+/** Path of the specialisation request. */
+export const INIT_PATH = '/__nimbus/init';
+/** Path of the shim's health probe. */
+export const HEALTH_PATH = '/__nimbus/health';
+
+/** Request header: the invocation id. Also set on every response to the client. */
+export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
+/** Request header: the invocation deadline in epoch milliseconds. */
+export const DEADLINE_HEADER = 'x-nimbus-deadline';
+/** Request header: the function name. */
+export const FUNCTION_HEADER = 'x-nimbus-function';
+/** Response header set by a shim when the handler failed (value: HANDLER_ERROR or INVALID_RESPONSE). */
+export const SHIM_ERROR_HEADER = 'x-nimbus-shim-error';
+
+/** The file descriptor of the control channel in the shim. */
+export const CONTROL_FD = 3;
+
+/** Body of `POST /__nimbus/init`. */
+export interface InitRequest {
+  function: string;
+  version: number;
+  /** Absolute path of the function's code; also the working directory for user code. */
+  codeDir: string;
+  /** File to load, relative to codeDir (node: the built bundle; python: the module file). */
+  entry: string;
+  /**
+   * Export to call. node: `default` (Web-standard fetch handler) or a named export called
+   * Lambda-style; undefined means detect (default export, else `handler`). python: the function name.
+   */
+  export?: string;
+  /** Environment variables for the user code. */
+  env: Record<string, string>;
+  timeoutMs: number;
+  memoryMb: number;
+}
+
+/** Answer to a successful init. */
+export interface InitResponse {
+  /** The handler form that was detected. */
+  form: 'web' | 'lambda';
+  /** Milliseconds spent loading the user's code. */
+  loadMs: number;
+}
+
+/** One captured output line, as written by a shim on stdout/stderr. */
+export interface LogLine {
+  /** Invocation id current when the line was written, or null outside any invocation. */
+  id: string | null;
+  /** Which stream. */
+  s: 'out' | 'err';
+  /** The line's text, without the newline. */
+  m: string;
+  /** Epoch milliseconds when the line was written. */
+  t: number;
+}
+
+/** Control message written by a shim on fd 3. */
+export type ControlMessage = { type: 'ready' };
