@@ -1,0 +1,156 @@
+/**
+ * Statistics and presentation of the benchmark's results: the printed table and the JSON file.
+ * Kept apart from the measuring code so the figures' meaning is defined in one place.
+ */
+import type { LoadResult } from './load.js';
+import type { ColdStartSample } from './nimbus.js';
+
+/** One row of the table: a target measured at one concurrency. */
+export interface Row {
+  target: string;
+  concurrency: number;
+  result: LoadResult;
+}
+
+/** Summary of the cold-start samples. */
+export interface ColdStartSummary {
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  maxMs: number;
+  samples: ColdStartSample[];
+}
+
+/** Memory of the platform and of its instances, in MB. */
+export interface Memory {
+  platformMb?: number;
+  /** Each process below the platform (instances, pool members, helpers such as esbuild). */
+  descendants: Array<{ pid: number; label: string; rssMb: number }>;
+}
+
+/** Everything a run measured; written as-is to bench/results/latest.json. */
+export interface BenchResults {
+  date: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string };
+  generator: string;
+  secondsPerCase: number;
+  warmupSeconds: number;
+  rows: Row[];
+  ratios: Record<string, number>;
+  coldStart?: ColdStartSummary;
+  /** Spawn of a bare node server to its first response, the floor under any process cold start. */
+  spawnFloor?: { runs: number; medianMs: number; p90Ms: number; minMs: number; samplesMs: number[] };
+  memory?: Memory;
+  /** RSS of the bare server (a) after its load runs: what one node http process needs here. */
+  bareServerMb?: number;
+  /** Why the Nimbus figures are missing or incomplete, when they are. */
+  nimbusError?: string;
+}
+
+/** The q-quantile (0..1) of a list of numbers, nearest-rank method. */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((x, y) => x - y);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+/** Summarise cold-start samples: median, p90, min, max. */
+export function summariseColdStarts(samples: ColdStartSample[]): ColdStartSummary {
+  const ms = samples.map((s) => s.ms);
+  return {
+    runs: samples.length,
+    medianMs: quantile(ms, 0.5),
+    p90Ms: quantile(ms, 0.9),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    samples,
+  };
+}
+
+/** Ratio of requests/s of target `num` to target `den` at one concurrency, when both were measured. */
+export function ratio(rows: Row[], num: string, den: string, concurrency: number): number | undefined {
+  const find = (target: string): Row | undefined => rows.find((r) => r.target === target && r.concurrency === concurrency);
+  const a = find(num);
+  const b = find(den);
+  if (!a || !b || b.result.requestsPerSecond === 0) return undefined;
+  return a.result.requestsPerSecond / b.result.requestsPerSecond;
+}
+
+const fixed = (n: number | undefined, digits: number): string =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
+
+/** The header line of the results table. */
+export function tableHeader(): string {
+  return `${'target'.padEnd(24)}${'c'.padStart(4)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  notes`;
+}
+
+/** One line of the results table; errors and non-2xx answers are flagged, as they void the figures. */
+export function tableRow(row: Row): string {
+  const { result } = row;
+  const notes: string[] = [];
+  if (result.non2xx > 0) notes.push(`${result.non2xx} non-2xx!`);
+  if (result.errors > 0) notes.push(`${result.errors} socket errors!`);
+  return (
+    `${row.target.padEnd(24)}${String(row.concurrency).padStart(4)}` +
+    `${fixed(result.requestsPerSecond, 0).padStart(10)}${fixed(result.p50Ms, 2).padStart(9)}` +
+    `${fixed(result.p99Ms, 2).padStart(9)}  ${notes.join(', ')}`
+  ).trimEnd();
+}
+
+/** `true x19, false x1`: how often each header value came back (a `false` means a warm start). */
+function describeValues(values: Array<string | null>): string {
+  const counts = new Map<string, number>();
+  for (const value of values) {
+    const key = value === null ? '(absent)' : JSON.stringify(value);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([value, n]) => `${value} x${n}`).join(', ');
+}
+
+/** The full printed report. */
+export function formatReport(results: BenchResults): string {
+  const lines: string[] = [];
+  lines.push(
+    `Nimbus benchmark: ${results.machine.cpus} CPUs (${results.machine.cpuModel}), node ${results.machine.node}, ` +
+      `load generator: ${results.generator}, ${results.secondsPerCase} s per case after ${results.warmupSeconds} s warm-up`,
+  );
+  if (results.generator === 'autocannon') lines.push('(autocannon records latencies with 1 ms resolution: p50/p99 are coarse)');
+  lines.push('');
+  lines.push(tableHeader());
+  for (const row of results.rows) lines.push(tableRow(row));
+  lines.push('');
+  for (const c of [1, 50]) {
+    const parts = [`c/a (c=${c}): ${fixed(results.ratios[`c/a@${c}`], 2)}`, `c/b (c=${c}): ${fixed(results.ratios[`c/b@${c}`], 2)}`];
+    parts.push(`b/a (c=${c}): ${fixed(results.ratios[`b/a@${c}`], 2)}`);
+    lines.push(`ratio ${parts.join('   ratio ')}`);
+  }
+  const cold = results.coldStart;
+  if (cold && cold.runs > 0) {
+    lines.push(
+      `cold start (${cold.runs} runs, request sent -> first response byte): median ${fixed(cold.medianMs, 1)} ms  ` +
+        `p90 ${fixed(cold.p90Ms, 1)} ms  min ${fixed(cold.minMs, 1)} ms  max ${fixed(cold.maxMs, 1)} ms`,
+    );
+    lines.push(`  x-nimbus-cold-start header: ${describeValues(cold.samples.map((s) => s.coldStartHeader))}`);
+    const timing = cold.samples.find((s) => s.serverTiming !== null)?.serverTiming;
+    if (timing) lines.push(`  server-timing (first run with it): ${timing}`);
+  }
+  const floor = results.spawnFloor;
+  if (floor) {
+    lines.push(
+      `cold start reference (${floor.runs} runs, spawn a bare node server -> first response byte): ` +
+        `median ${fixed(floor.medianMs, 1)} ms  p90 ${fixed(floor.p90Ms, 1)} ms  min ${fixed(floor.minMs, 1)} ms`,
+    );
+  }
+  const mem = results.memory;
+  if (mem) {
+    const below = mem.descendants.map((d) => `${d.label} ${fixed(d.rssMb, 1)} MB`).join(', ');
+    lines.push(`RSS after the load runs: platform ${fixed(mem.platformMb, 1)} MB; below it: ${below || 'nothing'}`);
+  }
+  if (results.bareServerMb !== undefined) {
+    lines.push(`RSS reference: bare node server after its load runs ${fixed(results.bareServerMb, 1)} MB`);
+  }
+  if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
+  return lines.join('\n');
+}

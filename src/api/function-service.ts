@@ -1,0 +1,128 @@
+import type { Backend } from '../backends/types.js';
+import type { Clock } from '../core/clock.js';
+import { NimbusError } from '../core/errors.js';
+import {
+  assertFunctionName,
+  DEFAULT_CONCURRENCY,
+  type FunctionSpec,
+  LIMITS,
+  parseFunctionConfig,
+} from '../core/spec.js';
+import type { FunctionCache } from '../gateway/function-cache.js';
+import type { Builder, PackageRepository } from '../packages/types.js';
+import type { FunctionRecord, Store } from '../store/types.js';
+import type { LogBuffer } from '../telemetry/logs.js';
+
+/** A function as the API shows it: times in seconds, memory in MB. */
+export interface FunctionView {
+  name: string;
+  runtime: string;
+  handler: string;
+  version: number;
+  package: string;
+  env: Record<string, string>;
+  timeout: number;
+  memory: number;
+  idleTimeout: number;
+  concurrency: number;
+  maxInstances: number;
+  url: string;
+  instances: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface FunctionServiceDeps {
+  store: Store;
+  packages: PackageRepository;
+  builder: Builder;
+  backend: Backend;
+  cache: FunctionCache;
+  logs: LogBuffer;
+  clock: Clock;
+}
+
+/**
+ * The control plane's function operations. Deploys are all-or-nothing: the package must exist and
+ * build before the new version is stored, so a failed deploy leaves the previous version serving.
+ */
+export class FunctionService {
+  constructor(private readonly deps: FunctionServiceDeps) {}
+
+  /**
+   * Creates a function or deploys a new version. Settings not given keep their previous values
+   * (defaults for a new function); runtime and handler not given are detected from the new code.
+   */
+  async deploy(name: string, body: unknown): Promise<{ record: FunctionRecord; created: boolean }> {
+    assertFunctionName(name);
+    const config = parseFunctionConfig(body);
+    if (!(await this.deps.packages.has(config.package))) {
+      throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${config.package} was uploaded. Upload the code first with POST /api/v1/packages.`, {
+        details: { field: 'package' },
+      });
+    }
+    const previous = (await this.deps.store.getFunction(name))?.spec;
+    const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler });
+    const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
+    const spec: FunctionSpec = {
+      name,
+      runtime: built.runtime,
+      handler: built.handler,
+      env: config.env ?? previous?.env ?? {},
+      timeoutMs: config.timeout ?? previous?.timeoutMs ?? LIMITS.timeoutMs.default,
+      memoryMb: config.memory ?? previous?.memoryMb ?? LIMITS.memoryMb.default,
+      idleTimeoutMs: config.idleTimeout ?? previous?.idleTimeoutMs ?? LIMITS.idleTimeoutMs.default,
+      concurrency: config.concurrency ?? (runtimeChanged ? undefined : previous?.concurrency) ?? DEFAULT_CONCURRENCY[built.runtime],
+      maxInstances: config.maxInstances ?? previous?.maxInstances ?? LIMITS.maxInstances.default,
+      packageSha256: config.package,
+    };
+    const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
+    this.deps.cache.set(record);
+    return { record, created: previous === undefined };
+  }
+
+  async get(name: string): Promise<FunctionRecord> {
+    const record = await this.deps.store.getFunction(name);
+    if (!record) throw notFound(name);
+    return record;
+  }
+
+  list(): Promise<FunctionRecord[]> {
+    return this.deps.store.listFunctions();
+  }
+
+  /** Deletes the function; in-flight invocations finish, then its instances stop. */
+  async remove(name: string): Promise<void> {
+    if (!(await this.deps.store.deleteFunction(name))) throw notFound(name);
+    this.deps.cache.delete(name);
+    this.deps.logs.drop(name);
+    await this.deps.backend.remove(name);
+  }
+
+  /** The API representation; `baseUrl` is how the caller reaches the platform. */
+  view(record: FunctionRecord, baseUrl: string): FunctionView {
+    const { spec } = record;
+    return {
+      name: spec.name,
+      runtime: spec.runtime,
+      handler: spec.handler,
+      version: record.version,
+      package: spec.packageSha256,
+      env: spec.env,
+      timeout: spec.timeoutMs / 1000,
+      memory: spec.memoryMb,
+      idleTimeout: spec.idleTimeoutMs / 1000,
+      concurrency: spec.concurrency,
+      maxInstances: spec.maxInstances,
+      url: `${baseUrl}/fn/${spec.name}`,
+      instances: this.deps.backend.status(spec.name).instances,
+      createdAt: new Date(record.createdAt).toISOString(),
+      updatedAt: new Date(record.updatedAt).toISOString(),
+    };
+  }
+}
+
+/** FUNCTION_NOT_FOUND with a hint. */
+export function notFound(name: string): NimbusError {
+  return new NimbusError('FUNCTION_NOT_FOUND', `No function named "${name}" is deployed. See the list with: nimbus ls`);
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ERRORS } from '../core/errors.js';
+import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
+
+const json = (schema: object) => ({ 'application/json': { schema } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: FUNCTION_NAME_PATTERN.source } };
+
+const functionSchema = {
+  type: 'object',
+  required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'url', 'instances', 'createdAt', 'updatedAt'],
+  properties: {
+    name: { type: 'string' },
+    runtime: { type: 'string', enum: ['node', 'python'] },
+    handler: { type: 'string' },
+    version: { type: 'integer', minimum: 1 },
+    package: { type: 'string', description: 'sha256 of the package' },
+    env: { type: 'object', additionalProperties: { type: 'string' } },
+    timeout: { type: 'number', description: 'seconds' },
+    memory: { type: 'integer', description: 'MB' },
+    idleTimeout: { type: 'number', description: 'seconds' },
+    concurrency: { type: 'integer' },
+    maxInstances: { type: 'integer' },
+    url: { type: 'string', format: 'uri' },
+    instances: { type: 'integer', description: 'running instances' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+/** The OpenAPI 3.1 description of the management API and the invocation route. */
+export function openApiDocument(serverUrl: string): object {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Nimbus API', version: '1', description: 'Management API of the Nimbus serverless platform. See docs/api.md.' },
+    servers: [{ url: serverUrl }],
+    paths: {
+      '/api/v1/packages': {
+        post: {
+          summary: 'Upload a package (tar.gz, zip or a single file)',
+          parameters: [{ name: 'x-nimbus-filename', in: 'header', schema: { type: 'string' }, description: 'name of a single-file upload' }],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: {
+            201: { description: 'Stored (or already present)', content: json(ref('Package')) },
+            400: errorResponse('INVALID_ARCHIVE, UNSAFE_ARCHIVE_PATH, UNSAFE_ARCHIVE_LINK, EMPTY_PACKAGE'),
+            413: errorResponse('ARCHIVE_TOO_LARGE, ARCHIVE_TOO_MANY_ENTRIES'),
+          },
+        },
+      },
+      '/api/v1/functions': {
+        get: { summary: 'List functions', responses: { 200: { description: 'Functions by name', content: json({ type: 'object', properties: { functions: { type: 'array', items: ref('Function') } } }) } } },
+      },
+      '/api/v1/functions/{name}': {
+        parameters: [nameParam],
+        get: { summary: 'Get a function', responses: { 200: { description: 'The function', content: json(ref('Function')) }, 404: errorResponse('FUNCTION_NOT_FOUND') } },
+        put: {
+          summary: 'Create a function or deploy a new version',
+          requestBody: { required: true, content: json(ref('FunctionConfig')) },
+          responses: {
+            200: { description: 'Updated', content: json(ref('Function')) },
+            201: { description: 'Created', content: json(ref('Function')) },
+            400: errorResponse('INVALID_NAME, INVALID_REQUEST, INVALID_JSON, PACKAGE_NOT_FOUND, RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND, BUILD_FAILED'),
+          },
+        },
+        delete: { summary: 'Delete a function', responses: { 204: { description: 'Deleted' }, 404: errorResponse('FUNCTION_NOT_FOUND') } },
+      },
+      '/api/v1/functions/{name}/logs': {
+        parameters: [nameParam],
+        get: {
+          summary: "Read a function's logs",
+          parameters: [
+            { name: 'since', in: 'query', schema: { type: 'string' }, description: 'duration back from now (10m) or ISO timestamp' },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
+            { name: 'follow', in: 'query', schema: { type: 'boolean' }, description: 'stream NDJSON until the client disconnects' },
+          ],
+          responses: {
+            200: {
+              description: 'Log entries, oldest first',
+              content: { ...json({ type: 'object', properties: { logs: { type: 'array', items: ref('LogEntry') } } }), 'application/x-ndjson': { schema: ref('LogEntry') } },
+            },
+            404: errorResponse('FUNCTION_NOT_FOUND'),
+          },
+        },
+      },
+      '/fn/{name}/{path}': {
+        parameters: [nameParam, { name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'sub-path seen by the function (may be empty)' }],
+        summary: 'Invoke a function with any method; the response is the function’s own',
+        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
+      },
+    },
+    components: {
+      schemas: {
+        FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
+        Function: functionSchema,
+        Package: {
+          type: 'object',
+          properties: { sha256: { type: 'string' }, size: { type: 'integer' }, format: { type: 'string', enum: ['tar.gz', 'zip', 'file'] }, files: { type: 'integer' }, unpackedBytes: { type: 'integer' } },
+        },
+        LogEntry: {
+          type: 'object',
+          properties: { time: { type: 'string', format: 'date-time' }, function: { type: 'string' }, invocationId: { type: ['string', 'null'] }, stream: { type: 'string', enum: ['stdout', 'stderr'] }, message: { type: 'string' } },
+        },
+        Error: {
+          type: 'object',
+          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: Object.keys(ERRORS) }, message: { type: 'string' }, details: { type: 'object' } } } },
+        },
+      },
+    },
+  };
+}

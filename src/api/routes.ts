@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../core/clock.js';
+import { NimbusError } from '../core/errors.js';
+import { assertFunctionName } from '../core/spec.js';
+import { sendError, sendJson } from '../http/respond.js';
+import type { PackageLimits, PackageRepository } from '../packages/types.js';
+import type { LogBuffer } from '../telemetry/logs.js';
+import { baseUrlOf, readJson } from './body.js';
+import type { FunctionService } from './function-service.js';
+import { serveLogs } from './logs-route.js';
+import { openApiDocument } from './openapi.js';
+
+export interface ApiDeps {
+  service: FunctionService;
+  packages: PackageRepository;
+  packageLimits: PackageLimits;
+  logs: LogBuffer;
+  clock: Clock;
+  /** The platform's own URL, used when a request has no usable Host header. */
+  serverUrl(): string;
+  onInternalError(err: unknown): void;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, params: { name: string; url: URL }) => Promise<void> | void;
+
+/** Route table: path pattern (`:name` is a function name) → method → handler. */
+function routes(deps: ApiDeps): Array<{ pattern: RegExp; methods: Record<string, Handler> }> {
+  const { service } = deps;
+  const base = (req: IncomingMessage) => baseUrlOf(req, deps.serverUrl());
+  return [
+    {
+      pattern: /^\/api\/v1\/openapi\.json$/,
+      methods: { GET: (req, res) => sendJson(res, 200, openApiDocument(base(req))) },
+    },
+    {
+      pattern: /^\/api\/v1\/packages$/,
+      methods: {
+        POST: async (req, res) => {
+          const declared = Number(req.headers['content-length'] ?? 0);
+          if (declared > deps.packageLimits.maxCompressedBytes) {
+            throw new NimbusError('ARCHIVE_TOO_LARGE', `The upload is ${declared} bytes; the limit is ${deps.packageLimits.maxCompressedBytes}.`);
+          }
+          const filename = req.headers['x-nimbus-filename'];
+          const info = await deps.packages.ingest(req, { contentType: req.headers['content-type'], filename: typeof filename === 'string' ? filename : undefined });
+          sendJson(res, 201, info);
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/functions$/,
+      methods: {
+        GET: async (req, res) => {
+          const records = await service.list();
+          sendJson(res, 200, { functions: records.map((r) => service.view(r, base(req))) });
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/functions\/([^/]+)$/,
+      methods: {
+        GET: async (req, res, { name }) => sendJson(res, 200, service.view(await service.get(name), base(req))),
+        PUT: async (req, res, { name }) => {
+          assertFunctionName(name);
+          const { record, created } = await service.deploy(name, await readJson(req));
+          sendJson(res, created ? 201 : 200, service.view(record, base(req)));
+        },
+        DELETE: async (_req, res, { name }) => {
+          await service.remove(name);
+          res.writeHead(204).end();
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/functions\/([^/]+)\/logs$/,
+      methods: {
+        GET: async (req, res, { name, url }) => {
+          await service.get(name);
+          serveLogs(req, res, url, name, deps.logs, deps.clock);
+        },
+      },
+    },
+  ];
+}
+
+/** Creates the `/api/v1` request handler. */
+export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const table = routes(deps);
+  return async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://nimbus.invalid');
+      for (const route of table) {
+        const match = route.pattern.exec(url.pathname);
+        if (!match) continue;
+        const handler = route.methods[req.method ?? 'GET'];
+        if (!handler) {
+          res.setHeader('allow', Object.keys(route.methods).join(', '));
+          throw new NimbusError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route.methods).join(' or ')}.`);
+        }
+        const name = match[1] === undefined ? '' : safeDecode(match[1]);
+        await handler(req, res, { name, url });
+        return;
+      }
+      throw new NimbusError('NOT_FOUND', `No API route ${req.method} ${url.pathname}. See /api/v1/openapi.json.`);
+    } catch (err) {
+      // Do not wait for a body nobody will read.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendError(res, err, deps.onInternalError);
+    }
+  };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../../core/clock.js';
+import { NimbusError } from '../../core/errors.js';
+import type { RuntimeName } from '../../core/spec.js';
+import type { RuntimeAdapter } from '../../runtimes/types.js';
+import type { Sandbox } from '../../sandbox/types.js';
+import type { FunctionRecord } from '../../store/types.js';
+import type { LogSink } from '../../telemetry/logs.js';
+import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
+import { FunctionPool } from './function-pool.js';
+import { LocalInstance } from './instance.js';
+
+/** Settings of the local backend. */
+export interface LocalBackendOptions {
+  sandbox: Sandbox;
+  runtimes: Record<RuntimeName, RuntimeAdapter>;
+  logs: LogSink;
+  clock: Clock;
+  /** Where a function version's built code lives. */
+  codeDir(record: FunctionRecord): string;
+  /** Limit for starting an instance and loading its handler. @default 10000 */
+  startTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL. @default 3000 */
+  stopGraceMs?: number;
+  /** Requests allowed to wait for capacity per function. @default 1000 */
+  maxQueue?: number;
+  /** How often idle instances are looked for. @default 1000 */
+  reapIntervalMs?: number;
+}
+
+/**
+ * Runs instances as local processes (through the sandbox), one pool per function. Unix sockets
+ * live in a short private directory under the OS temp dir: socket paths are limited to ~107 bytes,
+ * and a deep data dir would exceed that.
+ */
+export class LocalBackend implements Backend {
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly runDir: string;
+  private readonly stopReaper: () => void;
+  private shuttingDown = false;
+  private nextId = 1;
+
+  constructor(private readonly options: LocalBackendOptions) {
+    this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
+    this.stopReaper = options.clock.every(options.reapIntervalMs ?? 1000, () => this.reap());
+  }
+
+  acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
+    if (this.shuttingDown) return Promise.reject(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down; retry against another instance or later.'));
+    let pool = this.pools.get(fn.spec.name);
+    if (!pool) {
+      pool = new FunctionPool(fn, {
+        clock: this.options.clock,
+        maxQueue: this.options.maxQueue ?? 1000,
+        createInstance: (record) => this.createInstance(record),
+      });
+      this.pools.set(fn.spec.name, pool);
+    }
+    return pool.acquire(fn, signal);
+  }
+
+  private createInstance(record: FunctionRecord): LocalInstance {
+    const id = `${record.spec.name}-${record.version}-${(this.nextId++).toString(36)}${randomBytes(2).toString('hex')}`;
+    return new LocalInstance(id, record, {
+      sandbox: this.options.sandbox,
+      adapter: this.options.runtimes[record.spec.runtime],
+      logs: this.options.logs,
+      clock: this.options.clock,
+      socketDir: join(this.runDir, id),
+      codeDir: this.options.codeDir(record),
+      startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+      stopGraceMs: this.options.stopGraceMs ?? 3000,
+    });
+  }
+
+  status(name: string): FunctionStatus {
+    return this.pools.get(name)?.status() ?? { instances: 0, inflight: 0, queued: 0 };
+  }
+
+  /** Process ids of a function's instances (for tests and diagnostics). */
+  pids(name: string): number[] {
+    const pool = this.pools.get(name);
+    return pool ? [...pool.instances].flatMap((i) => (i.pid !== undefined && i.pid > 0 ? [i.pid] : [])) : [];
+  }
+
+  async remove(name: string): Promise<void> {
+    const pool = this.pools.get(name);
+    if (!pool) return;
+    this.pools.delete(name);
+    pool.failWaiters(new NimbusError('FUNCTION_NOT_FOUND', `Function "${name}" was removed.`));
+    await pool.drainAll();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.stopReaper();
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    for (const pool of pools) pool.failWaiters(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
+    await Promise.all(pools.map((pool) => pool.drainAll()));
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  private reap(): void {
+    const now = this.options.clock.now();
+    for (const [name, pool] of this.pools) {
+      pool.reapIdle(now);
+      if (pool.idle) this.pools.delete(name);
+    }
+  }
+}

@@ -1,0 +1,360 @@
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+
+/** Where the CLI looks for the platform when neither --url nor NIMBUS_URL is given. */
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** An error the platform answered with: `{"error":{"code","message"}}` (or an undecodable body). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(status: number, code: string, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** The platform could not be reached at all (refused, unknown host, reset before answering). */
+export class UnreachableError extends Error {
+  readonly url: string;
+  readonly reason: string | undefined;
+
+  constructor(url: string, reason?: string, options?: { cause?: unknown }) {
+    const why = reason && reason !== 'ECONNREFUSED' ? ` (${reason})` : '';
+    super(`Cannot reach Nimbus at ${url}${why}. Start it with \`nimbus up\` or set --url/NIMBUS_URL.`, options);
+    this.name = 'UnreachableError';
+    this.url = url;
+    this.reason = reason;
+  }
+}
+
+/** The connection dropped after the request was sent (the platform stopped or a proxy cut it). */
+export class ConnectionLostError extends Error {
+  readonly url: string;
+  readonly reason: string | undefined;
+
+  constructor(url: string, reason?: string, options?: { cause?: unknown }) {
+    super(`Lost the connection to Nimbus at ${url} before the answer was complete${reason ? ` (${reason})` : ''}.`, options);
+    this.name = 'ConnectionLostError';
+    this.url = url;
+    this.reason = reason;
+  }
+}
+
+/** A package as answered by `POST /api/v1/packages`. */
+export interface PackageInfo {
+  sha256: string;
+  size: number;
+  format: string;
+  files: number;
+  unpackedBytes: number;
+}
+
+/** A function as answered by the management API. */
+export interface FunctionInfo {
+  name: string;
+  runtime: string;
+  handler: string;
+  version: number;
+  package: string;
+  env: Record<string, string>;
+  /** Seconds. */
+  timeout: number;
+  /** MB. */
+  memory: number;
+  /** Seconds. */
+  idleTimeout: number;
+  concurrency: number;
+  maxInstances: number;
+  url: string;
+  instances: number;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+}
+
+/** One log line as answered by the logs endpoint. */
+export interface LogEntry {
+  time: string;
+  function: string;
+  invocationId: string | null;
+  stream: 'stdout' | 'stderr' | string;
+  message: string;
+}
+
+/** The body of `PUT /api/v1/functions/{name}`. */
+export interface DeployBody {
+  package: string;
+  runtime?: string;
+  handler?: string;
+  env?: Record<string, string>;
+  timeout?: number | string;
+  memory?: number;
+  idleTimeout?: number | string;
+  concurrency?: number;
+  maxInstances?: number;
+}
+
+/** A response whose body has not been read yet. */
+export interface RawResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable & { text(): Promise<string>; dump(): Promise<void> };
+}
+
+export interface RawRequest {
+  method?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer | Uint8Array | Readable | null;
+  /** Send the bearer token (management API only; never forwarded to functions). @default true */
+  auth?: boolean;
+  /** Milliseconds to wait for response headers; 0 waits forever. @default 300000 */
+  headersTimeout?: number;
+  /** Milliseconds allowed between body chunks; 0 waits forever. @default 300000 */
+  bodyTimeout?: number;
+  signal?: AbortSignal;
+}
+
+export interface ClientOptions {
+  /** Base URL of the platform, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Bearer token sent as `authorization` on management API calls when set. */
+  token?: string | undefined;
+  userAgent?: string;
+}
+
+/** Validates a platform address and returns it without a trailing slash. Throws a readable Error. */
+export function normalizeBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`Invalid platform URL ${JSON.stringify(url)}: expected e.g. http://127.0.0.1:8080`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`Invalid platform URL ${JSON.stringify(url)}: only http:// and https:// are supported`);
+  }
+  if (parsed.search || parsed.hash) {
+    throw new Error(`Invalid platform URL ${JSON.stringify(url)}: remove the query or fragment`);
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Codes meaning the platform was never reached. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Codes meaning an open connection broke. */
+const LOST_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function networkCode(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const e = current as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof e.code === 'string' && (CONNECT_ERRORS.has(e.code) || LOST_ERRORS.has(e.code))) return e.code;
+    if (Array.isArray(e.errors)) {
+      for (const inner of e.errors) {
+        const code = networkCode(inner);
+        if (code) return code;
+      }
+    }
+    current = e.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Turns a low-level network error into one that says what happened (platform unreachable, or
+ * connection lost); other errors are returned as they are.
+ */
+export function explainNetworkError(err: unknown, baseUrl: string): unknown {
+  if (err instanceof UnreachableError || err instanceof ConnectionLostError) return err;
+  const code = networkCode(err);
+  if (code === undefined) return err;
+  if (CONNECT_ERRORS.has(code)) return new UnreachableError(baseUrl, code, { cause: err });
+  return new ConnectionLostError(baseUrl, code, { cause: err });
+}
+
+/** Reads an error response into an ApiError, whatever its body looks like. */
+export async function decodeError(res: RawResponse): Promise<ApiError> {
+  let text = '';
+  try {
+    text = await res.body.text();
+  } catch {
+    // the body is only a hint; the status still says what happened
+  }
+  const headerCode = res.headers['x-nimbus-error'];
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    const e = parsed.error;
+    if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+      const details = e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
+      return new ApiError(res.status, e.code, e.message, details);
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  const code = typeof headerCode === 'string' ? headerCode : `HTTP_${res.status}`;
+  const snippet = text.trim().slice(0, 300);
+  return new ApiError(res.status, code, `${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
+}
+
+/**
+ * The one way the CLI talks to the platform: base URL, JSON in and out, error decoding and
+ * authentication. Call close() when done so no connection keeps the process alive.
+ */
+export class NimbusClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly userAgent: string;
+  private readonly agent: Agent;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = normalizeBaseUrl(options.url);
+    this.token = options.token || undefined;
+    this.userAgent = options.userAgent ?? 'nimbus-cli';
+    this.agent = new Agent({ keepAliveTimeout: 4_000 });
+  }
+
+  /** Absolute URL of a platform path such as `/api/v1/functions`. */
+  url(path: string): string {
+    return `${this.baseUrl}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+
+  /** The invocation URL of a function (with an optional sub-path and query). */
+  functionUrl(name: string, subPath = ''): string {
+    return this.url(`/fn/${encodeURIComponent(name)}${subPath}`);
+  }
+
+  /** Sends a request and answers with the unread response, whatever its status. */
+  async raw(path: string, options: RawRequest = {}): Promise<RawResponse> {
+    const headers: Record<string, string | string[]> = { 'user-agent': this.userAgent, ...options.headers };
+    if (this.token && options.auth !== false && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
+      headers['authorization'] = `Bearer ${this.token}`;
+    }
+    try {
+      const res = await request(this.url(path), {
+        dispatcher: this.agent,
+        method: (options.method ?? 'GET') as 'GET',
+        headers,
+        body: options.body ?? null,
+        headersTimeout: options.headersTimeout ?? 300_000,
+        bodyTimeout: options.bodyTimeout ?? 300_000,
+        signal: options.signal ?? null,
+      });
+      return {
+        status: res.statusCode,
+        statusText: res.statusText || STATUS_CODES[res.statusCode] || '',
+        headers: res.headers,
+        body: res.body,
+      };
+    } catch (err) {
+      throw explainNetworkError(err, this.baseUrl);
+    }
+  }
+
+  /** A JSON API call: answers the decoded body, or throws ApiError for statuses >= 400. */
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.raw(path, {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    return this.decode<T>(res);
+  }
+
+  /** Decodes a JSON response, or throws ApiError for statuses >= 400. */
+  async decode<T>(res: RawResponse): Promise<T> {
+    if (res.status >= 400) throw await decodeError(res);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw explainNetworkError(err, this.baseUrl);
+    }
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(res.status, 'INVALID_RESPONSE', `The platform answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  // --- the management API -------------------------------------------------------------------
+
+  /** `POST /api/v1/packages`: a tar.gz (filename unset) or a single file named `filename`. */
+  async uploadPackage(bytes: Buffer | Readable, filename?: string): Promise<PackageInfo> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': filename === undefined ? 'application/gzip' : 'application/octet-stream',
+    };
+    if (filename !== undefined) headers['x-nimbus-filename'] = filename;
+    const res = await this.raw('/api/v1/packages', { method: 'POST', headers, body: bytes });
+    return this.decode<PackageInfo>(res);
+  }
+
+  /** `PUT /api/v1/functions/{name}`: create the function or deploy a new version. */
+  deployFunction(name: string, body: DeployBody): Promise<FunctionInfo> {
+    return this.json<FunctionInfo>('PUT', `/api/v1/functions/${encodeURIComponent(name)}`, body);
+  }
+
+  async listFunctions(): Promise<FunctionInfo[]> {
+    const res = await this.json<{ functions: FunctionInfo[] }>('GET', '/api/v1/functions');
+    return res.functions;
+  }
+
+  getFunction(name: string): Promise<FunctionInfo> {
+    return this.json<FunctionInfo>('GET', `/api/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  async removeFunction(name: string): Promise<void> {
+    await this.json<unknown>('DELETE', `/api/v1/functions/${encodeURIComponent(name)}`);
+  }
+
+  /** `GET /api/v1/functions/{name}/logs` as a list. */
+  async logs(name: string, query: { since?: string; limit?: number }): Promise<LogEntry[]> {
+    const res = await this.json<{ logs: LogEntry[] }>('GET', this.logsPath(name, { ...query, follow: false }));
+    return res.logs;
+  }
+
+  /** `GET /api/v1/functions/{name}/logs?follow=true`: the open NDJSON stream. */
+  async followLogs(name: string, query: { since?: string; limit?: number }, signal?: AbortSignal): Promise<RawResponse> {
+    const res = await this.raw(this.logsPath(name, { ...query, follow: true }), {
+      headers: { accept: 'application/x-ndjson' },
+      bodyTimeout: 0,
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status >= 400) throw await decodeError(res);
+    return res;
+  }
+
+  private logsPath(name: string, query: { since?: string; limit?: number; follow: boolean }): string {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.follow) params.set('follow', 'true');
+    const qs = params.toString();
+    return `/api/v1/functions/${encodeURIComponent(name)}/logs${qs ? `?${qs}` : ''}`;
+  }
+
+  /** Closes pooled connections (and aborts anything still open: a command is done with it). */
+  async close(): Promise<void> {
+    await this.agent.destroy();
+  }
+}

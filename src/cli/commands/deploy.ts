@@ -1,0 +1,125 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { LIMITS, RUNTIMES } from '../../core/spec.js';
+import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
+import { CliError, type CliContext } from '../context.js';
+import { collectEnv, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
+import { formatBytes, formatJson } from '../format.js';
+import { packFolder } from '../pack.js';
+import { createProgress } from '../progress.js';
+
+interface DeployOptions {
+  name: string;
+  runtime?: string;
+  handler?: string;
+  env?: Record<string, string>;
+  timeout?: number;
+  memory?: number;
+  idleTimeout?: number;
+  concurrency?: number;
+  maxInstances?: number;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ nimbus deploy ./hello --name hello
+  $ nimbus deploy index.js --name hello --env GREETING=hi --timeout 10s
+  $ nimbus deploy handler.py --name resize --runtime python --handler handler.handler --memory 512
+  $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
+
+A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
+uploaded as is. Runtime and handler are detected from the files unless given.`;
+
+/** Builds the body of PUT /api/v1/functions/{name} from the parsed flags. */
+export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' | 'json'>): DeployBody {
+  const body: DeployBody = { package: packageSha };
+  if (opts.runtime !== undefined) body.runtime = opts.runtime;
+  if (opts.handler !== undefined) body.handler = opts.handler;
+  if (opts.env !== undefined) body.env = opts.env;
+  if (opts.timeout !== undefined) body.timeout = opts.timeout / 1000;
+  if (opts.memory !== undefined) body.memory = opts.memory;
+  if (opts.idleTimeout !== undefined) body.idleTimeout = opts.idleTimeout / 1000;
+  if (opts.concurrency !== undefined) body.concurrency = opts.concurrency;
+  if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
+  return body;
+}
+
+export function registerDeploy(program: Command, ctx: CliContext): void {
+  program
+    .command('deploy')
+    .summary('deploy a file or folder as a function')
+    .description('Upload code and create the function, or deploy a new version of it.')
+    .argument('<path>', 'a source file (index.js, handler.py, …) or a folder')
+    .requiredOption('-n, --name <name>', 'function name: lowercase letters, digits and -', parseFunctionName)
+    .addOption(new Option('-r, --runtime <runtime>', 'runtime (default: detected from the files)').choices(RUNTIMES))
+    .option('--handler <spec>', 'node: entry file or file.export; python: module.function (default: detected)')
+    .option('-e, --env <KEY=VALUE>', 'environment variable for the function (repeatable)', collectEnv)
+    .option('--timeout <duration>', 'deadline per invocation, 100ms to 1h (default: 30s)', (v) =>
+      parseDurationFlag('--timeout', v, LIMITS.timeoutMs),
+    )
+    .option('--memory <mb>', 'memory limit per instance in MB, 64 to 16384 (default: 256)', parseMemory)
+    .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 24h (default: 5m)', (v) =>
+      parseDurationFlag('--idle-timeout', v, LIMITS.idleTimeoutMs),
+    )
+    .option('--concurrency <n>', 'requests one instance serves at once (default: node 64, python 8)', (v) =>
+      parseIntFlag('--concurrency', v, LIMITS.concurrency),
+    )
+    .option('--max-instances <n>', 'upper bound on instances (default: 10)', (v) =>
+      parseIntFlag('--max-instances', v, LIMITS.maxInstances),
+    )
+    .option('--json', 'print the deployed function as JSON')
+    .addHelpText('after', EXAMPLES)
+    .action(async (path: string, opts: DeployOptions, command: Command) => {
+      const client = ctx.client(command);
+      const target = resolve(ctx.io.cwd, path);
+      let kind: 'file' | 'folder';
+      try {
+        const s = await stat(target);
+        if (s.isDirectory()) kind = 'folder';
+        else if (s.isFile()) kind = 'file';
+        else throw new CliError(`${path} is neither a file nor a folder.`);
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`No such file or folder: ${path}`);
+        throw new CliError(`Cannot read ${path}: ${(err as Error).message}`);
+      }
+
+      const progress = createProgress(ctx.io);
+      let pkg: PackageInfo;
+      let fn: FunctionInfo;
+      try {
+        if (kind === 'folder') {
+          progress.step(`Packaging ${path}…`);
+          const packed = await packFolder(target);
+          progress.step(
+            `Uploading ${formatBytes(packed.bytes.length)} (${packed.files} file${packed.files === 1 ? '' : 's'}, ${formatBytes(packed.unpackedBytes)} unpacked)…`,
+          );
+          pkg = await client.uploadPackage(packed.bytes);
+        } else {
+          const bytes = await readFile(target);
+          progress.step(`Uploading ${basename(target)} (${formatBytes(bytes.length)})…`);
+          pkg = await client.uploadPackage(bytes, basename(target));
+        }
+        progress.step(`Deploying ${opts.name}…`);
+        fn = await client.deployFunction(opts.name, deployBody(pkg.sha256, opts));
+      } catch (err) {
+        if (err instanceof Error && !(err instanceof CliError) && (err as NodeJS.ErrnoException).code === 'EACCES') {
+          throw new CliError(`Cannot read ${path}: ${err.message}`);
+        }
+        throw err;
+      } finally {
+        progress.stop();
+      }
+
+      const out = ctx.io.stdout;
+      if (opts.json) {
+        out.write(formatJson(fn));
+        return;
+      }
+      const c = ctx.out;
+      out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, handler ${fn.handler})\n`);
+      out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
+    });
+}

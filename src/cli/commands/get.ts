@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { formatDuration } from '../../core/spec.js';
+import type { FunctionInfo } from '../client.js';
+import type { CliContext } from '../context.js';
+import { formatAgo, formatJson, formatKeyValues, type Colors } from '../format.js';
+
+const EXAMPLES = `
+Examples:
+  $ nimbus get hello
+  $ nimbus get hello --json | jq .version`;
+
+const seconds = (s: unknown): string => (typeof s === 'number' ? formatDuration(s * 1000) : '-');
+const text = (v: unknown): string => (v === undefined || v === null ? '-' : String(v));
+const when = (t: string | undefined, now: number): string => (t ? `${t} (${formatAgo(t, now)})` : '-');
+
+/** The `nimbus get` view: one `key: value` line per setting; env as KEY=value lines. */
+export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now()): string {
+  const env = Object.entries(f.env ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const pairs: [string, string][] = [
+    ['name', c.bold(f.name)],
+    ['url', c.cyan(text(f.url))],
+    ['runtime', text(f.runtime)],
+    ['handler', text(f.handler)],
+    ['version', text(f.version)],
+    ['instances', text(f.instances)],
+    ['timeout', seconds(f.timeout)],
+    ['memory', typeof f.memory === 'number' ? `${f.memory} MB` : '-'],
+    ['idle timeout', seconds(f.idleTimeout)],
+    ['concurrency', text(f.concurrency)],
+    ['max instances', text(f.maxInstances)],
+  ];
+  if (env.length === 0) pairs.push(['env', c.dim('(none)')]);
+  else env.forEach(([k, v], i) => pairs.push([i === 0 ? 'env' : '', `${k}=${v}`]));
+  pairs.push(['package', text(f.package)], ['created', when(f.createdAt, now)], ['updated', when(f.updatedAt, now)]);
+  return formatKeyValues(pairs, c.dim);
+}
+
+export function registerGet(program: Command, ctx: CliContext): void {
+  program
+    .command('get')
+    .summary("show a function's settings")
+    .description('Show one function: its URL, runtime, handler, version, limits, environment and package.')
+    .argument('<name>', 'function name')
+    .option('--json', 'print the function as JSON')
+    .addHelpText('after', EXAMPLES)
+    .action(async (name: string, opts: { json?: boolean }, command: Command) => {
+      const fn = await ctx.client(command).getFunction(name);
+      ctx.io.stdout.write(opts.json ? formatJson(fn) : formatFunctionDetails(fn, ctx.out));
+    });
+}

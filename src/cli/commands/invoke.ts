@@ -1,0 +1,143 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Option, type Command } from 'commander';
+import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
+import { CliError, type CliContext } from '../context.js';
+import { collectHeader, headersToObject, parseMethod, parseSubPath } from '../flags.js';
+import { write } from '../io.js';
+
+interface InvokeOptions {
+  data?: string;
+  dataFile?: string;
+  method?: string;
+  path?: string;
+  header?: [string, string][];
+  include?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ nimbus invoke hello
+  $ nimbus invoke hello --data '{"name":"Ada"}'
+  $ nimbus invoke resize --data-file photo.jpg --header 'Content-Type: image/jpeg' > small.jpg
+  $ nimbus invoke api --method DELETE --path '/items/42?force=true' --include
+  $ echo hi | nimbus invoke echo --data-file -
+
+The response body is written to stdout byte for byte. The command exits 1 when the status is
+400 or more; platform errors also print their code (e.g. [FUNCTION_TIMEOUT]) on stderr.`;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.xml': 'application/xml',
+  '.csv': 'text/csv; charset=utf-8',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.pdf': 'application/pdf',
+};
+
+/** The content type sent with --data when none is given: JSON when it parses, text otherwise. */
+export function contentTypeForData(data: string): string {
+  try {
+    JSON.parse(data);
+    return 'application/json';
+  } catch {
+    return 'text/plain; charset=utf-8';
+  }
+}
+
+/** The content type sent with --data-file when none is given, from the file extension. */
+export function contentTypeForFile(path: string): string {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/** Platform codes that mean "look at what the function logged". */
+const LOG_HINT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_CRASHED', 'FUNCTION_START_FAILED', 'FUNCTION_TIMEOUT']);
+
+function headerLines(res: RawResponse): string {
+  let text = `HTTP/1.1 ${res.status}${res.statusText ? ` ${res.statusText}` : ''}\n`;
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) text += `${name}: ${v}\n`;
+  }
+  return `${text}\n`;
+}
+
+export function registerInvoke(program: Command, ctx: CliContext): void {
+  program
+    .command('invoke')
+    .summary('call a function over HTTP and print its response')
+    .description('Call a function through the gateway (<url>/fn/<name><path>) and write the response body to stdout.')
+    .argument('<name>', 'function name')
+    .addOption(new Option('-d, --data <text>', 'request body').conflicts('dataFile'))
+    .option('--data-file <path>', 'read the request body from a file (- for stdin)')
+    .option('-X, --method <method>', 'HTTP method (default: POST with a body, GET without)', parseMethod)
+    .option('-p, --path <path>', 'sub-path and query the function sees, e.g. /users/1?full=1', parseSubPath)
+    .option('-H, --header <header>', "request header 'Key: Value' (repeatable)", collectHeader)
+    .option('-i, --include', 'print the status line and response headers before the body')
+    .addHelpText('after', EXAMPLES)
+    .action(async (name: string, opts: InvokeOptions, command: Command) => {
+      const client = ctx.client(command);
+      const { io } = ctx;
+      const headers = headersToObject(opts.header ?? []);
+      let body: string | Readable | undefined;
+      if (opts.data !== undefined) {
+        body = opts.data;
+        headers['content-type'] ??= contentTypeForData(opts.data);
+      } else if (opts.dataFile !== undefined) {
+        if (opts.dataFile === '-') {
+          body = io.stdin;
+        } else {
+          const file = resolve(io.cwd, opts.dataFile);
+          try {
+            const s = await stat(file);
+            if (!s.isFile()) throw new CliError(`--data-file ${opts.dataFile} is not a file.`);
+            headers['content-length'] ??= String(s.size);
+          } catch (err) {
+            if (err instanceof CliError) throw err;
+            throw new CliError(`Cannot read --data-file ${opts.dataFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+          }
+          body = createReadStream(file);
+        }
+        headers['content-type'] ??= opts.dataFile === '-' ? 'application/octet-stream' : contentTypeForFile(opts.dataFile);
+      }
+      const method = opts.method ?? (body === undefined ? 'GET' : 'POST');
+      if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
+        throw new CliError(`A ${method} request cannot have a body: drop --data/--data-file or pass --method POST.`, { exitCode: 2 });
+      }
+
+      const res = await client.raw(`/fn/${encodeURIComponent(name)}${opts.path ?? ''}`, {
+        method,
+        headers,
+        body: body ?? null,
+        auth: false,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      if (opts.include) await write(io.stdout, headerLines(res));
+
+      const code = res.headers['x-nimbus-error'];
+      if (res.status >= 400 && typeof code === 'string') {
+        const err = await decodeError(res);
+        if (opts.include) await write(io.stdout, JSON.stringify({ error: { code: err.code, message: err.message } }) + '\n');
+        let message = `HTTP ${res.status} [${code}]: ${err.message}`;
+        if (LOG_HINT_CODES.has(code)) message += `\nSee what the function logged with: nimbus logs ${name} --since 5m`;
+        throw new CliError(message);
+      }
+
+      try {
+        for await (const chunk of res.body) await write(io.stdout, chunk as Buffer);
+      } catch (err) {
+        throw explainNetworkError(err, client.baseUrl);
+      }
+      if (res.status >= 400) {
+        throw new CliError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+      }
+    });
+}

@@ -1,0 +1,107 @@
+import { StringDecoder } from 'node:string_decoder';
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '../../core/spec.js';
+import { explainNetworkError, type LogEntry } from '../client.js';
+import type { CliContext } from '../context.js';
+import { parseIntFlag } from '../flags.js';
+import { formatClock, type Colors } from '../format.js';
+import { write } from '../io.js';
+
+interface LogsOptions {
+  follow?: boolean;
+  since?: string;
+  limit?: number;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ nimbus logs hello
+  $ nimbus logs hello --since 1h
+  $ nimbus logs hello --follow
+  $ nimbus logs hello --since 2026-11-23T10:00:00Z --json | jq -r .message
+
+Each line: local time, the first 8 characters of the invocation id (- for lines written outside
+an invocation, e.g. at module load), [stderr] for lines written to stderr, then the message.`;
+
+/** `--since`: a duration back from now (30s, 10m, 1h) or an ISO timestamp. */
+export function parseSince(value: string): string {
+  const v = value.trim();
+  if (parseDuration(v) !== undefined) return v;
+  if (/^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v))) return v;
+  throw new InvalidArgumentError(`--since must be a duration back from now (30s, 10m, 1h) or an ISO timestamp, got ${JSON.stringify(value)}.`);
+}
+
+/** The short invocation id shown in log lines: its first 8 characters (after an `inv_` prefix, if any), or `-`. */
+export function shortInvocationId(id: string | null | undefined): string {
+  if (!id) return '-';
+  return id.replace(/^inv_/, '').slice(0, 8);
+}
+
+/** One human log line (with a final newline). */
+export function formatLogLine(entry: LogEntry, c: Colors): string {
+  const id = shortInvocationId(entry.invocationId).padEnd(8);
+  const marker = entry.stream === 'stderr' ? `${c.red('[stderr]')} ` : '';
+  const message = String(entry.message ?? '').replace(/\r?\n$/, '');
+  return `${c.dim(formatClock(entry.time))} ${c.dim(id)} ${marker}${message}\n`;
+}
+
+export function registerLogs(program: Command, ctx: CliContext): void {
+  program
+    .command('logs')
+    .summary("show a function's logs")
+    .description("Show what a function wrote to stdout and stderr, oldest first.")
+    .argument('<name>', 'function name')
+    .option('-f, --follow', 'keep printing new lines as they are written, until Ctrl-C')
+    .option('--since <when>', 'only lines from this long ago (30s, 10m, 1h) or since an ISO time', parseSince)
+    .option('--limit <n>', 'at most this many past lines', (v) => parseIntFlag('--limit', v, { min: 1, max: 100_000 }))
+    .option('--json', 'print entries as JSON, one per line (NDJSON)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (name: string, opts: LogsOptions, command: Command) => {
+      const client = ctx.client(command);
+      const { io } = ctx;
+      const query = {
+        ...(opts.since !== undefined ? { since: opts.since } : {}),
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      };
+      const print = (entry: LogEntry): Promise<void> =>
+        write(io.stdout, opts.json ? `${JSON.stringify(entry)}\n` : formatLogLine(entry, ctx.out));
+
+      if (!opts.follow) {
+        for (const entry of await client.logs(name, query)) await print(entry);
+        return;
+      }
+
+      const abort = new AbortController();
+      const stopListening = io.onSignal(() => abort.abort());
+      try {
+        const res = await client.followLogs(name, query, abort.signal);
+        const decoder = new StringDecoder('utf8');
+        let buffered = '';
+        const flushLine = async (line: string): Promise<void> => {
+          if (!line.trim()) return;
+          let entry: LogEntry;
+          try {
+            entry = JSON.parse(line) as LogEntry;
+          } catch {
+            return; // a partial or foreign line: skip it rather than stop following
+          }
+          await print(entry);
+        };
+        for await (const chunk of res.body) {
+          buffered += decoder.write(chunk as Buffer);
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            await flushLine(line);
+          }
+        }
+        await flushLine(buffered + decoder.end());
+      } catch (err) {
+        if (!abort.signal.aborted) throw explainNetworkError(err, client.baseUrl); // Ctrl-C ends --follow normally
+      } finally {
+        stopListening();
+      }
+    });
+}

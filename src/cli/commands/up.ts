@@ -1,0 +1,114 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { CliError, type CliContext } from '../context.js';
+import { parsePort, parseSize } from '../flags.js';
+import { formatBytes, formatTable } from '../format.js';
+
+/** What `startServer` from src/server.ts answers. */
+interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+  protections: { name: string; active: boolean; detail: string }[];
+}
+
+interface UpOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  maxBody?: number;
+}
+
+const EXAMPLES = `
+Examples:
+  $ nimbus up
+  $ nimbus up --port 0 --data-dir /var/lib/nimbus
+  $ nimbus up --host 0.0.0.0 --max-body 20mb
+
+Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
+it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
+lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how much.`;
+
+export function registerUp(program: Command, ctx: CliContext): void {
+  program
+    .command('up')
+    .summary('run the platform on this machine')
+    .description('Start Nimbus: the management API and the gateway on one port, with all state under --data-dir.')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on; 0 picks a free port', parsePort, 8080)
+    .option('--data-dir <dir>', 'where packages, functions and state are kept', './.nimbus')
+    .option('--max-body <size>', 'largest invocation request body, e.g. 6mb, 512kb (default: 6mb)', (v) =>
+      parseSize('--max-body', v),
+    )
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: UpOptions) => {
+      const { io } = ctx;
+      const c = ctx.out;
+      const dataDir = resolve(io.cwd, opts.dataDir);
+      // Loaded here so the client commands start fast and never load the platform.
+      const [{ startServer }, { pino }] = await Promise.all([import('../../server.js'), import('pino')]);
+      // Platform logs (JSON) go to stderr so stdout stays the human status lines scripts parse.
+      const logger = pino({ level: io.env['NIMBUS_LOG_LEVEL'] ?? 'info', base: undefined }, pino.destination({ dest: 2, sync: true }));
+      let server: RunningServer;
+      try {
+        server = await startServer({
+          host: opts.host,
+          port: opts.port,
+          dataDir,
+          logger,
+          ...(opts.maxBody !== undefined ? { maxBodyBytes: opts.maxBody } : {}),
+        });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE') {
+          throw new CliError(`Port ${opts.port} on ${opts.host} is already in use: stop the other process or pick another with --port (0 picks a free one).`);
+        }
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+          throw new CliError(`Cannot listen on ${opts.host}: no such local address. Use --host 127.0.0.1 or 0.0.0.0.`);
+        }
+        if (code === 'EACCES') {
+          throw new CliError(`Not allowed to listen on port ${opts.port} (ports below 1024 need privileges): pick another with --port.`);
+        }
+        throw err;
+      }
+
+      const out = io.stdout;
+      out.write(`Nimbus serving on ${server.url}\n`);
+      out.write(`Data dir: ${dataDir}\n`);
+      if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
+      if (server.protections.length > 0) {
+        out.write('Protections:\n');
+        const rows = server.protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
+        out.write(
+          formatTable(['', '', ''], rows)
+            .split('\n')
+            .slice(1)
+            .filter(Boolean)
+            .map((line) => `  ${line}\n`)
+            .join(''),
+        );
+      }
+      out.write(`Press Ctrl-C to stop.\n`);
+
+      await new Promise<void>(() => {
+        let stopping = false;
+        io.onSignal(() => {
+          if (stopping) {
+            io.stderr.write('Forced stop.\n');
+            io.exit(1);
+          }
+          stopping = true;
+          out.write('Stopping…\n');
+          server.close().then(
+            () => {
+              out.write('Stopped.\n');
+              io.exit(0);
+            },
+            (err: unknown) => {
+              io.stderr.write(`Error while stopping: ${(err as Error)?.message ?? String(err)}\n`);
+              io.exit(1);
+            },
+          );
+        });
+      });
+    });
+}

@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { DEFAULT_URL, NimbusClient } from './client.js';
+import { colors, type Colors } from './format.js';
+import { useColor, type CliIO } from './io.js';
+
+/** An error that ends the command with a message on stderr and an exit code (1 unless told). */
+export class CliError extends Error {
+  readonly exitCode: number;
+  /** Printed as is, without the `Error: ` prefix. */
+  readonly raw: boolean;
+
+  constructor(message: string, options: { exitCode?: number; raw?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = options.exitCode ?? 1;
+    this.raw = options.raw ?? false;
+  }
+}
+
+/** What every command gets: the IO, colours, and the API client for this run. */
+export interface CliContext {
+  io: CliIO;
+  version: string;
+  /** Colours for stdout (only on a terminal, and only without NO_COLOR). */
+  out: Colors;
+  /** Colours for stderr. */
+  err: Colors;
+  /** The API client, from --url/--token or NIMBUS_URL/NIMBUS_TOKEN (one per run). */
+  client(command: Command): NimbusClient;
+  /** Closes what the run opened. */
+  close(): Promise<void>;
+}
+
+export function createContext(io: CliIO, version: string): CliContext {
+  let client: NimbusClient | undefined;
+  return {
+    io,
+    version,
+    out: colors(useColor(io, 'stdout')),
+    err: colors(useColor(io, 'stderr')),
+    client(command) {
+      if (client) return client;
+      const opts = command.optsWithGlobals<{ url?: string; token?: string }>();
+      const url = opts.url ?? io.env['NIMBUS_URL'] ?? DEFAULT_URL;
+      const token = opts.token ?? io.env['NIMBUS_TOKEN'];
+      try {
+        client = new NimbusClient({ url, token, userAgent: `nimbus-cli/${version}` });
+      } catch (err) {
+        throw new CliError(`${(err as Error).message} (from ${opts.url !== undefined ? '--url' : 'NIMBUS_URL'})`, {
+          exitCode: 2,
+        });
+      }
+      return client;
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { InvalidArgumentError } from 'commander';
+import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration } from '../core/spec.js';
+
+/**
+ * Parsers for command-line values. Each throws commander's InvalidArgumentError with a message
+ * saying what is expected, so a bad flag is a usage error (exit 2) before anything is sent.
+ */
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `KEY=VALUE` (the value may contain `=` and be empty). */
+export function parseEnvPair(value: string): [string, string] {
+  const eq = value.indexOf('=');
+  if (eq <= 0) {
+    throw new InvalidArgumentError(`--env needs KEY=VALUE (e.g. --env GREETING=hello), got ${JSON.stringify(value)}.`);
+  }
+  const key = value.slice(0, eq);
+  if (!ENV_KEY.test(key)) {
+    throw new InvalidArgumentError(
+      `--env key ${JSON.stringify(key)} is not a valid name: use letters, digits and _, not starting with a digit.`,
+    );
+  }
+  if (key.startsWith('NIMBUS_')) {
+    throw new InvalidArgumentError(`--env key ${JSON.stringify(key)}: keys starting with NIMBUS_ are reserved by the platform.`);
+  }
+  return [key, value.slice(eq + 1)];
+}
+
+/** Commander collector for repeated `--env KEY=VALUE`: later values of a key win. */
+export function collectEnv(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const [key, val] = parseEnvPair(value);
+  return { ...previous, [key]: val };
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** `Key: Value` (curl style). The value may be empty and may contain `:`. */
+export function parseHeader(value: string): [string, string] {
+  const colon = value.indexOf(':');
+  const name = colon < 0 ? '' : value.slice(0, colon).trim();
+  if (colon < 0 || !name) {
+    throw new InvalidArgumentError(`--header needs 'Key: Value' (e.g. --header 'Content-Type: application/json'), got ${JSON.stringify(value)}.`);
+  }
+  if (!HEADER_NAME.test(name)) {
+    throw new InvalidArgumentError(`--header name ${JSON.stringify(name)} is not a valid HTTP header name.`);
+  }
+  const val = value.slice(colon + 1).trim();
+  if (/[\r\n\0]/.test(val)) throw new InvalidArgumentError(`--header ${name}: the value must not contain line breaks.`);
+  return [name, val];
+}
+
+/** Commander collector for repeated `--header 'Key: Value'`. */
+export function collectHeader(value: string, previous: [string, string][] | undefined): [string, string][] {
+  return [...(previous ?? []), parseHeader(value)];
+}
+
+/** Groups headers by lower-cased name, keeping repeated ones as arrays. */
+export function headersToObject(pairs: [string, string][]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const key = name.toLowerCase();
+    const existing = out[key];
+    if (existing === undefined) out[key] = value;
+    else out[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+  }
+  return out;
+}
+
+/**
+ * A duration flag such as `--timeout 30s`: a number of seconds or `500ms`, `30s`, `5m`, `1h`.
+ * Answers milliseconds; refuses values outside `range` with the allowed range in the message.
+ */
+export function parseDurationFlag(flag: string, value: string, range?: { min: number; max: number }): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds), got ${JSON.stringify(value)}.`);
+  }
+  if (range && (ms < range.min || ms > range.max)) {
+    throw new InvalidArgumentError(
+      `${flag} must be between ${formatDuration(range.min)} and ${formatDuration(range.max)}, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return ms;
+}
+
+/** A whole number within `range`. */
+export function parseIntFlag(flag: string, value: string, range: { min: number; max: number }, unit = ''): number {
+  const trimmed = value.trim();
+  if (!/^\d+$/.test(trimmed)) throw new InvalidArgumentError(`${flag} must be a whole number, got ${JSON.stringify(value)}.`);
+  const n = Number(trimmed);
+  if (n < range.min || n > range.max) {
+    throw new InvalidArgumentError(`${flag} must be between ${range.min}${unit} and ${range.max}${unit}, got ${n}${unit}.`);
+  }
+  return n;
+}
+
+/** `--memory`: MB as a number (`512`), or with a unit (`512mb`, `1gb`). Answers MB. */
+export function parseMemory(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(value.trim());
+  const { min, max } = LIMITS.memoryMb;
+  if (!match) {
+    throw new InvalidArgumentError(`--memory must be a number of MB (e.g. --memory 512, or 1gb), got ${JSON.stringify(value)}.`);
+  }
+  const unit = (match[2] ?? 'mb').toLowerCase();
+  const mb = Number(match[1]) * (unit.startsWith('g') ? 1024 : 1);
+  if (!Number.isInteger(mb)) throw new InvalidArgumentError(`--memory must be a whole number of MB, got ${JSON.stringify(value)}.`);
+  if (mb < min || mb > max) throw new InvalidArgumentError(`--memory must be between ${min} and ${max} MB, got ${mb} MB.`);
+  return mb;
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** A size such as `6mb`, `512kb`, `1gb` or a number of bytes (binary units). Answers bytes. */
+export function parseSize(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const factor = match ? SIZE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
+  if (!match || factor === undefined) {
+    throw new InvalidArgumentError(`${flag} must be a size such as 6mb, 512kb or a number of bytes, got ${JSON.stringify(value)}.`);
+  }
+  const bytes = Math.floor(Number(match[1]) * factor);
+  if (bytes < 1) throw new InvalidArgumentError(`${flag} must be at least 1 byte.`);
+  return bytes;
+}
+
+/** A TCP port, 0 (any free port) to 65535. */
+export function parsePort(value: string): number {
+  return parseIntFlag('--port', value, { min: 0, max: 65_535 });
+}
+
+/** A function name (DNS label), checked before anything is sent. */
+export function parseFunctionName(value: string): string {
+  if (!FUNCTION_NAME_PATTERN.test(value)) {
+    throw new InvalidArgumentError(
+      `invalid function name ${JSON.stringify(value.slice(0, 80))}: use 1-63 lowercase letters, digits or '-', starting with a letter and not ending with '-'.`,
+    );
+  }
+  return value;
+}
+
+/** `--path`: the sub-path (and query) after /fn/<name>; a leading `/` is added when missing. */
+export function parseSubPath(value: string): string {
+  if (/[\s\0]/.test(value)) throw new InvalidArgumentError(`--path must not contain spaces or control characters; encode them (e.g. %20).`);
+  if (value === '' || value === '/') return value;
+  return value.startsWith('/') || value.startsWith('?') ? value : `/${value}`;
+}
+
+/** `--method`: an HTTP method token, upper-cased. */
+export function parseMethod(value: string): string {
+  if (!/^[A-Za-z]+$/.test(value)) throw new InvalidArgumentError(`--method must be an HTTP method such as GET or POST, got ${JSON.stringify(value)}.`);
+  return value.toUpperCase();
+}

@@ -1,0 +1,36 @@
+import type { FunctionRecord, Store } from '../store/types.js';
+
+/**
+ * The gateway's view of deployed functions: looked up in the store once, then served from memory.
+ * The control plane updates it on every deploy and delete (same process); a clustered control
+ * plane will push the same updates over its change feed.
+ */
+export class FunctionCache {
+  private readonly records = new Map<string, FunctionRecord>();
+
+  constructor(private readonly store: Store) {}
+
+  /** The cached record, if any (no I/O: the hot path). */
+  peek(name: string): FunctionRecord | undefined {
+    return this.records.get(name);
+  }
+
+  /** The record, from memory or the store. */
+  async get(name: string): Promise<FunctionRecord | undefined> {
+    const cached = this.records.get(name);
+    if (cached) return cached;
+    const record = await this.store.getFunction(name);
+    // A deploy that finished while we read wins over what we read.
+    if (record && (this.records.get(name)?.version ?? 0) < record.version) this.records.set(name, record);
+    return this.records.get(name);
+  }
+
+  set(record: FunctionRecord): void {
+    const current = this.records.get(record.spec.name);
+    if (!current || current.version <= record.version) this.records.set(record.spec.name, record);
+  }
+
+  delete(name: string): void {
+    this.records.delete(name);
+  }
+}

@@ -1,0 +1,68 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isNimbusError, NimbusError } from '../core/errors.js';
+import type { RuntimeName } from '../core/spec.js';
+import { filesIn, isNodeSource, type ResolvedHandler } from './handler-files.js';
+import { resolveNodeHandler } from './node-handler.js';
+import { resolvePythonHandler } from './python-handler.js';
+
+/** Files that make a package python even next to JS files. */
+const PYTHON_MARKERS = ['handler.py', 'main.py', 'lambda_function.py'];
+
+/**
+ * Decides the runtime and handler of the package in `tree`, using what the user gave.
+ * Without a runtime: a given handler that resolves for node (then python) decides it; otherwise
+ * the files do (see {@link detectRuntime}).
+ *
+ * @throws RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND
+ */
+export async function resolveHandler(
+  tree: string,
+  options: { runtime?: RuntimeName | undefined; handler?: string | undefined },
+): Promise<ResolvedHandler> {
+  const { handler } = options;
+  if (options.runtime === 'node') return resolveNodeHandler(tree, handler);
+  if (options.runtime === 'python') return resolvePythonHandler(tree, handler);
+  if (handler !== undefined) {
+    for (const resolve of [resolveNodeHandler, resolvePythonHandler]) {
+      const resolved = await resolve(tree, handler).catch((err: unknown) => {
+        if (isNimbusError(err) && err.code === 'HANDLER_NOT_FOUND') return undefined;
+        throw err;
+      });
+      if (resolved) return resolved;
+    }
+  }
+  // Neither fits the given handler: resolving again for the detected runtime explains why.
+  return (await detectRuntime(tree)) === 'node' ? resolveNodeHandler(tree, handler) : resolvePythonHandler(tree, handler);
+}
+
+/**
+ * Detects the runtime from the files: python when handler.py, main.py or lambda_function.py
+ * is at the root, or the root has .py files and no package.json or JS/TS; node when there is a
+ * package.json, JS/TS at the root, or JS/TS anywhere (outside node_modules and hidden folders).
+ *
+ * @throws RUNTIME_NOT_DETECTED saying what was looked for.
+ */
+export async function detectRuntime(tree: string): Promise<RuntimeName> {
+  const root = await filesIn(tree);
+  if (root.some((name) => PYTHON_MARKERS.includes(name))) return 'python';
+  const nodeAtRoot = root.includes('package.json') || root.some(isNodeSource);
+  if (!nodeAtRoot && root.some((name) => name.endsWith('.py'))) return 'python';
+  if (nodeAtRoot || (await containsNodeSource(tree))) return 'node';
+  throw new NimbusError(
+    'RUNTIME_NOT_DETECTED',
+    `Cannot tell the runtime from the package: looked for ${PYTHON_MARKERS.join(', ')} or .py files (python), and package.json or .js/.ts files (node). Pass it explicitly, e.g. --runtime node --handler src/app.ts, or --runtime python --handler app.handler.`,
+    { details: { field: 'runtime' } },
+  );
+}
+
+async function containsNodeSource(dir: string): Promise<boolean> {
+  for (const dirent of await readdir(dir, { withFileTypes: true })) {
+    if (dirent.isFile() && isNodeSource(dirent.name)) return true;
+    // Dependencies are not the function's code; hidden folders (.git, .venv) are tooling.
+    if (dirent.isDirectory() && dirent.name !== 'node_modules' && !dirent.name.startsWith('.')) {
+      if (await containsNodeSource(join(dir, dirent.name))) return true;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,72 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { RuntimeName } from '../core/spec.js';
+import { nodeShimPath, pythonShimPath } from './paths.js';
+import type { RuntimeAdapter } from './types.js';
+
+export { nodeShimPath, packageRoot, pythonShimPath } from './paths.js';
+
+/**
+ * V8's heap limit as a share of the instance's memory: the rest is left for code, stacks, buffers
+ * and native allocations, which count against the same limit.
+ */
+const NODE_HEAP_SHARE = 0.8;
+
+/** Node instances run the compiled shim with the platform's own node binary. */
+export const nodeAdapter: RuntimeAdapter = {
+  name: 'node',
+  command({ memoryMb }) {
+    const heapMb = Math.max(16, Math.floor(memoryMb * NODE_HEAP_SHARE));
+    return { command: process.execPath, args: [`--max-old-space-size=${heapMb}`, nodeShimPath()] };
+  },
+};
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds a python3 interpreter: /usr/bin/python3 when present, else the first `python3` on PATH
+ * that is not a version-manager shim (pyenv, asdf): shims are scripts that need the user's shell
+ * environment, and instances get a clean one.
+ */
+export function findPython(path: string = process.env.PATH ?? ''): string | undefined {
+  if (isExecutable('/usr/bin/python3')) return '/usr/bin/python3';
+  for (const dir of path.split(delimiter)) {
+    if (dir === '' || /[\\/]shims$/.test(dir) || dir.includes('/.pyenv/') || dir.includes('/.asdf/')) continue;
+    const candidate = join(dir, 'python3');
+    if (existsSync(candidate) && isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Python adapter running `python` (from {@link findPython}). `-I` (isolated: no user site-packages, no PYTHON* variables, the shim's folder
+ * not on sys.path) and `-B` (no .pyc files: the function's code directory is never modified).
+ * The shim applies the memory limit itself, from `--memory-mb`.
+ */
+export function createPythonAdapter(python: string | undefined): RuntimeAdapter {
+  return {
+    name: 'python',
+    command({ memoryMb }) {
+      if (!python) throw new Error('No python3 interpreter found (looked for /usr/bin/python3, then python3 on PATH).');
+      return { command: python, args: ['-I', '-B', pythonShimPath(), '--memory-mb', String(memoryMb)] };
+    },
+  };
+}
+
+let python: RuntimeAdapter | undefined;
+
+/** The adapters, by runtime name. The Python interpreter is looked up on first use. */
+export const runtimeAdapters: Record<RuntimeName, RuntimeAdapter> = {
+  node: nodeAdapter,
+  python: {
+    name: 'python',
+    command: (options) => (python ??= createPythonAdapter(findPython())).command(options),
+  },
+};

@@ -1,0 +1,71 @@
+/** Small HTTP helpers shared by the shim's request paths. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
+import { SHIM_ERROR_HEADER, type ShimErrorCode } from './constants.cjs';
+import { shimLog } from './log-capture.cjs';
+
+/** Sends a complete JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(data)) });
+  res.end(data);
+}
+
+/** Reads a whole request body. */
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/** First value of a request header. */
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Name, message and stack of anything thrown. */
+export function describeError(err: unknown): { type: string; message: string; stack: string } {
+  if (err instanceof Error) {
+    return { type: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` };
+  }
+  const message = typeof err === 'string' ? err : inspect(err, { depth: 2, breakLength: Infinity });
+  return { type: typeof err === 'string' ? 'Error' : typeof err, message, stack: message };
+}
+
+/** Thrown when a handler returns something the shim cannot turn into a response. */
+export class InvalidResponseError extends Error {
+  override name = 'InvalidResponse';
+}
+
+/**
+ * Reports a failed invocation: logs the stack tagged with the invocation id, then answers 500
+ * with the shim error header, or, when the response has already started, destroys the connection
+ * so the platform sees a truncated response rather than a wrong one.
+ */
+export function failInvocation(res: ServerResponse, code: ShimErrorCode, err: unknown, id: string): void {
+  const { type, message, stack } = describeError(err);
+  shimLog(`${code}: ${stack}`, id);
+  if (res.destroyed) return;
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // The handler may have set headers on the way to failing (e.g. a rejected set-cookie).
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  sendJson(res, 500, { error: { type, message } }, { [SHIM_ERROR_HEADER]: code });
+}
+
+/** Resolves when `res` can take more data, or has closed. */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (res.destroyed || res.writableEnded) return resolve();
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * Loads the user's module and works out which handler form it uses.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { InitRequest } from './constants.cjs';
+
+/** The `ctx` argument of a Web-standard handler (the Cloudflare Workers shape). */
+export interface WebContext {
+  waitUntil(promise: unknown): void;
+  passThroughOnException(): void;
+  invocationId: string;
+}
+
+/** Calls a Web-standard handler, with the right `this`. */
+export type WebCall = (request: Request, env: Record<string, string>, ctx: WebContext) => unknown;
+
+/** A Lambda-style handler: `(event, context)` async, or `(event, context, callback)`. */
+export type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
+
+/** The loaded handler. */
+export type LoadedHandler = { form: 'web'; call: WebCall } | { form: 'lambda'; fn: LambdaHandler };
+
+/** Init failure, answered as `{"error":{"code","message"}}`. */
+export class LoadError extends Error {
+  constructor(
+    readonly code: 'HANDLER_NOT_FOUND' | 'HANDLER_LOAD_FAILED',
+    message: string,
+    readonly causeStack?: string,
+  ) {
+    super(message);
+  }
+}
+
+type Exports = Record<string, unknown>;
+
+function isObject(value: unknown): value is Exports {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null;
+}
+
+/**
+ * require() first: it is synchronous and fast for the CJS bundles the builder produces (and loads
+ * ESM too on Node >= 20.19). import() covers .mjs, ESM with top-level await and older Node 20.
+ */
+async function loadModule(file: string): Promise<unknown> {
+  if (file.endsWith('.mjs')) return import(pathToFileURL(file).href);
+  try {
+    return require(file) as unknown;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_ASYNC_MODULE') return import(pathToFileURL(file).href);
+    throw err;
+  }
+}
+
+/** A named export, also looked for one level down (import() of CJS puts module.exports in `default`). */
+function named(mod: unknown, name: string): unknown {
+  if (!isObject(mod)) return undefined;
+  if (mod[name] !== undefined) return mod[name];
+  const inner = mod.default;
+  return isObject(inner) ? inner[name] : undefined;
+}
+
+/** The default export: `exports.default`, or module.exports itself when it is a function. */
+function defaultExport(mod: unknown): unknown {
+  if (typeof mod === 'function') return mod;
+  if (!isObject(mod)) return undefined;
+  let value = mod.default;
+  // import() of an esbuild CJS bundle: default is module.exports, which has its own default.
+  if (isObject(value) && value.__esModule === true && 'default' in value) value = value.default;
+  // CJS `module.exports = app` where app has fetch (a Hono app): module.exports is the default.
+  if (value === undefined && mod.__esModule !== true && typeof mod.fetch === 'function') value = mod;
+  return value;
+}
+
+/**
+ * Loads `codeDir/entry` and picks the handler:
+ * `export` set and not `default` -> that named export, Lambda style; else a default export that is
+ * a function (Web style) or an object with `fetch` (called with this = the object); else a
+ * `handler` export, Lambda style.
+ */
+export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
+  const file = resolve(init.codeDir, init.entry);
+  if (!existsSync(file)) throw new LoadError('HANDLER_NOT_FOUND', `Entry file ${init.entry} does not exist in the function's code.`);
+  let mod: unknown;
+  try {
+    mod = await loadModule(file);
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new LoadError('HANDLER_LOAD_FAILED', `Loading ${init.entry} failed: ${message}`, err instanceof Error ? err.stack : undefined);
+  }
+
+  const wanted = init.export;
+  if (wanted && wanted !== 'default') {
+    const fn = named(mod, wanted);
+    if (typeof fn !== 'function') throw new LoadError('HANDLER_NOT_FOUND', `${init.entry} has no exported function named "${wanted}".`);
+    return { form: 'lambda', fn: fn as LambdaHandler };
+  }
+
+  const def = defaultExport(mod);
+  if (typeof def === 'function') {
+    const fn = def as WebCall;
+    return { form: 'web', call: (request, env, ctx) => fn(request, env, ctx) };
+  }
+  if (isObject(def) && typeof def.fetch === 'function') {
+    const fetch = def.fetch as (this: unknown, ...args: unknown[]) => unknown;
+    return { form: 'web', call: (request, env, ctx) => fetch.call(def, request, env, ctx) };
+  }
+  if (wanted === 'default') {
+    throw new LoadError('HANDLER_NOT_FOUND', `The default export of ${init.entry} is neither a function nor an object with a fetch method.`);
+  }
+  const handler = named(mod, 'handler');
+  if (typeof handler === 'function') return { form: 'lambda', fn: handler as LambdaHandler };
+  throw new LoadError(
+    'HANDLER_NOT_FOUND',
+    `${init.entry} exports no handler: export default a fetch handler (function or object with fetch), or export a function named "handler".`,
+  );
+}

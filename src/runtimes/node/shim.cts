@@ -1,0 +1,230 @@
+/**
+ * The Node runtime shim: the program every Node function instance runs. It serves the runtime
+ * protocol (docs/runtime-protocol.md) over HTTP/1.1 on the unix socket named by NIMBUS_SOCKET,
+ * loads the user's code on `POST /__nimbus/init`, and calls it for every other request.
+ *
+ * It imports only node: builtins because it runs inside the sandbox, where the platform's
+ * dependencies are not available, and keeps module-load work small because it is on the cold
+ * start path.
+ */
+import { unlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
+import { describeError, headerValue, readBody, sendJson } from './http-util.cjs';
+import { invokeLambda } from './lambda.cjs';
+import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
+import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
+import { invokeWeb, warmUpWeb } from './web.cjs';
+
+/** The platform pools connections to instances: keep idle ones for an hour rather than 5 s. */
+const KEEP_ALIVE_MS = 60 * 60 * 1000;
+/**
+ * An instance still waiting for init this long after ready is sitting in a prewarmed pool: use the
+ * idle time to load the fetch classes (see warmUpWeb). An init arriving sooner (a cold start
+ * without a pool) cancels the warm-up, so Lambda-style functions never pay for it.
+ */
+const WARM_UP_DELAY_MS = 25;
+let warmUpTimer: NodeJS.Timeout | undefined;
+
+let state: 'waiting' | 'loading' | 'ready' | 'failed' = 'waiting';
+let handler: LoadedHandler | undefined;
+let initRequest: InitRequest | undefined;
+let userEnv: Record<string, string> = {};
+let inflight = 0;
+let draining = false;
+/** Promises handed to ctx.waitUntil(): drain waits for them too. */
+const background = new Set<Promise<unknown>>();
+
+function exitIfDrained(): void {
+  if (draining && inflight === 0 && background.size === 0) {
+    flushAll();
+    process.exit(0);
+  }
+}
+
+function parseInit(body: Buffer): InitRequest {
+  const init = JSON.parse(body.toString('utf8')) as Partial<InitRequest> | null;
+  const ok =
+    typeof init === 'object' &&
+    init !== null &&
+    typeof init.codeDir === 'string' &&
+    typeof init.entry === 'string' &&
+    typeof init.function === 'string' &&
+    (init.env === undefined || (typeof init.env === 'object' && init.env !== null)) &&
+    (init.export === undefined || init.export === null || typeof init.export === 'string');
+  if (!ok) throw new Error('init needs function, codeDir and entry strings, and env as an object of strings');
+  return {
+    function: init.function!,
+    version: Number(init.version ?? 0),
+    codeDir: init.codeDir!,
+    entry: init.entry!,
+    export: init.export ?? undefined,
+    env: init.env ?? {},
+    timeoutMs: Number(init.timeoutMs ?? 30_000),
+    memoryMb: Number(init.memoryMb ?? 0),
+  };
+}
+
+async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (state !== 'waiting') {
+    // An instance is specialised once; a second init is a platform bug, refused loudly.
+    return sendJson(res, 409, { error: { code: 'ALREADY_INITIALISED', message: `init was already requested (state: ${state})` } });
+  }
+  state = 'loading';
+  clearTimeout(warmUpTimer);
+  let init: InitRequest;
+  try {
+    init = parseInit(await readBody(req));
+  } catch (err) {
+    state = 'waiting';
+    return sendJson(res, 400, { error: { code: 'INVALID_INIT', message: (err as Error).message } });
+  }
+  const started = performance.now();
+  try {
+    for (const [key, value] of Object.entries(init.env)) process.env[key] = String(value);
+    try {
+      process.chdir(init.codeDir);
+    } catch (err) {
+      throw new LoadError('HANDLER_NOT_FOUND', `The code directory cannot be entered: ${(err as Error).message}`);
+    }
+    handler = await loadHandler(init);
+  } catch (err) {
+    state = 'failed';
+    const code = err instanceof LoadError ? err.code : 'HANDLER_LOAD_FAILED';
+    const message = (err as Error).message;
+    shimLog(`init failed: ${code}: ${err instanceof LoadError && err.causeStack ? err.causeStack : message}`);
+    return sendJson(res, 500, { error: { code, message } });
+  }
+  initRequest = init;
+  userEnv = { ...init.env };
+  state = 'ready';
+  const loadMs = Math.round((performance.now() - started) * 100) / 100;
+  sendJson(res, 200, { form: handler.form, loadMs });
+}
+
+function waitUntilFor(id: string): (promise: unknown) => void {
+  return (promise) => {
+    const tracked: Promise<unknown> = Promise.resolve(promise)
+      .catch((err: unknown) => shimLog(`waitUntil promise rejected: ${describeError(err).stack}`, id))
+      .finally(() => {
+        background.delete(tracked);
+        flushInvocation(id);
+        exitIfDrained();
+      });
+    background.add(tracked);
+  };
+}
+
+let fallbackIds = 0;
+
+function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler, init: InitRequest): void {
+  // The platform always sends an id; requests made by hand get a local one.
+  const id = headerValue(req, INVOCATION_ID_HEADER) ?? `local-${process.pid}-${++fallbackIds}`;
+  inflight++;
+  if (draining) res.shouldKeepAlive = false;
+  res.once('close', () => {
+    inflight--;
+    flushInvocation(id);
+    exitIfDrained();
+  });
+  invocationStore.run(id, () => {
+    const run =
+      loaded.form === 'web'
+        ? invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) })
+        : invokeLambda(loaded.fn, init, req, res, id);
+    run.catch((err: unknown) => {
+      // Only the shim's own failures land here (the invokers report handler failures).
+      shimLog(`internal error: ${describeError(err).stack}`, id);
+      if (!res.headersSent) sendJson(res, 500, { error: { type: 'ShimError', message: describeError(err).message } });
+      else res.destroy();
+    });
+  });
+}
+
+function onRequest(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+  if (path === HEALTH_PATH) return sendJson(res, 200, { inflight, initialised: state === 'ready' });
+  if (path === INIT_PATH && req.method === 'POST') {
+    handleInit(req, res).catch((err: unknown) => {
+      shimLog(`init crashed: ${describeError(err).stack}`);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'HANDLER_LOAD_FAILED', message: describeError(err).message } });
+    });
+    return;
+  }
+  if (!handler || !initRequest) {
+    return sendJson(res, 503, { error: { code: 'NOT_INITIALISED', message: 'The instance has not loaded a handler yet.' } });
+  }
+  invoke(req, res, handler, initRequest);
+}
+
+/**
+ * Opens the control channel. Its EOF means the platform is gone (even if it was SIGKILLed: the
+ * kernel closes its end), and an instance must never outlive the platform, so exit at once.
+ */
+function openControl(): Socket | undefined {
+  try {
+    const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
+    const gone = (): never => process.exit(0);
+    control.on('end', gone);
+    control.on('close', gone);
+    control.on('error', gone);
+    control.resume();
+    return control;
+  } catch (err) {
+    // Started by hand without fd 3: serve anyway, for debugging.
+    shimLog(`no control channel on fd ${CONTROL_FD} (${(err as Error).message}); running without one`);
+    return undefined;
+  }
+}
+
+function main(): void {
+  installLogCapture();
+  process.on('uncaughtException', (err) => {
+    // The ALS store may be lost here; with a single invocation running, it is that one.
+    shimLog(`uncaught exception, exiting: ${describeError(err).stack}`, invocationStore.getStore() ?? null);
+    flushAll();
+    process.exit(1);
+  });
+
+  const socketPath = process.env.NIMBUS_SOCKET;
+  if (!socketPath) {
+    shimLog('NIMBUS_SOCKET is not set: nowhere to listen');
+    process.exit(2);
+  }
+  delete process.env.NIMBUS_SOCKET;
+  const control = openControl();
+
+  const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, onRequest);
+  // The platform enforces the invocation deadline; the shim never cuts a request short.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.on('error', (err) => {
+    shimLog(`cannot listen on ${socketPath}: ${err.message}`);
+    process.exit(1);
+  });
+
+  const drain = (): void => {
+    if (draining) return;
+    draining = true;
+    server.close();
+    server.closeIdleConnections();
+    exitIfDrained();
+  };
+  process.on('SIGTERM', drain);
+  process.on('SIGINT', drain);
+
+  try {
+    unlinkSync(socketPath); // a stale socket file from an earlier instance would make listen fail
+  } catch {
+    // none there
+  }
+  server.listen(socketPath, () => {
+    control?.write('{"type":"ready"}\n');
+    warmUpTimer = setTimeout(() => {
+      warmUpWeb().catch((err: unknown) => shimLog(`warm-up failed: ${describeError(err).message}`));
+    }, WARM_UP_DELAY_MS);
+  });
+}
+
+main();

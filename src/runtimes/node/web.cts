@@ -1,0 +1,162 @@
+/**
+ * Web-standard handler form: node request -> WHATWG Request, handler's Response -> node response,
+ * both streamed.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { drained, failInvocation, InvalidResponseError, sendJson } from './http-util.cjs';
+import type { WebCall, WebContext } from './loader.cjs';
+
+/** What an invocation needs besides the request. */
+export interface WebInvocation {
+  id: string;
+  env: Record<string, string>;
+  waitUntil(promise: unknown): void;
+}
+
+/** Connection-level headers belong to the shim <-> platform hop, not to the function's answer. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
+/** Builds the WHATWG Request; its signal aborts when the platform closes the connection. */
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const method = req.method ?? 'GET';
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  let url: string;
+  try {
+    url = new URL(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`).href;
+  } catch {
+    url = `http://localhost${req.url ?? '/'}`;
+  }
+  // GET/HEAD cannot have a body; other requests without one get a null body, as in browsers.
+  const hasBody =
+    method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+/** Accepts the global Response and look-alikes (e.g. a polyfill bundled with the user's code). */
+function isResponse(value: unknown): value is Response {
+  if (value instanceof Response) return true;
+  const r = value as Partial<Response> | null;
+  return typeof r === 'object' && r !== null && typeof r.status === 'number' && typeof r.headers?.forEach === 'function' && 'body' in r;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
+  return typeof value;
+}
+
+const PENDING = Symbol('pending');
+
+/** The read's result if it is already available, else PENDING (checked after pending I/O callbacks). */
+function readNow<T>(read: Promise<T>): Promise<T | typeof PENDING> {
+  return Promise.race([read, new Promise<typeof PENDING>((resolve) => setImmediate(resolve, PENDING))]);
+}
+
+async function write(res: ServerResponse, chunk: Uint8Array): Promise<void> {
+  if (!res.destroyed && !res.write(chunk)) await drained(res);
+}
+
+/**
+ * Streams the body chunk by chunk. A body that is complete at once (the usual `new Response(text)`)
+ * is sent with a Content-Length; a body still being produced gets its headers sent immediately, so
+ * streaming responses (server-sent events) start at once.
+ */
+async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  // A client that goes away stops the producer too (an endless event stream would otherwise leak).
+  const stop = (): void => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  };
+  res.once('close', stop);
+  try {
+    const firstRead = reader.read();
+    let first = await readNow(firstRead);
+    if (first === PENDING) {
+      res.flushHeaders();
+      first = await firstRead;
+    }
+    if (first.done) return void res.end();
+    const secondRead = reader.read();
+    const second = await readNow(secondRead);
+    // Complete at once: end(data) lets node send a Content-Length instead of chunked encoding.
+    if (second !== PENDING && second.done) return void res.end(first.value);
+    await write(res, first.value);
+    let next = second === PENDING ? await secondRead : second;
+    while (!next.done) {
+      if (res.destroyed) return void (await reader.cancel());
+      await write(res, next.value);
+      next = await reader.read();
+    }
+    res.end();
+  } finally {
+    res.off('close', stop);
+    reader.releaseLock();
+  }
+}
+
+async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  response.headers.forEach((value, key) => {
+    if (key !== 'set-cookie' && !HOP_BY_HOP.has(key)) res.setHeader(key, value);
+  });
+  const cookies = typeof response.headers.getSetCookie === 'function' ? response.headers.getSetCookie() : [];
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (response.body) await writeBody(res, response.body);
+  else res.end();
+}
+
+/** Runs one invocation of a Web-standard handler. */
+export async function invokeWeb(call: WebCall, req: IncomingMessage, res: ServerResponse, inv: WebInvocation): Promise<void> {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  let request: Request;
+  try {
+    request = toRequest(req, controller.signal);
+  } catch (err) {
+    // e.g. TRACE, which WHATWG Request refuses: the client's fault, not the handler's.
+    return sendJson(res, 400, { error: { type: 'BadRequest', message: (err as Error).message } });
+  }
+  const ctx: WebContext = { waitUntil: inv.waitUntil, passThroughOnException() {}, invocationId: inv.id };
+  let result: unknown;
+  try {
+    result = await call(request, inv.env, ctx);
+  } catch (err) {
+    return failInvocation(res, 'HANDLER_ERROR', err, inv.id);
+  }
+  if (!isResponse(result)) {
+    const err = new InvalidResponseError(`The handler returned ${describeValue(result)} instead of a Response.`);
+    return failInvocation(res, 'INVALID_RESPONSE', err, inv.id);
+  }
+  try {
+    await writeResponse(res, result);
+  } catch (err) {
+    // Invalid header values from the handler, or its body stream erroring part-way.
+    failInvocation(res, res.headersSent ? 'HANDLER_ERROR' : 'INVALID_RESPONSE', err, inv.id);
+  }
+}
+
+/**
+ * Exercises the WHATWG fetch classes once. Node loads them lazily, and the first use costs ~60 ms
+ * (it loads undici): paid while a generic instance waits in the pool rather than by the first
+ * invocation after a cold start.
+ */
+export async function warmUpWeb(): Promise<void> {
+  const body = Readable.toWeb(Readable.from([Buffer.from('warm')])) as unknown as ReadableStream<Uint8Array>;
+  const request = new Request('http://localhost/', { method: 'POST', body, duplex: 'half', headers: [['x-warm', '1']] } as RequestInit);
+  await request.arrayBuffer();
+  const response = new Response('warm', { headers: [['set-cookie', 'a=1']] });
+  response.headers.getSetCookie();
+  const reader = response.body!.getReader();
+  while (!(await reader.read()).done);
+}

@@ -1,0 +1,77 @@
+"""Process set-up and user-code loading for the Nimbus Python shim: memory limit, malloc tuning,
+and init (environment, working directory, module, handler lookup)."""
+
+import os
+import sys
+
+import _nimbus_logs as logs
+
+#: Stack reserved per connection thread. Enough for the default recursion limit through C code
+#: (repr, json); smaller than the 8 MB default because RLIMIT_AS counts reserved stacks.
+THREAD_STACK_MB = 4
+#: Connection threads the address-space limit leaves room for (the platform's default python
+#: concurrency is 8; pooled connections can exceed it a little).
+THREADS_ALLOWED = 32
+#: Address space of the interpreter with the shim and the standard library loaded (measured
+#: ~27 MB VmSize with one malloc arena), with room for the shared libraries of the user's imports.
+BASE_AS_MB = 96
+
+
+def apply_memory_limit(memory_mb):
+    """RLIMIT_AS is a coarse backstop (cgroups are the real limit, applied by the sandbox); it
+    counts reserved address space, so leave room for the interpreter and thread stacks."""
+    import resource
+
+    limit = (max(memory_mb, 128) + BASE_AS_MB + THREADS_ALLOWED * THREAD_STACK_MB) * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def limit_malloc_arenas():
+    """glibc reserves a 64 MB arena per thread that allocates; under RLIMIT_AS that address space
+    would run out long before the memory does. Python threads take turns under the GIL anyway, so
+    one arena costs no real contention."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-8, 1)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
+def load_handler(init):
+    """Loads the module file and returns (handler, None) or (None, (code, message))."""
+    import importlib.util
+
+    code_dir, entry = init["codeDir"], init["entry"]
+    export = init.get("export") or "handler"
+    os.environ.update({str(k): str(v) for k, v in (init.get("env") or {}).items()})
+    try:
+        os.chdir(code_dir)
+    except OSError as err:
+        return None, ("HANDLER_NOT_FOUND", "The code directory cannot be entered: %s" % err)
+    sys.path.insert(0, code_dir)
+    path = os.path.join(code_dir, entry)
+    if not os.path.isfile(path):
+        return None, ("HANDLER_NOT_FOUND", "Entry file %s does not exist in the function's code." % entry)
+    name = entry[:-3] if entry.endswith(".py") else entry
+    name = name.replace("/", ".").strip(".") or "handler"
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError("%s is not a Python module" % entry)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except BaseException as err:  # noqa: B036 - SyntaxError, ImportError, even SystemExit at import
+        import traceback
+
+        sys.modules.pop(name, None)
+        logs.log("init failed: " + "".join(traceback.format_exception(err)))
+        return None, ("HANDLER_LOAD_FAILED", "Loading %s failed: %s: %s" % (entry, type(err).__name__, err))
+    fn = getattr(module, export, None)
+    if not callable(fn):
+        return None, ("HANDLER_NOT_FOUND", "%s has no function named %r." % (entry, export))
+    return fn, None

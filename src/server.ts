@@ -1,0 +1,134 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { FunctionService } from './api/function-service.js';
+import { createApi } from './api/routes.js';
+import { LocalBackend } from './backends/local/backend.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { NimbusError } from './core/errors.js';
+import { FunctionCache } from './gateway/function-cache.js';
+import { Gateway } from './gateway/gateway.js';
+import { sendError, sendJson } from './http/respond.js';
+import { EsbuildBuilder } from './packages/builder.js';
+import { FsPackageRepository } from './packages/repository.js';
+import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js';
+import { runtimeAdapters } from './runtimes/index.js';
+import { ProcessSandbox } from './sandbox/process.js';
+import type { Protection } from './sandbox/types.js';
+import { SqliteStore } from './store/sqlite.js';
+import { LogBuffer } from './telemetry/logs.js';
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Interface to listen on. @default 127.0.0.1 */
+  host?: string;
+  /** Port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Where the store, packages and builds live. @default ./.nimbus */
+  dataDir?: string;
+  /** Largest invocation request body in bytes. @default 6 MB */
+  maxBodyBytes?: number;
+  /** Upload limits. */
+  packageLimits?: Partial<PackageLimits>;
+  /** Idle instances are looked for this often (ms). @default 1000 */
+  reapIntervalMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A running platform. */
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** What the sandbox enforces on this host. */
+  protections: Protection[];
+  /** Instance process ids of a function (diagnostics and tests). */
+  instancePids(name: string): number[];
+  /** Stops accepting, drains instances, closes the store. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+/**
+ * The composition root: picks the implementations (SQLite store, file package repository,
+ * esbuild builder, process sandbox, local backend) and serves the API and gateway on one port.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = resolve(options.dataDir ?? '.nimbus');
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
+  const packageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...options.packageLimits };
+  await mkdir(dataDir, { recursive: true });
+
+  const store = await SqliteStore.open(dataDir);
+  const packages = new FsPackageRepository(dataDir, packageLimits);
+  const builder = new EsbuildBuilder(dataDir, packages);
+  const logs = new LogBuffer();
+  const sandbox = new ProcessSandbox();
+  const backend = new LocalBackend({
+    sandbox,
+    runtimes: runtimeAdapters,
+    logs,
+    clock,
+    codeDir: (record) => builder.buildDir(record.build.buildId),
+    ...(options.reapIntervalMs !== undefined ? { reapIntervalMs: options.reapIntervalMs } : {}),
+  });
+  const cache = new FunctionCache(store);
+  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock });
+  const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError });
+
+  let url = '';
+  const api = createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError });
+  let closing = false;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '/';
+    if (path.startsWith('/fn/')) {
+      const end = path.slice(4).search(/[/?]/);
+      const name = end === -1 ? path.slice(4) : path.slice(4, 4 + end);
+      gateway.invoke(req, res, name).catch((err: unknown) => sendError(res, err, onInternalError));
+    } else if (path.startsWith('/api/')) {
+      void api(req, res);
+    } else if (path === '/healthz') {
+      if (closing) sendError(res, new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
+      else sendJson(res, 200, { status: 'ok' });
+    } else if (path === '/') {
+      sendJson(res, 200, { name: 'nimbus', api: '/api/v1', openapi: '/api/v1/openapi.json', invoke: '/fn/{name}' });
+    } else {
+      sendError(res, new NimbusError('NOT_FOUND', `Nothing at ${path.slice(0, 200)}. Functions are under /fn/<name>, the API under /api/v1.`));
+    }
+  });
+  // Invocations carry their own deadline and log follows stay open: no server-wide request timeout.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, host, () => resolveListen());
+  });
+  const { port } = server.address() as AddressInfo;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ url, dataDir }, 'nimbus serving');
+
+  return {
+    url,
+    protections: sandbox.protections(),
+    instancePids: (name) => backend.pids(name),
+    async close() {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((done) => server.close(() => done()));
+      server.closeIdleConnections();
+      await backend.shutdown();
+      // Whatever is still open now (log followers, clients mid-request) is cut.
+      server.closeAllConnections();
+      await stopped;
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FunctionPool } from '../../src/backends/local/function-pool.js';
+import type { LocalInstance } from '../../src/backends/local/instance.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { isNimbusError } from '../../src/core/errors.js';
+import type { FunctionRecord } from '../../src/store/types.js';
+
+function record(version: number, overrides: Partial<FunctionRecord['spec']> = {}): FunctionRecord {
+  return {
+    version,
+    createdAt: 0,
+    updatedAt: 0,
+    build: { buildId: 'b', entry: 'index.js' },
+    spec: {
+      name: 'fn',
+      runtime: 'node',
+      handler: 'index.js',
+      env: {},
+      timeoutMs: 1000,
+      memoryMb: 128,
+      idleTimeoutMs: 60_000,
+      concurrency: 2,
+      maxInstances: 2,
+      packageSha256: 'x',
+      ...overrides,
+    },
+  };
+}
+
+/**
+ * A stand-in instance whose start the test completes by hand: the pool's decisions (who waits,
+ * how many start, what is reaped when) are what is under test here, not processes.
+ */
+class FakeInstance {
+  static count = 0;
+  readonly id = `fake-${++FakeInstance.count}`;
+  state: LocalInstance['state'] = 'starting';
+  inflight = 0;
+  lastUsed = 0;
+  readyAt = Number.POSITIVE_INFINITY;
+  startMs = 0;
+  dispatcher = {} as never;
+  exitReason: string | undefined;
+  onExit: (i: LocalInstance) => void = () => undefined;
+  stopped = false;
+  private finishStart!: (err?: Error) => void;
+
+  constructor(
+    readonly record: FunctionRecord,
+    private readonly clock: ManualClock,
+  ) {}
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.finishStart = (err) => (err ? reject(err) : resolve());
+    });
+  }
+
+  becomeReady(startMs = 5): void {
+    this.state = 'ready';
+    this.readyAt = this.lastUsed = this.clock.now();
+    this.startMs = startMs;
+    this.finishStart();
+  }
+
+  failStart(err: Error): void {
+    this.state = 'stopped';
+    this.finishStart(err);
+  }
+
+  drain(): Promise<void> {
+    this.state = 'draining';
+    if (this.inflight === 0) return this.stop();
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.state = 'stopped';
+    this.stopped = true;
+    return Promise.resolve();
+  }
+
+  kill(): void {
+    void this.stop();
+  }
+}
+
+function setup(maxQueue = 100) {
+  const clock = new ManualClock(1000);
+  const created: FakeInstance[] = [];
+  const pool = new FunctionPool(record(1), {
+    clock,
+    maxQueue,
+    createInstance: (r) => {
+      const instance = new FakeInstance(r, clock);
+      created.push(instance);
+      return instance as unknown as LocalInstance;
+    },
+  });
+  return { clock, created, pool };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('FunctionPool', () => {
+  test('the first request starts an instance and is served cold; the next is warm', async () => {
+    const { clock, created, pool } = setup();
+    const first = pool.acquire(record(1), new AbortController().signal);
+    assert.equal(created.length, 1);
+    clock.advance(30);
+    created[0]!.becomeReady(30);
+    const lease = await first;
+    assert.equal(lease.coldStart, true);
+    assert.equal(lease.startMs, 30);
+    assert.equal(lease.waitMs, 30);
+    const warm = await pool.acquire(record(1), new AbortController().signal);
+    assert.equal(warm.coldStart, false);
+    assert.equal(pool.status().inflight, 2);
+  });
+
+  test('waiters are served in arrival order and instances start as the queue needs, up to maxInstances', async () => {
+    const { created, pool } = setup();
+    const order: number[] = [];
+    const leases = Array.from({ length: 6 }, (_, i) => pool.acquire(record(1), new AbortController().signal).then((l) => (order.push(i), l)));
+    // 6 waiters at concurrency 2 need 3 instances, but maxInstances is 2.
+    assert.equal(created.length, 2);
+    created[0]!.becomeReady();
+    created[1]!.becomeReady();
+    await tick();
+    assert.deepEqual(order, [0, 1, 2, 3]);
+    (await leases[0]!).release('ok');
+    await tick();
+    assert.deepEqual(order, [0, 1, 2, 3, 4]);
+    assert.equal(pool.status().queued, 1);
+  });
+
+  test('a full queue answers FUNCTION_OVERLOADED at once, with Retry-After', async () => {
+    const { pool } = setup(2);
+    void pool.acquire(record(1), new AbortController().signal).catch(() => undefined);
+    void pool.acquire(record(1), new AbortController().signal).catch(() => undefined);
+    await assert.rejects(pool.acquire(record(1), new AbortController().signal), (err) => {
+      return isNimbusError(err) && err.code === 'FUNCTION_OVERLOADED' && err.headers?.['retry-after'] === '1';
+    });
+  });
+
+  test('an aborted waiter leaves the queue', async () => {
+    const { pool } = setup();
+    const controller = new AbortController();
+    const waiting = pool.acquire(record(1), controller.signal);
+    controller.abort(new Error('deadline'));
+    await assert.rejects(waiting, /deadline/);
+    assert.equal(pool.status().queued, 0);
+  });
+
+  test('a failed start fails the waiters with its reason', async () => {
+    const { created, pool } = setup();
+    const waiting = pool.acquire(record(1), new AbortController().signal);
+    created[0]!.failStart(new Error('handler failed to load'));
+    await assert.rejects(waiting, /handler failed to load/);
+    assert.equal(pool.status().instances, 0);
+  });
+
+  test('idle instances are stopped after the idle timeout (scale to zero), busy ones never', async () => {
+    const { clock, created, pool } = setup();
+    const lease = pool.acquire(record(1), new AbortController().signal);
+    created[0]!.becomeReady();
+    const busy = await lease;
+    clock.advance(120_000);
+    pool.reapIdle(clock.now());
+    assert.equal(created[0]!.stopped, false, 'an instance with work in flight is not reaped');
+    busy.release('ok');
+    clock.advance(59_999);
+    pool.reapIdle(clock.now());
+    assert.equal(created[0]!.stopped, false);
+    clock.advance(1);
+    pool.reapIdle(clock.now());
+    assert.equal(created[0]!.stopped, true);
+  });
+
+  test('a new version drains the old instances and starts new ones', async () => {
+    const { created, pool } = setup();
+    const old = pool.acquire(record(1), new AbortController().signal);
+    created[0]!.becomeReady();
+    const oldLease = await old;
+    const next = pool.acquire(record(2), new AbortController().signal);
+    assert.equal(created[0]!.state, 'draining');
+    assert.equal(created.length, 2);
+    assert.equal(created[1]!.record.version, 2);
+    created[1]!.becomeReady();
+    assert.equal((await next).instanceId, created[1]!.id, 'served by the new version');
+    oldLease.release('ok');
+    assert.equal(created[0]!.stopped, true, 'the old instance stops once its last request is done');
+  });
+
+  test('a timed-out invocation recycles its instance', async () => {
+    const { created, pool } = setup();
+    const waiting = pool.acquire(record(1), new AbortController().signal);
+    created[0]!.becomeReady();
+    (await waiting).release('timeout');
+    assert.equal(created[0]!.stopped, true);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertFunctionName, formatDuration, parseDuration, parseFunctionConfig } from '../../src/core/spec.js';
+import { isNimbusError } from '../../src/core/errors.js';
+
+test('durations: numbers are seconds, strings take units', () => {
+  assert.equal(parseDuration(30), 30_000);
+  assert.equal(parseDuration('30'), 30_000);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1.5s'), 1500);
+  assert.equal(parseDuration('5m'), 300_000);
+  assert.equal(parseDuration('2h'), 7_200_000);
+  assert.equal(parseDuration('-1s'), undefined);
+  assert.equal(parseDuration('soon'), undefined);
+  assert.equal(parseDuration(Number.NaN), undefined);
+  assert.equal(formatDuration(300_000), '5m');
+  assert.equal(formatDuration(5_430_000), '1h30m30s');
+  assert.equal(formatDuration(250), '250ms');
+});
+
+test('function names are DNS labels', () => {
+  for (const ok of ['a', 'hello', 'my-fn-2', 'x'.repeat(63)]) assertFunctionName(ok);
+  for (const bad of ['', 'A', '1a', 'a-', 'a_b', 'a.b', 'x'.repeat(64), 'é', 'a/b', 'a\0']) {
+    assert.throws(() => assertFunctionName(bad), (err) => isNimbusError(err) && err.code === 'INVALID_NAME', bad);
+  }
+});
+
+test('config: ranges, types and unknown fields name the field', () => {
+  const sha = 'a'.repeat(64);
+  assert.deepEqual(parseFunctionConfig({ package: sha, timeout: '2s', idleTimeout: 60 }), { package: sha, timeout: 2000, idleTimeout: 60_000 });
+  const field = (body: unknown) => {
+    try {
+      parseFunctionConfig(body);
+      return 'accepted';
+    } catch (err) {
+      return isNimbusError(err) ? err.details?.field : 'not a NimbusError';
+    }
+  };
+  assert.equal(field({ package: sha, timeout: '0s' }), 'timeout');
+  assert.equal(field({ package: sha, timeout: '2h' }), 'timeout');
+  assert.equal(field({ package: sha, memory: 10 ** 12 }), 'memory');
+  assert.equal(field({ package: sha, memory: 1.5 }), 'memory');
+  assert.equal(field({ package: sha, concurrency: 0 }), 'concurrency');
+  assert.equal(field({ package: sha, env: { NIMBUS_X: '1' } }), 'env');
+  assert.equal(field({ package: sha, extra: 1 }), 'extra');
+  assert.equal(field({}), 'package');
+  assert.equal(field('nope'), undefined);
+});

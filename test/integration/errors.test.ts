@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { api, deploy, invoke, startPlatform, type TestPlatform, upload, waitFor } from './harness.js';
+
+/** Entries of a data-dir subfolder (empty when it does not exist). */
+async function entries(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+/** Makes a tar.gz whose single entry has the given name, with Python's tarfile (it writes any name). */
+function hostileTar(entryName: string, kind: 'file' | 'symlink' = 'file', target = ''): Buffer {
+  const script = `
+import io, sys, tarfile
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w:gz') as t:
+    info = tarfile.TarInfo(sys.argv[1])
+    if sys.argv[2] == 'symlink':
+        info.type = tarfile.SYMTYPE
+        info.linkname = sys.argv[3]
+        t.addfile(info)
+    else:
+        data = b'export default () => new Response("x")'
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+sys.stdout.buffer.write(buf.getvalue())
+`;
+  return execFileSync('/usr/bin/python3', ['-c', script, entryName, kind, target]);
+}
+
+describe('bad input and failing functions', () => {
+  let platform: TestPlatform;
+  before(async () => {
+    platform = await startPlatform({ maxBodyBytes: 64 * 1024, packageLimits: { maxCompressedBytes: 256 * 1024 } });
+    await deploy(platform.url, 'echo', { file: 'index.js', content: 'export default async (req) => new Response(await req.arrayBuffer());' });
+  });
+  after(() => platform.close());
+
+  test('unknown function: 404 FUNCTION_NOT_FOUND', async () => {
+    const res = await invoke(platform.url, 'nope/x');
+    assert.equal(res.status, 404);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_NOT_FOUND');
+    assert.equal(JSON.parse(res.text).error.code, 'FUNCTION_NOT_FOUND');
+    assert.ok(res.headers['x-nimbus-invocation-id']);
+  });
+
+  test('body over the limit: 413 PAYLOAD_TOO_LARGE, declared or streamed', async () => {
+    const big = Buffer.alloc(64 * 1024 + 1, 1);
+    const declared = await invoke(platform.url, 'echo', { body: big });
+    assert.equal(declared.status, 413);
+    assert.equal(declared.headers['x-nimbus-error'], 'PAYLOAD_TOO_LARGE');
+
+    const streamed = await request(`${platform.url}/fn/echo`, { method: 'POST', body: Readable.from([big.subarray(0, 40_000), big.subarray(40_000)]) });
+    assert.equal(streamed.statusCode, 413);
+    assert.equal(streamed.headers['x-nimbus-error'], 'PAYLOAD_TOO_LARGE');
+    await streamed.body.dump();
+
+    const fits = await invoke(platform.url, 'echo', { body: big.subarray(1) });
+    assert.equal(fits.status, 200);
+    assert.equal(fits.body.length, 64 * 1024);
+  });
+
+  test('handler that throws: 502 FUNCTION_ERROR with the reason, and the next request works', async () => {
+    await deploy(platform.url, 'thrower', {
+      file: 'index.js',
+      content: 'export default (req) => { if (new URL(req.url).pathname === "/boom") throw new TypeError("kaboom"); return new Response("fine"); };',
+    });
+    const res = await invoke(platform.url, 'thrower/boom');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
+    assert.match(JSON.parse(res.text).error.message, /TypeError: kaboom/);
+    assert.equal((await invoke(platform.url, 'thrower/ok')).text, 'fine');
+  });
+
+  test('instance that dies mid-request: 502 FUNCTION_CRASHED, the next request gets a healthy instance', async () => {
+    await deploy(platform.url, 'crasher', {
+      file: 'index.js',
+      content: 'export default (req) => { if (new URL(req.url).pathname === "/die") process.exit(3); return new Response("alive " + process.pid); };',
+    });
+    const before = await invoke(platform.url, 'crasher');
+    const res = await invoke(platform.url, 'crasher/die');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_CRASHED');
+    assert.match(JSON.parse(res.text).error.message, /exited with code 3|closed the connection/);
+    const next = await invoke(platform.url, 'crasher');
+    assert.equal(next.status, 200);
+    assert.notEqual(next.text, before.text, 'a new instance (new pid) serves');
+  });
+
+  test('handler that hangs: 504 FUNCTION_TIMEOUT at the deadline, the instance is recycled', async () => {
+    await deploy(platform.url, 'hanger', {
+      file: 'index.js',
+      content: 'export default (req) => { if (new URL(req.url).pathname === "/spin") { for (;;) {} } return new Response("pid " + process.pid); };',
+    }, { timeout: '1s' });
+    const first = await invoke(platform.url, 'hanger');
+    const pid = Number(first.text.split(' ')[1]);
+    const started = Date.now();
+    const res = await invoke(platform.url, 'hanger/spin');
+    const took = Date.now() - started;
+    assert.equal(res.status, 504);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_TIMEOUT');
+    assert.ok(took >= 950 && took < 5000, `answered after ${took} ms`);
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000, 'the spinning instance to be killed');
+    const next = await invoke(platform.url, 'hanger');
+    assert.equal(next.status, 200);
+    assert.notEqual(next.text, first.text);
+  });
+
+  test('handler that fails to load: 502 FUNCTION_START_FAILED naming the error', async () => {
+    await deploy(platform.url, 'broken-load', { file: 'index.js', content: 'throw new Error("cannot start: missing config"); export default () => new Response("x");' });
+    const res = await invoke(platform.url, 'broken-load');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
+    assert.match(JSON.parse(res.text).error.message, /missing config/);
+  });
+
+  test('invalid function names are refused with INVALID_NAME', async () => {
+    const sha = (await upload(platform.url, Buffer.from('export default () => new Response("x")'), 'index.js')).json.sha256;
+    for (const name of ['Upper', '-lead', 'trail-', 'a_b', 'a.b', 'x'.repeat(64), 'caf%C3%A9', 'a%00b']) {
+      const res = await api(platform.url, 'PUT', `/api/v1/functions/${name}`, { package: sha });
+      assert.equal(res.status, 400, name);
+      assert.equal(res.json!.error.code, 'INVALID_NAME', name);
+    }
+  });
+
+  test('invalid settings are refused naming the field, and change nothing', async () => {
+    const sha = (await upload(platform.url, Buffer.from('export default () => new Response("x")'), 'index.js')).json.sha256;
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ package: sha, timeout: -1 }, 'timeout'],
+      [{ package: sha, memory: 1_000_000_000 }, 'memory'],
+      [{ package: sha, memory: '256' }, 'memory'],
+      [{ package: sha, runtime: 'cobol' }, 'runtime'],
+      [{ package: sha, surprise: true }, 'surprise'],
+      [{ package: 'abc' }, 'package'],
+      [{ package: sha, env: { 'BAD-KEY': 'x' } }, 'env.BAD-KEY'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await api(platform.url, 'PUT', '/api/v1/functions/echo', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.json!.error.code, 'INVALID_REQUEST');
+      assert.equal(res.json!.error.details.field, field);
+    }
+    const missing = await api(platform.url, 'PUT', '/api/v1/functions/echo', { package: 'f'.repeat(64) });
+    assert.equal(missing.json!.error.code, 'PACKAGE_NOT_FOUND');
+    const bad = await request(`${platform.url}/api/v1/functions/echo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.headers['x-nimbus-error'], 'INVALID_JSON');
+    await bad.body.dump();
+    const fn = await api(platform.url, 'GET', '/api/v1/functions/echo');
+    assert.equal(fn.json!.version, 1, 'no refused deploy made a new version');
+    assert.equal((await invoke(platform.url, 'echo', { body: 'still here' })).text, 'still here');
+  });
+
+  test('bad archives are refused before anything is written', async () => {
+    const packagesBefore = await entries(join(platform.dataDir, 'packages'));
+    const cases: Array<[Buffer, number, string]> = [
+      [hostileTar('/etc/evil.js'), 400, 'UNSAFE_ARCHIVE_PATH'],
+      [hostileTar('../evil.js'), 400, 'UNSAFE_ARCHIVE_PATH'],
+      [hostileTar('link', 'symlink', '../../../etc/passwd'), 400, 'UNSAFE_ARCHIVE_LINK'],
+      [Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from('not really gzip')]), 400, 'INVALID_ARCHIVE'],
+      [Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(40, 7)]), 400, 'INVALID_ARCHIVE'],
+      [Buffer.alloc(300 * 1024, 1), 413, 'ARCHIVE_TOO_LARGE'],
+    ];
+    for (const [bytes, status, code] of cases) {
+      const res = await upload(platform.url, bytes);
+      assert.equal(res.status, status, code);
+      assert.equal(res.json.error.code, code);
+    }
+    assert.deepEqual(await entries(join(platform.dataDir, 'packages')), packagesBefore);
+    assert.deepEqual(await entries(join(platform.dataDir, 'tmp')), []);
+  });
+
+  test('a deploy that fails to build leaves the previous version serving', async () => {
+    const sha = (await upload(platform.url, Buffer.from('export default () => new Response("x" +'), 'index.js')).json.sha256;
+    const res = await api(platform.url, 'PUT', '/api/v1/functions/echo', { package: sha });
+    assert.equal(res.status, 400);
+    assert.equal(res.json!.error.code, 'BUILD_FAILED');
+    assert.equal((await invoke(platform.url, 'echo', { body: 'old code' })).text, 'old code');
+  });
+
+  test('unknown API routes and methods get codes', async () => {
+    assert.equal((await api(platform.url, 'GET', '/api/v1/nothing')).json!.error.code, 'NOT_FOUND');
+    const res = await api(platform.url, 'POST', '/api/v1/functions/echo', {});
+    assert.equal(res.status, 405);
+    assert.equal(res.json!.error.code, 'METHOD_NOT_ALLOWED');
+  });
+});

@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tar from 'tar';
+import { request } from 'undici';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.js';
+
+/** Repository root (this file runs from dist/test/integration). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const EXAMPLES = join(ROOT, 'examples');
+
+/** A platform started for a test, on port 0 with a temporary data dir. */
+export interface TestPlatform {
+  url: string;
+  dataDir: string;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+/** Starts a real platform; `close` stops it and removes its data dir unless `keepData`. */
+export async function startPlatform(options: ServerOptions & { keepData?: boolean } = {}): Promise<TestPlatform> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nimbus-test-')));
+  const server = await startServer({ port: 0, reapIntervalMs: 100, ...options, dataDir, logger: silentLogger() });
+  return {
+    url: server.url,
+    dataDir,
+    server,
+    async close() {
+      await server.close();
+      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function silentLogger() {
+  const noop = () => undefined;
+  const logger = { error: noop, warn: noop, info: noop, debug: noop, trace: noop, fatal: noop, child: () => logger };
+  return logger as never;
+}
+
+/** Writes files into a fresh temporary folder and returns its path. */
+export async function writeFunction(files: Record<string, string | Buffer>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-fn-'));
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), content);
+  }
+  return dir;
+}
+
+/** Packs a folder as tar.gz bytes. */
+export async function packFolder(dir: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const stream = tar.c({ gzip: true, cwd: dir, portable: true }, ['.']);
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** A JSON API call. */
+export async function api(url: string, method: string, path: string, body?: unknown) {
+  const res = await request(`${url}${path}`, {
+    method: method as 'GET',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+}
+
+/** Uploads raw package bytes. */
+export async function upload(url: string, bytes: Buffer, filename?: string) {
+  const res = await request(`${url}/api/v1/packages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...(filename ? { 'x-nimbus-filename': filename } : {}) },
+    body: bytes,
+  });
+  return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Record<string, any> };
+}
+
+/** Uploads a folder (or a single file) and deploys it; throws unless the deploy succeeds. */
+export async function deploy(url: string, name: string, source: string | { file: string; content: string | Buffer }, config: Record<string, unknown> = {}) {
+  const uploaded = typeof source === 'string' ? await upload(url, await packFolder(source)) : await upload(url, Buffer.from(source.content), source.file);
+  if (uploaded.status !== 201) throw new Error(`upload failed: ${uploaded.status} ${JSON.stringify(uploaded.json)}`);
+  const res = await api(url, 'PUT', `/api/v1/functions/${name}`, { package: uploaded.json.sha256, ...config });
+  if (res.status !== 200 && res.status !== 201) throw new Error(`deploy failed: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json!;
+}
+
+/** Invokes a function and reads the whole response. */
+export async function invoke(url: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}) {
+  const res = await request(`${url}/fn/${path}`, {
+    method: (options.method ?? (options.body === undefined ? 'GET' : 'POST')) as 'GET',
+    headers: options.headers ?? {},
+    body: options.body ?? null,
+  });
+  const body = Buffer.from(await res.body.arrayBuffer());
+  return { status: res.statusCode, headers: res.headers, body, text: body.toString('utf8') };
+}
+
+/** Installs an example's npm dependencies once (needs the npm registry). */
+export function installExample(name: string): string {
+  const dir = join(EXAMPLES, name);
+  if (!existsSync(join(dir, 'node_modules'))) {
+    execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'ignore' });
+  }
+  return dir;
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isNimbusError } from '../../src/core/errors.js';
+import type { FunctionSpec } from '../../src/core/spec.js';
+import type { BuildRef, Store } from '../../src/store/types.js';
+
+/** A complete spec for `name`; `overrides` changes single fields. */
+export function sampleSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
+  return {
+    name,
+    runtime: 'node',
+    handler: 'index.ts',
+    env: { GREETING: 'hi' },
+    timeoutMs: 30_000,
+    memoryMb: 256,
+    idleTimeoutMs: 300_000,
+    concurrency: 64,
+    maxInstances: 10,
+    packageSha256: 'a'.repeat(64),
+    ...overrides,
+  };
+}
+
+function sampleBuild(buildId: string, exportName?: string): BuildRef {
+  return { buildId, entry: '__nimbus_bundle.cjs', export: exportName };
+}
+
+/**
+ * The behaviour every {@link Store} implementation must have. `open(dir)` must return a store
+ * whose data lives in `dir`: opening the same dir again sees the same data.
+ */
+export function storeContract(name: string, open: (dir: string) => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let root: string;
+    let dirCount = 0;
+    const stores: Store[] = [];
+
+    /** A store on a fresh directory (or on `dir`), closed after the suite. */
+    async function fresh(dir?: string): Promise<{ store: Store; dir: string }> {
+      const where = dir ?? join(root, `s${dirCount++}`);
+      const store = await open(where);
+      stores.push(store);
+      return { store, dir: where };
+    }
+
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'nimbus-store-'));
+    });
+    after(async () => {
+      for (const store of stores) await store.close();
+      await rm(root, { recursive: true, force: true });
+    });
+
+    test('a new store is empty', async () => {
+      const { store } = await fresh();
+      assert.equal(await store.getFunction('hello'), undefined);
+      assert.deepEqual(await store.listFunctions(), []);
+      assert.deepEqual(await store.referencedBuilds(), new Set());
+    });
+
+    test('putFunction creates version 1 and getFunction returns it', async () => {
+      const { store } = await fresh();
+      const spec = sampleSpec('hello');
+      const created = await store.putFunction(spec, sampleBuild('b1', 'handler'), 1000);
+      assert.deepEqual(created, { spec, version: 1, build: sampleBuild('b1', 'handler'), createdAt: 1000, updatedAt: 1000 });
+      assert.deepEqual(await store.getFunction('hello'), created);
+    });
+
+    test('each put makes a new version; createdAt stays, updatedAt moves', async () => {
+      const { store } = await fresh();
+      await store.putFunction(sampleSpec('hello'), sampleBuild('b1'), 1000);
+      const second = await store.putFunction(sampleSpec('hello', { memoryMb: 512 }), sampleBuild('b2'), 2000);
+      const third = await store.putFunction(sampleSpec('hello', { memoryMb: 1024 }), sampleBuild('b3'), 3000);
+      assert.equal(second.version, 2);
+      assert.equal(third.version, 3);
+      const current = await store.getFunction('hello');
+      assert.equal(current?.version, 3);
+      assert.equal(current?.spec.memoryMb, 1024);
+      assert.equal(current?.build.buildId, 'b3');
+      assert.equal(current?.createdAt, 1000);
+      assert.equal(current?.updatedAt, 3000);
+    });
+
+    test('without an export, put and get return the same record', async () => {
+      const { store } = await fresh();
+      const created = await store.putFunction(sampleSpec('web'), sampleBuild('b1'), 1);
+      const got = await store.getFunction('web');
+      assert.equal(got?.build.export, undefined);
+      assert.deepEqual(got, created);
+    });
+
+    test('listFunctions returns the current version of each, ordered by name, without history', async () => {
+      const { store } = await fresh();
+      await store.putFunction(sampleSpec('zeta'), sampleBuild('z1'), 1);
+      await store.putFunction(sampleSpec('alpha'), sampleBuild('a1'), 2);
+      await store.putFunction(sampleSpec('mid'), sampleBuild('m1'), 3);
+      await store.putFunction(sampleSpec('alpha', { handler: 'index.handler' }), sampleBuild('a2', 'handler'), 4);
+      const list = await store.listFunctions();
+      assert.deepEqual(
+        list.map((r) => [r.spec.name, r.version, r.build.buildId]),
+        [
+          ['alpha', 2, 'a2'],
+          ['mid', 1, 'm1'],
+          ['zeta', 1, 'z1'],
+        ],
+      );
+      assert.equal(list[0]?.spec.handler, 'index.handler');
+    });
+
+    test('referencedBuilds includes the builds of older versions', async () => {
+      const { store } = await fresh();
+      await store.putFunction(sampleSpec('one'), sampleBuild('b1'), 1);
+      await store.putFunction(sampleSpec('one'), sampleBuild('b2'), 2);
+      await store.putFunction(sampleSpec('two'), sampleBuild('b2'), 3);
+      assert.deepEqual(await store.referencedBuilds(), new Set(['b1', 'b2']));
+    });
+
+    test('deleteFunction removes the function and its history', async () => {
+      const { store } = await fresh();
+      await store.putFunction(sampleSpec('gone'), sampleBuild('g1'), 1);
+      await store.putFunction(sampleSpec('gone'), sampleBuild('g2'), 2);
+      await store.putFunction(sampleSpec('kept'), sampleBuild('k1'), 3);
+      assert.equal(await store.deleteFunction('gone'), true);
+      assert.equal(await store.deleteFunction('gone'), false);
+      assert.equal(await store.deleteFunction('never'), false);
+      assert.equal(await store.getFunction('gone'), undefined);
+      assert.deepEqual((await store.listFunctions()).map((r) => r.spec.name), ['kept']);
+      assert.deepEqual(await store.referencedBuilds(), new Set(['k1']));
+      const again = await store.putFunction(sampleSpec('gone'), sampleBuild('g3'), 4);
+      assert.equal(again.version, 1, 'a deleted name starts a new history');
+      assert.equal(again.createdAt, 4);
+    });
+
+    test('the stored spec is a copy: mutating the input or a result changes nothing', async () => {
+      const { store } = await fresh();
+      const spec = sampleSpec('copy');
+      const created = await store.putFunction(spec, sampleBuild('c1'), 1);
+      spec.env.GREETING = 'changed';
+      created.spec.env.GREETING = 'changed too';
+      assert.equal((await store.getFunction('copy'))?.spec.env.GREETING, 'hi');
+    });
+
+    test('data survives close and reopen of the same directory', async () => {
+      const { store, dir } = await fresh();
+      await store.putFunction(sampleSpec('durable'), sampleBuild('d1'), 10);
+      await store.putFunction(sampleSpec('durable', { env: { A: '1' } }), sampleBuild('d2', 'handler'), 20);
+      await store.close();
+      const { store: reopened } = await fresh(dir);
+      const got = await reopened.getFunction('durable');
+      assert.deepEqual(got, {
+        spec: sampleSpec('durable', { env: { A: '1' } }),
+        version: 2,
+        build: sampleBuild('d2', 'handler'),
+        createdAt: 10,
+        updatedAt: 20,
+      });
+      assert.deepEqual(await reopened.referencedBuilds(), new Set(['d1', 'd2']));
+      assert.equal((await reopened.putFunction(sampleSpec('durable'), sampleBuild('d3'), 30)).version, 3);
+    });
+
+    test('concurrent puts of one name get distinct, consecutive versions', async () => {
+      const { store } = await fresh();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.putFunction(sampleSpec('race'), sampleBuild(`r${i}`), i)),
+      );
+      assert.deepEqual(
+        results.map((r) => r.version).sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
+      assert.equal((await store.getFunction('race'))?.version, 20);
+    });
+
+    test('two handles on the same directory never hand out the same version', async () => {
+      const { store: first, dir } = await fresh();
+      const { store: second } = await fresh(dir);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? first : second).putFunction(sampleSpec('shared'), sampleBuild(`s${i}`), i)),
+      );
+      assert.deepEqual(new Set(results.map((r) => r.version)).size, 10);
+      assert.equal((await first.getFunction('shared'))?.version, 10);
+    });
+
+    test('a closed store refuses calls with a platform error, and closing twice is harmless', async () => {
+      const { store } = await fresh();
+      await store.close();
+      await store.close();
+      const calls: Array<() => Promise<unknown>> = [
+        () => store.getFunction('x'),
+        () => store.listFunctions(),
+        () => store.putFunction(sampleSpec('x'), sampleBuild('b'), 1),
+        () => store.deleteFunction('x'),
+        () => store.referencedBuilds(),
+      ];
+      for (const call of calls) {
+        await assert.rejects(call(), (err: unknown) => isNimbusError(err));
+      }
+    });
+  });
+}
