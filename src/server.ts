@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
@@ -63,6 +63,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
   const packageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...options.packageLimits };
   await mkdir(dataDir, { recursive: true });
+  // Uploads and builds interrupted by a crash leave work files here; nothing in it is referenced.
+  await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
   const store = await SqliteStore.open(dataDir);
   const packages = new FsPackageRepository(dataDir, packageLimits);
