@@ -7,10 +7,8 @@ export interface SandboxSpec {
   args: string[];
   /** The complete environment of the instance: nothing of the platform's leaks in. */
   env: Record<string, string>;
-  /** Working directory (the function's code directory). */
+  /** Working directory (a private directory; the shim moves to the code when specialised). */
   cwd: string;
-  /** The function's code, mounted read-only by sandboxes that can. */
-  codeDir: string;
   /** A private directory for the instance's unix socket. */
   socketDir: string;
   /** Memory limit in MB. */

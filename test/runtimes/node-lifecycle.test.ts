@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { LAMBDA_CALLBACK, WEB_ROUTES } from './node-fixtures.js';
-import { startFunction, startShim, within, writeFixtures } from './shim-harness.js';
+import { spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
 
 test('logs are tagged with the right invocation id when invocations run concurrently', async () => {
   const { shim } = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
@@ -60,6 +60,12 @@ test('init: not initialised, health, errors, second init', async () => {
 });
 
 test('lifecycle: fd 3 closed -> exit; SIGTERM drains; uncaught exception -> exit 1', async () => {
+  // The platform dying while the shim still starts: it must notice (EPIPE on the ready line).
+  const orphan = spawnShim('node');
+  orphan.control.destroy();
+  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
+  await orphan.stop();
+
   const idle = await startShim('node');
   const closedAt = performance.now();
   idle.control.destroy();

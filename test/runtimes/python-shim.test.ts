@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PY_ROUTES } from './python-fixtures.js';
-import { BINARY, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
+import { BINARY, spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
 
 test('python: method, sub-path, query, headers and a binary body round-trip (Content-Length and chunked)', async () => {
   const { shim, form } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
@@ -167,6 +167,12 @@ test('python: named and async handlers; init errors; health; second init', async
 });
 
 test('python lifecycle: fd 3 closed -> exit; SIGTERM drains in-flight work then exits 0', async () => {
+  // The platform dying while the shim still starts (imports): the ready line meets EPIPE.
+  const orphan = spawnShim('python');
+  orphan.control.destroy();
+  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
+  await orphan.stop();
+
   const idle = await startShim('python');
   idle.control.destroy();
   await within(idle.exited, 2000, 'exit after the control channel closed');

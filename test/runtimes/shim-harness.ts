@@ -142,17 +142,22 @@ export class Shim {
   }
 }
 
-/** Starts a generic (not yet initialised) shim and waits for its ready line. */
-export async function startShim(runtime: RuntimeName, memoryMb = 128): Promise<Shim & { readyMs: number }> {
+/** Spawns a shim as the platform does (clean env, control channel on fd 3), without waiting. */
+export function spawnShim(runtime: RuntimeName, memoryMb = 128): Shim {
   const socketDir = mkdtempSync(join(tmpdir(), 'nimbus-sock-'));
   const socketPath = join(socketDir, 'fn.sock');
   const { command, args } = runtimeAdapters[runtime].command({ memoryMb });
-  const started = performance.now();
   const child = spawn(command, args, {
     env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: socketPath },
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
-  const shim = new Shim(child, socketPath, socketDir);
+  return new Shim(child, socketPath, socketDir);
+}
+
+/** Starts a generic (not yet initialised) shim and waits for its ready line. */
+export async function startShim(runtime: RuntimeName, memoryMb = 128): Promise<Shim & { readyMs: number }> {
+  const started = performance.now();
+  const shim = spawnShim(runtime, memoryMb);
   const ready = await new Promise<string>((resolve, reject) => {
     let text = '';
     shim.control.on('data', (chunk: Buffer) => {

@@ -12,6 +12,8 @@ import type { LogSink } from '../../telemetry/logs.js';
 import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
 import { FunctionPool } from './function-pool.js';
 import { LocalInstance } from './instance.js';
+import { RuntimeProcess } from './runtime-process.js';
+import { WarmPool } from './warm-pool.js';
 
 /** Settings of the local backend. */
 export interface LocalBackendOptions {
@@ -29,6 +31,12 @@ export interface LocalBackendOptions {
   maxQueue?: number;
   /** How often idle instances are looked for. @default 1000 */
   reapIntervalMs?: number;
+  /** Generic processes kept ready per runtime and memory size, for fast cold starts. @default 1 */
+  warmPoolSize?: number;
+  /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
+  warmMemoryMb?: number[];
+  /** Reports a runtime process that could not start while filling the warm pool. */
+  onWarmPoolError?(err: unknown): void;
 }
 
 /**
@@ -40,12 +48,40 @@ export class LocalBackend implements Backend {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly runDir: string;
   private readonly stopReaper: () => void;
+  private readonly warm: WarmPool;
   private shuttingDown = false;
   private nextId = 1;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
     this.stopReaper = options.clock.every(options.reapIntervalMs ?? 1000, () => this.reap());
+    const runtimes = Object.keys(options.runtimes) as RuntimeName[];
+    this.warm = new WarmPool(
+      (runtime, memoryMb) => this.spawnProcess(runtime, memoryMb),
+      options.clock,
+      {
+        size: options.warmPoolSize ?? 1,
+        always: runtimes.flatMap((runtime) => (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb }))),
+        retireAfterMs: 10 * 60_000,
+      },
+      options.onWarmPoolError ?? (() => undefined),
+    );
+  }
+
+  /** Starts a generic runtime process in its own socket directory. */
+  private spawnProcess(runtime: RuntimeName, memoryMb: number): Promise<RuntimeProcess> {
+    const id = `p${(this.nextId++).toString(36)}${randomBytes(3).toString('hex')}`;
+    return RuntimeProcess.spawn(
+      {
+        sandbox: this.options.sandbox,
+        adapter: this.options.runtimes[runtime],
+        logs: this.options.logs,
+        socketDir: join(this.runDir, id),
+        startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+        stopGraceMs: this.options.stopGraceMs ?? 3000,
+      },
+      memoryMb,
+    );
   }
 
   acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
@@ -65,14 +101,10 @@ export class LocalBackend implements Backend {
   private createInstance(record: FunctionRecord): LocalInstance {
     const id = `${record.spec.name}-${record.version}-${(this.nextId++).toString(36)}${randomBytes(2).toString('hex')}`;
     return new LocalInstance(id, record, {
-      sandbox: this.options.sandbox,
-      adapter: this.options.runtimes[record.spec.runtime],
-      logs: this.options.logs,
       clock: this.options.clock,
-      socketDir: join(this.runDir, id),
       codeDir: this.options.codeDir(record),
       startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
-      stopGraceMs: this.options.stopGraceMs ?? 3000,
+      provideProcess: async (runtime, memoryMb) => this.warm.take(runtime, memoryMb) ?? (await this.spawnProcess(runtime, memoryMb)),
     });
   }
 
@@ -101,12 +133,13 @@ export class LocalBackend implements Backend {
     const pools = [...this.pools.values()];
     this.pools.clear();
     for (const pool of pools) pool.failWaiters(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
-    await Promise.all(pools.map((pool) => pool.drainAll()));
+    await Promise.all([this.warm.shutdown(), ...pools.map((pool) => pool.drainAll())]);
     rmSync(this.runDir, { recursive: true, force: true });
   }
 
   private reap(): void {
     const now = this.options.clock.now();
+    this.warm.retireUnused(now);
     for (const [name, pool] of this.pools) {
       pool.reapIdle(now);
       if (pool.idle) this.pools.delete(name);

@@ -8,20 +8,23 @@ const MAX_LINE = 64 * 1024;
 /**
  * Reads an instance's stdout or stderr, one line at a time. Shims write JSON LogLines tagged with
  * the invocation id; anything else (e.g. the runtime's own fatal messages) is kept as a plain line.
- * `onLine` sees every message too, so the instance can keep a short tail for crash reports.
+ * Lines are logged under `owner()`, the function the process serves (none yet for a process
+ * waiting in the warm pool). `onLine` sees every message too, so the process can keep a short
+ * tail for crash reports.
  */
 export function captureOutput(
   stream: Readable,
   fallback: 'stdout' | 'stderr',
-  functionName: string,
+  owner: () => string | undefined,
   sink: LogSink,
   onLine: (message: string) => void,
 ): void {
   let pending = '';
   const emit = (raw: string) => {
     if (raw === '') return;
-    const entry = parseLine(raw, fallback, functionName);
-    sink.append(entry);
+    const functionName = owner();
+    const entry = parseLine(raw, fallback, functionName ?? '');
+    if (functionName !== undefined) sink.append(entry);
     onLine(entry.message);
   };
   stream.setEncoding('utf8');

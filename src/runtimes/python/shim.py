@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socketserver
+import stat
 import sys
 import threading
 import time
@@ -238,7 +239,18 @@ def on_sigterm(signum, frame):
     raise Drain()
 
 
+def has_control_channel():
+    """Checked before this process opens any file: fd 3 must be the platform's socket (or pipe).
+    Started by hand without it, fd 3 would soon be one of our own files."""
+    try:
+        mode = os.fstat(CONTROL_FD).st_mode
+    except OSError:
+        return False
+    return stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode)
+
+
 def main(argv):
+    control = has_control_channel()
     memory_mb = int(argv[argv.index("--memory-mb") + 1]) if "--memory-mb" in argv else 0
     setup.limit_malloc_arenas()
     if memory_mb > 0:
@@ -255,12 +267,15 @@ def main(argv):
     server = Server(socket_path, Handler)
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    try:
-        os.write(CONTROL_FD, b'{"type":"ready"}\n')
+    if control:
+        try:
+            os.write(CONTROL_FD, b'{"type":"ready"}\n')
+        except OSError:
+            os._exit(0)  # EPIPE: the platform died while we started
         threading.stack_size(256 * 1024)  # the control thread only reads
         threading.Thread(target=watch_control, name="nimbus-control", daemon=True).start()
-    except OSError as err:
-        logs.log("no control channel on fd %d (%s); running without one" % (CONTROL_FD, err))
+    else:
+        logs.log("no control channel on fd %d; running without one" % CONTROL_FD)
     threading.stack_size(setup.THREAD_STACK_MB * 1024 * 1024)
     try:
         while True:

@@ -1,0 +1,137 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RuntimeName } from '../../core/spec.js';
+import type { RuntimeAdapter } from '../../runtimes/types.js';
+import type { Sandbox, SandboxedProcess } from '../../sandbox/types.js';
+import type { LogSink } from '../../telemetry/logs.js';
+import { captureOutput } from './output.js';
+import { waitForReady } from './ready.js';
+
+/** What spawning a runtime process needs. */
+export interface RuntimeProcessDeps {
+  sandbox: Sandbox;
+  adapter: RuntimeAdapter;
+  logs: LogSink;
+  /** Private directory for the socket; created here, removed when the process exits. */
+  socketDir: string;
+  startTimeoutMs: number;
+  /** Time between SIGTERM and SIGKILL when stopping. */
+  stopGraceMs: number;
+}
+
+type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
+
+const TAIL_LINES = 5;
+
+/**
+ * A generic runtime shim process listening on its unix socket, not yet specialised with any
+ * function's code. The warm pool keeps some ready; an instance takes one and loads its handler.
+ * Output is logged under `owner` once it belongs to a function.
+ */
+export class RuntimeProcess {
+  readonly runtime: RuntimeName;
+  readonly memoryMb: number;
+  /** The function this process serves, once taken; output is logged under it. */
+  owner: string | undefined;
+  /** Milliseconds from spawn to listening. */
+  spawnMs = 0;
+  readonly exited: Promise<ExitInfo>;
+
+  private exitInfo: ExitInfo | undefined;
+  private readonly tail: string[] = [];
+  private stopping: Promise<void> | undefined;
+  private readonly exitListeners = new Set<() => void>();
+
+  private constructor(
+    private readonly proc: SandboxedProcess,
+    private readonly deps: RuntimeProcessDeps,
+    memoryMb: number,
+  ) {
+    this.runtime = deps.adapter.name;
+    this.memoryMb = memoryMb;
+    const owner = () => this.owner;
+    captureOutput(proc.stdout, 'stdout', owner, deps.logs, () => undefined);
+    captureOutput(proc.stderr, 'stderr', owner, deps.logs, (line) => {
+      this.tail.push(line);
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+    });
+    this.exited = proc.exited.then((info) => {
+      this.exitInfo = info;
+      proc.control.destroy();
+      void rm(deps.socketDir, { recursive: true, force: true });
+      for (const listener of this.exitListeners) listener();
+      return info;
+    });
+  }
+
+  /** Starts a process and resolves once it listens; rejects (with its last output) when it cannot. */
+  static async spawn(deps: RuntimeProcessDeps, memoryMb: number): Promise<RuntimeProcess> {
+    const began = performance.now();
+    await mkdir(deps.socketDir, { recursive: true, mode: 0o700 });
+    const { command, args } = deps.adapter.command({ memoryMb });
+    const socketPath = join(deps.socketDir, 'fn.sock');
+    const proc = deps.sandbox.start({
+      command,
+      args,
+      // Nothing of the platform's environment: user variables arrive with the specialisation.
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: deps.socketDir, LANG: 'C.UTF-8', NIMBUS_SOCKET: socketPath },
+      cwd: deps.socketDir,
+      socketDir: deps.socketDir,
+      memoryMb,
+    });
+    const child = new RuntimeProcess(proc, deps, memoryMb);
+    try {
+      await waitForReady(proc.control, proc.exited, deps.startTimeoutMs);
+    } catch (err) {
+      child.kill();
+      await child.exited;
+      // Let the last output lines arrive: they usually say why (a missing interpreter, a crash).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error(`${(err as Error).message}${child.tail.length ? `; last output: ${child.tail.at(-1)!.slice(0, 300)}` : ''}`);
+    }
+    child.spawnMs = performance.now() - began;
+    return child;
+  }
+
+  get socketPath(): string {
+    return join(this.deps.socketDir, 'fn.sock');
+  }
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  get alive(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Why the process ended, with its last output line; undefined while it runs. */
+  get exitReason(): string | undefined {
+    if (!this.exitInfo) return undefined;
+    const { code, signal } = this.exitInfo;
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const last = this.tail.at(-1);
+    return last ? `${how} (last output: ${last.slice(0, 300)})` : how;
+  }
+
+  /** Calls `listener` once the process has exited (at once if it already has). */
+  onExit(listener: () => void): void {
+    if (this.exitInfo) listener();
+    else this.exitListeners.add(listener);
+  }
+
+  /** Graceful stop: SIGTERM (the shim finishes in-flight work), SIGKILL after the grace period. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.proc.kill('SIGTERM');
+    const killTimer = setTimeout(() => this.proc.kill('SIGKILL'), this.deps.stopGraceMs);
+    killTimer.unref();
+    this.stopping = this.exited.then(() => clearTimeout(killTimer));
+    return this.stopping;
+  }
+
+  /** Immediate stop (timeouts, crashes, failed starts). */
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+}

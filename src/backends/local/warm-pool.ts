@@ -1,0 +1,110 @@
+import type { Clock } from '../../core/clock.js';
+import type { RuntimeName } from '../../core/spec.js';
+import type { RuntimeProcess } from './runtime-process.js';
+
+/** Settings of the warm pool. */
+export interface WarmPoolOptions {
+  /** Ready spares kept per (runtime, memory) pair. 0 turns the pool off. @default 1 */
+  size: number;
+  /** Pairs kept warm from the start, used or not. */
+  always: Array<{ runtime: RuntimeName; memoryMb: number }>;
+  /** Spares of other pairs are retired after this long without a take. @default 10 min */
+  retireAfterMs: number;
+}
+
+interface Slot {
+  runtime: RuntimeName;
+  memoryMb: number;
+  spares: RuntimeProcess[];
+  /** Spawns under way for this slot. */
+  filling: number;
+  lastTake: number;
+  pinned: boolean;
+}
+
+/**
+ * Keeps generic runtime processes started and listening, so a cold start only has to load the
+ * function's code into one (specialise) instead of starting a runtime. A process is handed out
+ * once and never comes back: the process that ran one function never runs another.
+ * Spares are keyed by runtime and memory, because the memory limit is set when a process starts.
+ */
+export class WarmPool {
+  private readonly slots = new Map<string, Slot>();
+  private closed = false;
+
+  constructor(
+    private readonly spawn: (runtime: RuntimeName, memoryMb: number) => Promise<RuntimeProcess>,
+    private readonly clock: Clock,
+    private readonly options: WarmPoolOptions,
+    private readonly onSpawnError: (err: unknown) => void,
+  ) {
+    for (const { runtime, memoryMb } of options.always) this.slot(runtime, memoryMb, true);
+    for (const slot of this.slots.values()) this.fill(slot);
+  }
+
+  /** A ready spare for this pair (or undefined), refilling the pool behind it. */
+  take(runtime: RuntimeName, memoryMb: number): RuntimeProcess | undefined {
+    if (this.closed) return undefined;
+    const slot = this.slot(runtime, memoryMb, false);
+    slot.lastTake = this.clock.now();
+    let spare: RuntimeProcess | undefined;
+    while ((spare = slot.spares.shift()) && !spare.alive);
+    this.fill(slot);
+    return spare;
+  }
+
+  /** Retires spares of pairs nobody has asked for in a while. */
+  retireUnused(now: number): void {
+    for (const [key, slot] of this.slots) {
+      if (slot.pinned || now - slot.lastTake < this.options.retireAfterMs) continue;
+      for (const spare of slot.spares.splice(0)) void spare.stop();
+      if (slot.filling === 0) this.slots.delete(key);
+    }
+  }
+
+  /** Processes waiting in the pool (for diagnostics). */
+  get spareCount(): number {
+    let count = 0;
+    for (const slot of this.slots.values()) count += slot.spares.length;
+    return count;
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    const spares = [...this.slots.values()].flatMap((slot) => slot.spares.splice(0));
+    await Promise.all(spares.map((spare) => spare.stop()));
+  }
+
+  private slot(runtime: RuntimeName, memoryMb: number, pinned: boolean): Slot {
+    const key = `${runtime}:${memoryMb}`;
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { runtime, memoryMb, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
+      this.slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  private fill(slot: Slot): void {
+    while (!this.closed && slot.spares.length + slot.filling < this.options.size) {
+      slot.filling++;
+      this.spawn(slot.runtime, slot.memoryMb).then(
+        (spare) => {
+          slot.filling--;
+          if (this.closed || !this.slots.has(`${slot.runtime}:${slot.memoryMb}`)) return void spare.stop();
+          slot.spares.push(spare);
+          // A spare that dies while waiting is dropped; the next take refills.
+          spare.onExit(() => {
+            const index = slot.spares.indexOf(spare);
+            if (index !== -1) slot.spares.splice(index, 1);
+          });
+        },
+        (err: unknown) => {
+          // No retry loop here: a runtime that cannot start is reported, and the next take tries again.
+          slot.filling--;
+          this.onSpawnError(err);
+        },
+      );
+    }
+  }
+}
