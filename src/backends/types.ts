@@ -46,6 +46,11 @@ export interface Backend {
    * (FUNCTION_START_FAILED, FUNCTION_OVERLOADED, SHUTTING_DOWN) or when `signal` aborts.
    */
   acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease>;
+  /**
+   * The hot path: a slot on an instance with spare capacity right now, or undefined (then call
+   * `acquire`). Never starts anything, never waits, never throws for a full function.
+   */
+  tryAcquire(fn: FunctionRecord): InstanceLease | undefined;
   status(name: string): FunctionStatus;
   /** Drains and stops every instance of the function. */
   remove(name: string): Promise<void>;

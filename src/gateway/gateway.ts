@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Backend, InstanceLease } from '../backends/types.js';
 import type { Clock } from '../core/clock.js';
 import { isNimbusError, NimbusError } from '../core/errors.js';
 import { formatDuration } from '../core/spec.js';
 import { sendError } from '../http/respond.js';
-import { INVOCATION_ID_HEADER, SHIM_ERROR_HEADER } from '../runtimes/protocol.js';
+import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { FunctionCache } from './function-cache.js';
+import { type ForwardOutcome, ResponseForwarder } from './forwarder.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 
 /** What the gateway needs. */
@@ -24,6 +25,8 @@ export interface GatewayDeps {
 
 /** Marks an invocation whose client went away; not an error of the function. */
 const CLIENT_GONE = Symbol('client gone');
+/** Sub-paths the runtime protocol uses between platform and instance; clients cannot reach them. */
+const RESERVED_PREFIX = '/__nimbus/';
 
 /**
  * Invokes functions: one deadline per invocation (the function's timeout) covering the wait for
@@ -41,89 +44,104 @@ export class Gateway {
     if (!record) {
       return this.fail(req, res, new NimbusError('FUNCTION_NOT_FOUND', `No function named "${name}" is deployed. Deploy it with: nimbus deploy <path> --name ${name}`));
     }
+    const path = pathAndQueryOf(req);
+    if (path.startsWith(RESERVED_PREFIX)) {
+      return this.fail(req, res, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
+    }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, this.tooLarge());
 
-    const started = this.deps.clock.now();
+    // One deadline for the whole invocation: waiting for capacity, starting, and the handler.
     const { timeoutMs } = record.spec;
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new NimbusError('FUNCTION_TIMEOUT', `"${name}" did not answer within its timeout of ${formatDuration(timeoutMs)}; the instance was recycled.`)),
-      timeoutMs,
-    );
+    const deadline = this.deps.clock.now() + timeoutMs;
+    let abortWait: AbortController | undefined;
+    let forwarder: ResponseForwarder | undefined;
+    let stopped: unknown;
+    const stop = (reason: unknown) => {
+      stopped ??= reason;
+      abortWait?.abort(reason);
+      forwarder?.abort(reason instanceof Error ? reason : new Error('client gone'));
+    };
+    const timer = setTimeout(() => stop(this.timeoutError(name, timeoutMs)), timeoutMs);
     const onClose = () => {
-      if (!res.writableFinished) controller.abort(CLIENT_GONE);
+      if (!res.writableFinished) stop(CLIENT_GONE);
     };
     res.once('close', onClose);
     try {
-      let lease: InstanceLease;
-      try {
-        lease = await this.deps.backend.acquire(record, controller.signal);
-      } catch (err) {
-        return this.fail(req, res, controller.signal.aborted ? controller.signal.reason : err);
+      let lease = this.deps.backend.tryAcquire(record);
+      if (!lease) {
+        abortWait = new AbortController();
+        try {
+          lease = await this.deps.backend.acquire(record, abortWait.signal);
+        } catch (err) {
+          return this.fail(req, res, stopped ?? err);
+        }
       }
-      await this.forward(req, res, record, lease, { invocationId, deadline: started + timeoutMs, signal: controller.signal, started });
+      if (stopped !== undefined) {
+        lease.release('ok');
+        return this.fail(req, res, stopped);
+      }
+      forwarder = this.forwarder(res, lease);
+      lease.dispatcher.dispatch(
+        {
+          path,
+          method: req.method as 'GET',
+          headers: upstreamHeaders(req, { invocationId, deadline, functionName: name }),
+          body: this.requestBody(req),
+        },
+        forwarder,
+      );
+      await this.settle(req, res, record, lease, await forwarder.done, () => stopped);
     } finally {
       clearTimeout(timer);
       res.off('close', onClose);
     }
   }
 
-  private async forward(
+  /** A forwarder that adds the platform's response headers (cold start, phase timings). */
+  private forwarder(res: ServerResponse, lease: InstanceLease): ResponseForwarder {
+    const dispatchedAt = this.deps.clock.now();
+    return new ResponseForwarder(res, (_status, headers) => {
+      const out = downstreamHeaders(headers);
+      out['x-nimbus-cold-start'] = lease.coldStart ? 'true' : 'false';
+      out['server-timing'] = this.serverTiming(lease, this.deps.clock.now() - dispatchedAt, out['server-timing']);
+      return out;
+    });
+  }
+
+  /** Releases the lease according to how the exchange ended, and reports platform errors. */
+  private async settle(
     req: IncomingMessage,
     res: ServerResponse,
     record: FunctionRecord,
     lease: InstanceLease,
-    context: { invocationId: string; deadline: number; signal: AbortSignal; started: number },
+    outcome: ForwardOutcome,
+    stopped: () => unknown,
   ): Promise<void> {
-    const dispatchedAt = this.deps.clock.now();
-    let shimError: { reason: string; chunks: Buffer[] } | undefined;
-    try {
-      await lease.dispatcher.stream(
-        {
-          path: pathAndQueryOf(req),
-          method: req.method as 'GET',
-          headers: upstreamHeaders(req, { invocationId: context.invocationId, deadline: context.deadline, functionName: record.spec.name }),
-          body: this.requestBody(req),
-          signal: context.signal,
-        },
-        ({ statusCode, headers }) => {
-          const reason = headers[SHIM_ERROR_HEADER];
-          if (reason !== undefined) {
-            // The handler failed: collect the shim's explanation and answer with a platform error.
-            const collected = { reason: String(reason), chunks: [] as Buffer[] };
-            shimError = collected;
-            return new Writable({ write: (chunk: Buffer, _enc, done) => (collected.chunks.push(chunk), done()) });
-          }
-          const out = downstreamHeaders(headers);
-          out['x-nimbus-cold-start'] = lease.coldStart ? 'true' : 'false';
-          out['server-timing'] = this.serverTiming(lease, this.deps.clock.now() - dispatchedAt, out['server-timing']);
-          res.writeHead(statusCode, out);
-          return res;
-        },
-      );
+    if (outcome.kind === 'ok') return lease.release('ok');
+    if (outcome.kind === 'handler-error') {
       lease.release('ok');
-      if (shimError) this.fail(req, res, handlerError(shimError, record.spec.name));
-    } catch (err) {
-      const reason: unknown = context.signal.aborted ? context.signal.reason : err;
-      if (reason === CLIENT_GONE) {
-        lease.release('ok');
-        return;
-      }
-      if (isNimbusError(reason) && reason.code === 'PAYLOAD_TOO_LARGE') {
-        lease.release('ok');
-        return this.fail(req, res, reason);
-      }
-      if (isNimbusError(reason) && reason.code === 'FUNCTION_TIMEOUT') {
-        lease.release('timeout');
-        return this.fail(req, res, reason);
-      }
-      lease.release('crashed');
-      // Give the exit a moment to be observed so the message can say why the instance died.
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      const why = lease.exitReason();
-      this.fail(req, res, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: err }));
+      return this.fail(req, res, handlerError(outcome.reason, outcome.body, record.spec.name));
     }
+    const reason = stopped() ?? outcome.error;
+    if (reason === CLIENT_GONE) return lease.release('ok');
+    if (isNimbusError(reason) && reason.code === 'PAYLOAD_TOO_LARGE') {
+      lease.release('ok');
+      return this.fail(req, res, reason);
+    }
+    if (isNimbusError(reason) && reason.code === 'FUNCTION_TIMEOUT') {
+      lease.release('timeout');
+      return this.fail(req, res, reason);
+    }
+    lease.release('crashed');
+    // Give the exit a moment to be observed so the message can say why the instance died.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const why = lease.exitReason();
+    this.fail(req, res, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+  }
+
+  private timeoutError(name: string, timeoutMs: number): NimbusError {
+    return new NimbusError('FUNCTION_TIMEOUT', `"${name}" did not answer within its timeout of ${formatDuration(timeoutMs)}; the instance was recycled.`);
   }
 
   /**
@@ -174,14 +192,14 @@ function pathAndQueryOf(req: IncomingMessage): string {
   return url.slice(afterName);
 }
 
-function handlerError(shimError: { reason: string; chunks: Buffer[] }, name: string): NimbusError {
+function handlerError(reason: string, raw: Buffer, name: string): NimbusError {
   let detail = '';
   try {
-    const body = JSON.parse(Buffer.concat(shimError.chunks).toString('utf8')) as { error?: { type?: string; message?: string } };
+    const body = JSON.parse(raw.toString('utf8')) as { error?: { type?: string; message?: string } };
     detail = [body.error?.type, body.error?.message].filter(Boolean).join(': ');
   } catch {
-    detail = shimError.reason;
+    detail = reason;
   }
-  const what = shimError.reason === 'INVALID_RESPONSE' ? 'returned an invalid response' : 'threw';
+  const what = reason === 'INVALID_RESPONSE' ? 'returned an invalid response' : 'threw';
   return new NimbusError('FUNCTION_ERROR', `The handler of "${name}" ${what}${detail ? `: ${detail.slice(0, 500)}` : ''}. See: nimbus logs ${name}`);
 }

@@ -48,6 +48,15 @@ describe('bad input and failing functions', () => {
     assert.ok(res.headers['x-nimbus-invocation-id']);
   });
 
+  test('the runtime protocol paths cannot be reached through the gateway', async () => {
+    for (const path of ['echo/__nimbus/init', 'echo/__nimbus/health?x=1']) {
+      const res = await invoke(platform.url, path, { method: 'POST', body: '{}' });
+      assert.equal(res.status, 404, path);
+      assert.equal(res.headers['x-nimbus-error'], 'NOT_FOUND');
+    }
+    assert.equal((await invoke(platform.url, 'echo/__nimbusish', { body: 'fine' })).text, 'fine');
+  });
+
   test('body over the limit: 413 PAYLOAD_TOO_LARGE, declared or streamed', async () => {
     const big = Buffer.alloc(64 * 1024 + 1, 1);
     const declared = await invoke(platform.url, 'echo', { body: big });

@@ -84,6 +84,10 @@ export class LocalBackend implements Backend {
     );
   }
 
+  tryAcquire(fn: FunctionRecord): InstanceLease | undefined {
+    return this.shuttingDown ? undefined : this.pools.get(fn.spec.name)?.tryAcquire(fn);
+  }
+
   acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
     if (this.shuttingDown) return Promise.reject(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down; retry against another instance or later.'));
     let pool = this.pools.get(fn.spec.name);

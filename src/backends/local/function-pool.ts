@@ -39,14 +39,21 @@ export class FunctionPool {
     this.record = record;
   }
 
-  /** Reserves a slot for one invocation. */
-  acquire(record: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
+  /** A slot right now if one is free and nobody is waiting before us; undefined otherwise. */
+  tryAcquire(record: FunctionRecord): InstanceLease | undefined {
     if (record.version > this.record.version) this.upgrade(record);
+    if (this.waiters.length > 0) return undefined;
+    const instance = this.findCapacity();
+    if (!instance) return undefined;
     const now = this.deps.clock.now();
-    if (this.waiters.length === 0) {
-      const instance = this.findCapacity();
-      if (instance) return Promise.resolve(this.lease(instance, now, now));
-    }
+    return this.lease(instance, now, now);
+  }
+
+  /** Reserves a slot for one invocation, waiting in line (and starting instances) when needed. */
+  acquire(record: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
+    const ready = this.tryAcquire(record);
+    if (ready) return Promise.resolve(ready);
+    const now = this.deps.clock.now();
     if (this.waiters.length >= this.deps.maxQueue) {
       return Promise.reject(
         new NimbusError('FUNCTION_OVERLOADED', `"${this.record.spec.name}" has ${this.waiters.length} requests waiting already; retry shortly.`, {

@@ -17,8 +17,12 @@ export interface WebInvocation {
 /** Connection-level headers belong to the shim <-> platform hop, not to the function's answer. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
-/** Builds the WHATWG Request; its signal aborts when the platform closes the connection. */
-function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+/**
+ * Builds the WHATWG Request. It gets no abort signal of ours: linking one costs more than the rest
+ * of the request (measured ~20 µs of ~70); a handler still learns of a client that went away when
+ * its response stream is cancelled.
+ */
+function toRequest(req: IncomingMessage): Request {
   const method = req.method ?? 'GET';
   const headers = new Headers();
   const raw = req.rawHeaders;
@@ -32,7 +36,7 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   // GET/HEAD cannot have a body; other requests without one get a null body, as in browsers.
   const hasBody =
     method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (hasBody) {
     init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
     init.duplex = 'half';
@@ -102,6 +106,22 @@ async function writeBody(res: ServerResponse, body: ReadableStream<Uint8Array>):
   }
 }
 
+/** The symbol under which Node's Response keeps its state (undici internals), if there is one. */
+const STATE = Object.getOwnPropertySymbols(new Response(null)).find((symbol) => symbol.description === 'state');
+
+/**
+ * The bytes a Response was made from (`new Response('text')`, `Response.json(...)`), when they can
+ * be sent without reading its stream; undefined otherwise (streams, blobs, other implementations).
+ * Reading the stream costs ~20 µs a request, more than the rest of the handler round trip.
+ */
+function bodySource(response: Response): string | Uint8Array | undefined {
+  if (STATE === undefined || response.bodyUsed) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } | null } | undefined>)[STATE]?.body;
+  const source = body?.source;
+  if (body?.stream?.locked) return undefined;
+  return typeof source === 'string' || source instanceof Uint8Array ? source : undefined;
+}
+
 async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
   res.statusCode = response.status;
   if (response.statusText) res.statusMessage = response.statusText;
@@ -110,19 +130,17 @@ async function writeResponse(res: ServerResponse, response: Response): Promise<v
   });
   const cookies = typeof response.headers.getSetCookie === 'function' ? response.headers.getSetCookie() : [];
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  if (response.body) await writeBody(res, response.body);
+  const source = bodySource(response);
+  if (source !== undefined) res.end(source);
+  else if (response.body) await writeBody(res, response.body);
   else res.end();
 }
 
 /** Runs one invocation of a Web-standard handler. */
 export async function invokeWeb(call: WebCall, req: IncomingMessage, res: ServerResponse, inv: WebInvocation): Promise<void> {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
   let request: Request;
   try {
-    request = toRequest(req, controller.signal);
+    request = toRequest(req);
   } catch (err) {
     // e.g. TRACE, which WHATWG Request refuses: the client's fault, not the handler's.
     return sendJson(res, 400, { error: { type: 'BadRequest', message: (err as Error).message } });
