@@ -39,17 +39,16 @@ export class Gateway {
   /** Handles `ANY /fn/<name>[/<sub/path>][?query]`. */
   async invoke(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const invocationId = randomUUID();
-    res.setHeader(INVOCATION_ID_HEADER, invocationId);
     const record = this.deps.functions.peek(name) ?? (await this.deps.functions.get(name));
     if (!record) {
-      return this.fail(req, res, new NimbusError('FUNCTION_NOT_FOUND', `No function named "${name}" is deployed. Deploy it with: nimbus deploy <path> --name ${name}`));
+      return this.fail(req, res, invocationId, new NimbusError('FUNCTION_NOT_FOUND', `No function named "${name}" is deployed. Deploy it with: nimbus deploy <path> --name ${name}`));
     }
     const path = pathAndQueryOf(req);
     if (path.startsWith(RESERVED_PREFIX)) {
-      return this.fail(req, res, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
+      return this.fail(req, res, invocationId, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
     }
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, this.tooLarge());
+    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, invocationId, this.tooLarge());
 
     // One deadline for the whole invocation: waiting for capacity, starting, and the handler.
     const { timeoutMs } = record.spec;
@@ -74,14 +73,14 @@ export class Gateway {
         try {
           lease = await this.deps.backend.acquire(record, abortWait.signal);
         } catch (err) {
-          return this.fail(req, res, stopped ?? err);
+          return this.fail(req, res, invocationId, stopped ?? err);
         }
       }
       if (stopped !== undefined) {
         lease.release('ok');
-        return this.fail(req, res, stopped);
+        return this.fail(req, res, invocationId, stopped);
       }
-      forwarder = this.forwarder(res, lease);
+      forwarder = this.forwarder(res, lease, invocationId);
       lease.dispatcher.dispatch(
         {
           path,
@@ -91,7 +90,7 @@ export class Gateway {
         },
         forwarder,
       );
-      await this.settle(req, res, record, lease, await forwarder.done, () => stopped);
+      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped);
     } finally {
       clearTimeout(timer);
       res.off('close', onClose);
@@ -99,10 +98,12 @@ export class Gateway {
   }
 
   /** A forwarder that adds the platform's response headers (cold start, phase timings). */
-  private forwarder(res: ServerResponse, lease: InstanceLease): ResponseForwarder {
+  private forwarder(res: ServerResponse, lease: InstanceLease, invocationId: string): ResponseForwarder {
     const dispatchedAt = this.deps.clock.now();
     return new ResponseForwarder(res, (_status, headers) => {
+      // All in the writeHead object: a header set earlier with setHeader makes node revalidate them all.
       const out = downstreamHeaders(headers);
+      out[INVOCATION_ID_HEADER] = invocationId;
       out['x-nimbus-cold-start'] = lease.coldStart ? 'true' : 'false';
       out['server-timing'] = this.serverTiming(lease, this.deps.clock.now() - dispatchedAt, out['server-timing']);
       return out;
@@ -113,6 +114,7 @@ export class Gateway {
   private async settle(
     req: IncomingMessage,
     res: ServerResponse,
+    invocationId: string,
     record: FunctionRecord,
     lease: InstanceLease,
     outcome: ForwardOutcome,
@@ -121,23 +123,23 @@ export class Gateway {
     if (outcome.kind === 'ok') return lease.release('ok');
     if (outcome.kind === 'handler-error') {
       lease.release('ok');
-      return this.fail(req, res, handlerError(outcome.reason, outcome.body, record.spec.name));
+      return this.fail(req, res, invocationId, handlerError(outcome.reason, outcome.body, record.spec.name));
     }
     const reason = stopped() ?? outcome.error;
     if (reason === CLIENT_GONE) return lease.release('ok');
     if (isNimbusError(reason) && reason.code === 'PAYLOAD_TOO_LARGE') {
       lease.release('ok');
-      return this.fail(req, res, reason);
+      return this.fail(req, res, invocationId, reason);
     }
     if (isNimbusError(reason) && reason.code === 'FUNCTION_TIMEOUT') {
       lease.release('timeout');
-      return this.fail(req, res, reason);
+      return this.fail(req, res, invocationId, reason);
     }
     lease.release('crashed');
     // Give the exit a moment to be observed so the message can say why the instance died.
     await new Promise((resolve) => setTimeout(resolve, 10));
     const why = lease.exitReason();
-    this.fail(req, res, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+    this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
   }
 
   private timeoutError(name: string, timeoutMs: number): NimbusError {
@@ -177,7 +179,8 @@ export class Gateway {
   }
 
   /** Sends a platform error; an unread request body is not waited for. */
-  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  private fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): void {
+    if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');
     sendError(res, err, this.deps.onInternalError);
   }
