@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { drained, failInvocation, InvalidResponseError, sendJson } from './http-util.cjs';
+import { type DirectResponse, directResponse, realResponse } from './light-response.cjs';
 import type { WebCall, WebContext } from './loader.cjs';
 
 /** What an invocation needs besides the request. */
@@ -156,14 +157,33 @@ function bodySource(response: Response): string | Uint8Array | undefined {
   return typeof source === 'string' || source instanceof Uint8Array ? source : undefined;
 }
 
-async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
-  res.statusCode = response.status;
-  if (response.statusText) res.statusMessage = response.statusText;
-  response.headers.forEach((value, key) => {
+/** Sends a lightweight response nobody read, straight from what the handler gave. */
+function writeDirect(res: ServerResponse, direct: DirectResponse): void {
+  res.statusCode = direct.status;
+  const init = direct.headers;
+  if (init !== undefined) {
+    if (init instanceof Headers || Array.isArray(init)) copyHeaders(res, init instanceof Headers ? init : new Headers(init));
+    else for (const key in init) if (!HOP_BY_HOP.has(key.toLowerCase())) res.setHeader(key, String((init as Record<string, string>)[key]));
+  }
+  if (typeof direct.body === 'string' && !res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain;charset=UTF-8');
+  res.end(direct.body ?? undefined);
+}
+
+function copyHeaders(res: ServerResponse, headers: Headers): void {
+  headers.forEach((value, key) => {
     if (key !== 'set-cookie' && !HOP_BY_HOP.has(key)) res.setHeader(key, value);
   });
-  const cookies = typeof response.headers.getSetCookie === 'function' ? response.headers.getSetCookie() : [];
+  const cookies = typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : [];
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+}
+
+async function writeResponse(res: ServerResponse, value: Response): Promise<void> {
+  const direct = directResponse(value);
+  if (direct) return writeDirect(res, direct);
+  const response = realResponse(value);
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  copyHeaders(res, response.headers);
   const source = bodySource(response);
   if (source !== undefined) res.end(source);
   else if (response.body) await writeBody(res, response.body);
