@@ -1,3 +1,4 @@
+import type { FunctionView } from '../api/function-service.js';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
@@ -56,28 +57,8 @@ export interface PackageInfo {
   unpackedBytes: number;
 }
 
-/** A function as answered by the management API. */
-export interface FunctionInfo {
-  name: string;
-  runtime: string;
-  handler: string;
-  version: number;
-  package: string;
-  env: Record<string, string>;
-  /** Seconds. */
-  timeout: number;
-  /** MB. */
-  memory: number;
-  /** Seconds. */
-  idleTimeout: number;
-  concurrency: number;
-  maxInstances: number;
-  url: string;
-  instances: number;
-  createdAt: string;
-  updatedAt: string;
-  [key: string]: unknown;
-}
+/** A function as answered by the management API (the type is the API's own; no code is shared). */
+export type FunctionInfo = FunctionView;
 
 /** One log line as answered by the logs endpoint. */
 export interface LogEntry {

@@ -17,41 +17,18 @@
  * - On SIGTERM the shim stops accepting connections, finishes in-flight requests, then exits 0.
  */
 
-/** Path of the specialisation request. */
-export const INIT_PATH = '/__nimbus/init';
-/** Path of the shim's health probe. */
-export const HEALTH_PATH = '/__nimbus/health';
-
-/** Request header: the invocation id. Also set on every response to the client. */
-export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
-/** Request header: the invocation deadline in epoch milliseconds. */
-export const DEADLINE_HEADER = 'x-nimbus-deadline';
-/** Request header: the function name. */
-export const FUNCTION_HEADER = 'x-nimbus-function';
-/** Response header set by a shim when the handler failed (value: HANDLER_ERROR or INVALID_RESPONSE). */
-export const SHIM_ERROR_HEADER = 'x-nimbus-shim-error';
-
-/** The file descriptor of the control channel in the shim. */
-export const CONTROL_FD = 3;
-
-/** Body of `POST /__nimbus/init`. */
-export interface InitRequest {
-  function: string;
-  version: number;
-  /** Absolute path of the function's code; also the working directory for user code. */
-  codeDir: string;
-  /** File to load, relative to codeDir (node: the built bundle; python: the module file). */
-  entry: string;
-  /**
-   * Export to call. node: `default` (Web-standard fetch handler) or a named export called
-   * Lambda-style; undefined means detect (default export, else `handler`). python: the function name.
-   */
-  export?: string;
-  /** Environment variables for the user code. */
-  env: Record<string, string>;
-  timeoutMs: number;
-  memoryMb: number;
-}
+// The constants and the init body live in the node shim's own module, which may load nothing but
+// node: builtins (it runs inside the sandbox); the platform uses the very same definitions.
+export {
+  CONTROL_FD,
+  DEADLINE_HEADER,
+  FUNCTION_HEADER,
+  HEALTH_PATH,
+  INIT_PATH,
+  INVOCATION_ID_HEADER,
+  SHIM_ERROR_HEADER,
+} from './node/constants.cjs';
+export type { InitRequest } from './node/constants.cjs';
 
 /** Answer to a successful init. */
 export interface InitResponse {

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { test } from 'node:test';
 import * as protocol from '../../src/runtimes/protocol.js';
-import { createPythonAdapter, findPython, nodeShimPath, packageRoot, runtimeAdapters } from '../../src/runtimes/index.js';
+import { createPythonAdapter, findPython, packageRoot, runtimeAdapters } from '../../src/runtimes/index.js';
 
 test('packageRoot finds the folder with our package.json', () => {
   const root = packageRoot();
@@ -33,14 +32,6 @@ test('python adapter: system python3, isolated mode, the shim from src/, the mem
 test('findPython never picks a version-manager shim', () => {
   const found = findPython('/root/.pyenv/shims:/home/x/.asdf/shims:/usr/bin');
   assert.ok(found && !found.includes('shims'));
-});
-
-test('the node shim mirrors the protocol constants', () => {
-  const require = createRequire(import.meta.url);
-  const shimConstants = require(join(nodeShimPath(), '..', 'constants.cjs')) as Record<string, unknown>;
-  for (const name of ['INIT_PATH', 'HEALTH_PATH', 'INVOCATION_ID_HEADER', 'DEADLINE_HEADER', 'FUNCTION_HEADER', 'SHIM_ERROR_HEADER', 'CONTROL_FD'] as const) {
-    assert.equal(shimConstants[name], protocol[name], name);
-  }
 });
 
 test('the python shim mirrors the protocol constants', () => {

@@ -1,7 +1,7 @@
 /**
- * Protocol constants, mirrored from `src/runtimes/protocol.ts`. The shim may load only `node:`
- * builtins (it runs inside the sandbox, without the platform's code), so it cannot import them;
- * `test/runtimes/adapters.test.ts` checks that both copies agree.
+ * The runtime protocol's constants and init body: the one definition, used by the node shim and
+ * re-exported to the platform by `src/runtimes/protocol.ts` (see there for the protocol). It lives
+ * here because the shim may load only `node:` builtins and its own files (it runs in the sandbox).
  */
 
 /** Path of the specialisation request. */
@@ -19,13 +19,20 @@ export const SHIM_ERROR_HEADER = 'x-nimbus-shim-error';
 /** File descriptor of the control channel. */
 export const CONTROL_FD = 3;
 
-/** Body of `POST /__nimbus/init` (same shape as `InitRequest` in protocol.ts). */
+/** Body of `POST /__nimbus/init`. */
 export interface InitRequest {
   function: string;
   version: number;
+  /** Absolute path of the function's code; also the working directory for user code. */
   codeDir: string;
+  /** File to load, relative to codeDir (node: the built bundle; python: the module file). */
   entry: string;
+  /**
+   * Export to call. node: `default` (Web-standard fetch handler) or a named export called
+   * Lambda-style; undefined means detect (default export, else `handler`). python: the function name.
+   */
   export?: string;
+  /** Environment variables for the user code. */
   env: Record<string, string>;
   timeoutMs: number;
   memoryMb: number;
