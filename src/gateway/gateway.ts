@@ -180,6 +180,7 @@ export class Gateway {
 
   /** Sends a platform error; an unread request body is not waited for. */
   private fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): void {
+    if (err === CLIENT_GONE) return; // nobody is listening for an answer
     if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');
     sendError(res, err, this.deps.onInternalError);
