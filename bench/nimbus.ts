@@ -17,6 +17,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = `${ROOT}dist/src/cli/main.js`;
 /** The function the benchmark deploys. */
 export const HELLO_DIR = `${ROOT}examples/hello`;
+/** The Python function whose cold starts are measured (`def handler(event, context)`). */
+export const PYTHON_DIR = `${ROOT}examples/python`;
 
 /** A running platform: its origin (always on 127.0.0.1) and its process. */
 export interface Nimbus {
@@ -54,12 +56,13 @@ export async function packDir(dir: string): Promise<Buffer> {
 }
 
 /** Call the management API; rejects with the status and the platform's error body. */
-async function api(origin: string, method: string, path: string, body: Buffer | object): Promise<unknown> {
+async function api(origin: string, method: string, path: string, body?: Buffer | object): Promise<unknown> {
   const isBytes = Buffer.isBuffer(body);
   const res = await fetch(`${origin}${path}`, {
     method,
-    headers: { 'content-type': isBytes ? 'application/gzip' : 'application/json' },
-    body: isBytes ? body : JSON.stringify(body),
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': isBytes ? 'application/gzip' : 'application/json' }, body: isBytes ? body : JSON.stringify(body) }),
     signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
@@ -74,9 +77,25 @@ export async function uploadPackage(origin: string, archive: Buffer): Promise<st
   return answer.sha256;
 }
 
-/** Create or redeploy a function; every call makes a new version, which starts new instances. */
-export async function deployFunction(origin: string, name: string, sha: string, env: Record<string, string> = {}): Promise<void> {
-  await api(origin, 'PUT', `/api/v1/functions/${encodeURIComponent(name)}`, { package: sha, env });
+/**
+ * Create or redeploy a function; every call makes a new version, which starts new instances.
+ * `settings` are further deploy fields (e.g. `concurrency`, `maxInstances`).
+ */
+export async function deployFunction(
+  origin: string,
+  name: string,
+  sha: string,
+  env: Record<string, string> = {},
+  settings: Record<string, unknown> = {},
+): Promise<void> {
+  await api(origin, 'PUT', `/api/v1/functions/${encodeURIComponent(name)}`, { ...settings, package: sha, env });
+}
+
+/** The running instances of a function, from `GET /api/v1/functions/<name>` (field `instances`). */
+export async function instanceCount(origin: string, name: string): Promise<number> {
+  const view = (await api(origin, 'GET', `/api/v1/functions/${encodeURIComponent(name)}`)) as { instances?: unknown };
+  if (typeof view.instances !== 'number') throw new Error(`function ${name} has no numeric "instances" field`);
+  return view.instances;
 }
 
 /** Send `count` requests one by one and check they succeed (JIT, connection pools, instance). */

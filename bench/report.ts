@@ -2,8 +2,13 @@
  * Statistics and presentation of the benchmark's results: the printed table and the JSON file.
  * Kept apart from the measuring code so the figures' meaning is defined in one place.
  */
+import type { BurstSummary } from './burst.js';
 import type { LoadResult } from './load.js';
 import type { ColdStartSample } from './nimbus.js';
+
+/** The runtimes whose cold starts are measured, and the target printed beside each (not asserted). */
+export const COLD_START_TARGET_MS = { node: 10, python: 30 } as const;
+export type Runtime = keyof typeof COLD_START_TARGET_MS;
 
 /** One row of the table: a target measured at one concurrency. */
 export interface Row {
@@ -38,7 +43,10 @@ export interface BenchResults {
   warmupSeconds: number;
   rows: Row[];
   ratios: Record<string, number>;
-  coldStart?: ColdStartSummary;
+  /** Scale-from-zero cold starts per runtime (node: examples/hello, python: examples/python). */
+  coldStarts?: Partial<Record<Runtime, ColdStartSummary>>;
+  /** 200 concurrent requests at a function scaled to zero (bench/burst.ts). */
+  burst?: BurstSummary;
   /** Spawn of a bare node server to its first response, the floor under any process cold start. */
   spawnFloor?: { runs: number; medianMs: number; p90Ms: number; minMs: number; samplesMs: number[] };
   memory?: Memory;
@@ -46,6 +54,8 @@ export interface BenchResults {
   bareServerMb?: number;
   /** Why the Nimbus figures are missing or incomplete, when they are. */
   nimbusError?: string;
+  /** Stages of the Nimbus part that failed (`cold start python`, `burst`, ...): the reason. */
+  stageErrors?: Record<string, string>;
 }
 
 /** The q-quantile (0..1) of a list of numbers, nearest-rank method. */
@@ -126,15 +136,18 @@ export function formatReport(results: BenchResults): string {
     parts.push(`b/a (c=${c}): ${fixed(results.ratios[`b/a@${c}`], 2)}`);
     lines.push(`ratio ${parts.join('   ratio ')}`);
   }
-  const cold = results.coldStart;
-  if (cold && cold.runs > 0) {
+  for (const runtime of Object.keys(COLD_START_TARGET_MS) as Runtime[]) {
+    const cold = results.coldStarts?.[runtime];
+    const failed = results.stageErrors?.[`cold start ${runtime}`];
+    if (failed) lines.push(`cold start ${runtime}: FAILED: ${failed}`);
+    if (!cold || cold.runs === 0) continue;
     lines.push(
-      `cold start (${cold.runs} runs, request sent -> first response byte): median ${fixed(cold.medianMs, 1)} ms  ` +
-        `p90 ${fixed(cold.p90Ms, 1)} ms  min ${fixed(cold.minMs, 1)} ms  max ${fixed(cold.maxMs, 1)} ms`,
+      `cold start ${runtime.padEnd(6)} (${cold.runs} runs, request sent -> first response byte): median ${fixed(cold.medianMs, 1)} ms  ` +
+        `p90 ${fixed(cold.p90Ms, 1)} ms  min ${fixed(cold.minMs, 1)} ms  max ${fixed(cold.maxMs, 1)} ms  (target <= ${COLD_START_TARGET_MS[runtime]} ms)`,
     );
     lines.push(`  x-nimbus-cold-start header: ${describeValues(cold.samples.map((s) => s.coldStartHeader))}`);
     const timing = cold.samples.find((s) => s.serverTiming !== null)?.serverTiming;
-    if (timing) lines.push(`  server-timing (first run with it): ${timing}`);
+    lines.push(`  server-timing (first run with it): ${timing ?? '(absent)'}`);
   }
   const floor = results.spawnFloor;
   if (floor) {
@@ -151,6 +164,24 @@ export function formatReport(results: BenchResults): string {
   if (results.bareServerMb !== undefined) {
     lines.push(`RSS reference: bare node server after its load runs ${fixed(results.bareServerMb, 1)} MB`);
   }
+  lines.push(...formatBurst(results.burst, results.stageErrors?.['burst']));
   if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
   return lines.join('\n');
+}
+
+/** The burst lines: completion, latency, errors, instances. */
+function formatBurst(burst: BurstSummary | undefined, failed: string | undefined): string[] {
+  if (failed) return [`burst: FAILED: ${failed}`];
+  if (!burst) return [];
+  const b = burst;
+  const codes = Object.entries(b.errorCodes).map(([code, n]) => `${code} x${n}`).join(', ');
+  const lines = [
+    `burst (${b.requests} concurrent requests from zero instances, concurrency ${b.concurrency}, maxInstances ${b.maxInstances}, ` +
+      `handler waits ${b.handlerMs} ms): all done in ${fixed(b.completionMs, 0)} ms  p50 ${fixed(b.p50Ms, 1)} ms  ` +
+      `p99 ${fixed(b.p99Ms, 1)} ms  errors ${b.errors}${codes ? ` (${codes})` : ''}  peak instances ${b.peakInstances}`,
+    `  instances (GET every ~20 ms, ${b.polls} polls${b.pollErrors ? `, ${b.pollErrors} failed` : ''}): ` +
+      `${b.instancesBefore} before, peak ${b.peakInstances}, ${fixed(b.instancesAfter, 0)} after the burst`,
+  ];
+  if (b.instancesBefore > 0) lines.push(`  warning: the function was not scaled to zero before the burst (${b.instancesBefore} instances)`);
+  return lines;
 }

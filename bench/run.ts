@@ -3,8 +3,9 @@
  *   (a) a bare node:http server answering "hello",
  *   (b) a minimal one-hop reverse proxy in front of it (the floor of any process-isolated design),
  *   (c) examples/hello invoked through Nimbus,
- * at concurrency 1 and 50, then Nimbus's scale-from-zero cold start. Prints a table and writes
- * bench/results/latest.json. Options: `--quick` (2 s per case), `--cold-runs N` (default 20),
+ * at concurrency 1 and 50, then Nimbus's scale-from-zero cold starts (node and python) and a
+ * burst of 200 concurrent requests at a function scaled to zero (bench/suite.ts, bench/burst.ts).
+ * Prints a table and writes bench/results/latest.json. Options: `--quick` (2 s per case), `--cold-runs N` (default 20),
  * `--autocannon` (use autocannon even when wrk is installed).
  *
  * Every process it starts is stopped by PID in `finally` (and on SIGINT/SIGTERM), so the run
@@ -14,19 +15,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { descendantsOf, processLabel, rssMb, stopAllChildren, stopChild } from './child.js';
+import { rssMb, stopAllChildren } from './child.js';
 import { chooseGenerator, measure, stopGenerators, type LoadGenerator } from './load.js';
-import {
-  HELLO_DIR,
-  deployFunction,
-  measureColdStarts,
-  packDir,
-  startNimbus,
-  uploadPackage,
-  warmUp,
-  type Nimbus,
-} from './nimbus.js';
-import { formatReport, quantile, ratio, summariseColdStarts, tableHeader, tableRow, type BenchResults, type Row } from './report.js';
+import { formatReport, quantile, ratio, tableHeader, tableRow, type BenchResults, type Row } from './report.js';
+import { TARGET_C, benchNimbus } from './suite.js';
 import { measureSpawnFloor, startBare, startProxy } from './targets.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,7 +26,6 @@ const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
 const CONCURRENCIES = [1, 50];
 const TARGET_A = 'a bare node';
 const TARGET_B = 'b minimal proxy';
-const TARGET_C = 'c nimbus hello';
 
 /** Command-line options. */
 interface Options {
@@ -75,42 +66,6 @@ async function measureTarget(generator: LoadGenerator, target: string, url: stri
   }
 }
 
-/** Target (c) and the cold starts. Never throws: a failure is returned as the reason to print. */
-async function benchNimbus(generator: LoadGenerator, options: Options, dataDir: string, results: BenchResults): Promise<string | undefined> {
-  let nimbus: Nimbus;
-  try {
-    nimbus = await startNimbus(dataDir);
-  } catch (err) {
-    return `failed to start: ${(err as Error).message}`;
-  }
-  let stage = 'deploy';
-  try {
-    const sha = await uploadPackage(nimbus.origin, await packDir(HELLO_DIR));
-    await deployFunction(nimbus.origin, 'hello', sha);
-    const url = `${nimbus.origin}/fn/hello`;
-    stage = 'warm-up';
-    await warmUp(url, 10);
-    stage = 'load';
-    await measureTarget(generator, TARGET_C, url, options, results.rows);
-    // Memory while the function is warm: the platform and whatever it runs below itself.
-    const platformMb = rssMb(nimbus.child.pid);
-    const descendants = descendantsOf(nimbus.child.pid).flatMap((pid) => {
-      const mb = rssMb(pid);
-      return mb === undefined ? [] : [{ pid, label: processLabel(pid), rssMb: mb }];
-    });
-    results.memory = platformMb === undefined ? { descendants } : { platformMb, descendants };
-    stage = 'cold start';
-    console.error(`measuring ${options.coldRuns} cold starts ...`);
-    results.coldStart = summariseColdStarts(await measureColdStarts(nimbus.origin, 'hello', sha, options.coldRuns));
-    return undefined;
-  } catch (err) {
-    return `${stage} failed: ${(err as Error).message}`;
-  } finally {
-    // A longer grace than the default: Nimbus drains and stops its instances on SIGTERM.
-    await stopChild(nimbus.child, 5000);
-  }
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const generator = await chooseGenerator(options.forceAutocannon);
@@ -147,8 +102,7 @@ async function main(): Promise<void> {
       minMs: Math.min(...spawns),
       samplesMs: spawns,
     };
-    const nimbusError = await benchNimbus(generator, options, join(work, 'nimbus-data'), results);
-    if (nimbusError !== undefined) results.nimbusError = nimbusError;
+    await benchNimbus(generator, { ...options, concurrencies: CONCURRENCIES }, work, results);
   } finally {
     await stopAll();
     removeWorkDir();

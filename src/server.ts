@@ -32,8 +32,14 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Upload limits. */
   packageLimits?: Partial<PackageLimits>;
-  /** Idle instances are looked for this often (ms). @default 1000 */
-  reapIntervalMs?: number;
+  /** The autoscaler decides this often (ms). @default 1000 */
+  scaleIntervalMs?: number;
+  /** Requests allowed to wait for capacity per function. @default 1000 */
+  maxQueue?: number;
+  /** Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms). @default 10000 */
+  maxQueueWaitMs?: number;
+  /** Generic runtime processes kept ready per runtime. @default 1 */
+  warmPoolSize?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -77,7 +83,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logs,
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
-    ...(options.reapIntervalMs !== undefined ? { reapIntervalMs: options.reapIntervalMs } : {}),
+    ...(options.scaleIntervalMs !== undefined ? { scaleIntervalMs: options.scaleIntervalMs } : {}),
+    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
+    ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
+    ...(options.warmPoolSize !== undefined ? { warmPoolSize: options.warmPoolSize } : {}),
+    onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   const cache = new FunctionCache(store);
   const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock });
@@ -113,6 +123,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => resolveListen());
   });
+  // Functions that must keep instances running get them from the start.
+  for (const record of await store.listFunctions()) backend.configure(record);
   const { port } = server.address() as AddressInfo;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, dataDir }, 'nimbus serving');

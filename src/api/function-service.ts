@@ -26,8 +26,12 @@ export interface FunctionView {
   idleTimeout: number;
   concurrency: number;
   maxInstances: number;
+  minInstances: number;
   url: string;
+  /** Running instances. */
   instances: number;
+  /** Instances the autoscaler currently wants. */
+  desired: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -74,10 +78,12 @@ export class FunctionService {
       idleTimeoutMs: config.idleTimeout ?? previous?.idleTimeoutMs ?? LIMITS.idleTimeoutMs.default,
       concurrency: config.concurrency ?? (runtimeChanged ? undefined : previous?.concurrency) ?? DEFAULT_CONCURRENCY[built.runtime],
       maxInstances: config.maxInstances ?? previous?.maxInstances ?? LIMITS.maxInstances.default,
+      minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
       packageSha256: config.package,
     };
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
+    this.deps.backend.configure(record);
     return { record, created: previous === undefined };
   }
 
@@ -102,6 +108,7 @@ export class FunctionService {
   /** The API representation; `baseUrl` is how the caller reaches the platform. */
   view(record: FunctionRecord, baseUrl: string): FunctionView {
     const { spec } = record;
+    const status = this.deps.backend.status(spec.name);
     return {
       name: spec.name,
       runtime: spec.runtime,
@@ -114,8 +121,10 @@ export class FunctionService {
       idleTimeout: spec.idleTimeoutMs / 1000,
       concurrency: spec.concurrency,
       maxInstances: spec.maxInstances,
+      minInstances: spec.minInstances ?? 0,
       url: `${baseUrl}/fn/${spec.name}`,
-      instances: this.deps.backend.status(spec.name).instances,
+      instances: status.instances,
+      desired: status.desired,
       createdAt: new Date(record.createdAt).toISOString(),
       updatedAt: new Date(record.updatedAt).toISOString(),
     };

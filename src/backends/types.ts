@@ -32,6 +32,8 @@ export interface FunctionStatus {
   inflight: number;
   /** Requests waiting for capacity. */
   queued: number;
+  /** Instances the autoscaler wants (of the current version). */
+  desired: number;
 }
 
 /**
@@ -51,6 +53,11 @@ export interface Backend {
    * `acquire`). Never starts anything, never waits, never throws for a full function.
    */
   tryAcquire(fn: FunctionRecord): InstanceLease | undefined;
+  /**
+   * A function or a new version of it was deployed (or found at start-up): prepare for it, i.e.
+   * drain instances of older versions and keep its minimum number of instances running.
+   */
+  configure(fn: FunctionRecord): void;
   status(name: string): FunctionStatus;
   /** Drains and stops every instance of the function. */
   remove(name: string): Promise<void>;

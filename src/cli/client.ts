@@ -80,6 +80,7 @@ export interface DeployBody {
   idleTimeout?: number | string;
   concurrency?: number;
   maxInstances?: number;
+  minInstances?: number;
 }
 
 /** A response whose body has not been read yet. */

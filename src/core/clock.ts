@@ -7,6 +7,8 @@ export interface Clock {
   now(): number;
   /** Calls `fn` every `ms` milliseconds until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
+  /** Calls `fn` once after `ms` milliseconds unless the returned function is called first. */
+  after(ms: number, fn: () => void): () => void;
 }
 
 /** The real clock. Its timers are unref'd so they never keep the process alive. */
@@ -16,6 +18,11 @@ export const systemClock: Clock = {
     const timer = setInterval(fn, ms);
     timer.unref();
     return () => clearInterval(timer);
+  },
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
   },
 };
 
@@ -38,7 +45,13 @@ export class ManualClock implements Clock {
     return () => this.tickers.delete(ticker);
   }
 
-  /** Moves time forward by `ms`, firing every ticker that falls due on the way. */
+  after(ms: number, fn: () => void): () => void {
+    const ticker = { ms: Number.POSITIVE_INFINITY, next: this.current + ms, fn: () => (this.tickers.delete(ticker), fn()) };
+    this.tickers.add(ticker);
+    return () => this.tickers.delete(ticker);
+  }
+
+  /** Moves time forward by `ms`, firing every ticker and timer that falls due on the way. */
   advance(ms: number): void {
     const target = this.current + ms;
     for (;;) {

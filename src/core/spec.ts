@@ -26,6 +26,7 @@ export const LIMITS = {
   idleTimeoutMs: { min: 1_000, max: 86_400_000, default: 300_000 },
   concurrency: { min: 1, max: 1_000 },
   maxInstances: { min: 1, max: 1_000, default: 10 },
+  minInstances: { min: 0, max: 1_000, default: 0 },
   envBytes: 64 * 1024,
 } as const;
 
@@ -111,8 +112,16 @@ export const functionConfigSchema = z
     idleTimeout: durationField('idleTimeout', LIMITS.idleTimeoutMs).optional(),
     concurrency: intField('concurrency', LIMITS.concurrency).optional(),
     maxInstances: intField('maxInstances', LIMITS.maxInstances).optional(),
+    minInstances: intField('minInstances', LIMITS.minInstances).optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.minInstances === undefined || c.maxInstances === undefined || c.minInstances <= c.maxInstances, {
+    message: 'minInstances must not be larger than maxInstances',
+    path: ['minInstances'],
+  });
+
+/** The fields a function configuration may have. */
+const CONFIG_FIELDS = ['package', 'runtime', 'handler', 'env', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'minInstances'];
 
 /** Parsed (not yet resolved) function configuration. */
 export type FunctionConfig = z.output<typeof functionConfigSchema>;
@@ -133,6 +142,8 @@ export interface FunctionSpec {
   /** Requests one instance serves at once. */
   concurrency: number;
   maxInstances: number;
+  /** Instances kept running even without traffic (0 allows scale to zero). */
+  minInstances: number;
   /** sha256 of the uploaded package. */
   packageSha256: string;
 }
@@ -145,7 +156,7 @@ export function parseFunctionConfig(body: unknown): FunctionConfig {
   const field = issue?.path.join('.') || undefined;
   const message =
     issue?.code === 'unrecognized_keys'
-      ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${Object.keys(functionConfigSchema.shape).join(', ')}.`
+      ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${CONFIG_FIELDS.join(', ')}.`
       : `${field ? `${field}: ` : ''}${issue?.message ?? 'invalid request'}`;
   throw new NimbusError('INVALID_REQUEST', message, {
     details: { field: issue?.code === 'unrecognized_keys' ? issue.keys[0] : field },

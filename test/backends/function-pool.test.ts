@@ -22,6 +22,7 @@ function record(version: number, overrides: Partial<FunctionRecord['spec']> = {}
       idleTimeoutMs: 60_000,
       concurrency: 2,
       maxInstances: 2,
+      minInstances: 0,
       packageSha256: 'x',
       ...overrides,
     },
@@ -86,12 +87,13 @@ class FakeInstance {
   }
 }
 
-function setup(maxQueue = 100) {
+function setup(maxQueue = 100, spec: Partial<FunctionRecord['spec']> = {}) {
   const clock = new ManualClock(1000);
   const created: FakeInstance[] = [];
-  const pool = new FunctionPool(record(1), {
+  const pool = new FunctionPool(record(1, spec), {
     clock,
     maxQueue,
+    maxQueueWaitMs: 5000,
     createInstance: (r) => {
       const instance = new FakeInstance(r, clock);
       created.push(instance);
@@ -161,21 +163,66 @@ describe('FunctionPool', () => {
     assert.equal(pool.status().instances, 0);
   });
 
-  test('idle instances are stopped after the idle timeout (scale to zero), busy ones never', async () => {
+  test('scale to zero after the idle timeout, never with work in flight', async () => {
     const { clock, created, pool } = setup();
+    const tickFor = (ms: number) => {
+      for (let t = 0; t < ms; t += 1000) {
+        clock.advance(1000);
+        pool.tick(clock.now());
+      }
+    };
     const lease = pool.acquire(record(1), new AbortController().signal);
     created[0]!.becomeReady();
     const busy = await lease;
-    clock.advance(120_000);
-    pool.reapIdle(clock.now());
-    assert.equal(created[0]!.stopped, false, 'an instance with work in flight is not reaped');
+    tickFor(120_000);
+    assert.equal(created[0]!.stopped, false, 'an instance with work in flight is not stopped');
+    assert.equal(pool.desired, 1);
     busy.release('ok');
-    clock.advance(59_999);
-    pool.reapIdle(clock.now());
-    assert.equal(created[0]!.stopped, false);
-    clock.advance(1);
-    pool.reapIdle(clock.now());
+    tickFor(58_000);
+    assert.equal(created[0]!.stopped, false, 'still within the idle timeout (60 s)');
+    tickFor(4000);
     assert.equal(created[0]!.stopped, true);
+    assert.equal(pool.desired, 0);
+  });
+
+  test('min instances run without traffic and are never scaled away', () => {
+    const { clock, created, pool } = setup(100, { minInstances: 2 });
+    pool.tick(clock.now());
+    assert.equal(created.length, 2);
+    for (const instance of created) instance.becomeReady();
+    for (let i = 0; i < 600; i++) {
+      clock.advance(1000);
+      pool.tick(clock.now());
+    }
+    assert.equal(created.filter((i) => i.stopped).length, 0);
+    assert.equal(pool.desired, 2);
+    assert.equal(pool.idle, false, 'a pool with min instances is kept');
+  });
+
+  test('sustained load grows the instance count up to maxInstances', async () => {
+    const { clock, created, pool } = setup(100, { maxInstances: 5, concurrency: 2 });
+    const first = pool.acquire(record(1), new AbortController().signal);
+    created[0]!.becomeReady();
+    await first;
+    // 12 requests in flight or waiting: at concurrency 2 and 70% utilisation that wants 9, capped at 5.
+    for (let i = 0; i < 11; i++) void pool.acquire(record(1), new AbortController().signal).catch(() => undefined);
+    // (Within the 5 s queue bound: past it the waiters leave and the demand falls.)
+    for (let i = 0; i < 4; i++) {
+      clock.advance(1000);
+      pool.tick(clock.now());
+    }
+    assert.equal(pool.desired, 5);
+    assert.equal(created.length, 5);
+  });
+
+  test('a request that waits longer than the queue bound gets FUNCTION_OVERLOADED', async () => {
+    const { clock, pool } = setup();
+    const waiting = pool.acquire(record(1), new AbortController().signal);
+    clock.advance(4999);
+    assert.equal(pool.status().queued, 1);
+    clock.advance(1);
+    await assert.rejects(waiting, (err) => isNimbusError(err) && err.code === 'FUNCTION_OVERLOADED' && err.headers?.['retry-after'] === '1');
+    assert.equal(pool.status().queued, 0);
   });
 
   test('a new version drains the old instances and starts new ones', async () => {

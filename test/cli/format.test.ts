@@ -116,6 +116,8 @@ const fn: FunctionInfo = {
   idleTimeout: 300,
   concurrency: 64,
   maxInstances: 10,
+  minInstances: 0,
+  desired: 1,
   url: 'http://127.0.0.1:8080/fn/hello',
   instances: 1,
   createdAt: '2026-11-23T10:00:00.000Z',

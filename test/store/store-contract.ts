@@ -19,6 +19,7 @@ export function sampleSpec(name: string, overrides: Partial<FunctionSpec> = {}):
     idleTimeoutMs: 300_000,
     concurrency: 64,
     maxInstances: 10,
+    minInstances: 0,
     packageSha256: 'a'.repeat(64),
     ...overrides,
   };

@@ -29,8 +29,10 @@ export interface LocalBackendOptions {
   stopGraceMs?: number;
   /** Requests allowed to wait for capacity per function. @default 1000 */
   maxQueue?: number;
-  /** How often idle instances are looked for. @default 1000 */
-  reapIntervalMs?: number;
+  /** Longest a request waits for capacity before FUNCTION_OVERLOADED. @default 10000 */
+  maxQueueWaitMs?: number;
+  /** How often the autoscaler decides. @default 1000 */
+  scaleIntervalMs?: number;
   /** Generic processes kept ready per runtime and memory size, for fast cold starts. @default 1 */
   warmPoolSize?: number;
   /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
@@ -54,7 +56,7 @@ export class LocalBackend implements Backend {
 
   constructor(private readonly options: LocalBackendOptions) {
     this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
-    this.stopReaper = options.clock.every(options.reapIntervalMs ?? 1000, () => this.reap());
+    this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
     this.warm = new WarmPool(
       (runtime, memoryMb) => this.spawnProcess(runtime, memoryMb),
@@ -90,16 +92,32 @@ export class LocalBackend implements Backend {
 
   acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
     if (this.shuttingDown) return Promise.reject(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down; retry against another instance or later.'));
+    return this.pool(fn).acquire(fn, signal);
+  }
+
+  /** A function was deployed (or found at start-up): keep its minimum instances running. */
+  configure(fn: FunctionRecord): void {
+    if (this.shuttingDown) return;
+    const pool = this.pools.get(fn.spec.name);
+    if (pool) {
+      pool.update(fn);
+    } else if ((fn.spec.minInstances ?? 0) > 0) {
+      this.pool(fn).tick(this.options.clock.now());
+    }
+  }
+
+  private pool(fn: FunctionRecord): FunctionPool {
     let pool = this.pools.get(fn.spec.name);
     if (!pool) {
       pool = new FunctionPool(fn, {
         clock: this.options.clock,
         maxQueue: this.options.maxQueue ?? 1000,
+        maxQueueWaitMs: this.options.maxQueueWaitMs ?? 10_000,
         createInstance: (record) => this.createInstance(record),
       });
       this.pools.set(fn.spec.name, pool);
     }
-    return pool.acquire(fn, signal);
+    return pool;
   }
 
   private createInstance(record: FunctionRecord): LocalInstance {
@@ -113,7 +131,7 @@ export class LocalBackend implements Backend {
   }
 
   status(name: string): FunctionStatus {
-    return this.pools.get(name)?.status() ?? { instances: 0, inflight: 0, queued: 0 };
+    return this.pools.get(name)?.status() ?? { instances: 0, inflight: 0, queued: 0, desired: 0 };
   }
 
   /** Process ids of a function's instances (for tests and diagnostics). */
@@ -141,12 +159,13 @@ export class LocalBackend implements Backend {
     rmSync(this.runDir, { recursive: true, force: true });
   }
 
-  private reap(): void {
+  /** One autoscaling round over every function, and retirement of unused warm spares. */
+  private tick(): void {
     const now = this.options.clock.now();
     this.warm.retireUnused(now);
     for (const [name, pool] of this.pools) {
-      pool.reapIdle(now);
-      if (pool.idle) this.pools.delete(name);
+      pool.tick(now);
+      if (pool.idle && pool.desired === 0) this.pools.delete(name);
     }
   }
 }

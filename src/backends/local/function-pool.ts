@@ -1,4 +1,6 @@
 import type { Clock } from '../../core/clock.js';
+import { ConcurrencyWindow } from '../../scaling/concurrency-window.js';
+import { decide, INITIAL_SCALING_STATE, SCALING_DEFAULTS, type ScalingSettings, type ScalingState } from '../../scaling/autoscaler.js';
 import { NimbusError } from '../../core/errors.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { FunctionStatus, InstanceLease, LeaseOutcome } from '../types.js';
@@ -19,18 +21,28 @@ export interface PoolDeps {
   createInstance(record: FunctionRecord): LocalInstance;
   /** Most requests allowed to wait for capacity. */
   maxQueue: number;
+  /** Longest a request waits for capacity before FUNCTION_OVERLOADED (within its own timeout). */
+  maxQueueWaitMs: number;
 }
 
 /**
  * The instances of one function and the queue of requests waiting for them. Requests take a slot
  * on a ready instance of the current version with spare capacity (filling the oldest first, so
- * surplus instances go idle and are reaped); when there is none they wait, and the pool starts as
- * many instances as the queue needs, up to maxInstances.
+ * surplus instances go idle); when there is none they wait, and the pool starts as many instances
+ * as the queue needs at once, up to maxInstances (the fast path of a burst). Each tick the
+ * autoscaler's decision sets the number of instances: it keeps minInstances, adds capacity for
+ * sustained load, removes idle surplus slowly, and scales to zero after the idle timeout.
  */
 export class FunctionPool {
   record: FunctionRecord;
   readonly instances = new Set<LocalInstance>();
   private readonly waiters: Waiter[] = [];
+  private readonly window = new ConcurrencyWindow();
+  private scaling: ScalingState = INITIAL_SCALING_STATE;
+  /** The autoscaler's last decision. */
+  desired = 0;
+  /** Why, in a few words. */
+  reason = 'no decision yet';
 
   constructor(
     record: FunctionRecord,
@@ -62,16 +74,38 @@ export class FunctionPool {
       );
     }
     return new Promise<InstanceLease>((resolve, reject) => {
-      const onAbort = () => {
+      const leave = (reason: unknown) => {
         const index = this.waiters.indexOf(waiter);
         if (index !== -1) this.waiters.splice(index, 1);
-        reject(signal.reason);
+        waiter.cleanup();
+        reject(reason);
       };
-      const waiter: Waiter = { enqueuedAt: now, resolve, reject, cleanup: () => signal.removeEventListener('abort', onAbort) };
+      const onAbort = () => leave(signal.reason);
+      const cancelTimer = this.deps.clock.after(this.deps.maxQueueWaitMs, () =>
+        leave(
+          new NimbusError('FUNCTION_OVERLOADED', `"${this.record.spec.name}" had no free capacity for ${this.deps.maxQueueWaitMs} ms; retry shortly.`, {
+            headers: { 'retry-after': '1' },
+          }),
+        ),
+      );
+      const waiter: Waiter = {
+        enqueuedAt: now,
+        resolve,
+        reject,
+        cleanup: () => {
+          signal.removeEventListener('abort', onAbort);
+          cancelTimer();
+        },
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
       this.pump();
     });
+  }
+
+  /** Takes a newly deployed version as current (old instances drain at once). */
+  update(record: FunctionRecord): void {
+    if (record.version > this.record.version) this.upgrade(record);
   }
 
   /** A newer version was deployed: old instances finish what they have, then stop. */
@@ -133,16 +167,64 @@ export class FunctionPool {
     }
     if (this.waiters.length === 0) return;
     const { concurrency, maxInstances } = this.record.spec;
-    let starting = 0;
+    const { active, starting } = this.count();
+    const needed = Math.ceil(this.waiters.length / concurrency) - starting;
+    const toStart = Math.min(needed, maxInstances - active);
+    for (let i = 0; i < toStart; i++) this.startInstance();
+  }
+
+  /** Instances of the current version that serve or will serve: ready or starting. */
+  private count(): { active: number; starting: number } {
     let active = 0;
+    let starting = 0;
     for (const instance of this.instances) {
       if (instance.record.version !== this.record.version || instance.state === 'draining' || instance.state === 'stopped') continue;
       active++;
       if (instance.state === 'starting') starting++;
     }
-    const needed = Math.ceil(this.waiters.length / concurrency) - starting;
-    const toStart = Math.min(needed, maxInstances - active);
-    for (let i = 0; i < toStart; i++) this.startInstance();
+    return { active, starting };
+  }
+
+  /** Requests in flight plus requests waiting: the demand the autoscaler sizes for. */
+  private demand(): number {
+    let inflight = this.waiters.length;
+    for (const instance of this.instances) inflight += instance.inflight;
+    return inflight;
+  }
+
+  /** One autoscaler step: sample demand, decide, and move the instance count toward the decision. */
+  tick(now: number): void {
+    this.window.record(now, this.demand());
+    const { spec } = this.record;
+    // The windows never outlast the idle timeout: an idle function stops when its timeout says.
+    const stableWindowMs = Math.min(SCALING_DEFAULTS.stableWindowMs, spec.idleTimeoutMs);
+    const settings: ScalingSettings = {
+      ...SCALING_DEFAULTS,
+      stableWindowMs,
+      panicWindowMs: Math.min(SCALING_DEFAULTS.panicWindowMs, stableWindowMs),
+      concurrency: spec.concurrency,
+      minInstances: spec.minInstances ?? 0,
+      maxInstances: spec.maxInstances,
+      idleTimeoutMs: spec.idleTimeoutMs,
+    };
+    const decision = decide({ settings, window: this.window, current: this.count().active, state: this.scaling, now });
+    this.scaling = decision.state;
+    this.desired = decision.desired;
+    this.reason = decision.reason;
+    this.scaleTo(decision.desired);
+  }
+
+  /** Starts instances up to `desired`, or stops idle surplus ones (least recently used first). */
+  private scaleTo(desired: number): void {
+    const { active } = this.count();
+    if (active < desired) {
+      for (let i = active; i < desired; i++) this.startInstance();
+      return;
+    }
+    const idle = [...this.instances]
+      .filter((i) => i.record.version === this.record.version && i.state === 'ready' && i.inflight === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const instance of idle.slice(0, active - desired)) void instance.stop();
   }
 
   private startInstance(): void {
@@ -176,26 +258,19 @@ export class FunctionPool {
     }
   }
 
-  /** Stops instances idle for longer than the idle timeout (scale to zero). */
-  reapIdle(now: number): void {
-    for (const instance of this.instances) {
-      const idleTimeout = instance.record.spec.idleTimeoutMs;
-      if (instance.state === 'ready' && instance.inflight === 0 && now - instance.lastUsed >= idleTimeout) void instance.stop();
-    }
-  }
-
   /** Drains and stops every instance. */
   async drainAll(): Promise<void> {
     await Promise.all([...this.instances].map((instance) => instance.drain()));
   }
 
+  /** Nothing runs, nothing waits, and nothing has to be kept running. */
   get idle(): boolean {
-    return this.instances.size === 0 && this.waiters.length === 0;
+    return this.instances.size === 0 && this.waiters.length === 0 && (this.record.spec.minInstances ?? 0) === 0;
   }
 
   status(): FunctionStatus {
     let inflight = 0;
     for (const instance of this.instances) inflight += instance.inflight;
-    return { instances: this.instances.size, inflight, queued: this.waiters.length };
+    return { instances: this.instances.size, inflight, queued: this.waiters.length, desired: this.desired };
   }
 }

@@ -19,6 +19,7 @@ interface DeployOptions {
   idleTimeout?: number;
   concurrency?: number;
   maxInstances?: number;
+  minInstances?: number;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ Examples:
   $ nimbus deploy index.js --name hello --env GREETING=hi --timeout 10s
   $ nimbus deploy handler.py --name resize --runtime python --handler handler.handler --memory 512
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
+  $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -43,6 +45,7 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.idleTimeout !== undefined) body.idleTimeout = opts.idleTimeout / 1000;
   if (opts.concurrency !== undefined) body.concurrency = opts.concurrency;
   if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
+  if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
   return body;
 }
 
@@ -68,6 +71,9 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     )
     .option('--max-instances <n>', 'upper bound on instances (default: 10)', (v) =>
       parseIntFlag('--max-instances', v, LIMITS.maxInstances),
+    )
+    .option('--min-instances <n>', 'instances kept running without traffic; 0 scales to zero (default: 0)', (v) =>
+      parseIntFlag('--min-instances', v, LIMITS.minInstances),
     )
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)

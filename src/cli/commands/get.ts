@@ -22,11 +22,12 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['runtime', text(f.runtime)],
     ['handler', text(f.handler)],
     ['version', text(f.version)],
-    ['instances', text(f.instances)],
+    ['instances', `${text(f.instances)} (desired ${text(f.desired)})`],
     ['timeout', seconds(f.timeout)],
     ['memory', typeof f.memory === 'number' ? `${f.memory} MB` : '-'],
     ['idle timeout', seconds(f.idleTimeout)],
     ['concurrency', text(f.concurrency)],
+    ['min instances', text(f.minInstances)],
     ['max instances', text(f.maxInstances)],
   ];
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, type CliContext } from '../context.js';
-import { parsePort, parseSize } from '../flags.js';
+import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable } from '../format.js';
 
 /** What `startServer` from src/server.ts answers. */
@@ -16,6 +16,9 @@ interface UpOptions {
   port: number;
   dataDir: string;
   maxBody?: number;
+  maxQueue?: number;
+  maxQueueWait?: number;
+  warmPool?: number;
 }
 
 const EXAMPLES = `
@@ -39,6 +42,15 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--max-body <size>', 'largest invocation request body, e.g. 6mb, 512kb (default: 6mb)', (v) =>
       parseSize('--max-body', v),
     )
+    .option('--max-queue <n>', 'requests allowed to wait for capacity, per function (default: 1000)', (v) =>
+      parseIntFlag('--max-queue', v, { min: 1, max: 1_000_000 }),
+    )
+    .option('--max-queue-wait <duration>', 'longest a request waits for capacity before 503 FUNCTION_OVERLOADED (default: 10s)', (v) =>
+      parseDurationFlag('--max-queue-wait', v, { min: 1, max: 3_600_000 }),
+    )
+    .option('--warm-pool <n>', 'generic runtime processes kept ready per runtime, for fast cold starts; 0 turns it off (default: 1)', (v) =>
+      parseIntFlag('--warm-pool', v, { min: 0, max: 100 }),
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -56,6 +68,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
           dataDir,
           logger,
           ...(opts.maxBody !== undefined ? { maxBodyBytes: opts.maxBody } : {}),
+          ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
+          ...(opts.maxQueueWait !== undefined ? { maxQueueWaitMs: opts.maxQueueWait } : {}),
+          ...(opts.warmPool !== undefined ? { warmPoolSize: opts.warmPool } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

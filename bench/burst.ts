@@ -1,0 +1,158 @@
+/**
+ * The burst case: 200 requests arriving at once at a function that has no instance (a new
+ * version), with `concurrency: 10` and `maxInstances: 30`, so the platform must start ~20
+ * instances in parallel while the requests wait. The generator runs in its own process
+ * (burst-client.ts); this process polls `GET /api/v1/functions/<name>` every ~20 ms meanwhile to
+ * find the peak number of instances.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { BurstReport } from './burst-client.js';
+import { startChild, stopChild } from './child.js';
+import { deployFunction, instanceCount, packDir, uploadPackage, warmUp } from './nimbus.js';
+import { quantile } from './report.js';
+
+/** The case's parameters. */
+export const BURST = { name: 'burst', requests: 200, concurrency: 10, maxInstances: 30, handlerMs: 50, pollMs: 20 };
+
+/** A node function that waits ~50 ms then answers, so the requests of the burst overlap. */
+const SOURCE = `export default {
+  async fetch() {
+    await new Promise((resolve) => setTimeout(resolve, ${BURST.handlerMs}));
+    return new Response('done');
+  },
+};
+`;
+
+/** What the burst measured; written as-is to latest.json. */
+export interface BurstSummary {
+  requests: number;
+  concurrency: number;
+  maxInstances: number;
+  handlerMs: number;
+  /** Instances of the function just before the burst (0 = scaled to zero, as intended). */
+  instancesBefore: number;
+  /** From sending the first request to the end of the last response. */
+  completionMs: number;
+  /** Latency of the 2xx answers, sent -> end of body. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ok: number;
+  /** Non-2xx answers plus socket errors. */
+  errors: number;
+  /** How often each `x-nimbus-error` code (or socket error name, or `HTTP <status>`) was seen. */
+  errorCodes: Record<string, number>;
+  peakInstances: number;
+  instancesAfter: number;
+  polls: number;
+  pollErrors: number;
+  /** Each change of the instance count: ms since the burst started (negative: before it). */
+  timeline: Array<{ ms: number; instances: number }>;
+}
+
+/** Poll the instance count every `pollMs` until `stop` is set; tolerates failing polls. */
+async function poll(origin: string, stop: { done: boolean }): Promise<{ samples: Array<{ at: number; n: number }>; errors: number }> {
+  const samples: Array<{ at: number; n: number }> = [];
+  let errors = 0;
+  while (!stop.done) {
+    const next = performance.now() + BURST.pollMs;
+    try {
+      samples.push({ at: performance.timeOrigin + performance.now(), n: await instanceCount(origin, BURST.name) });
+    } catch {
+      errors++;
+    }
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  return { samples, errors };
+}
+
+/** Wait (up to `timeoutMs`) for the function to have no instance; returns the last count. */
+async function waitForZero(origin: string, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let n = await instanceCount(origin, BURST.name);
+  while (n > 0 && performance.now() < deadline) {
+    await sleep(50);
+    n = await instanceCount(origin, BURST.name);
+  }
+  return n;
+}
+
+/** Run the generator process and return its report; it is killed if it outlives `timeoutMs`. */
+async function runGenerator(origin: string, timeoutMs: number): Promise<BurstReport> {
+  const script = fileURLToPath(new URL('burst-client.js', import.meta.url));
+  const child = startChild('burst generator', process.execPath, [script, origin, `/fn/${BURST.name}`, String(BURST.requests)]);
+  let out = '';
+  child.proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  try {
+    const exit = new Promise<number | null>((resolve) => child.proc.once('exit', (code) => resolve(code)));
+    const timer = sleep(timeoutMs, 'timeout' as const);
+    const code = await Promise.race([exit, timer]);
+    if (code === 'timeout') throw new Error(`burst generator still running after ${timeoutMs} ms`);
+    if (code !== 0) throw new Error(`burst generator exited with ${code}: ${child.tail.slice(-3).join(' | ')}`);
+    return JSON.parse(out) as BurstReport;
+  } finally {
+    await stopChild(child);
+  }
+}
+
+/** Deploy the burst function, scale it to zero, fire the burst and summarise it. */
+export async function measureBurst(origin: string, fnDir: string): Promise<BurstSummary> {
+  mkdirSync(fnDir, { recursive: true });
+  writeFileSync(join(fnDir, 'index.js'), SOURCE);
+  const sha = await uploadPackage(origin, await packDir(fnDir));
+  const settings = { concurrency: BURST.concurrency, maxInstances: BURST.maxInstances };
+  // Check the function answers at all, then deploy a new version: it has no instance yet.
+  await deployFunction(origin, BURST.name, sha, { RUN: 'check' }, settings);
+  await warmUp(`${origin}/fn/${BURST.name}`, 1);
+  await deployFunction(origin, BURST.name, sha, { RUN: 'burst' }, settings);
+  const instancesBefore = await waitForZero(origin, 10_000);
+  await sleep(300); // let the old instance's shutdown and any pool refill finish
+  const stop = { done: false };
+  const polling = poll(origin, stop);
+  let report: BurstReport;
+  try {
+    report = await runGenerator(origin, 90_000);
+    await sleep(BURST.pollMs * 2); // one more poll after the last answer
+  } finally {
+    stop.done = true;
+  }
+  const { samples, errors: pollErrors } = await polling;
+  return summarise(report, samples, pollErrors, instancesBefore);
+}
+
+function summarise(report: BurstReport, samples: Array<{ at: number; n: number }>, pollErrors: number, instancesBefore: number): BurstSummary {
+  const okMs = report.outcomes.filter((o) => o.status >= 200 && o.status < 300).map((o) => o.ms);
+  const errorCodes: Record<string, number> = {};
+  for (const o of report.outcomes) {
+    if (o.status >= 200 && o.status < 300) continue;
+    const key = o.error ?? o.code ?? `HTTP ${o.status}`;
+    errorCodes[key] = (errorCodes[key] ?? 0) + 1;
+  }
+  const timeline: BurstSummary['timeline'] = [];
+  for (const s of samples) {
+    if (timeline.at(-1)?.instances !== s.n) timeline.push({ ms: Math.round(s.at - report.startedAt), instances: s.n });
+  }
+  return {
+    requests: report.outcomes.length,
+    concurrency: BURST.concurrency,
+    maxInstances: BURST.maxInstances,
+    handlerMs: BURST.handlerMs,
+    instancesBefore,
+    completionMs: report.totalMs,
+    p50Ms: quantile(okMs, 0.5),
+    p99Ms: quantile(okMs, 0.99),
+    maxMs: okMs.length === 0 ? Number.NaN : Math.max(...okMs),
+    ok: okMs.length,
+    errors: report.outcomes.length - okMs.length,
+    errorCodes,
+    peakInstances: samples.reduce((max, s) => Math.max(max, s.n), 0),
+    instancesAfter: samples.at(-1)?.n ?? Number.NaN,
+    polls: samples.length,
+    pollErrors,
+    timeline,
+  };
+}

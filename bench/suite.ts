@@ -1,0 +1,115 @@
+/**
+ * Everything measured on Nimbus itself, in order: target (c) under load and the memory after it,
+ * node and python scale-from-zero cold starts, and the burst. The stages are independent: one
+ * that fails (the platform is being changed while the bench runs) is reported with its reason in
+ * `stageErrors` and the others still run. The platform is stopped by PID at the end.
+ */
+import { join } from 'node:path';
+import { descendantsOf, processLabel, rssMb, stopChild } from './child.js';
+import { measureBurst } from './burst.js';
+import { measure, type LoadGenerator } from './load.js';
+import {
+  HELLO_DIR,
+  PYTHON_DIR,
+  deployFunction,
+  measureColdStarts,
+  packDir,
+  startNimbus,
+  uploadPackage,
+  warmUp,
+  type Nimbus,
+} from './nimbus.js';
+import { summariseColdStarts, tableRow, type BenchResults, type Runtime } from './report.js';
+
+export const TARGET_C = 'c nimbus hello';
+
+/** What the suite needs from the command line. */
+export interface SuiteOptions {
+  seconds: number;
+  warmupSeconds: number;
+  coldRuns: number;
+  concurrencies: number[];
+}
+
+/** Target (c) under load, then the RSS of the platform and of everything below it. */
+async function loadStage(nimbus: Nimbus, generator: LoadGenerator, options: SuiteOptions, results: BenchResults): Promise<void> {
+  const url = `${nimbus.origin}/fn/hello`;
+  await warmUp(url, 10);
+  for (const concurrency of options.concurrencies) {
+    const result = await measure(generator, url, concurrency, options.seconds, options.warmupSeconds);
+    const row = { target: TARGET_C, concurrency, result };
+    results.rows.push(row);
+    console.error(tableRow(row));
+  }
+  // Memory while the function is warm: the platform and whatever it runs below itself.
+  const platformMb = rssMb(nimbus.child.pid);
+  const descendants = descendantsOf(nimbus.child.pid).flatMap((pid) => {
+    const mb = rssMb(pid);
+    return mb === undefined ? [] : [{ pid, label: processLabel(pid), rssMb: mb }];
+  });
+  results.memory = platformMb === undefined ? { descendants } : { platformMb, descendants };
+}
+
+/** Cold starts of one runtime's function (deployed as `name` from package `sha`). */
+async function coldStage(origin: string, runtime: Runtime, name: string, sha: string, runs: number, results: BenchResults): Promise<void> {
+  console.error(`measuring ${runs} cold starts (${runtime}) ...`);
+  const summary = summariseColdStarts(await measureColdStarts(origin, name, sha, runs));
+  results.coldStarts = { ...results.coldStarts, [runtime]: summary };
+}
+
+/** Deploy a folder as function `name` and check it answers; returns its package sha. */
+async function deployDir(origin: string, name: string, dir: string): Promise<string> {
+  const sha = await uploadPackage(origin, await packDir(dir));
+  await deployFunction(origin, name, sha);
+  await warmUp(`${origin}/fn/${name}`, 3);
+  return sha;
+}
+
+/** Run one stage; a failure is recorded under `stage` and printed at once, never thrown. */
+async function stage(results: BenchResults, name: string, body: () => Promise<void>): Promise<boolean> {
+  try {
+    await body();
+    return true;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    results.stageErrors = { ...results.stageErrors, [name]: reason };
+    console.error(`${name}: FAILED: ${reason}`);
+    return false;
+  }
+}
+
+/** All Nimbus stages; never throws. `workDir` holds the platform's data and the burst function. */
+export async function benchNimbus(generator: LoadGenerator, options: SuiteOptions, workDir: string, results: BenchResults): Promise<void> {
+  let nimbus: Nimbus;
+  try {
+    nimbus = await startNimbus(join(workDir, 'nimbus-data'));
+  } catch (err) {
+    results.nimbusError = `failed to start: ${(err as Error).message}`;
+    return;
+  }
+  const { origin } = nimbus;
+  try {
+    let helloSha: string | undefined;
+    await stage(results, 'load', async () => {
+      helloSha = await deployDir(origin, 'hello', HELLO_DIR);
+      await loadStage(nimbus, generator, options, results);
+    });
+    // The node cold starts redeploy the hello function, as they always did.
+    await stage(results, 'cold start node', async () => {
+      const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));
+      await coldStage(origin, 'node', 'hello', sha, options.coldRuns, results);
+    });
+    await stage(results, 'cold start python', async () => {
+      const sha = await deployDir(origin, 'python', PYTHON_DIR);
+      await coldStage(origin, 'python', 'python', sha, options.coldRuns, results);
+    });
+    await stage(results, 'burst', async () => {
+      console.error('measuring a burst of 200 concurrent requests from zero instances ...');
+      results.burst = await measureBurst(origin, join(workDir, 'burst-fn'));
+    });
+    if (results.stageErrors?.['load']) results.nimbusError = `load failed: ${results.stageErrors['load']}`;
+  } finally {
+    // A longer grace than the default: Nimbus drains and stops its instances on SIGTERM.
+    await stopChild(nimbus.child, 5000);
+  }
+}
