@@ -61,15 +61,26 @@ async function writeEntry(zip: ZipFile, entry: Entry, writer: TreeWriter): Promi
     if (entry.uncompressedSize > MAX_LINK_TARGET) {
       throw new NimbusError('INVALID_ARCHIVE', `Archive entry ${JSON.stringify(entry.fileName)} is marked as a link but its target is ${entry.uncompressedSize} bytes long; repack the folder.`);
     }
-    return writer.symlink(admitted, (await readAll(await zip.openReadStreamPromise(entry))).toString('utf8'));
+    return writer.symlink(admitted, (await readAll(await openEntry(zip, entry))).toString('utf8'));
   }
-  const stream = await zip.openReadStreamPromise(entry);
+  const stream = await openEntry(zip, entry);
   try {
     await writer.file(admitted, mode, stream, entry.uncompressedSize);
   } finally {
     // A refused entry's stream may be unread; it holds the zip file open until destroyed.
     stream.destroy();
   }
+}
+
+/**
+ * Opens an entry's data. yauzl's size check can emit its error more than once (once per extra
+ * chunk); the first reaches our reader, and a no-op listener keeps later ones from becoming an
+ * uncaught exception that would take the platform down.
+ */
+async function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
+  const stream = await zip.openReadStreamPromise(entry);
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

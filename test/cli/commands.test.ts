@@ -154,7 +154,7 @@ describe('deploy', () => {
     const fn = await getFunction('hello');
     assert.match(fn.package as string, /^[0-9a-f]{64}$/);
     assert.deepEqual(
-      { ...fn, package: undefined, url: undefined, instances: undefined, createdAt: undefined, updatedAt: undefined },
+      { ...fn, package: undefined, url: undefined, instances: undefined, desired: undefined, createdAt: undefined, updatedAt: undefined },
       {
         name: 'hello',
         runtime: 'node',
@@ -167,8 +167,10 @@ describe('deploy', () => {
         idleTimeout: 600,
         concurrency: 4,
         maxInstances: 3,
+        minInstances: 0,
         url: undefined,
         instances: undefined,
+        desired: undefined,
         createdAt: undefined,
         updatedAt: undefined,
       },

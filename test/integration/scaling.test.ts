@@ -109,27 +109,34 @@ describe('scaling', () => {
     }
   });
 
-  test('past the queue bounds the answer is 503 FUNCTION_OVERLOADED with Retry-After, at once', async () => {
-    const platform = await startPlatform({ maxQueue: 2, maxQueueWaitMs: 300 });
+  test('past the queue bounds the answer is 503 FUNCTION_OVERLOADED with Retry-After', async () => {
+    const platform = await startPlatform({ maxQueue: 2, maxQueueWaitMs: 1500 });
     try {
-      await deploy(platform.url, 'narrow', SLOW('x', 1500), { concurrency: 1, maxInstances: 1 });
+      // One instance, one request at a time, already running: the first request never queues.
+      await deploy(platform.url, 'narrow', SLOW('x', 3000), { concurrency: 1, maxInstances: 1, minInstances: 1 });
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/narrow')).json!.instances === 1, 5000, 'the instance');
+      await new Promise((r) => setTimeout(r, 500));
       const first = request(`${platform.url}/fn/narrow`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 200));
+      const queuedAt = Date.now();
       const queued = [request(`${platform.url}/fn/narrow`), request(`${platform.url}/fn/narrow`)];
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 100));
+      // A full queue: refused at once, not after the wait bound.
       const started = Date.now();
       const overflow = await request(`${platform.url}/fn/narrow`);
-      assert.ok(Date.now() - started < 200, 'refused at once');
+      assert.ok(Date.now() - started < 1000, `refused after ${Date.now() - started} ms`);
       assert.equal(overflow.statusCode, 503);
       assert.equal(overflow.headers['x-nimbus-error'], 'FUNCTION_OVERLOADED');
       assert.equal(overflow.headers['retry-after'], '1');
       await overflow.body.dump();
-      // The queued ones wait 300 ms at most, then get the same answer.
+      // The queued ones wait 1.5 s at most (the instance is busy for 3 s), then get the same answer.
       for (const res of await Promise.all(queued)) {
         assert.equal(res.statusCode, 503);
         assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OVERLOADED');
         await res.body.dump();
       }
+      const waited = Date.now() - queuedAt;
+      assert.ok(waited >= 1400 && waited < 2900, `queued requests answered after ${waited} ms`);
       const done = await first;
       assert.equal(done.statusCode, 200);
       await done.body.dump();
