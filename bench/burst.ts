@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { BurstReport } from './burst-client.js';
 import { startChild, stopChild } from './child.js';
-import { deployFunction, instanceCount, packDir, uploadPackage, warmUp } from './nimbus.js';
+import { deleteFunction, deployFunction, instanceCount, packDir, uploadPackage, warmUp } from './nimbus.js';
 import { quantile } from './report.js';
 
 /** The case's parameters. */
@@ -40,6 +40,8 @@ export interface BurstSummary {
   /** Latency of the 2xx answers, sent -> end of body. */
   p50Ms: number;
   p99Ms: number;
+  /** The first answer: a request served as soon as the first instance was up. */
+  minMs: number;
   maxMs: number;
   ok: number;
   /** Non-2xx answers plus socket errors. */
@@ -47,8 +49,12 @@ export interface BurstSummary {
   /** How often each `x-nimbus-error` code (or socket error name, or `HTTP <status>`) was seen. */
   errorCodes: Record<string, number>;
   peakInstances: number;
+  /** When the peak was first seen, ms since the burst started. */
+  peakAtMs: number;
   instancesAfter: number;
   polls: number;
+  /** Polls answered between the first request and the last answer (the API shares the platform's loop). */
+  pollsDuringBurst: number;
   pollErrors: number;
   /** Each change of the instance count: ms since the burst started (negative: before it). */
   timeline: Array<{ ms: number; instances: number }>;
@@ -87,14 +93,16 @@ async function runGenerator(origin: string, timeoutMs: number): Promise<BurstRep
   const child = startChild('burst generator', process.execPath, [script, origin, `/fn/${BURST.name}`, String(BURST.requests)]);
   let out = '';
   child.proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  let timer: NodeJS.Timeout | undefined;
   try {
     const exit = new Promise<number | null>((resolve) => child.proc.once('exit', (code) => resolve(code)));
-    const timer = sleep(timeoutMs, 'timeout' as const);
-    const code = await Promise.race([exit, timer]);
+    const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const code = await Promise.race([exit, late]);
     if (code === 'timeout') throw new Error(`burst generator still running after ${timeoutMs} ms`);
     if (code !== 0) throw new Error(`burst generator exited with ${code}: ${child.tail.slice(-3).join(' | ')}`);
     return JSON.parse(out) as BurstReport;
   } finally {
+    clearTimeout(timer); // else the pending timer would keep the bench alive after its report
     await stopChild(child);
   }
 }
@@ -105,12 +113,16 @@ export async function measureBurst(origin: string, fnDir: string): Promise<Burst
   writeFileSync(join(fnDir, 'index.js'), SOURCE);
   const sha = await uploadPackage(origin, await packDir(fnDir));
   const settings = { concurrency: BURST.concurrency, maxInstances: BURST.maxInstances };
-  // Check the function answers at all, then deploy a new version: it has no instance yet.
-  await deployFunction(origin, BURST.name, sha, { RUN: 'check' }, settings);
-  await warmUp(`${origin}/fn/${BURST.name}`, 1);
-  await deployFunction(origin, BURST.name, sha, { RUN: 'burst' }, settings);
-  const instancesBefore = await waitForZero(origin, 10_000);
-  await sleep(300); // let the old instance's shutdown and any pool refill finish
+  // Check the code answers under another name (then delete that function), so that the measured
+  // function is created fresh: it has never had an instance. (A redeploy would not do: an idle
+  // instance of the previous version may linger until the next invocation.)
+  const check = `${BURST.name}-check`;
+  await deployFunction(origin, check, sha, {}, settings);
+  await warmUp(`${origin}/fn/${check}`, 1);
+  await deleteFunction(origin, check);
+  await deployFunction(origin, BURST.name, sha, {}, settings);
+  const instancesBefore = await waitForZero(origin, 3000);
+  await sleep(300); // let the check instance's shutdown and any pool refill finish
   const stop = { done: false };
   const polling = poll(origin, stop);
   let report: BurstReport;
@@ -136,6 +148,7 @@ function summarise(report: BurstReport, samples: Array<{ at: number; n: number }
   for (const s of samples) {
     if (timeline.at(-1)?.instances !== s.n) timeline.push({ ms: Math.round(s.at - report.startedAt), instances: s.n });
   }
+  const peak = samples.reduce((max, s) => Math.max(max, s.n), 0);
   return {
     requests: report.outcomes.length,
     concurrency: BURST.concurrency,
@@ -145,13 +158,16 @@ function summarise(report: BurstReport, samples: Array<{ at: number; n: number }
     completionMs: report.totalMs,
     p50Ms: quantile(okMs, 0.5),
     p99Ms: quantile(okMs, 0.99),
+    minMs: okMs.length === 0 ? Number.NaN : Math.min(...okMs),
     maxMs: okMs.length === 0 ? Number.NaN : Math.max(...okMs),
     ok: okMs.length,
     errors: report.outcomes.length - okMs.length,
     errorCodes,
-    peakInstances: samples.reduce((max, s) => Math.max(max, s.n), 0),
+    peakInstances: peak,
+    peakAtMs: Math.round((samples.find((s) => s.n === peak)?.at ?? Number.NaN) - report.startedAt),
     instancesAfter: samples.at(-1)?.n ?? Number.NaN,
     polls: samples.length,
+    pollsDuringBurst: samples.filter((s) => s.at >= report.startedAt && s.at <= report.endedAt).length,
     pollErrors,
     timeline,
   };

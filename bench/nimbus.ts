@@ -91,6 +91,11 @@ export async function deployFunction(
   await api(origin, 'PUT', `/api/v1/functions/${encodeURIComponent(name)}`, { ...settings, package: sha, env });
 }
 
+/** Delete a function; its instances stop once their in-flight requests are done. */
+export async function deleteFunction(origin: string, name: string): Promise<void> {
+  await api(origin, 'DELETE', `/api/v1/functions/${encodeURIComponent(name)}`);
+}
+
 /** The running instances of a function, from `GET /api/v1/functions/<name>` (field `instances`). */
 export async function instanceCount(origin: string, name: string): Promise<number> {
   const view = (await api(origin, 'GET', `/api/v1/functions/${encodeURIComponent(name)}`)) as { instances?: unknown };
@@ -119,12 +124,14 @@ export interface ColdStartSample {
 }
 
 /**
- * Measure `runs` scale-from-zero cold starts of the function `name`. Each run redeploys the
- * function with a changed environment variable (a new version always starts a new instance;
- * the redeploy is not timed), lets the machine settle, then times one request.
+ * Measure `runs` scale-from-zero cold starts of package `sha`. Each run deploys it as a function
+ * that never existed before (`<name>-cold-<i>`: no instance, no scaling history; the deploy is not
+ * timed and reuses the cached build), lets the machine settle, times one request, then deletes
+ * the function. A redeploy of one function would not do: the autoscaler starts the new version's
+ * instance of a recently busy function on its own, so the timed request could find it warm.
  *
- * The settle pause keeps the previous instance's shutdown and any pool refill from competing for
- * the CPU with the start being measured: the figure is a cold start on an otherwise idle machine.
+ * The settle pause keeps the previous run's shutdown and any pool refill from competing for the
+ * CPU with the start being measured: the figure is a cold start on an otherwise idle machine.
  */
 export async function measureColdStarts(
   origin: string,
@@ -138,15 +145,17 @@ export async function measureColdStarts(
   const samples: ColdStartSample[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      await deployFunction(origin, name, sha, { RUN: String(i) });
+      const fresh = `${name}-cold-${i}`;
+      await deployFunction(origin, fresh, sha);
       await sleep(settleMs);
       const probe = await client.request({ method: 'GET', path: '/healthz' });
       await probe.body.dump();
       const started = performance.now();
       // undici resolves request() as soon as the status line and headers have arrived.
-      const res = await client.request({ method: 'GET', path: `/fn/${name}`, headersTimeout: 60_000 });
+      const res = await client.request({ method: 'GET', path: `/fn/${fresh}`, headersTimeout: 60_000 });
       const ms = performance.now() - started;
       const text = await res.body.text();
+      await deleteFunction(origin, fresh);
       if (res.statusCode !== 200) throw new Error(`cold start ${i} answered ${res.statusCode}: ${text.slice(0, 300)}`);
       samples.push({ ms, status: res.statusCode, coldStartHeader: header(res.headers, 'x-nimbus-cold-start'), serverTiming: header(res.headers, 'server-timing') });
     }

@@ -146,6 +146,13 @@ export function formatReport(results: BenchResults): string {
         `p90 ${fixed(cold.p90Ms, 1)} ms  min ${fixed(cold.minMs, 1)} ms  max ${fixed(cold.maxMs, 1)} ms  (target <= ${COLD_START_TARGET_MS[runtime]} ms)`,
     );
     lines.push(`  x-nimbus-cold-start header: ${describeValues(cold.samples.map((s) => s.coldStartHeader))}`);
+    const cold1 = summariseColdStarts(cold.samples.filter((s) => s.coldStartHeader !== 'false'));
+    if (cold1.runs < cold.runs) {
+      lines.push(
+        `  warning: ${cold.runs - cold1.runs} of ${cold.runs} answers were warm (x-nimbus-cold-start: false); ` +
+          `cold ones only: median ${fixed(cold1.medianMs, 1)} ms  p90 ${fixed(cold1.p90Ms, 1)} ms`,
+      );
+    }
     const timing = cold.samples.find((s) => s.serverTiming !== null)?.serverTiming;
     lines.push(`  server-timing (first run with it): ${timing ?? '(absent)'}`);
   }
@@ -179,8 +186,9 @@ function formatBurst(burst: BurstSummary | undefined, failed: string | undefined
     `burst (${b.requests} concurrent requests from zero instances, concurrency ${b.concurrency}, maxInstances ${b.maxInstances}, ` +
       `handler waits ${b.handlerMs} ms): all done in ${fixed(b.completionMs, 0)} ms  p50 ${fixed(b.p50Ms, 1)} ms  ` +
       `p99 ${fixed(b.p99Ms, 1)} ms  errors ${b.errors}${codes ? ` (${codes})` : ''}  peak instances ${b.peakInstances}`,
-    `  instances (GET every ~20 ms, ${b.polls} polls${b.pollErrors ? `, ${b.pollErrors} failed` : ''}): ` +
-      `${b.instancesBefore} before, peak ${b.peakInstances}, ${fixed(b.instancesAfter, 0)} after the burst`,
+    `  first answer after ${fixed(b.minMs, 1)} ms; instances (GET every 20 ms, ${b.pollsDuringBurst} answered during the burst` +
+      `${b.pollErrors ? `, ${b.pollErrors} failed` : ''}): ${b.instancesBefore} before, peak ${b.peakInstances} ` +
+      `first seen at +${fixed(b.peakAtMs, 0)} ms, ${fixed(b.instancesAfter, 0)} after`,
   ];
   if (b.instancesBefore > 0) lines.push(`  warning: the function was not scaled to zero before the burst (${b.instancesBefore} instances)`);
   return lines;

@@ -94,7 +94,6 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       helloSha = await deployDir(origin, 'hello', HELLO_DIR);
       await loadStage(nimbus, generator, options, results);
     });
-    // The node cold starts redeploy the hello function, as they always did.
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));
       await coldStage(origin, 'node', 'hello', sha, options.coldRuns, results);

@@ -144,4 +144,23 @@ describe('scaling', () => {
       await platform.close();
     }
   });
+  test('a runtime process serves one function only: never reused for another', async () => {
+    const platform = await startPlatform();
+    try {
+      const pidOf = { file: 'index.js', content: 'export default () => new Response(String(process.pid));' };
+      const pids = new Map<string, string>();
+      for (const name of ['first', 'second', 'third']) {
+        await deploy(platform.url, name, pidOf);
+        const res = await request(`${platform.url}/fn/${name}`);
+        pids.set(name, await res.body.text());
+        if (name === 'first') {
+          // Its instance stops; the process must not come back for another function.
+          await api(platform.url, 'DELETE', '/api/v1/functions/first');
+        }
+      }
+      assert.equal(new Set(pids.values()).size, 3, JSON.stringify([...pids]));
+    } finally {
+      await platform.close();
+    }
+  });
 });

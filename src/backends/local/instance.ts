@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
 import type { RuntimeName } from '../../core/spec.js';
@@ -35,7 +35,7 @@ export class LocalInstance {
   readyAt = Number.POSITIVE_INFINITY;
   /** Milliseconds from asking for a process to handler loaded. */
   startMs = 0;
-  dispatcher: Pool | undefined;
+  dispatcher: Dispatcher | undefined;
   /** Called once when the process exits, for whatever reason. */
   onExit: (instance: LocalInstance) => void = () => undefined;
 
@@ -66,17 +66,9 @@ export class LocalInstance {
     proc.owner = name;
     proc.onExit(() => {
       this.state = 'stopped';
-      void this.dispatcher?.destroy().catch(() => undefined);
       this.onExit(this);
     });
-    this.dispatcher = new Pool('http://localhost', {
-      socketPath: proc.socketPath,
-      connections: record.spec.concurrency,
-      // The gateway enforces the one deadline per invocation; no second timeout here.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      keepAliveTimeout: 60_000,
-    });
+    this.dispatcher = proc.dispatcher;
     try {
       await this.init();
     } catch (err) {

@@ -1,5 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Pool } from 'undici';
+import { LIMITS } from '../../core/spec.js';
+import { HEALTH_PATH } from '../../runtimes/protocol.js';
 import type { RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { Sandbox, SandboxedProcess } from '../../sandbox/types.js';
@@ -36,6 +39,11 @@ export class RuntimeProcess {
   /** Milliseconds from spawn to listening. */
   spawnMs = 0;
   readonly exited: Promise<ExitInfo>;
+  /**
+   * HTTP client bound to the process's socket. It opens connections as needed (the instance's
+   * concurrency is enforced by its pool, not here); the gateway enforces deadlines, so no timeouts.
+   */
+  readonly dispatcher: Pool;
 
   private exitInfo: ExitInfo | undefined;
   private readonly tail: string[] = [];
@@ -49,6 +57,13 @@ export class RuntimeProcess {
   ) {
     this.runtime = deps.adapter.name;
     this.memoryMb = memoryMb;
+    this.dispatcher = new Pool('http://localhost', {
+      socketPath: join(deps.socketDir, 'fn.sock'),
+      connections: LIMITS.concurrency.max,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 60_000,
+    });
     const owner = () => this.owner;
     captureOutput(proc.stdout, 'stdout', owner, deps.logs, () => undefined);
     captureOutput(proc.stderr, 'stderr', owner, deps.logs, (line) => {
@@ -58,6 +73,7 @@ export class RuntimeProcess {
     this.exited = proc.exited.then((info) => {
       this.exitInfo = info;
       proc.control.destroy();
+      void this.dispatcher.destroy().catch(() => undefined);
       void rm(deps.socketDir, { recursive: true, force: true });
       for (const listener of this.exitListeners) listener();
       return info;
@@ -93,8 +109,16 @@ export class RuntimeProcess {
     return child;
   }
 
-  get socketPath(): string {
-    return join(this.deps.socketDir, 'fn.sock');
+  /**
+   * Readies a waiting process for a fast first invocation: a few requests open the connection
+   * and run the HTTP code paths on both sides once, so the specialisation and the first request
+   * after it do not pay for that.
+   */
+  async prime(requests = 3): Promise<void> {
+    for (let i = 0; i < requests && this.alive; i++) {
+      const res = await this.dispatcher.request({ path: HEALTH_PATH, method: 'GET' });
+      await res.body.dump();
+    }
   }
 
   get pid(): number {

@@ -88,7 +88,7 @@ export class WarmPool {
   private fill(slot: Slot): void {
     while (!this.closed && slot.spares.length + slot.filling < this.options.size) {
       slot.filling++;
-      this.spawn(slot.runtime, slot.memoryMb).then(
+      this.spawnSpare(slot).then(
         (spare) => {
           slot.filling--;
           if (this.closed || !this.slots.has(`${slot.runtime}:${slot.memoryMb}`)) return void spare.stop();
@@ -106,5 +106,12 @@ export class WarmPool {
         },
       );
     }
+  }
+
+  /** A new spare, primed so its first specialisation and request are fast. */
+  private async spawnSpare(slot: Slot): Promise<RuntimeProcess> {
+    const spare = await this.spawn(slot.runtime, slot.memoryMb);
+    await spare.prime().catch(() => undefined);
+    return spare;
   }
 }
