@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { LAMBDA_CALLBACK, WEB_ROUTES } from './node-fixtures.js';
 import { spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
+import { checkInitContract } from './init-contract.js';
 
 test('logs are tagged with the right invocation id when invocations run concurrently', async () => {
   const { shim } = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
@@ -31,29 +32,7 @@ test('init: not initialised, health, errors, second init', async () => {
     { entry: 'broken.js', code: 'HANDLER_LOAD_FAILED', message: /SyntaxError: Unexpected token/ },
   ];
   try {
-    for (const { code, message, ...init } of cases) {
-      const shim = await startShim('node');
-      try {
-        const before = await shim.request({ path: '/anything' });
-        assert.equal(before.status, 503);
-        assert.equal(before.json().error.code, 'NOT_INITIALISED');
-        const res = await shim.init({ codeDir, ...init });
-        assert.equal(res.status, 500);
-        assert.equal(res.json().error.code, code);
-        assert.match(res.json().error.message, message);
-      } finally {
-        await shim.stop();
-      }
-    }
-    const shim = await startShim('node');
-    try {
-      assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: false });
-      assert.equal((await shim.init({ codeDir, entry: 'cb.js' })).status, 200);
-      assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: true });
-      assert.equal((await shim.init({ codeDir, entry: 'cb.js' })).status, 409);
-    } finally {
-      await shim.stop();
-    }
+    await checkInitContract('node', codeDir, cases, 'cb.js');
   } finally {
     rmSync(codeDir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PY_ROUTES } from './python-fixtures.js';
 import { BINARY, spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
+import { checkInitContract } from './init-contract.js';
 
 test('python: method, sub-path, query, headers and a binary body round-trip (Content-Length and chunked)', async () => {
   const { shim, form } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
@@ -138,29 +139,7 @@ test('python: named and async handlers; init errors; health; second init', async
       { entry: 'broken.py', code: 'HANDLER_LOAD_FAILED', message: /SyntaxError/ },
       { entry: 'fails.py', code: 'HANDLER_LOAD_FAILED', message: /ModuleNotFoundError: No module named 'not_a_module_at_all'/ },
     ];
-    for (const { code, message, ...init } of cases) {
-      const shim = await startShim('python');
-      try {
-        const before = await shim.request({ path: '/x' });
-        assert.equal(before.status, 503);
-        assert.equal(before.json().error.code, 'NOT_INITIALISED');
-        const res = await shim.init({ codeDir, ...init });
-        assert.equal(res.status, 500);
-        assert.equal(res.json().error.code, code);
-        assert.match(res.json().error.message, message);
-      } finally {
-        await shim.stop();
-      }
-    }
-    const shim = await startShim('python');
-    try {
-      assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: false });
-      assert.equal((await shim.init({ codeDir, entry: 'handler.py' })).status, 200);
-      assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: true });
-      assert.equal((await shim.init({ codeDir, entry: 'handler.py' })).status, 409);
-    } finally {
-      await shim.stop();
-    }
+    await checkInitContract('python', codeDir, cases, 'handler.py');
   } finally {
     rmSync(codeDir, { recursive: true, force: true });
   }
