@@ -120,9 +120,6 @@ export const functionConfigSchema = z
     path: ['minInstances'],
   });
 
-/** The fields a function configuration may have. */
-const CONFIG_FIELDS = ['package', 'runtime', 'handler', 'env', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'minInstances'];
-
 /** Parsed (not yet resolved) function configuration. */
 export type FunctionConfig = z.output<typeof functionConfigSchema>;
 
@@ -156,7 +153,7 @@ export function parseFunctionConfig(body: unknown): FunctionConfig {
   const field = issue?.path.join('.') || undefined;
   const message =
     issue?.code === 'unrecognized_keys'
-      ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${CONFIG_FIELDS.join(', ')}.`
+      ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${Object.keys(functionConfigSchema.shape).join(', ')}.`
       : `${field ? `${field}: ` : ''}${issue?.message ?? 'invalid request'}`;
   throw new NimbusError('INVALID_REQUEST', message, {
     details: { field: issue?.code === 'unrecognized_keys' ? issue.keys[0] : field },

@@ -2,25 +2,11 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { LAMBDA_CALLBACK, WEB_ROUTES } from './node-fixtures.js';
-import { spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
-import { checkInitContract } from './init-contract.js';
+import { startFunction, within, writeFixtures } from './shim-harness.js';
+import { checkControlChannel, checkInitContract, checkLogTagging, checkSigtermDrain } from './shim-contract.js';
 
 test('logs are tagged with the right invocation id when invocations run concurrently', async () => {
-  const { shim } = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
-  try {
-    await Promise.all([shim.request({ path: '/logs?name=A', id: 'inv-A' }), shim.request({ path: '/logs?name=B', id: 'inv-B' })]);
-    for (const name of ['A', 'B']) {
-      await shim.waitForLog((l) => l.id === `inv-${name}` && l.m === `tail ${name}`);
-      assert.deepEqual(shim.lines(`inv-${name}`), [`begin ${name}`, `partial ${name} end`, `tail ${name}`]);
-      assert.deepEqual(shim.lines(`inv-${name}`, 'err'), [`err ${name}`]);
-    }
-    await shim.request({ path: '/long-line', id: 'inv-long' });
-    assert.deepEqual(shim.lines('inv-long').map((m) => m.length), [16384, 16384, 7232]);
-    assert.deepEqual(shim.rawLines, []);
-    for (const line of shim.logs) assert.ok(typeof line.t === 'number' && line.t > 1.6e12);
-  } finally {
-    await shim.stop();
-  }
+  await checkLogTagging('node', { 'routes.cjs': WEB_ROUTES }, 'routes.cjs');
 });
 
 test('init: not initialised, health, errors, second init', async () => {
@@ -39,31 +25,8 @@ test('init: not initialised, health, errors, second init', async () => {
 });
 
 test('lifecycle: fd 3 closed -> exit; SIGTERM drains; uncaught exception -> exit 1', async () => {
-  // The platform dying while the shim still starts: it must notice (EPIPE on the ready line).
-  const orphan = spawnShim('node');
-  orphan.control.destroy();
-  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
-  await orphan.stop();
-
-  const idle = await startShim('node');
-  const closedAt = performance.now();
-  idle.control.destroy();
-  await within(idle.exited, 2000, 'exit after the control channel closed');
-  assert.ok(performance.now() - closedAt < 2000);
-  await idle.stop();
-
-  const { shim } = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
-  try {
-    const slow = shim.request({ path: '/slow', id: 'inv-slow' });
-    await shim.waitForLog((l) => l.id === 'inv-slow' && l.m === 'started');
-    shim.child.kill('SIGTERM');
-    const res = await slow;
-    assert.equal(res.status, 200);
-    assert.equal(res.text(), 'done');
-    assert.deepEqual(await within(shim.exited, 2000, 'exit after drain'), { code: 0, signal: null });
-  } finally {
-    await shim.stop();
-  }
+  await checkControlChannel('node');
+  await checkSigtermDrain('node', { 'routes.cjs': WEB_ROUTES }, 'routes.cjs');
 
   const crashing = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
   try {

@@ -3,8 +3,8 @@ import { rmSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PY_ROUTES } from './python-fixtures.js';
-import { BINARY, spawnShim, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
-import { checkInitContract } from './init-contract.js';
+import { BINARY, startFunction, startShim, writeFixtures } from './shim-harness.js';
+import { checkControlChannel, checkInitContract, checkLogTagging, checkLambdaResponses, checkSigtermDrain } from './shim-contract.js';
 
 test('python: method, sub-path, query, headers and a binary body round-trip (Content-Length and chunked)', async () => {
   const { shim, form } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
@@ -78,21 +78,7 @@ test('python: response mapping and errors', async () => {
       assert.equal(res.headers['content-type'], 'application/json');
       assert.deepEqual(res.json(), body);
     }
-    assert.equal((await shim.request({ path: '/none' })).status, 204);
-    const status = await shim.request({ path: '/status' });
-    assert.equal(status.status, 202);
-    assert.equal(status.headers['x-one'], '1');
-    assert.deepEqual(status.headers['x-multi'], ['a', 'b']);
-    assert.deepEqual(status.headers['set-cookie'], ['a=1; Path=/', 'b=2']);
-    assert.equal(status.text(), 'decoded body');
-
-    const thrown = await shim.request({ path: '/throw', id: 'inv-py-throw' });
-    assert.equal(thrown.status, 500);
-    assert.equal(thrown.headers['x-nimbus-shim-error'], 'HANDLER_ERROR');
-    assert.deepEqual(thrown.json(), { error: { type: 'ValueError', message: 'python boom' } });
-    await shim.waitForLog((l) => l.id === 'inv-py-throw' && l.s === 'err' && l.m.includes('ValueError: python boom'));
-    const bad = await shim.request({ path: '/bad-status' });
-    assert.equal(bad.headers['x-nimbus-shim-error'], 'INVALID_RESPONSE');
+    await checkLambdaResponses(shim, { type: 'ValueError', message: 'python boom', id: 'inv-py-throw' });
 
     // RLIMIT_AS turns a runaway allocation into a MemoryError, and the instance lives on.
     const hog = await shim.request({ path: '/memory' });
@@ -105,20 +91,7 @@ test('python: response mapping and errors', async () => {
 });
 
 test('python: logs are tagged with the right invocation id when invocations run concurrently', async () => {
-  const { shim } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
-  try {
-    await Promise.all([shim.request({ path: '/logs?name=A', id: 'inv-A' }), shim.request({ path: '/logs?name=B', id: 'inv-B' })]);
-    for (const name of ['A', 'B']) {
-      await shim.waitForLog((l) => l.id === `inv-${name}` && l.m === `tail ${name}`);
-      assert.deepEqual(shim.lines(`inv-${name}`), [`begin ${name}`, `partial ${name} end`, `tail ${name}`]);
-      assert.deepEqual(shim.lines(`inv-${name}`, 'err'), [`err ${name}`]);
-    }
-    await shim.request({ path: '/long-line', id: 'inv-long' });
-    assert.deepEqual(shim.lines('inv-long').map((m) => m.length), [16384, 16384, 7232]);
-    assert.deepEqual(shim.rawLines, []);
-  } finally {
-    await shim.stop();
-  }
+  await checkLogTagging('python', { 'handler.py': PY_ROUTES }, 'handler.py');
 });
 
 test('python: named and async handlers; init errors; health; second init', async () => {
@@ -146,27 +119,6 @@ test('python: named and async handlers; init errors; health; second init', async
 });
 
 test('python lifecycle: fd 3 closed -> exit; SIGTERM drains in-flight work then exits 0', async () => {
-  // The platform dying while the shim still starts (imports): the ready line meets EPIPE.
-  const orphan = spawnShim('python');
-  orphan.control.destroy();
-  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
-  await orphan.stop();
-
-  const idle = await startShim('python');
-  idle.control.destroy();
-  await within(idle.exited, 2000, 'exit after the control channel closed');
-  await idle.stop();
-
-  const { shim } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
-  try {
-    const slow = shim.request({ path: '/slow', id: 'inv-slow' });
-    await shim.waitForLog((l) => l.id === 'inv-slow' && l.m === 'started');
-    shim.child.kill('SIGTERM');
-    const res = await slow;
-    assert.equal(res.status, 200);
-    assert.equal(res.text(), 'done');
-    assert.deepEqual(await within(shim.exited, 2000, 'exit after drain'), { code: 0, signal: null });
-  } finally {
-    await shim.stop();
-  }
+  await checkControlChannel('python');
+  await checkSigtermDrain('python', { 'handler.py': PY_ROUTES }, 'handler.py');
 });

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
 import type { RuntimeName } from '../../core/spec.js';
-import { INIT_PATH, type InitRequest, type InitResponse } from '../../runtimes/protocol.js';
+import { INIT_PATH, type InitRequest } from '../../runtimes/protocol.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { RuntimeProcess } from './runtime-process.js';
 
@@ -89,7 +89,7 @@ export class LocalInstance {
     this.startMs = this.readyAt - began;
   }
 
-  private async init(): Promise<InitResponse> {
+  private async init(): Promise<void> {
     const { record, deps } = this;
     const body: InitRequest = {
       function: record.spec.name,
@@ -118,7 +118,6 @@ export class LocalInstance {
       }
       throw new NimbusError('FUNCTION_START_FAILED', `the handler failed to load: ${message}`);
     }
-    return JSON.parse(text) as InitResponse;
   }
 
   /** Stops taking new work; stops once the last in-flight invocation is released. */

@@ -26,6 +26,9 @@ type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
 
 const TAIL_LINES = 5;
 
+/** The socket a process listens on, inside its private directory. */
+const socketPathIn = (dir: string): string => join(dir, 'fn.sock');
+
 /**
  * A generic runtime shim process listening on its unix socket, not yet specialised with any
  * function's code. The warm pool keeps some ready; an instance takes one and loads its handler.
@@ -58,7 +61,7 @@ export class RuntimeProcess {
     this.runtime = deps.adapter.name;
     this.memoryMb = memoryMb;
     this.dispatcher = new Pool('http://localhost', {
-      socketPath: join(deps.socketDir, 'fn.sock'),
+      socketPath: socketPathIn(deps.socketDir),
       connections: LIMITS.concurrency.max,
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -85,7 +88,7 @@ export class RuntimeProcess {
     const began = performance.now();
     await mkdir(deps.socketDir, { recursive: true, mode: 0o700 });
     const { command, args } = deps.adapter.command({ memoryMb });
-    const socketPath = join(deps.socketDir, 'fn.sock');
+    const socketPath = socketPathIn(deps.socketDir);
     const proc = deps.sandbox.start({
       command,
       args,

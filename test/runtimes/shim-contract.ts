@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import type { RuntimeName } from '../../src/core/spec.js';
+import { type Shim, spawnShim, startFunction, startShim, within } from './shim-harness.js';
+
+/**
+ * Checks of the runtime protocol that every shim must pass, whatever its language: each runtime's
+ * test file runs them against its own shim.
+ */
+
+/** An init that must fail, with the code and message the shim must answer. */
+export interface FailingInit {
+  entry: string;
+  export?: string;
+  code: string;
+  message: RegExp;
+}
+
+/**
+ * The runtime protocol's init rules, the same for every shim: invocations before init get 503
+ * NOT_INITIALISED; a failing init answers 500 with its code; health reports initialisation; a
+ * second init is refused with 409.
+ */
+export async function checkInitContract(runtime: RuntimeName, codeDir: string, failing: FailingInit[], goodEntry: string): Promise<void> {
+  for (const { code, message, ...init } of failing) {
+    const shim = await startShim(runtime);
+    try {
+      const before = await shim.request({ path: '/anything' });
+      assert.equal(before.status, 503);
+      assert.equal(before.json().error.code, 'NOT_INITIALISED');
+      const res = await shim.init({ codeDir, ...init });
+      assert.equal(res.status, 500, `${init.entry}: ${res.body.toString()}`);
+      assert.equal(res.json().error.code, code);
+      assert.match(res.json().error.message, message);
+    } finally {
+      await shim.stop();
+    }
+  }
+  const shim = await startShim(runtime);
+  try {
+    assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: false });
+    assert.equal((await shim.init({ codeDir, entry: goodEntry })).status, 200);
+    assert.deepEqual((await shim.request({ path: '/__nimbus/health' })).json(), { inflight: 0, initialised: true });
+    assert.equal((await shim.init({ codeDir, entry: goodEntry })).status, 409);
+  } finally {
+    await shim.stop();
+  }
+}
+
+/**
+ * The control channel: a shim whose platform dies while it starts (EPIPE on the ready line), or
+ * after it is ready (EOF on fd 3), exits by itself within two seconds.
+ */
+export async function checkControlChannel(runtime: RuntimeName): Promise<void> {
+  const orphan = spawnShim(runtime);
+  orphan.control.destroy();
+  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
+  await orphan.stop();
+
+  const idle = await startShim(runtime);
+  idle.control.destroy();
+  await within(idle.exited, 2000, 'exit after the control channel closed');
+  await idle.stop();
+}
+
+/** SIGTERM: the in-flight request (a `/slow` route that logs `started`) completes, then exit 0. */
+export async function checkSigtermDrain(runtime: RuntimeName, files: Record<string, string>, entry: string): Promise<void> {
+  const { shim } = await startFunction(runtime, files, { entry });
+  try {
+    const slow = shim.request({ path: '/slow', id: 'inv-slow' });
+    await shim.waitForLog((l) => l.id === 'inv-slow' && l.m === 'started');
+    shim.child.kill('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(res.text(), 'done');
+    assert.deepEqual(await within(shim.exited, 2000, 'exit after drain'), { code: 0, signal: null });
+  } finally {
+    await shim.stop();
+  }
+}
+
+/**
+ * Lambda response mapping shared by every runtime's route fixture: `/none` (no result: 204),
+ * `/status` (statusCode, headers, multi-value headers, cookies, base64 body), `/throw` and
+ * `/bad-status` (shim errors). `thrown` is the error the `/throw` route raises.
+ */
+export async function checkLambdaResponses(shim: Shim, thrown: { type: string; message: string; id: string }): Promise<void> {
+  const none = await shim.request({ path: '/none' });
+  assert.equal(none.status, 204);
+  assert.equal(none.body.length, 0);
+  const status = await shim.request({ path: '/status' });
+  assert.equal(status.status, 202);
+  assert.equal(status.headers['x-one'], '1');
+  assert.deepEqual(status.headers['x-multi'], ['a', 'b']);
+  assert.deepEqual(status.headers['set-cookie'], ['a=1; Path=/', 'b=2']);
+  assert.equal(status.text(), 'decoded body');
+
+  const res = await shim.request({ path: '/throw', id: thrown.id });
+  assert.equal(res.status, 500);
+  assert.equal(res.headers['x-nimbus-shim-error'], 'HANDLER_ERROR');
+  assert.deepEqual(res.json(), { error: { type: thrown.type, message: thrown.message } });
+  await shim.waitForLog((l) => l.id === thrown.id && l.s === 'err' && l.m.includes(`${thrown.type}: ${thrown.message}`));
+  const bad = await shim.request({ path: '/bad-status' });
+  assert.equal(bad.headers['x-nimbus-shim-error'], 'INVALID_RESPONSE');
+}
+
+/**
+ * Log capture: lines of two concurrent invocations (a `/logs?name=` route writing `begin`, a
+ * `partial … end` line in two writes, `tail`, and one stderr line) are tagged with their own
+ * invocation ids; a `/long-line` route's 40,000-character line is split into 16 KiB pieces; every
+ * line is a JSON LogLine with an epoch-ms timestamp.
+ */
+export async function checkLogTagging(runtime: RuntimeName, files: Record<string, string>, entry: string): Promise<void> {
+  const { shim } = await startFunction(runtime, files, { entry });
+  try {
+    await Promise.all([shim.request({ path: '/logs?name=A', id: 'inv-A' }), shim.request({ path: '/logs?name=B', id: 'inv-B' })]);
+    for (const name of ['A', 'B']) {
+      await shim.waitForLog((l) => l.id === `inv-${name}` && l.m === `tail ${name}`);
+      assert.deepEqual(shim.lines(`inv-${name}`), [`begin ${name}`, `partial ${name} end`, `tail ${name}`]);
+      assert.deepEqual(shim.lines(`inv-${name}`, 'err'), [`err ${name}`]);
+    }
+    await shim.request({ path: '/long-line', id: 'inv-long' });
+    assert.deepEqual(shim.lines('inv-long').map((m) => m.length), [16384, 16384, 7232]);
+    assert.deepEqual(shim.rawLines, []);
+    for (const line of shim.logs) assert.ok(typeof line.t === 'number' && line.t > 1.6e12);
+  } finally {
+    await shim.stop();
+  }
+}
