@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
-import { LocalBackend } from './backends/local/backend.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { NimbusError } from './core/errors.js';
 import { FunctionCache } from './gateway/function-cache.js';
@@ -15,8 +14,9 @@ import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js';
 import { runtimeAdapters } from './runtimes/index.js';
-import { ProcessSandbox } from './sandbox/process.js';
+import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
+import { LocalBackend, type InstanceLimits } from './backends/local/backend.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
@@ -40,6 +40,10 @@ export interface ServerOptions {
   maxQueueWaitMs?: number;
   /** Generic runtime processes kept ready per runtime. @default 1 */
   warmPoolSize?: number;
+  /** Which sandbox runs instances: the best this host offers, or exactly one. @default auto */
+  sandbox?: SandboxMode;
+  /** Per-instance limits besides memory (processes, open files, /tmp size). */
+  instanceLimits?: Partial<InstanceLimits>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -48,8 +52,12 @@ export interface ServerOptions {
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The sandbox in use (`bubblewrap` or `process`). */
+  sandbox: string;
   /** What the sandbox enforces on this host. */
   protections: Protection[];
+  /** What was found on the host (bubblewrap, cgroups, rlimits). */
+  hostChecks: HostCheck[];
   /** Instance process ids of a function (diagnostics and tests). */
   instancePids(name: string): number[];
   /** Stops accepting, drains instances, closes the store. */
@@ -76,7 +84,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
   const logs = new LogBuffer();
-  const sandbox = new ProcessSandbox();
+  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto');
   const backend = new LocalBackend({
     sandbox,
     runtimes: runtimeAdapters,
@@ -87,10 +95,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
     ...(options.warmPoolSize !== undefined ? { warmPoolSize: options.warmPoolSize } : {}),
+    ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   const cache = new FunctionCache(store);
-  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock });
+  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock, networkPolicies: sandbox.networkPolicies, sandboxName: sandbox.name });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError });
 
@@ -131,7 +140,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   return {
     url,
+    sandbox: sandbox.name,
     protections: sandbox.protections(),
+    hostChecks: probe.checks,
     instancePids: (name) => backend.pids(name),
     async close() {
       if (closing) return;
@@ -142,6 +153,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       // Whatever is still open now (log followers, clients mid-request) is cut.
       server.closeAllConnections();
       await stopped;
+      await sandbox.close();
       await store.close();
     },
   };

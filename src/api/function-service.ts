@@ -6,6 +6,7 @@ import {
   DEFAULT_CONCURRENCY,
   type FunctionSpec,
   LIMITS,
+  type NetworkPolicy,
   parseFunctionConfig,
 } from '../core/spec.js';
 import type { FunctionCache } from '../gateway/function-cache.js';
@@ -27,6 +28,7 @@ export interface FunctionView {
   concurrency: number;
   maxInstances: number;
   minInstances: number;
+  network: NetworkPolicy;
   url: string;
   /** Running instances. */
   instances: number;
@@ -44,6 +46,9 @@ export interface FunctionServiceDeps {
   cache: FunctionCache;
   logs: LogBuffer;
   clock: Clock;
+  /** Network policies the sandbox can enforce; others are refused rather than silently not applied. */
+  networkPolicies: readonly NetworkPolicy[];
+  sandboxName: string;
 }
 
 /**
@@ -65,6 +70,11 @@ export class FunctionService {
         details: { field: 'package' },
       });
     }
+    if (config.network && !this.deps.networkPolicies.includes(config.network)) {
+      throw new NimbusError('UNSUPPORTED_ON_HOST', `network "${config.network}" cannot be enforced by the ${this.deps.sandboxName} sandbox on this host; install bubblewrap (see nimbus doctor) or deploy with network "outbound".`, {
+        details: { field: 'network' },
+      });
+    }
     const previous = (await this.deps.store.getFunction(name))?.spec;
     const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
@@ -79,6 +89,7 @@ export class FunctionService {
       concurrency: config.concurrency ?? (runtimeChanged ? undefined : previous?.concurrency) ?? DEFAULT_CONCURRENCY[built.runtime],
       maxInstances: config.maxInstances ?? previous?.maxInstances ?? LIMITS.maxInstances.default,
       minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
+      network: config.network ?? previous?.network ?? 'outbound',
       packageSha256: config.package,
     };
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
@@ -122,6 +133,7 @@ export class FunctionService {
       concurrency: spec.concurrency,
       maxInstances: spec.maxInstances,
       minInstances: spec.minInstances ?? 0,
+      network: spec.network ?? 'outbound',
       url: `${baseUrl}/fn/${spec.name}`,
       instances: status.instances,
       desired: status.desired,

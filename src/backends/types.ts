@@ -20,6 +20,10 @@ export interface InstanceLease {
   readonly startMs: number;
   /** Why the instance ended, when it has (for crash reports); undefined while it runs. */
   exitReason(): string | undefined;
+  /** True when the instance ended by exceeding its memory limit. */
+  outOfMemory(): boolean;
+  /** Resolves once the instance's process has exited, or after `ms`. */
+  exitedWithin(ms: number): Promise<void>;
   /** Gives the slot back. `timeout` and `crashed` recycle the instance. */
   release(outcome: LeaseOutcome): void;
 }

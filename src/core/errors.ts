@@ -24,6 +24,7 @@ export const ERRORS = {
   PACKAGE_NOT_FOUND: { status: 400, description: 'The referenced package hash was never uploaded.' },
   RUNTIME_NOT_DETECTED: { status: 400, description: 'The runtime could not be detected; pass it explicitly.' },
   HANDLER_NOT_FOUND: { status: 400, description: 'The handler entry file or export does not exist in the package.' },
+  UNSUPPORTED_ON_HOST: { status: 400, description: 'A setting needs a protection this host cannot enforce (see nimbus doctor).' },
   BUILD_FAILED: { status: 400, description: 'Bundling the function code failed.' },
 
   // Functions and invocation
@@ -31,6 +32,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The invocation request body exceeds the limit.' },
   FUNCTION_TIMEOUT: { status: 504, description: 'The function did not answer within its timeout; the instance was recycled.' },
   FUNCTION_ERROR: { status: 502, description: 'The function handler threw or returned an invalid response.' },
+  FUNCTION_OUT_OF_MEMORY: { status: 502, description: 'The function instance exceeded its memory limit and was stopped.' },
   FUNCTION_CRASHED: { status: 502, description: 'The function instance died while serving the request.' },
   FUNCTION_START_FAILED: { status: 502, description: 'A function instance could not be started or failed to load the handler.' },
   FUNCTION_OVERLOADED: { status: 503, description: 'No capacity became available in time; retry later.' },

@@ -5,6 +5,13 @@ import { NimbusError } from './errors.js';
 export const RUNTIMES = ['node', 'python'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
+/**
+ * Network policy of a function's instances: `outbound` may open connections (the host's network),
+ * `none` has only loopback in its own network namespace (invocations still arrive over its unix socket).
+ */
+export const NETWORK_POLICIES = ['outbound', 'none'] as const;
+export type NetworkPolicy = (typeof NETWORK_POLICIES)[number];
+
 /** DNS-label names: lowercase letters, digits and `-`, starting with a letter, at most 63 chars. */
 export const FUNCTION_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -113,6 +120,7 @@ export const functionConfigSchema = z
     concurrency: intField('concurrency', LIMITS.concurrency).optional(),
     maxInstances: intField('maxInstances', LIMITS.maxInstances).optional(),
     minInstances: intField('minInstances', LIMITS.minInstances).optional(),
+    network: z.enum(NETWORK_POLICIES, { error: `network must be one of ${NETWORK_POLICIES.join(', ')}` }).optional(),
   })
   .strict()
   .refine((c) => c.minInstances === undefined || c.maxInstances === undefined || c.minInstances <= c.maxInstances, {
@@ -141,6 +149,8 @@ export interface FunctionSpec {
   maxInstances: number;
   /** Instances kept running even without traffic (0 allows scale to zero). */
   minInstances: number;
+  /** Absent in versions stored before network policies existed: `outbound`. */
+  network?: NetworkPolicy;
   /** sha256 of the uploaded package. */
   packageSha256: string;
 }

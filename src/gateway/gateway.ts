@@ -27,6 +27,8 @@ export interface GatewayDeps {
 const CLIENT_GONE = Symbol('client gone');
 /** Sub-paths the runtime protocol uses between platform and instance; clients cannot reach them. */
 const RESERVED_PREFIX = '/__nimbus/';
+/** How long a failed invocation waits for its instance's exit to be observed, to report why it died. */
+const EXIT_WAIT_MS = 500;
 
 /**
  * Invokes functions: one deadline per invocation (the function's timeout) covering the wait for
@@ -121,6 +123,11 @@ export class Gateway {
     stopped: () => unknown,
   ): Promise<void> {
     if (outcome.kind === 'ok') return lease.release('ok');
+    if (outcome.kind === 'handler-error' && outcome.reason === 'OUT_OF_MEMORY') {
+      // The runtime caught its own allocation failure: its state is suspect, so it is replaced.
+      lease.release('crashed');
+      return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The handler of "${record.spec.name}" ran out of memory (limit ${record.spec.memoryMb} MB); the instance was replaced. Raise its memory (nimbus deploy --memory) or use less.`));
+    }
     if (outcome.kind === 'handler-error') {
       lease.release('ok');
       return this.fail(req, res, invocationId, handlerError(outcome.reason, outcome.body, record.spec.name));
@@ -136,9 +143,12 @@ export class Gateway {
       return this.fail(req, res, invocationId, reason);
     }
     lease.release('crashed');
-    // Give the exit a moment to be observed so the message can say why the instance died.
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Let the exit be observed so the message can say why the instance died.
+    await lease.exitedWithin(EXIT_WAIT_MS);
     const why = lease.exitReason();
+    if (lease.outOfMemory()) {
+      return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The instance of "${record.spec.name}" ${why ?? 'ran out of memory'}; raise its memory (nimbus deploy --memory) or use less.`, { cause: outcome.error }));
+    }
     this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
   }
 

@@ -14,6 +14,11 @@ const NO_HARD_LINK = new Set(['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP
 export async function mirrorTree(from: string, to: string): Promise<void> {
   await mkdir(to);
   await chmod(to, DIR_MODE);
+  await mirrorInto(from, to);
+}
+
+/** Like {@link mirrorTree}, into the existing, empty directory `to`. */
+export async function mirrorInto(from: string, to: string): Promise<void> {
   for (const dirent of await readdir(from, { withFileTypes: true })) {
     const source = join(from, dirent.name);
     const target = join(to, dirent.name);

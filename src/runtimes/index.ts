@@ -1,5 +1,5 @@
-import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import type { RuntimeName } from '../core/spec.js';
 import { nodeShimPath, pythonShimPath } from './paths.js';
 import type { RuntimeAdapter } from './types.js';
@@ -12,6 +12,15 @@ export { nodeShimPath, packageRoot, pythonShimPath } from './paths.js';
  */
 const NODE_HEAP_SHARE = 0.8;
 
+/**
+ * The installation an interpreter belongs to, when it lies outside /usr (which every sandbox
+ * shows): e.g. `/opt/node` for `/opt/node/bin/node`.
+ */
+export function installationOf(executable: string): string[] {
+  const real = realpathSync(executable);
+  return real.startsWith('/usr/') ? [] : [dirname(dirname(real))];
+}
+
 /** Node instances run the compiled shim with the platform's own node binary. */
 export const nodeAdapter: RuntimeAdapter = {
   name: 'node',
@@ -19,6 +28,7 @@ export const nodeAdapter: RuntimeAdapter = {
     const heapMb = Math.max(16, Math.floor(memoryMb * NODE_HEAP_SHARE));
     return { command: process.execPath, args: [`--max-old-space-size=${heapMb}`, nodeShimPath()] };
   },
+  runtimePaths: () => [dirname(nodeShimPath()), ...installationOf(process.execPath)],
 };
 
 function isExecutable(file: string): boolean {
@@ -57,6 +67,7 @@ export function createPythonAdapter(python: string | undefined): RuntimeAdapter 
       if (!python) throw new Error('No python3 interpreter found (looked for /usr/bin/python3, then python3 on PATH).');
       return { command: python, args: ['-I', '-B', pythonShimPath(), '--memory-mb', String(memoryMb)] };
     },
+    runtimePaths: () => [dirname(pythonShimPath()), ...(python ? installationOf(python) : [])],
   };
 }
 
@@ -68,5 +79,6 @@ export const runtimeAdapters: Record<RuntimeName, RuntimeAdapter> = {
   python: {
     name: 'python',
     command: (options) => (python ??= createPythonAdapter(findPython())).command(options),
+    runtimePaths: () => (python ??= createPythonAdapter(findPython())).runtimePaths(),
   },
 };

@@ -5,4 +5,6 @@ export interface RuntimeAdapter {
   readonly name: RuntimeName;
   /** Command line of a generic (not yet specialised) instance with this memory limit. */
   command(options: { memoryMb: number }): { command: string; args: string[] };
+  /** Host directories the runtime reads (its shim, an interpreter installed outside /usr). */
+  runtimePaths(): string[];
 }

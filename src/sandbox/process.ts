@@ -1,38 +1,50 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { Protection, Sandbox, SandboxedProcess, SandboxSpec } from './types.js';
+import type { StdioPlan } from './descriptors.js';
+import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 
 /**
- * The baseline sandbox: each instance is its own OS process with a clean environment (nothing of
- * the platform's environment leaks in) and the runtime's heap limit. It does not isolate the file
- * system or the network; bubblewrap and cgroups come with the isolation tier.
+ * The fallback where bubblewrap is unavailable: each instance is its own OS process with a clean
+ * environment (nothing of the platform's environment leaks in), no inherited descriptors, and the
+ * runtime's heap limit. It does not isolate the file system or the network, and says so.
  */
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process';
+  readonly networkPolicies: readonly NetworkPolicy[] = ['outbound'];
 
-  start(spec: SandboxSpec): SandboxedProcess {
+  constructor(
+    private readonly stdio: StdioPlan,
+    /** Why the stronger sandbox is not in use, for the reports. */
+    private readonly why = 'bubblewrap is not in use',
+  ) {}
+
+  async start(spec: SandboxSpec): Promise<SandboxedProcess> {
     const child = spawn(spec.command, spec.args, {
-      cwd: spec.cwd,
+      cwd: spec.socketDir,
       env: spec.env,
       // fd 3 is the control channel (ready message; EOF tells the instance the platform is gone).
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: this.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe']),
     });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+    const exited = new Promise<SandboxExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal, outOfMemory: false }));
       // A spawn failure (e.g. missing interpreter) emits 'error' and never 'exit'.
-      child.once('error', () => resolve({ code: child.exitCode ?? 127, signal: null }));
+      child.once('error', () => resolve({ code: child.exitCode ?? 127, signal: null, outOfMemory: false }));
     });
-    const control = child.stdio[3] as Readable;
     return {
       pid: child.pid ?? -1,
       stdout: child.stdout!,
       stderr: child.stderr!,
-      control,
+      control: child.stdio[3] as Readable,
       exited,
+      mountCode: async (hostDir) => hostDir,
       kill(signal: NodeJS.Signals = 'SIGTERM') {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
     };
+  }
+
+  async close(): Promise<void> {
+    this.stdio.close();
   }
 
   protections(): Protection[] {
@@ -40,8 +52,11 @@ export class ProcessSandbox implements Sandbox {
       { name: 'separate process', active: true, detail: 'each instance is its own OS process' },
       { name: 'clean environment', active: true, detail: "the platform's environment variables are not passed on" },
       { name: 'memory limit', active: true, detail: 'runtime heap limit from --memory (not a hard limit)' },
-      { name: 'file system isolation', active: false, detail: 'not in this sandbox: instances can read what the platform user can' },
-      { name: 'network policy', active: false, detail: 'not in this sandbox' },
+      { name: 'unprivileged user', active: false, detail: `instances run as the platform's user (${this.why})` },
+      { name: 'file system isolation', active: false, detail: `instances can read what the platform's user can (${this.why})` },
+      { name: 'network policy', active: false, detail: `--network none cannot be enforced (${this.why})` },
+      { name: 'process limit', active: false, detail: this.why },
+      { name: 'time limit', active: true, detail: 'the function timeout: the platform kills an instance that exceeds it' },
     ];
   }
 }

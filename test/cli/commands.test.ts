@@ -168,6 +168,7 @@ describe('deploy', () => {
         concurrency: 4,
         maxInstances: 3,
         minInstances: 0,
+        network: 'outbound',
         url: undefined,
         instances: undefined,
         desired: undefined,

@@ -117,6 +117,7 @@ const fn: FunctionInfo = {
   concurrency: 64,
   maxInstances: 10,
   minInstances: 0,
+  network: 'outbound',
   desired: 1,
   url: 'http://127.0.0.1:8080/fn/hello',
   instances: 1,

@@ -147,7 +147,8 @@ describe('scaling', () => {
   test('a runtime process serves one function only: never reused for another', async () => {
     const platform = await startPlatform();
     try {
-      const pidOf = { file: 'index.js', content: 'export default () => new Response(String(process.pid));' };
+      // A per-process identity (PIDs repeat across PID namespaces: every sandboxed runtime is PID 1).
+      const pidOf = { file: 'index.js', content: 'const id = crypto.randomUUID(); export default () => new Response(id);' };
       const pids = new Map<string, string>();
       for (const name of ['first', 'second', 'third']) {
         await deploy(platform.url, name, pidOf);

@@ -6,13 +6,13 @@ import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
 import type { RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
-import type { Sandbox } from '../../sandbox/types.js';
+import type { ResourceLimits, Sandbox } from '../../sandbox/types.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { LogSink } from '../../telemetry/logs.js';
 import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
 import { FunctionPool } from './function-pool.js';
 import { LocalInstance } from './instance.js';
-import { RuntimeProcess } from './runtime-process.js';
+import { RuntimeProcess, type ProcessProfile } from './runtime-process.js';
 import { WarmPool } from './warm-pool.js';
 
 /** Settings of the local backend. */
@@ -37,9 +37,17 @@ export interface LocalBackendOptions {
   warmPoolSize?: number;
   /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
   warmMemoryMb?: number[];
+  /** Limits of every instance besides memory. @default DEFAULT_INSTANCE_LIMITS */
+  limits?: Partial<InstanceLimits>;
   /** Reports a runtime process that could not start while filling the warm pool. */
   onWarmPoolError?(err: unknown): void;
 }
+
+/** Limits every instance gets besides its function's memory. */
+export type InstanceLimits = Omit<ResourceLimits, 'memoryMb'>;
+
+/** Generous for real functions, small enough that a fork bomb or a /tmp filler stays contained. */
+export const DEFAULT_INSTANCE_LIMITS: InstanceLimits = { maxProcesses: 128, maxOpenFiles: 1024, tmpMb: 64 };
 
 /**
  * Runs instances as local processes (through the sandbox), one pool per function. Unix sockets
@@ -59,11 +67,11 @@ export class LocalBackend implements Backend {
     this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
     this.warm = new WarmPool(
-      (runtime, memoryMb) => this.spawnProcess(runtime, memoryMb),
+      (profile) => this.spawnProcess(profile),
       options.clock,
       {
         size: options.warmPoolSize ?? 1,
-        always: runtimes.flatMap((runtime) => (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb }))),
+        always: runtimes.flatMap((runtime) => (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: 'outbound' as const }))),
         retireAfterMs: 10 * 60_000,
       },
       options.onWarmPoolError ?? (() => undefined),
@@ -71,18 +79,19 @@ export class LocalBackend implements Backend {
   }
 
   /** Starts a generic runtime process in its own socket directory. */
-  private spawnProcess(runtime: RuntimeName, memoryMb: number): Promise<RuntimeProcess> {
+  private spawnProcess(profile: ProcessProfile): Promise<RuntimeProcess> {
     const id = `p${(this.nextId++).toString(36)}${randomBytes(3).toString('hex')}`;
     return RuntimeProcess.spawn(
       {
         sandbox: this.options.sandbox,
-        adapter: this.options.runtimes[runtime],
+        adapter: this.options.runtimes[profile.runtime],
         logs: this.options.logs,
         socketDir: join(this.runDir, id),
         startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
         stopGraceMs: this.options.stopGraceMs ?? 3000,
+        limits: { ...DEFAULT_INSTANCE_LIMITS, ...this.options.limits },
       },
-      memoryMb,
+      profile,
     );
   }
 
@@ -126,7 +135,7 @@ export class LocalBackend implements Backend {
       clock: this.options.clock,
       codeDir: this.options.codeDir(record),
       startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
-      provideProcess: async (runtime, memoryMb) => this.warm.take(runtime, memoryMb) ?? (await this.spawnProcess(runtime, memoryMb)),
+      provideProcess: async (profile) => this.warm.take(profile) ?? (await this.spawnProcess(profile)),
     });
   }
 

@@ -134,6 +134,8 @@ export class FunctionPool {
       waitMs: now - enqueuedAt,
       startMs: coldStart ? instance.startMs : 0,
       exitReason: () => instance.exitReason,
+      outOfMemory: () => instance.outOfMemory,
+      exitedWithin: (ms: number) => instance.exitedWithin(ms),
       release: (outcome: LeaseOutcome) => {
         if (released) return;
         released = true;
@@ -243,6 +245,9 @@ export class FunctionPool {
       },
       (err: unknown) => {
         this.instances.delete(instance);
+        // Superseded while starting (a new version was deployed, which stopped it): the waiters
+        // are served by the current version's instances, started here if none are yet.
+        if (instance.record.version !== this.record.version) return this.pump();
         // Nothing else will bring capacity for this version: tell the waiters why.
         const hope = [...this.instances].some((i) => i.record.version === this.record.version && i.state !== 'draining' && i.state !== 'stopped');
         if (!hope) this.failWaiters(err);

@@ -1,16 +1,15 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import type { RuntimeName } from '../../core/spec.js';
 import { INIT_PATH, type InitRequest } from '../../runtimes/protocol.js';
 import type { FunctionRecord } from '../../store/types.js';
-import type { RuntimeProcess } from './runtime-process.js';
+import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';
 
 /** What an instance needs from its backend. */
 export interface InstanceDeps {
   clock: Clock;
   /** A generic runtime process: a warm spare when there is one, else a freshly spawned one. */
-  provideProcess(runtime: RuntimeName, memoryMb: number): Promise<RuntimeProcess>;
+  provideProcess(profile: ProcessProfile): Promise<RuntimeProcess>;
   /** The function's built code. */
   codeDir: string;
   /** Limit for loading the handler. */
@@ -58,7 +57,7 @@ export class LocalInstance {
     const name = record.spec.name;
     let proc: RuntimeProcess;
     try {
-      proc = await deps.provideProcess(record.spec.runtime, record.spec.memoryMb);
+      proc = await deps.provideProcess(profileOf(record));
     } catch (err) {
       throw new NimbusError('FUNCTION_START_FAILED', `No ${record.spec.runtime} instance of "${name}" could start: ${(err as Error).message}`, { cause: err });
     }
@@ -70,7 +69,7 @@ export class LocalInstance {
     });
     this.dispatcher = proc.dispatcher;
     try {
-      await this.init();
+      await this.init(proc);
     } catch (err) {
       proc.kill();
       await proc.exited;
@@ -89,12 +88,12 @@ export class LocalInstance {
     this.startMs = this.readyAt - began;
   }
 
-  private async init(): Promise<void> {
+  private async init(proc: RuntimeProcess): Promise<void> {
     const { record, deps } = this;
     const body: InitRequest = {
       function: record.spec.name,
       version: record.version,
-      codeDir: deps.codeDir,
+      codeDir: await proc.mountCode(deps.codeDir),
       entry: record.build.entry,
       env: record.spec.env,
       timeoutMs: record.spec.timeoutMs,
@@ -134,8 +133,9 @@ export class LocalInstance {
     return this.process?.stop() ?? Promise.resolve();
   }
 
-  /** Immediate stop (timeouts, crashes). */
+  /** Immediate stop (timeouts, crashes). Takes no new work from now on, before the exit is seen. */
   kill(): void {
+    if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
     this.process?.kill();
   }
 
@@ -144,7 +144,25 @@ export class LocalInstance {
     return this.process?.exitReason;
   }
 
+  /** True when the process ended by exceeding its memory limit. */
+  get outOfMemory(): boolean {
+    return this.process?.outOfMemory ?? false;
+  }
+
+  /** Resolves once the process has exited, or after `ms` (whichever is first). */
+  async exitedWithin(ms: number): Promise<void> {
+    if (!this.process) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.process.exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
   get pid(): number | undefined {
     return this.process?.pid;
   }
+}
+
+/** The process a function's instances need: runtime, memory and network are fixed at spawn. */
+export function profileOf(record: FunctionRecord): ProcessProfile {
+  return { runtime: record.spec.runtime, memoryMb: record.spec.memoryMb, network: record.spec.network ?? 'outbound' };
 }

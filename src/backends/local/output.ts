@@ -40,6 +40,8 @@ export function captureOutput(
       pending = pending.slice(MAX_LINE);
     }
   });
+  // Explicitly: the sandbox may have paused the stream to hold early output for us.
+  stream.resume();
   stream.on('end', () => emit(pending));
   // A broken pipe from a dying instance is not a platform error.
   stream.on('error', () => undefined);

@@ -5,7 +5,7 @@ import { LIMITS } from '../../core/spec.js';
 import { HEALTH_PATH } from '../../runtimes/protocol.js';
 import type { RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
-import type { Sandbox, SandboxedProcess } from '../../sandbox/types.js';
+import type { NetworkPolicy, ResourceLimits, Sandbox, SandboxedProcess, SandboxExit } from '../../sandbox/types.js';
 import type { LogSink } from '../../telemetry/logs.js';
 import { captureOutput } from './output.js';
 import { waitForReady } from './ready.js';
@@ -20,9 +20,21 @@ export interface RuntimeProcessDeps {
   startTimeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping. */
   stopGraceMs: number;
+  /** Limits of every instance besides memory (which is per function). */
+  limits: Omit<ResourceLimits, 'memoryMb'>;
 }
 
-type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
+/** What a generic process is started with: what cannot change once it runs. */
+export interface ProcessProfile {
+  runtime: RuntimeName;
+  memoryMb: number;
+  network: NetworkPolicy;
+}
+
+type ExitInfo = SandboxExit;
+
+/** What runtimes print when their heap limit is exceeded (V8, CPython). */
+const OUT_OF_MEMORY_OUTPUT = /JavaScript heap out of memory|^MemoryError\b/;
 
 const TAIL_LINES = 5;
 
@@ -35,8 +47,7 @@ const socketPathIn = (dir: string): string => join(dir, 'fn.sock');
  * Output is logged under `owner` once it belongs to a function.
  */
 export class RuntimeProcess {
-  readonly runtime: RuntimeName;
-  readonly memoryMb: number;
+  readonly profile: ProcessProfile;
   /** The function this process serves, once taken; output is logged under it. */
   owner: string | undefined;
   /** Milliseconds from spawn to listening. */
@@ -56,10 +67,9 @@ export class RuntimeProcess {
   private constructor(
     private readonly proc: SandboxedProcess,
     private readonly deps: RuntimeProcessDeps,
-    memoryMb: number,
+    profile: ProcessProfile,
   ) {
-    this.runtime = deps.adapter.name;
-    this.memoryMb = memoryMb;
+    this.profile = profile;
     this.dispatcher = new Pool('http://localhost', {
       socketPath: socketPathIn(deps.socketDir),
       connections: LIMITS.concurrency.max,
@@ -84,21 +94,23 @@ export class RuntimeProcess {
   }
 
   /** Starts a process and resolves once it listens; rejects (with its last output) when it cannot. */
-  static async spawn(deps: RuntimeProcessDeps, memoryMb: number): Promise<RuntimeProcess> {
+  static async spawn(deps: RuntimeProcessDeps, profile: ProcessProfile): Promise<RuntimeProcess> {
     const began = performance.now();
     await mkdir(deps.socketDir, { recursive: true, mode: 0o700 });
+    const { memoryMb, network } = profile;
     const { command, args } = deps.adapter.command({ memoryMb });
     const socketPath = socketPathIn(deps.socketDir);
-    const proc = deps.sandbox.start({
+    const proc = await deps.sandbox.start({
       command,
       args,
+      runtimePaths: deps.adapter.runtimePaths(),
       // Nothing of the platform's environment: user variables arrive with the specialisation.
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: deps.socketDir, LANG: 'C.UTF-8', NIMBUS_SOCKET: socketPath },
-      cwd: deps.socketDir,
       socketDir: deps.socketDir,
-      memoryMb,
+      network,
+      limits: { ...deps.limits, memoryMb },
     });
-    const child = new RuntimeProcess(proc, deps, memoryMb);
+    const child = new RuntimeProcess(proc, deps, profile);
     try {
       await waitForReady(proc.control, proc.exited, deps.startTimeoutMs);
     } catch (err) {
@@ -128,6 +140,16 @@ export class RuntimeProcess {
     return this.proc.pid;
   }
 
+  /** Makes the function's code visible to the process; answers the path it loads it from. */
+  mountCode(hostDir: string): Promise<string> {
+    return this.proc.mountCode(hostDir);
+  }
+
+  /** True when the process ended because it exceeded its memory limit. */
+  get outOfMemory(): boolean {
+    return this.exitInfo !== undefined && (this.exitInfo.outOfMemory || this.tail.some((line) => OUT_OF_MEMORY_OUTPUT.test(line)));
+  }
+
   get alive(): boolean {
     return this.exitInfo === undefined;
   }
@@ -136,7 +158,7 @@ export class RuntimeProcess {
   get exitReason(): string | undefined {
     if (!this.exitInfo) return undefined;
     const { code, signal } = this.exitInfo;
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const how = this.outOfMemory ? `ran out of memory (limit ${this.profile.memoryMb} MB)` : signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const last = this.tail.at(-1);
     return last ? `${how} (last output: ${last.slice(0, 300)})` : how;
   }

@@ -1,20 +1,19 @@
 import type { Clock } from '../../core/clock.js';
-import type { RuntimeName } from '../../core/spec.js';
-import type { RuntimeProcess } from './runtime-process.js';
+import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';
 
 /** Settings of the warm pool. */
 export interface WarmPoolOptions {
-  /** Ready spares kept per (runtime, memory) pair. 0 turns the pool off. @default 1 */
+  /** Ready spares kept per profile (runtime, memory, network). 0 turns the pool off. @default 1 */
   size: number;
-  /** Pairs kept warm from the start, used or not. */
-  always: Array<{ runtime: RuntimeName; memoryMb: number }>;
-  /** Spares of other pairs are retired after this long without a take. @default 10 min */
+  /** Profiles kept warm from the start, used or not. */
+  always: ProcessProfile[];
+  /** Spares of other profiles are retired after this long without a take. @default 10 min */
   retireAfterMs: number;
 }
 
 interface Slot {
-  runtime: RuntimeName;
-  memoryMb: number;
+  key: string;
+  profile: ProcessProfile;
   spares: RuntimeProcess[];
   /** Spawns under way for this slot. */
   filling: number;
@@ -26,26 +25,26 @@ interface Slot {
  * Keeps generic runtime processes started and listening, so a cold start only has to load the
  * function's code into one (specialise) instead of starting a runtime. A process is handed out
  * once and never comes back: the process that ran one function never runs another.
- * Spares are keyed by runtime and memory, because the memory limit is set when a process starts.
+ * Spares are keyed by profile: runtime, memory and network are set when a process starts.
  */
 export class WarmPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
 
   constructor(
-    private readonly spawn: (runtime: RuntimeName, memoryMb: number) => Promise<RuntimeProcess>,
+    private readonly spawn: (profile: ProcessProfile) => Promise<RuntimeProcess>,
     private readonly clock: Clock,
     private readonly options: WarmPoolOptions,
     private readonly onSpawnError: (err: unknown) => void,
   ) {
-    for (const { runtime, memoryMb } of options.always) this.slot(runtime, memoryMb, true);
+    for (const profile of options.always) this.slot(profile, true);
     for (const slot of this.slots.values()) this.fill(slot);
   }
 
-  /** A ready spare for this pair (or undefined), refilling the pool behind it. */
-  take(runtime: RuntimeName, memoryMb: number): RuntimeProcess | undefined {
+  /** A ready spare for this profile (or undefined), refilling the pool behind it. */
+  take(profile: ProcessProfile): RuntimeProcess | undefined {
     if (this.closed) return undefined;
-    const slot = this.slot(runtime, memoryMb, false);
+    const slot = this.slot(profile, false);
     slot.lastTake = this.clock.now();
     let spare: RuntimeProcess | undefined;
     while ((spare = slot.spares.shift()) && !spare.alive);
@@ -75,11 +74,11 @@ export class WarmPool {
     await Promise.all(spares.map((spare) => spare.stop()));
   }
 
-  private slot(runtime: RuntimeName, memoryMb: number, pinned: boolean): Slot {
-    const key = `${runtime}:${memoryMb}`;
+  private slot(profile: ProcessProfile, pinned: boolean): Slot {
+    const key = `${profile.runtime}:${profile.memoryMb}:${profile.network}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { runtime, memoryMb, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
+      slot = { key, profile: { ...profile }, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
       this.slots.set(key, slot);
     }
     return slot;
@@ -91,7 +90,7 @@ export class WarmPool {
       this.spawnSpare(slot).then(
         (spare) => {
           slot.filling--;
-          if (this.closed || !this.slots.has(`${slot.runtime}:${slot.memoryMb}`)) return void spare.stop();
+          if (this.closed || !this.slots.has(slot.key)) return void spare.stop();
           slot.spares.push(spare);
           // A spare that dies while waiting is dropped; the next take refills.
           spare.onExit(() => {
@@ -110,7 +109,7 @@ export class WarmPool {
 
   /** A new spare, primed so its first specialisation and request are fast. */
   private async spawnSpare(slot: Slot): Promise<RuntimeProcess> {
-    const spare = await this.spawn(slot.runtime, slot.memoryMb);
+    const spare = await this.spawn(slot.profile);
     await spare.prime().catch(() => undefined);
     return spare;
   }

@@ -39,4 +39,4 @@ export interface InitRequest {
 }
 
 /** Values of the {@link SHIM_ERROR_HEADER} header. */
-export type ShimErrorCode = 'HANDLER_ERROR' | 'INVALID_RESPONSE';
+export type ShimErrorCode = 'HANDLER_ERROR' | 'INVALID_RESPONSE' | 'OUT_OF_MEMORY';

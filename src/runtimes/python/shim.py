@@ -187,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                 import asyncio
 
                 result = asyncio.run(result)
+        except MemoryError as err:  # the platform recycles the instance on this code
+            return self.failure("OUT_OF_MEMORY", err, inv_id)
         except BaseException as err:  # noqa: B036 - includes sys.exit() in user code
             return self.failure("HANDLER_ERROR", err, inv_id)
         try:

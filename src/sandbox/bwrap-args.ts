@@ -1,0 +1,87 @@
+import type { NetworkPolicy } from './types.js';
+
+/** Where things appear inside the sandbox. */
+export const SANDBOX_CODE_DIR = '/code';
+export const SANDBOX_TMP_DIR = '/tmp';
+/** The instance's socket directory, wherever it is on the host. */
+export const SANDBOX_SOCKET_DIR = '/run/nimbus';
+
+/** Host files a runtime may need to read: name resolution and TLS roots for outbound calls. */
+const HOST_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/etc/ssl', '/etc/ca-certificates', '/etc/localtime'];
+
+/** File descriptors (in bwrap) of the set-up handshake; see {@link bwrapArgs}. */
+export const INFO_FD = 4;
+export const BLOCK_FD = 5;
+
+/** Everything {@link bwrapArgs} needs. */
+export interface BwrapPlan {
+  /** Host directories made visible read-only at the same path (runtime, interpreter). */
+  readOnly: string[];
+  /** The instance's socket directory: writable, at {@link SANDBOX_SOCKET_DIR}. */
+  socketDir: string;
+  /** Host directory shown read-only at {@link SANDBOX_CODE_DIR}; filled at specialisation. */
+  codeDir: string;
+  network: NetworkPolicy;
+  tmpBytes: number;
+  /** uid and gid inside the sandbox. */
+  uid: number;
+  /** Executed inside, after the rlimit wrapper if any. */
+  command: string[];
+}
+
+/**
+ * The bubblewrap command line of one instance: new user, mount, PID, IPC, UTS and cgroup
+ * namespaces (and network, unless outbound calls are allowed), a read-only root with only /usr,
+ * the runtime, the code, a few /etc files, a size-capped private /tmp, and the socket directory.
+ * The command runs as PID 1 of its namespace, so killing it ends everything it started.
+ *
+ * Handshake: bwrap reports the sandboxed process id on {@link INFO_FD} and waits for a byte on
+ * {@link BLOCK_FD} before running the command, so the platform can put it into its cgroup first.
+ */
+export function bwrapArgs(plan: BwrapPlan): string[] {
+  const args = [
+    '--unshare-all',
+    '--unshare-user',
+    ...(plan.network === 'outbound' ? ['--share-net'] : []),
+    '--uid', String(plan.uid),
+    '--gid', String(plan.uid),
+    '--disable-userns',
+    '--cap-drop', 'ALL',
+    '--die-with-parent',
+    '--new-session',
+    '--as-pid-1',
+    '--hostname', 'nimbus',
+    '--ro-bind', '/usr', '/usr',
+    '--symlink', 'usr/bin', '/bin',
+    '--symlink', 'usr/sbin', '/sbin',
+    '--symlink', 'usr/lib', '/lib',
+    '--symlink', 'usr/lib64', '/lib64',
+  ];
+  for (const file of HOST_FILES) args.push('--ro-bind-try', file, file);
+  for (const dir of plan.readOnly) args.push('--ro-bind', dir, dir);
+  args.push(
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--size', String(plan.tmpBytes), '--perms', '1777', '--tmpfs', SANDBOX_TMP_DIR,
+    '--bind', plan.socketDir, SANDBOX_SOCKET_DIR,
+    '--ro-bind', plan.codeDir, SANDBOX_CODE_DIR,
+    '--remount-ro', '/',
+    '--chdir', SANDBOX_TMP_DIR,
+    '--info-fd', String(INFO_FD),
+    '--block-fd', String(BLOCK_FD),
+    '--',
+    ...plan.command,
+  );
+  return args;
+}
+
+/** `prlimit` options for the per-process limits cgroups do not cover (or stand in for them). */
+export function rlimitArgs(prlimit: string, limits: { maxOpenFiles: number; maxProcesses: number }): string[] {
+  return [
+    prlimit,
+    `--nofile=${limits.maxOpenFiles}:${limits.maxOpenFiles}`,
+    `--nproc=${limits.maxProcesses}:${limits.maxProcesses}`,
+    '--core=0:0',
+    '--',
+  ];
+}

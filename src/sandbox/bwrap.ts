@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:os';
+import { basename, dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { mirrorInto } from '../packages/mirror.js';
+import { BLOCK_FD, bwrapArgs, INFO_FD, rlimitArgs, SANDBOX_CODE_DIR, SANDBOX_SOCKET_DIR, SANDBOX_TMP_DIR } from './bwrap-args.js';
+import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.js';
+import type { StdioPlan } from './descriptors.js';
+import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
+
+/** The uid instances run as inside their user namespace (and on the host, when the platform is root). */
+export const SANDBOX_UID = 65534;
+
+/** What the host offers the bubblewrap sandbox (see probe.ts). */
+export interface BwrapSandboxOptions {
+  bwrap: string;
+  /** prlimit(1), for open-file and process rlimits; undefined when missing. */
+  prlimit: string | undefined;
+  /** Per-instance cgroups; undefined when this host does not let us create them. */
+  cgroups: CgroupDriver | undefined;
+  /** Start bubblewrap as this host uid (the platform runs as root): instances own nothing of the host. */
+  hostUid: number | undefined;
+  stdio: StdioPlan;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Instances in bubblewrap: own user, mount, PID, IPC, UTS and cgroup namespaces (network too
+ * with the `none` policy), a read-only view of /usr, the runtime and their own code, a
+ * size-capped /tmp, cgroup memory and process limits, and rlimits.
+ */
+export class BwrapSandbox implements Sandbox {
+  readonly name = 'bubblewrap';
+  readonly networkPolicies: readonly NetworkPolicy[] = ['none', 'outbound'];
+
+  constructor(private readonly options: BwrapSandboxOptions) {}
+
+  async start(spec: SandboxSpec): Promise<SandboxedProcess> {
+    const { options } = this;
+    // The code directory sits next to the socket directory, never inside it: the socket
+    // directory is writable from inside, the code must not be.
+    const codeDir = `${spec.socketDir}.code`;
+    await mkdir(codeDir, { mode: 0o755 });
+    if (options.hostUid !== undefined) {
+      // bubblewrap runs as that uid: it must be able to pass through the run directory and
+      // write in its own socket directory, and nothing more.
+      await chmod(dirname(spec.socketDir), 0o711);
+      await chown(spec.socketDir, options.hostUid, options.hostUid);
+    }
+    let cgroup: InstanceCgroup | undefined;
+    try {
+      cgroup = await options.cgroups?.create(basename(spec.socketDir), { memoryMb: spec.limits.memoryMb, maxProcesses: spec.limits.maxProcesses });
+    } catch (err) {
+      await rm(codeDir, { recursive: true, force: true });
+      throw new Error(`could not create the instance's cgroup: ${(err as Error).message}`);
+    }
+    const rlimits = options.prlimit ? rlimitArgs(options.prlimit, spec.limits) : [];
+    const args = bwrapArgs({
+      readOnly: spec.runtimePaths,
+      socketDir: spec.socketDir,
+      codeDir,
+      network: spec.network,
+      tmpBytes: spec.limits.tmpMb * 1024 * 1024,
+      uid: SANDBOX_UID,
+      command: [...rlimits, spec.command, ...spec.args],
+    });
+    const child = spawn(options.bwrap, args, {
+      env: { ...insideEnv(spec), HOME: SANDBOX_TMP_DIR, TMPDIR: SANDBOX_TMP_DIR },
+      // fd 3: control channel; 4 and 5: the set-up handshake (see bwrapArgs).
+      stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']),
+      ...(options.hostUid !== undefined ? { uid: options.hostUid, gid: options.hostUid } : {}),
+    });
+    const exitOfBwrap = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: child.exitCode ?? 127, signal: null }));
+    });
+    const cleanUp = async (): Promise<boolean> => {
+      const outOfMemory = (await cgroup?.outOfMemory()) ?? false;
+      await cgroup?.remove().catch(() => undefined);
+      await rm(codeDir, { recursive: true, force: true });
+      return outOfMemory;
+    };
+    let pid: number;
+    try {
+      pid = await handshake(child, cgroup);
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exitOfBwrap;
+      await cleanUp();
+      throw err;
+    }
+    const exited: Promise<SandboxExit> = exitOfBwrap.then(async (info) => ({ ...decodeExit(info), outOfMemory: await cleanUp() }));
+    let done = false;
+    void exited.then(() => (done = true));
+    return {
+      pid,
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      control: child.stdio[3] as Readable,
+      exited,
+      async mountCode(hostDir: string) {
+        await mirrorInto(hostDir, codeDir);
+        return SANDBOX_CODE_DIR;
+      },
+      kill(signal: NodeJS.Signals = 'SIGTERM') {
+        if (done) return;
+        try {
+          // The runtime is PID 1 of its namespace: signalled directly, not through bwrap.
+          process.kill(pid, signal);
+        } catch {
+          // already gone
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.options.stdio.close();
+    if (this.options.cgroups) await removeBases(this.options.cgroups);
+  }
+
+  protections(): Protection[] {
+    const { cgroups, prlimit, hostUid } = this.options;
+    const user = hostUid !== undefined ? `uid ${SANDBOX_UID} in its own user namespace, and uid ${hostUid} on the host` : `uid ${SANDBOX_UID} in its own user namespace (the platform's own user on the host)`;
+    return [
+      { name: 'unprivileged user', active: true, detail: `${user}, no capabilities` },
+      { name: 'namespaces', active: true, detail: 'own mount, PID, IPC, UTS and cgroup namespaces (bubblewrap)' },
+      { name: 'file system isolation', active: true, detail: 'sees /usr, the runtime and its own code read-only, a private /tmp, nothing else of the host' },
+      { name: 'clean environment', active: true, detail: "the platform's environment variables are not passed on" },
+      { name: 'network policy', active: true, detail: '--network none leaves only loopback (own network namespace); outbound shares the host network' },
+      { name: 'memory limit', active: cgroups !== undefined, detail: cgroups ? `cgroup ${cgroups.version} memory limit from --memory` : 'no cgroup could be created: only the runtime heap limit' },
+      { name: 'process limit', active: cgroups !== undefined || prlimit !== undefined, detail: [cgroups ? `cgroup ${cgroups.version} pids limit` : '', prlimit ? 'RLIMIT_NPROC' : ''].filter(Boolean).join(' and ') || 'none' },
+      { name: 'open files limit', active: prlimit !== undefined, detail: prlimit ? 'RLIMIT_NOFILE' : 'prlimit(1) not found' },
+      { name: '/tmp size limit', active: true, detail: 'size-capped tmpfs' },
+      { name: 'time limit', active: true, detail: 'the function timeout: the platform kills an instance that exceeds it' },
+    ];
+  }
+}
+
+/** Reads the sandboxed process id, moves it into its cgroup, then lets it run. */
+async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined): Promise<number> {
+  const info = child.stdio[INFO_FD] as Readable;
+  const block = (child.stdio as unknown as Writable[])[BLOCK_FD]!;
+  const stderr: string[] = [];
+  const onStderr = (chunk: Buffer) => void stderr.push(chunk.toString('utf8'));
+  child.stderr!.on('data', onStderr);
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error('bubblewrap did not start the instance in time')), HANDSHAKE_TIMEOUT_MS);
+      const fail = () => {
+        clearTimeout(timer);
+        // Let bwrap's own error message arrive: it says what went wrong.
+        setTimeout(() => reject(new Error(`bubblewrap failed: ${stderr.join('').trim().slice(0, 500) || 'no output'}`)), 20);
+      };
+      info.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const match = /"child-pid":\s*(\d+)[^}]*}/.exec(text);
+        if (match) {
+          clearTimeout(timer);
+          info.removeAllListeners();
+          // Never close it early: bwrap would die of SIGPIPE writing the rest.
+          info.resume();
+          resolve(Number(match[1]));
+        }
+      });
+      info.once('end', fail);
+      info.once('error', fail);
+    });
+    await cgroup?.addProcess(pid);
+    block.end('1');
+    return pid;
+  } finally {
+    child.stderr!.off('data', onStderr);
+    // Hold later output until the owner of the process reads it.
+    child.stderr!.pause();
+  }
+}
+
+/** The environment with host paths of the socket directory replaced by where the instance sees it. */
+function insideEnv(spec: SandboxSpec): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.env)) env[key] = value.startsWith(`${spec.socketDir}/`) ? SANDBOX_SOCKET_DIR + value.slice(spec.socketDir.length) : value;
+  return env;
+}
+
+/** bwrap exits with 128+N when the runtime was killed by signal N; report it as that signal. */
+function decodeExit(info: { code: number | null; signal: NodeJS.Signals | null }): { code: number | null; signal: NodeJS.Signals | null } {
+  if (info.code !== null && info.code > 128 && info.code < 128 + 65) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === info.code! - 128)?.[0];
+    if (name) return { code: null, signal: name as NodeJS.Signals };
+  }
+  return info;
+}

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { BwrapSandbox, SANDBOX_UID } from './bwrap.js';
+import { detectCgroups, removeStaleGroups, type CgroupDriver } from './cgroups.js';
+import { StdioPlan } from './descriptors.js';
+import { ProcessSandbox } from './process.js';
+import type { Sandbox } from './types.js';
+
+/** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
+export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
+/** One thing checked on the host, for start-up reports and `nimbus doctor`. */
+export interface HostCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What the host offers for isolation. */
+export interface HostProbe {
+  checks: HostCheck[];
+  bwrap: string | undefined;
+  /** Why bubblewrap cannot be used; undefined when it can. */
+  bwrapProblem: string | undefined;
+  prlimit: string | undefined;
+  cgroups: CgroupDriver | undefined;
+  hostUid: number | undefined;
+}
+
+/** Prefix of the cgroup directory of one platform process (`nimbus-<pid>`). */
+export const CGROUP_PREFIX = 'nimbus-';
+
+function findExecutable(name: string): string | undefined {
+  const dirs = ['/usr/bin', '/bin', '/usr/local/bin', ...(process.env.PATH ?? '').split(delimiter)];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** Runs a trivial sandbox with every namespace, as the instances will get it; answers the problem, if any. */
+function tryBwrap(bwrap: string, hostUid: number | undefined): string | undefined {
+  const args = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID), '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--as-pid-1', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--remount-ro', '/', '--', '/usr/bin/true'];
+  const result = spawnSync(bwrap, args, { env: {}, timeout: 10_000, encoding: 'utf8', ...(hostUid !== undefined ? { uid: hostUid, gid: hostUid } : {}) });
+  if (result.error) return result.error.message;
+  if (result.status !== 0) return (result.stderr || `exit code ${result.status}`).trim().slice(0, 300);
+  return undefined;
+}
+
+/** Checks bubblewrap, user namespaces, cgroups and rlimits on this host. */
+export async function probeHost(): Promise<HostProbe> {
+  const checks: HostCheck[] = [];
+  const hostUid = process.getuid?.() === 0 ? SANDBOX_UID : undefined;
+  const bwrap = findExecutable('bwrap');
+  let bwrapProblem: string | undefined;
+  if (!bwrap) {
+    bwrapProblem = 'bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)';
+  } else {
+    const problem = tryBwrap(bwrap, hostUid);
+    if (problem) bwrapProblem = `bwrap cannot create namespaces here: ${problem}`;
+  }
+  checks.push({ name: 'bubblewrap', ok: !bwrapProblem, detail: bwrapProblem ?? `${bwrap} starts sandboxes with user, mount, PID, IPC, UTS, network and cgroup namespaces` });
+  checks.push({
+    name: 'unprivileged user',
+    ok: true,
+    detail: hostUid !== undefined ? `the platform runs as root: instances run as host uid ${hostUid}` : `instances run as uid ${SANDBOX_UID} in a user namespace, mapped to the platform's user`,
+  });
+
+  const group = `${CGROUP_PREFIX}${process.pid}`;
+  const { driver, reason } = await detectCgroups(group);
+  if (driver) {
+    // Groups of platform processes that died without cleaning up (kill -9) go first.
+    const parents = driver.bases.map((dir) => dirname(dir));
+    await removeStaleGroups(parents, CGROUP_PREFIX, isAlive);
+  }
+  checks.push({ name: 'cgroups', ok: driver !== undefined, detail: driver ? `${reason}: memory and process limits` : `unavailable: ${reason}` });
+
+  const prlimit = findExecutable('prlimit');
+  checks.push({ name: 'rlimits', ok: prlimit !== undefined, detail: prlimit ? `${prlimit}: open files, processes, no core dumps` : 'prlimit(1) not found (util-linux)' });
+  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, hostUid };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Picks the sandbox for `mode` on this host. `auto` takes bubblewrap when it works and falls back
+ * to plain processes otherwise; an explicit mode that cannot work is an error.
+ */
+export async function createSandbox(mode: SandboxMode): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
+  const probe = await probeHost();
+  const stdio = new StdioPlan();
+  if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
+    return { sandbox: new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio }), probe };
+  }
+  if (mode === 'bubblewrap') throw new Error(`The bubblewrap sandbox was asked for but ${probe.bwrapProblem}.`);
+  return { sandbox: new ProcessSandbox(stdio, mode === 'process' ? 'the process sandbox was chosen' : (probe.bwrapProblem ?? 'bubblewrap is not in use')), probe };
+}
