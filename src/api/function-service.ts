@@ -30,8 +30,10 @@ export interface FunctionView {
   minInstances: number;
   network: NetworkPolicy;
   url: string;
-  /** Running instances. */
+  /** Running instances (starting, ready or draining). */
   instances: number;
+  /** Instances ready to serve. */
+  readyInstances: number;
   /** Instances the autoscaler currently wants. */
   desired: number;
   createdAt: string;
@@ -136,6 +138,7 @@ export class FunctionService {
       network: spec.network ?? 'outbound',
       url: `${baseUrl}/fn/${spec.name}`,
       instances: status.instances,
+      readyInstances: status.ready,
       desired: status.desired,
       createdAt: new Date(record.createdAt).toISOString(),
       updatedAt: new Date(record.updatedAt).toISOString(),

@@ -32,6 +32,8 @@ export interface InstanceLease {
 export interface FunctionStatus {
   /** Running instances of any version (starting, ready or draining). */
   instances: number;
+  /** Of those, instances serving the current version that are ready for requests. */
+  ready: number;
   /** Requests in flight on them. */
   inflight: number;
   /** Requests waiting for capacity. */

@@ -129,3 +129,13 @@ export function formatClock(time: string | number | Date): string {
 export function formatJson(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
+
+/** A table printed without its header row, each line indented by two spaces (for status blocks). */
+export function indentTable(table: string): string {
+  return table
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => `  ${line}\n`)
+    .join('');
+}

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
@@ -31,6 +32,7 @@ Examples:
   $ nimbus invoke hello --data '{"name":"Ada"}'   call it
   $ nimbus ls                                     list functions
   $ nimbus logs hello --follow                    watch its logs
+  $ nimbus doctor                                 which isolation this machine offers
 
 Environment:
   NIMBUS_URL     platform address (default ${DEFAULT_URL}); --url wins
@@ -72,6 +74,7 @@ export function createProgram(ctx: CliContext): Command {
   registerGet(program, ctx);
   registerRm(program, ctx);
   registerLogs(program, ctx);
+  registerDoctor(program, ctx);
   return program;
 }
 

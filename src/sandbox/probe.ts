@@ -97,6 +97,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The sandbox asked for cannot run on this host. */
+export class SandboxUnavailableError extends Error {
+  override readonly name = 'SandboxUnavailableError';
+}
+
 /**
  * Picks the sandbox for `mode` on this host. `auto` takes bubblewrap when it works and falls back
  * to plain processes otherwise; an explicit mode that cannot work is an error.
@@ -107,6 +112,6 @@ export async function createSandbox(mode: SandboxMode): Promise<{ sandbox: Sandb
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
     return { sandbox: new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio }), probe };
   }
-  if (mode === 'bubblewrap') throw new Error(`The bubblewrap sandbox was asked for but ${probe.bwrapProblem}.`);
+  if (mode === 'bubblewrap') throw new SandboxUnavailableError(`The bubblewrap sandbox was asked for, but ${probe.bwrapProblem}.`);
   return { sandbox: new ProcessSandbox(stdio, mode === 'process' ? 'the process sandbox was chosen' : (probe.bwrapProblem ?? 'bubblewrap is not in use')), probe };
 }

@@ -154,7 +154,7 @@ describe('deploy', () => {
     const fn = await getFunction('hello');
     assert.match(fn.package as string, /^[0-9a-f]{64}$/);
     assert.deepEqual(
-      { ...fn, package: undefined, url: undefined, instances: undefined, desired: undefined, createdAt: undefined, updatedAt: undefined },
+      { ...fn, package: undefined, url: undefined, instances: undefined, readyInstances: undefined, desired: undefined, createdAt: undefined, updatedAt: undefined },
       {
         name: 'hello',
         runtime: 'node',
@@ -171,6 +171,7 @@ describe('deploy', () => {
         network: 'outbound',
         url: undefined,
         instances: undefined,
+        readyInstances: undefined,
         desired: undefined,
         createdAt: undefined,
         updatedAt: undefined,

@@ -121,6 +121,7 @@ const fn: FunctionInfo = {
   desired: 1,
   url: 'http://127.0.0.1:8080/fn/hello',
   instances: 1,
+  readyInstances: 1,
   createdAt: '2026-11-23T10:00:00.000Z',
   updatedAt: '2026-11-23T11:57:00.000Z',
 };

@@ -92,9 +92,7 @@ describe('scaling', () => {
     const platform = await startPlatform();
     try {
       await deploy(platform.url, 'always-on', SLOW('on', 0), { minInstances: 2 });
-      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/always-on')).json!.instances === 2, 5000, 'two instances');
-      // `instances` counts starting ones too; give them the moment it takes to load the code.
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/always-on')).json!.readyInstances === 2, 10_000, 'two ready instances');
       const fn = (await api(platform.url, 'GET', '/api/v1/functions/always-on')).json!;
       assert.equal(fn.minInstances, 2);
       assert.equal(fn.desired, 2);
@@ -114,8 +112,7 @@ describe('scaling', () => {
     try {
       // One instance, one request at a time, already running: the first request never queues.
       await deploy(platform.url, 'narrow', SLOW('x', 3000), { concurrency: 1, maxInstances: 1, minInstances: 1 });
-      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/narrow')).json!.instances === 1, 5000, 'the instance');
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/narrow')).json!.readyInstances === 1, 10_000, 'the instance');
       const first = request(`${platform.url}/fn/narrow`);
       await new Promise((r) => setTimeout(r, 200));
       const queuedAt = Date.now();

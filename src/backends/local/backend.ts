@@ -140,7 +140,7 @@ export class LocalBackend implements Backend {
   }
 
   status(name: string): FunctionStatus {
-    return this.pools.get(name)?.status() ?? { instances: 0, inflight: 0, queued: 0, desired: 0 };
+    return this.pools.get(name)?.status() ?? { instances: 0, ready: 0, inflight: 0, queued: 0, desired: 0 };
   }
 
   /** Process ids of a function's instances (for tests and diagnostics). */

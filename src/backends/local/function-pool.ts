@@ -276,6 +276,8 @@ export class FunctionPool {
   status(): FunctionStatus {
     let inflight = 0;
     for (const instance of this.instances) inflight += instance.inflight;
-    return { instances: this.instances.size, inflight, queued: this.waiters.length, desired: this.desired };
+    let ready = 0;
+    for (const instance of this.instances) if (instance.state === 'ready') ready++;
+    return { instances: this.instances.size, ready, inflight, queued: this.waiters.length, desired: this.desired };
   }
 }

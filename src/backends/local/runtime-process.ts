@@ -60,6 +60,8 @@ export class RuntimeProcess {
   readonly dispatcher: Pool;
 
   private exitInfo: ExitInfo | undefined;
+  /** The runtime said it ran out of memory (on stderr). */
+  private reportedOutOfMemory = false;
   private readonly tail: string[] = [];
   private stopping: Promise<void> | undefined;
   private readonly exitListeners = new Set<() => void>();
@@ -80,6 +82,8 @@ export class RuntimeProcess {
     const owner = () => this.owner;
     captureOutput(proc.stdout, 'stdout', owner, deps.logs, () => undefined);
     captureOutput(proc.stderr, 'stderr', owner, deps.logs, (line) => {
+      // Remembered apart from the tail: a native stack trace follows V8's message.
+      if (OUT_OF_MEMORY_OUTPUT.test(line)) this.reportedOutOfMemory = true;
       this.tail.push(line);
       if (this.tail.length > TAIL_LINES) this.tail.shift();
     });
@@ -147,7 +151,7 @@ export class RuntimeProcess {
 
   /** True when the process ended because it exceeded its memory limit. */
   get outOfMemory(): boolean {
-    return this.exitInfo !== undefined && (this.exitInfo.outOfMemory || this.tail.some((line) => OUT_OF_MEMORY_OUTPUT.test(line)));
+    return this.exitInfo !== undefined && (this.exitInfo.outOfMemory || this.reportedOutOfMemory);
   }
 
   get alive(): boolean {

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { LIMITS, RUNTIMES } from '../../core/spec.js';
+import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { collectEnv, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
@@ -20,6 +20,7 @@ interface DeployOptions {
   concurrency?: number;
   maxInstances?: number;
   minInstances?: number;
+  network?: string;
   json?: boolean;
 }
 
@@ -30,6 +31,7 @@ Examples:
   $ nimbus deploy handler.py --name resize --runtime python --handler handler.handler --memory 512
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
   $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
+  $ nimbus deploy ./resize --name resize --network none  # no network access at all
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -46,6 +48,7 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.concurrency !== undefined) body.concurrency = opts.concurrency;
   if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
   if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
+  if (opts.network !== undefined) body.network = opts.network;
   return body;
 }
 
@@ -75,6 +78,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--min-instances <n>', 'instances kept running without traffic; 0 scales to zero (default: 0)', (v) =>
       parseIntFlag('--min-instances', v, LIMITS.minInstances),
     )
+    .addOption(new Option('--network <policy>', 'outbound: may open connections; none: loopback only (default: outbound)').choices([...NETWORK_POLICIES]))
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (path: string, opts: DeployOptions, command: Command) => {

@@ -22,13 +22,14 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['runtime', text(f.runtime)],
     ['handler', text(f.handler)],
     ['version', text(f.version)],
-    ['instances', `${text(f.instances)} (desired ${text(f.desired)})`],
+    ['instances', `${text(f.instances)} (ready ${text(f.readyInstances)}, desired ${text(f.desired)})`],
     ['timeout', seconds(f.timeout)],
     ['memory', typeof f.memory === 'number' ? `${f.memory} MB` : '-'],
     ['idle timeout', seconds(f.idleTimeout)],
     ['concurrency', text(f.concurrency)],
     ['min instances', text(f.minInstances)],
     ['max instances', text(f.maxInstances)],
+    ['network', text(f.network)],
   ];
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);
   else env.forEach(([k, v], i) => pairs.push([i === 0 ? 'env' : '', `${k}=${v}`]));

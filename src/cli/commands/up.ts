@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { CliError, type CliContext } from '../context.js';
 import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
-import { formatBytes, formatTable } from '../format.js';
+import { formatBytes, formatTable, indentTable } from '../format.js';
 
 /** What `startServer` from src/server.ts answers. */
 interface RunningServer {
   url: string;
   close(): Promise<void>;
+  sandbox: string;
   protections: { name: string; active: boolean; detail: string }[];
 }
 
@@ -19,6 +20,10 @@ interface UpOptions {
   maxQueue?: number;
   maxQueueWait?: number;
   warmPool?: number;
+  sandbox: 'auto' | 'bubblewrap' | 'process';
+  maxProcesses?: number;
+  maxOpenFiles?: number;
+  tmpSize?: number;
 }
 
 const EXAMPLES = `
@@ -51,6 +56,18 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--warm-pool <n>', 'generic runtime processes kept ready per runtime, for fast cold starts; 0 turns it off (default: 1)', (v) =>
       parseIntFlag('--warm-pool', v, { min: 0, max: 100 }),
     )
+    .addOption(
+      new Option('--sandbox <kind>', 'how instances are isolated: auto picks bubblewrap when it works here (see nimbus doctor)')
+        .choices(['auto', 'bubblewrap', 'process'])
+        .default('auto'),
+    )
+    .option('--max-processes <n>', 'processes and threads one instance may run (default: 128)', (v) =>
+      parseIntFlag('--max-processes', v, { min: 8, max: 100_000 }),
+    )
+    .option('--max-open-files <n>', 'open files per instance process (default: 1024)', (v) =>
+      parseIntFlag('--max-open-files', v, { min: 64, max: 1_048_576 }),
+    )
+    .option('--tmp-size <size>', "size of each instance's private /tmp, e.g. 64mb (default: 64mb)", (v) => parseSize('--tmp-size', v))
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -71,6 +88,12 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
           ...(opts.maxQueueWait !== undefined ? { maxQueueWaitMs: opts.maxQueueWait } : {}),
           ...(opts.warmPool !== undefined ? { warmPoolSize: opts.warmPool } : {}),
+          sandbox: opts.sandbox,
+          instanceLimits: {
+            ...(opts.maxProcesses !== undefined ? { maxProcesses: opts.maxProcesses } : {}),
+            ...(opts.maxOpenFiles !== undefined ? { maxOpenFiles: opts.maxOpenFiles } : {}),
+            ...(opts.tmpSize !== undefined ? { tmpMb: Math.max(1, Math.round(opts.tmpSize / 1024 / 1024)) } : {}),
+          },
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -83,6 +106,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         if (code === 'EACCES') {
           throw new CliError(`Not allowed to listen on port ${opts.port} (ports below 1024 need privileges): pick another with --port.`);
         }
+        if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
         throw err;
       }
 
@@ -91,16 +115,10 @@ export function registerUp(program: Command, ctx: CliContext): void {
       out.write(`Data dir: ${dataDir}\n`);
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
+        out.write(`Sandbox: ${server.sandbox}${server.sandbox === 'bubblewrap' ? '' : c.yellow(' (weaker isolation: see nimbus doctor)')}\n`);
         out.write('Protections:\n');
         const rows = server.protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
-        out.write(
-          formatTable(['', '', ''], rows)
-            .split('\n')
-            .slice(1)
-            .filter(Boolean)
-            .map((line) => `  ${line}\n`)
-            .join(''),
-        );
+        out.write(indentTable(formatTable(['', '', ''], rows)));
       }
       out.write(`Press Ctrl-C to stop.\n`);
 

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { formatJson, formatTable, indentTable } from '../format.js';
+
+const EXAMPLES = `
+Examples:
+  $ nimbus doctor
+  $ nimbus doctor --json
+
+Checks this machine the way \`nimbus up\` does at start-up (bubblewrap, user namespaces, cgroups,
+rlimits) and lists the protections instances would get here. Nothing is left running.`;
+
+/** Fixes to suggest for a failed check, by check name. */
+const FIXES: Record<string, string> = {
+  bubblewrap: 'install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 where it exists)',
+  cgroups: 'run nimbus as root, or in a cgroup delegated to its user (e.g. systemd-run --user --scope -p Delegate=yes nimbus up)',
+  rlimits: 'install util-linux (prlimit)',
+};
+
+export function registerDoctor(program: Command, ctx: CliContext): void {
+  program
+    .command('doctor')
+    .summary('check which isolation this machine offers')
+    .description('Report the sandbox and the protections `nimbus up` would use on this machine, and what to install for the missing ones.')
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', EXAMPLES)
+    .action(async (opts: { json?: boolean }) => {
+      const { io } = ctx;
+      const c = ctx.out;
+      // Loaded here so the other commands never load the sandbox code.
+      const { createSandbox } = await import('../../sandbox/probe.js');
+      const { sandbox, probe } = await createSandbox('auto');
+      const protections = sandbox.protections();
+      await sandbox.close();
+      if (opts.json) {
+        io.stdout.write(formatJson({ sandbox: sandbox.name, checks: probe.checks, protections }));
+        return;
+      }
+      io.stdout.write(`Sandbox: ${sandbox.name === 'bubblewrap' ? c.green(sandbox.name) : c.yellow(`${sandbox.name} (weaker isolation)`)}\n\n`);
+      io.stdout.write('Checks:\n');
+      const checks = probe.checks.map((check) => [check.name, check.ok ? c.green('ok') : c.yellow('missing'), check.detail]);
+      io.stdout.write(indentTable(formatTable(['', '', ''], checks)));
+      io.stdout.write('\nProtections of each instance:\n');
+      const rows = protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
+      io.stdout.write(indentTable(formatTable(['', '', ''], rows)));
+      const fixes = probe.checks.filter((check) => !check.ok && FIXES[check.name]);
+      if (fixes.length > 0) {
+        io.stdout.write('\nTo turn on what is missing:\n');
+        for (const check of fixes) io.stdout.write(`  ${check.name}: ${FIXES[check.name]}\n`);
+      }
+    });
+}

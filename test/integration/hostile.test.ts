@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DB_FILE } from '../../src/store/sqlite.js';
+import { api, deploy, invoke, ROOT, startPlatform, type TestPlatform } from './harness.js';
+
+/**
+ * Hostile functions against the bubblewrap sandbox: each attempt must be contained, and a
+ * well-behaved function keeps answering correctly the whole time.
+ */
+const HOSTILE = readFileSync(join(ROOT, 'test/integration/fixtures/hostile.mjs'), 'utf8');
+const VICTIM_MARK = 'victim-code-7f3a9c';
+const PLATFORM_ENV_MARK = 'platform-secret-4b1e2d';
+const LIMITS = { maxProcesses: 32, maxOpenFiles: 256, tmpMb: 8 };
+
+type Json = Record<string, any>;
+
+describe('hostile functions are contained', async () => {
+  let platform: TestPlatform;
+  let victimCode: string;
+  let watchdog: { stop(): Promise<string[]>; served(): number };
+
+  before(async () => {
+    // Something secret in the platform's own environment: no instance may see it.
+    process.env.NIMBUS_HOSTILE_TEST_MARK = PLATFORM_ENV_MARK;
+    platform = await startPlatform({ sandbox: process.env.CI ? 'bubblewrap' : 'auto', instanceLimits: LIMITS });
+    await deploy(platform.url, 'victim', { file: 'index.js', content: `export default () => new Response(${JSON.stringify(VICTIM_MARK)});` });
+    await deploy(platform.url, 'hostile', { file: 'index.js', content: HOSTILE }, { timeout: '2s', memory: 128 });
+    await deploy(platform.url, 'isolated', { file: 'index.js', content: HOSTILE }, { network: 'none' });
+    const builds = (await api(platform.url, 'GET', '/api/v1/functions/victim')).json!;
+    assert.equal(builds.name, 'victim');
+    victimCode = join(platform.dataDir, 'builds');
+    watchdog = keepInvoking(platform.url, 'victim', VICTIM_MARK);
+  });
+
+  after(async () => {
+    delete process.env.NIMBUS_HOSTILE_TEST_MARK;
+    await platform?.close();
+  });
+
+  const attempt = async (path: string, fn = 'hostile'): Promise<{ status: number; json: Json; text: string; headers: Json }> => {
+    const res = await invoke(platform.url, `${fn}/${path}`);
+    let json: Json = {};
+    try {
+      json = JSON.parse(res.text) as Json;
+    } catch {
+      // not JSON: the test looks at text
+    }
+    return { status: res.status, json, text: res.text, headers: res.headers };
+  };
+
+  test('runs in bubblewrap here (skipped with a message where bubblewrap cannot run, never under CI)', (t) => {
+    if (platform.server.sandbox !== 'bubblewrap') {
+      t.skip(`bubblewrap is not usable on this host: ${platform.server.hostChecks.find((c) => c.name === 'bubblewrap')?.detail}`);
+      return;
+    }
+    assert.equal(platform.server.sandbox, 'bubblewrap');
+  });
+
+  const sandboxed = () => platform.server.sandbox === 'bubblewrap';
+
+  test('cannot read the data dir, the SQLite file, builds of other functions, /etc/shadow or /root', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    for (const path of [join(platform.dataDir, DB_FILE), '/etc/shadow', '/root/.bashrc', join(ROOT, 'package.json')]) {
+      const { json } = await attempt(`read?path=${encodeURIComponent(path)}`);
+      assert.equal(json.ok, false, `read ${path}`);
+    }
+    for (const path of [platform.dataDir, victimCode, '/root', '/home']) {
+      const { json } = await attempt(`list?path=${encodeURIComponent(path)}`);
+      assert.equal(json.ok, false, `list ${path}: ${JSON.stringify(json.value)}`);
+    }
+    // The runtime's own files are shown at their host paths, and nothing else of the project.
+    const project = (await attempt(`list?path=${encodeURIComponent(ROOT)}`)).json;
+    assert.ok(!project.ok || project.value.every((entry: string) => entry === 'dist' || entry === 'src'), `project dir shows ${project.value}`);
+    const own = await attempt(`list?path=${encodeURIComponent('/code')}`);
+    assert.equal(own.json.ok, true);
+    assert.ok(!JSON.stringify(own.json.value).includes(VICTIM_MARK));
+    const who = (await attempt('whoami')).json;
+    assert.equal(who.uid, 65534, 'an unprivileged user');
+    assert.deepEqual(who.root.filter((entry: string) => !['bin', 'code', 'dev', 'etc', 'lib', 'lib64', 'proc', 'run', 'sbin', 'tmp', 'usr'].includes(entry)).length <= 1, true, `root holds ${who.root}`);
+  });
+
+  test('cannot write outside /tmp: its own code, /usr, /etc and / are read-only', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    for (const path of ['/code/index.js', '/code/new.js', '/usr/pwned', '/etc/pwned', '/pwned']) {
+      const { json } = await attempt(`write?path=${encodeURIComponent(path)}`);
+      assert.equal(json.ok, false, `write ${path}`);
+    }
+    assert.equal((await attempt(`write?path=${encodeURIComponent('/tmp/fine')}`)).json.ok, true);
+  });
+
+  test('filling /tmp stops at its cap', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const { json } = await attempt('fill-tmp');
+    assert.equal(json.ok, false);
+    assert.equal(json.code, 'ENOSPC');
+    assert.ok(json.writtenMb <= LIMITS.tmpMb, `wrote ${json.writtenMb} MB`);
+  });
+
+  test('a fork bomb hits the process limit', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const { json } = await attempt('fork');
+    assert.equal(json.error, 'EAGAIN');
+    assert.ok(json.started < LIMITS.maxProcesses, `started ${json.started}`);
+  });
+
+  test('a memory bomb outside the heap is killed: 502 FUNCTION_OUT_OF_MEMORY', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const res = await attempt('oom-buffer');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY');
+    assert.match(res.json.error.message, /memory/);
+  });
+
+  test('a heap bomb: 502 FUNCTION_OUT_OF_MEMORY, and the next request gets a new instance', async () => {
+    const res = await attempt('oom-heap');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY', res.text);
+    assert.equal((await attempt('whoami')).status, 200);
+  });
+
+  test('a python memory bomb: 502 FUNCTION_OUT_OF_MEMORY', async () => {
+    const bomb = 'def handler(event, context):\n    hold = []\n    while True:\n        hold.append(bytearray(16 * 1024 * 1024))\n';
+    await deploy(platform.url, 'py-bomb', { file: 'handler.py', content: bomb }, { memory: 128 });
+    const res = await invoke(platform.url, 'py-bomb');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY', res.text);
+  });
+
+  test('a CPU spin past the timeout: 504 FUNCTION_TIMEOUT', async () => {
+    const res = await attempt('spin');
+    assert.equal(res.status, 504);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_TIMEOUT');
+  });
+
+  test('flooding stdout keeps the logs bounded and the platform memory bounded', async () => {
+    const rssBefore = process.memoryUsage().rss;
+    for (let i = 0; i < 3; i++) assert.equal((await attempt('flood?lines=20000')).status, 200);
+    const logs = (await api(platform.url, 'GET', '/api/v1/functions/hostile/logs?limit=100000')).json!.logs as unknown[];
+    assert.ok(logs.length <= 10_000, `${logs.length} lines kept`);
+    const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+    assert.ok(grownMb < 200, `platform grew by ${grownMb.toFixed(0)} MB`);
+  });
+
+  test('cannot kill its parent, the platform or other instances', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const victimPids = platform.server.instancePids('victim');
+    assert.ok(victimPids.length > 0);
+    const { json } = await attempt(`kill?pids=${[process.pid, process.ppid, ...victimPids].join(',')}`);
+    for (const pid of [process.pid, process.ppid, ...victimPids]) assert.equal(json[pid], 'ESRCH', `kill ${pid}: ${json[pid]}`);
+    assert.equal((await invoke(platform.url, 'victim')).text, VICTIM_MARK);
+  });
+
+  test("cannot read the platform's environment", async (t) => {
+    const { json, text } = await attempt('env');
+    assert.ok(!text.includes(PLATFORM_ENV_MARK), 'the platform environment leaked');
+    assert.equal(json.env.NIMBUS_HOSTILE_TEST_MARK, undefined);
+    if (!sandboxed()) return t.skip('/proc isolation needs bubblewrap');
+    const platformEnviron = await attempt(`read?path=${encodeURIComponent(`/proc/${process.pid}/environ`)}`);
+    assert.equal(platformEnviron.json.ok, false);
+  });
+
+  test('inherits no descriptors of the platform beyond its pipes', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const fds = (await attempt('fds')).json as unknown as Array<{ fd: string; target?: string }>;
+    const foreign = fds.filter((f) => Number(f.fd) > 3 && f.target && !/^(anon_inode:|pipe:|socket:|\/dev\/null|\/proc\/)/.test(f.target) && !f.target.startsWith('/code') && !f.target.startsWith('/usr'));
+    assert.deepEqual(foreign, []);
+  });
+
+  test('network none: only loopback, the platform is unreachable; outbound can reach it', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const target = encodeURIComponent(`${platform.url}/healthz`);
+    const isolated = (await attempt(`net?url=${target}`, 'isolated')).json;
+    assert.deepEqual(isolated.interfaces, ['lo']);
+    assert.equal(isolated.reached, false);
+    const outbound = (await attempt(`net?url=${target}`)).json;
+    assert.equal(outbound.reached, true);
+  });
+
+  test('the well-behaved function answered correctly throughout', async () => {
+    const errors = await watchdog.stop();
+    assert.deepEqual(errors, []);
+    assert.ok(watchdog.served() > 10, `served ${watchdog.served()}`);
+  });
+});
+
+/** Invokes `name` in a loop until stopped; collects every wrong answer. */
+function keepInvoking(url: string, name: string, expected: string) {
+  const errors: string[] = [];
+  let served = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const res = await invoke(url, name).catch((err: unknown) => ({ status: 0, text: String(err) }));
+      if (res.status !== 200 || res.text !== expected) errors.push(`${res.status} ${res.text.slice(0, 200)}`);
+      else served++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return {
+    served: () => served,
+    async stop() {
+      running = false;
+      await loop;
+      return errors;
+    },
+  };
+}
