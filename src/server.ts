@@ -3,11 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { authRoutes } from './api/auth-routes.js';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
+import { guardApi } from './auth/api-guard.js';
+import { setupAccessControl } from './auth/setup.js';
 import { LocalBackend } from './backends/local/backend.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { NimbusError } from './core/errors.js';
+import type { InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
 import { sendError, sendJson } from './http/respond.js';
@@ -40,6 +44,8 @@ export interface ServerOptions {
   maxQueueWaitMs?: number;
   /** Generic runtime processes kept ready per runtime. @default 1 */
   warmPoolSize?: number;
+  /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
+  defaultAuth?: InvokeAuth;
   clock?: Clock;
   logger?: Logger;
 }
@@ -50,6 +56,10 @@ export interface RunningServer {
   url: string;
   /** What the sandbox enforces on this host. */
   protections: Protection[];
+  /** The file holding the admin token of the management API (mode 0600). */
+  adminTokenFile: string;
+  /** Auth of functions deployed without one. */
+  defaultAuth: InvokeAuth;
   /** Instance process ids of a function (diagnostics and tests). */
   instancePids(name: string): number[];
   /** Stops accepting, drains instances, closes the store. */
@@ -73,6 +83,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
   const store = await SqliteStore.open(dataDir);
+  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
+  if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
   const logs = new LogBuffer();
@@ -90,12 +102,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   const cache = new FunctionCache(store);
-  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock });
+  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock, defaultAuth: access.defaultAuth, invokeKeys: access.keys });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError });
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys });
 
   let url = '';
-  const api = createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError });
+  const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
+  const api = guardApi(createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -132,6 +145,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return {
     url,
     protections: sandbox.protections(),
+    adminTokenFile: access.adminToken.path,
+    defaultAuth: access.defaultAuth,
     instancePids: (name) => backend.pids(name),
     async close() {
       if (closing) return;

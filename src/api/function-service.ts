@@ -1,6 +1,7 @@
 import type { Backend } from '../backends/types.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
+import type { InvokeAuth } from '../core/invoke-auth.js';
 import {
   assertFunctionName,
   DEFAULT_CONCURRENCY,
@@ -27,6 +28,8 @@ export interface FunctionView {
   concurrency: number;
   maxInstances: number;
   minInstances: number;
+  /** Who may invoke it, in effect: its own setting, else the platform's default. */
+  auth: InvokeAuth;
   url: string;
   /** Running instances. */
   instances: number;
@@ -44,6 +47,10 @@ export interface FunctionServiceDeps {
   cache: FunctionCache;
   logs: LogBuffer;
   clock: Clock;
+  /** Auth of functions deployed without one (see defaultInvokeAuth). @default 'public' */
+  defaultAuth?: InvokeAuth;
+  /** Told when a function is removed, so what is cached about its invoke keys goes too. */
+  invokeKeys?: { forget(name: string): void };
 }
 
 /**
@@ -81,6 +88,8 @@ export class FunctionService {
       minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
       packageSha256: config.package,
     };
+    const auth = config.auth ?? previous?.auth;
+    if (auth !== undefined) spec.auth = auth;
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
     this.deps.backend.configure(record);
@@ -101,6 +110,7 @@ export class FunctionService {
   async remove(name: string): Promise<void> {
     if (!(await this.deps.store.deleteFunction(name))) throw notFound(name);
     this.deps.cache.delete(name);
+    this.deps.invokeKeys?.forget(name);
     this.deps.logs.drop(name);
     await this.deps.backend.remove(name);
   }
@@ -122,6 +132,7 @@ export class FunctionService {
       concurrency: spec.concurrency,
       maxInstances: spec.maxInstances,
       minInstances: spec.minInstances ?? 0,
+      auth: spec.auth ?? this.deps.defaultAuth ?? 'public',
       url: `${baseUrl}/fn/${spec.name}`,
       instances: status.instances,
       desired: status.desired,
