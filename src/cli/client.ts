@@ -81,6 +81,7 @@ export interface DeployBody {
   concurrency?: number;
   maxInstances?: number;
   minInstances?: number;
+  auth?: 'public' | 'key';
 }
 
 /** A response whose body has not been read yet. */

@@ -3,10 +3,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { registerDeploy } from './commands/deploy.js';
 import { registerGet } from './commands/get.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerKeys } from './commands/keys.js';
+import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerLs } from './commands/ls.js';
 import { registerRm } from './commands/rm.js';
+import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
+import { authHint } from './auth-hint.js';
 import { ApiError, ConnectionLostError, DEFAULT_URL, UnreachableError } from './client.js';
 import { CliError, createContext, type CliContext } from './context.js';
 import { useColor, type CliIO } from './io.js';
@@ -31,10 +35,12 @@ Examples:
   $ nimbus invoke hello --data '{"name":"Ada"}'   call it
   $ nimbus ls                                     list functions
   $ nimbus logs hello --follow                    watch its logs
+  $ nimbus login --url http://host:8080           save a token for a remote platform
 
 Environment:
   NIMBUS_URL     platform address (default ${DEFAULT_URL}); --url wins
-  NIMBUS_TOKEN   bearer token for the management API; --token wins
+  NIMBUS_TOKEN   bearer token for the management API; --token wins, then the token saved by
+                 nimbus login, then ./.nimbus/admin.token for a platform on this machine
   NO_COLOR       set to disable colours
 
 Exit codes: 0 ok, 1 error, 2 usage error.`;
@@ -72,6 +78,9 @@ export function createProgram(ctx: CliContext): Command {
   registerGet(program, ctx);
   registerRm(program, ctx);
   registerLogs(program, ctx);
+  registerKeys(program, ctx);
+  registerTokens(program, ctx);
+  registerLogin(program, ctx);
   return program;
 }
 
@@ -88,6 +97,8 @@ export function reportError(err: unknown, ctx: CliContext): number {
   }
   if (err instanceof ApiError) {
     io.stderr.write(`${c.red(`Error [${err.code}]:`)} ${err.message}\n`);
+    const hint = authHint(err, ctx.credentials());
+    if (hint) io.stderr.write(`${hint}\n`);
     return 1;
   }
   if (err instanceof UnreachableError || err instanceof ConnectionLostError) {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import { LIMITS, RUNTIMES } from '../../core/spec.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
@@ -20,6 +21,7 @@ interface DeployOptions {
   concurrency?: number;
   maxInstances?: number;
   minInstances?: number;
+  auth?: InvokeAuth;
   json?: boolean;
 }
 
@@ -30,6 +32,7 @@ Examples:
   $ nimbus deploy handler.py --name resize --runtime python --handler handler.handler --memory 512
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
   $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
+  $ nimbus deploy ./api --name api --auth key          # callers need a key: nimbus keys create api
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -46,6 +49,7 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.concurrency !== undefined) body.concurrency = opts.concurrency;
   if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
   if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
+  if (opts.auth !== undefined) body.auth = opts.auth;
   return body;
 }
 
@@ -74,6 +78,11 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     )
     .option('--min-instances <n>', 'instances kept running without traffic; 0 scales to zero (default: 0)', (v) =>
       parseIntFlag('--min-instances', v, LIMITS.minInstances),
+    )
+    .addOption(
+      new Option('--auth <auth>', 'who may invoke it: public, or key (callers send an invoke key) (default: public when the platform listens on loopback only, else key)').choices(
+        INVOKE_AUTH_MODES,
+      ),
     )
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)
@@ -126,6 +135,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       }
       const c = ctx.out;
       out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, handler ${fn.handler})\n`);
+      if (fn.auth === 'key') out.write(`Callers need an invoke key (create one with: nimbus keys create ${fn.name})\n`);
       out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
     });
 }

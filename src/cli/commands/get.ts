@@ -29,6 +29,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['concurrency', text(f.concurrency)],
     ['min instances', text(f.minInstances)],
     ['max instances', text(f.maxInstances)],
+    ['auth', text(f.auth)],
   ];
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);
   else env.forEach(([k, v], i) => pairs.push([i === 0 ? 'env' : '', `${k}=${v}`]));

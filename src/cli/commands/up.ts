@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import { CliError, type CliContext } from '../context.js';
 import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable } from '../format.js';
@@ -9,6 +10,8 @@ interface RunningServer {
   url: string;
   close(): Promise<void>;
   protections: { name: string; active: boolean; detail: string }[];
+  adminTokenFile: string;
+  defaultAuth: InvokeAuth;
 }
 
 interface UpOptions {
@@ -19,6 +22,7 @@ interface UpOptions {
   maxQueue?: number;
   maxQueueWait?: number;
   warmPool?: number;
+  defaultAuth?: InvokeAuth;
 }
 
 const EXAMPLES = `
@@ -29,7 +33,11 @@ Examples:
 
 Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
 it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
-lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how much.`;
+lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how much.
+
+The management API needs a token: the admin token is written to <data-dir>/admin.token (mode
+0600) at first start. Functions deployed without --auth are public while the platform listens on
+loopback only, and need an invoke key otherwise (--default-auth changes that).`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   program
@@ -51,6 +59,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--warm-pool <n>', 'generic runtime processes kept ready per runtime, for fast cold starts; 0 turns it off (default: 1)', (v) =>
       parseIntFlag('--warm-pool', v, { min: 0, max: 100 }),
     )
+    .addOption(
+      new Option('--default-auth <auth>', 'auth of functions deployed without --auth (default: public on a loopback --host, else key)').choices(
+        INVOKE_AUTH_MODES,
+      ),
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -71,6 +84,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
           ...(opts.maxQueueWait !== undefined ? { maxQueueWaitMs: opts.maxQueueWait } : {}),
           ...(opts.warmPool !== undefined ? { warmPoolSize: opts.warmPool } : {}),
+          ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -89,6 +103,12 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const out = io.stdout;
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
+      out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
+      out.write(
+        server.defaultAuth === 'key'
+          ? 'Functions: need an invoke key unless deployed with --auth public\n'
+          : 'Functions: public unless deployed with --auth key\n',
+      );
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
         out.write('Protections:\n');
