@@ -83,7 +83,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
   const store = await SqliteStore.open(dataDir);
-  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
+  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
