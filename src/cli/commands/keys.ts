@@ -43,10 +43,10 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       const out = ctx.io.stdout;
       if (opts.json) {
         out.write(formatJson(created));
-        return;
+      } else {
+        out.write(`Created key ${ctx.out.bold(created.name)} (id ${created.id}) for ${fn}. It is shown only now:\n`);
+        out.write(`${created.key}\n`);
       }
-      out.write(`Created key ${ctx.out.bold(created.name)} (id ${created.id}) for ${fn}. It is shown only now:\n`);
-      out.write(`${created.key}\n`);
       const info = await client.getFunction(fn);
       if (info.auth !== 'key') {
         ctx.io.stderr.write(`Note: ${fn} is public, so it does not ask for keys yet. Require them with: nimbus deploy <path> --name ${fn} --auth key\n`);
