@@ -7,6 +7,7 @@ import { readJson } from './body.js';
 import type { FunctionService } from './function-service.js';
 import type { ApiRoute } from './routes.js';
 
+/** What the access control routes need. */
 export interface AuthRouteDeps {
   tokens: TokenService;
   keys: InvokeKeys;

@@ -25,15 +25,15 @@ const REALM = 'Bearer realm="nimbus"';
  */
 export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError: (err: unknown) => void): ApiHandler {
   return async (req, res) => {
-    // Parsed exactly as the API parses it, so both see the same path.
-    const { pathname } = new URL(req.url ?? '/', 'http://nimbus.invalid');
-    const method = req.method ?? 'GET';
-    const needed = requiredScope(method, pathname);
-    if (needed === null) return api(req, res);
     try {
+      // Parsed exactly as the API parses it, so both see the same path.
+      const { pathname } = new URL(req.url ?? '/', 'http://nimbus.invalid');
+      const method = req.method ?? 'GET';
+      const needed = requiredScope(method, pathname);
+      if (needed === null) return await api(req, res);
       const presented = bearerToken(req.headers.authorization);
       if (presented === undefined) {
-        throw new NimbusError('UNAUTHENTICATED', 'The management API needs a token: send "Authorization: Bearer <token>". The admin token is in <data-dir>/admin.token on the machine running nimbus up; save one with: nimbus login', {
+        throw new NimbusError('UNAUTHENTICATED', 'The management API needs a token: send "Authorization: Bearer <token>". The admin token is in <data-dir>/admin.token on the machine running Nimbus.', {
           headers: { 'www-authenticate': REALM },
         });
       }
@@ -52,7 +52,7 @@ export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError:
       callers.set(req, token);
     } catch (err) {
       // Do not wait for a body nobody will read (e.g. a refused upload).
-      if (!req.complete) res.setHeader('connection', 'close');
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
       return sendError(res, err, onInternalError);
     }
     return api(req, res);

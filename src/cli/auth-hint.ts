@@ -11,21 +11,19 @@ const SOURCE: Record<Credentials['tokenSource'], string> = {
 
 /**
  * What to do when the management API refused the CLI's token (401), or undefined for other
- * errors: where the admin token is, and how to save a token with `nimbus login`.
+ * errors: which token was refused, where the CLI finds the admin token, and how to save a token
+ * with `nimbus login`. The platform's message already says where the admin token is.
  */
 export function authHint(err: ApiError, credentials: Credentials | undefined): string | undefined {
   if (err.status !== 401 || (err.code !== 'UNAUTHENTICATED' && err.code !== 'INVALID_TOKEN')) return undefined;
   const url = credentials?.url;
   const login = `nimbus login${credentials && credentials.urlSource !== 'default' ? ` --url ${url}` : ''}`;
-  const lines: string[] = [];
   if (credentials && credentials.tokenSource !== 'none') {
-    lines.push(`The platform refused ${SOURCE[credentials.tokenSource]}${credentials.tokenFile ? ` (${credentials.tokenFile})` : ''}.`);
+    const file = credentials.tokenFile ? ` (${credentials.tokenFile})` : '';
+    return `The platform refused ${SOURCE[credentials.tokenSource]}${file}. Use a valid one: the admin token in <data-dir>/admin.token, or one made with \`nimbus tokens create\`; save it with: ${login} < <token-file>`;
   }
-  lines.push(
-    'The admin token is in <data-dir>/admin.token on the machine running `nimbus up`' +
-      ` (${LOCAL_ADMIN_TOKEN} in the folder it was started from, by default).`,
-  );
-  if (url && isLoopbackUrl(url)) lines.push(`Run the command from that folder, or save the token once with: ${login} < <data-dir>/admin.token`);
-  else lines.push(`Save a token once with: ${login}   (or pass --token, or set NIMBUS_TOKEN)`);
-  return lines.join('\n');
+  if (url && isLoopbackUrl(url)) {
+    return `Run the command in the folder where \`nimbus up\` was started (it reads ${LOCAL_ADMIN_TOKEN} there), or save a token once with: ${login} < <data-dir>/admin.token`;
+  }
+  return `Save a token once with: ${login} < admin.token (the admin token is <data-dir>/admin.token on the platform's machine), or pass --token / set NIMBUS_TOKEN.`;
 }

@@ -39,8 +39,8 @@ Examples:
 
 Environment:
   NIMBUS_URL     platform address (default ${DEFAULT_URL}); --url wins
-  NIMBUS_TOKEN   bearer token for the management API; --token wins, then the token saved by
-                 nimbus login, then ./.nimbus/admin.token for a platform on this machine
+  NIMBUS_TOKEN   bearer token for the management API; --token wins. Without either: the token
+                 saved by nimbus login (for its URL), else ./.nimbus/admin.token (local URLs)
   NO_COLOR       set to disable colours
 
 Exit codes: 0 ok, 1 error, 2 usage error.`;

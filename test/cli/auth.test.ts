@@ -101,8 +101,9 @@ describe('where the token comes from without login', () => {
     const r = await nimbus(['ls', '--url', platform.url], {}, { cwd: join(dir, 'work') });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Error \[UNAUTHENTICATED\]: /m);
-    assert.match(r.stderr, /The admin token is in <data-dir>\/admin\.token on the machine running `nimbus up`/);
-    assert.match(r.stderr, new RegExp(`nimbus login --url ${platform.url} < <data-dir>/admin\\.token`));
+    assert.match(r.stderr, /The admin token is in <data-dir>\/admin\.token on the machine running Nimbus\.\n/);
+    assert.match(r.stderr, /^Run the command in the folder where `nimbus up` was started \(it reads \.nimbus\/admin\.token there\)/m);
+    assert.match(r.stderr, new RegExp(`save a token once with: nimbus login --url ${platform.url} < <data-dir>/admin\\.token$`, 'm'));
   });
 });
 
