@@ -3,7 +3,7 @@
  * process (`nimbus up --port 0`), deploys through the public HTTP API exactly as a user would, and
  * measures scale-from-zero cold starts.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +37,10 @@ export async function startNimbus(dataDir: string, timeoutMs = 30_000): Promise<
     if (!['127.0.0.1', 'localhost', '0.0.0.0', '[::]', '[::1]'].includes(url.hostname)) {
       throw new Error(`Nimbus serves on ${url.host}, not on the loopback interface`);
     }
-    return { origin: `http://127.0.0.1:${url.port}`, child };
+    const origin = `http://127.0.0.1:${url.port}`;
+    // The management API needs the admin token that `nimbus up` wrote at its first start.
+    adminTokens.set(origin, readFileSync(`${dataDir}/admin.token`, 'utf8').trim());
+    return { origin, child };
   } catch (err) {
     await stopChild(child);
     throw err;
@@ -55,14 +58,18 @@ export async function packDir(dir: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** The admin token of each platform started here, by origin. */
+const adminTokens = new Map<string, string>();
+
 /** Call the management API; rejects with the status and the platform's error body. */
 async function api(origin: string, method: string, path: string, body?: Buffer | object): Promise<unknown> {
   const isBytes = Buffer.isBuffer(body);
+  const auth = { authorization: `Bearer ${adminTokens.get(origin) ?? ''}` };
   const res = await fetch(`${origin}${path}`, {
     method,
     ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': isBytes ? 'application/gzip' : 'application/json' }, body: isBytes ? body : JSON.stringify(body) }),
+      ? { headers: auth }
+      : { headers: { ...auth, 'content-type': isBytes ? 'application/gzip' : 'application/json' }, body: isBytes ? body : JSON.stringify(body) }),
     signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();

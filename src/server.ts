@@ -3,10 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { authRoutes } from './api/auth-routes.js';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
+import { guardApi } from './auth/api-guard.js';
+import { setupAccessControl } from './auth/setup.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { NimbusError } from './core/errors.js';
+import type { InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
 import { sendError, sendJson } from './http/respond.js';
@@ -44,6 +48,8 @@ export interface ServerOptions {
   sandbox?: SandboxMode;
   /** Per-instance limits besides memory (processes, open files, /tmp size). */
   instanceLimits?: Partial<InstanceLimits>;
+  /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
+  defaultAuth?: InvokeAuth;
   clock?: Clock;
   logger?: Logger;
 }
@@ -58,6 +64,10 @@ export interface RunningServer {
   protections: Protection[];
   /** What was found on the host (bubblewrap, cgroups, rlimits). */
   hostChecks: HostCheck[];
+  /** The file holding the admin token of the management API (mode 0600). */
+  adminTokenFile: string;
+  /** Auth of functions deployed without one. */
+  defaultAuth: InvokeAuth;
   /** Instance process ids of a function (diagnostics and tests). */
   instancePids(name: string): number[];
   /** Stops accepting, drains instances, closes the store. */
@@ -81,6 +91,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
   const store = await SqliteStore.open(dataDir);
+  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
   const logs = new LogBuffer();
@@ -99,12 +114,25 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   const cache = new FunctionCache(store);
-  const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock, networkPolicies: sandbox.networkPolicies, sandboxName: sandbox.name });
+  const service = new FunctionService({
+    store,
+    packages,
+    builder,
+    backend,
+    cache,
+    logs,
+    clock,
+    networkPolicies: sandbox.networkPolicies,
+    sandboxName: sandbox.name,
+    defaultAuth: access.defaultAuth,
+    invokeKeys: access.keys,
+  });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError });
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys });
 
   let url = '';
-  const api = createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError });
+  const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
+  const api = guardApi(createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -143,6 +171,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sandbox: sandbox.name,
     protections: sandbox.protections(),
     hostChecks: probe.checks,
+    adminTokenFile: access.adminToken.path,
+    defaultAuth: access.defaultAuth,
     instancePids: (name) => backend.pids(name),
     async close() {
       if (closing) return;

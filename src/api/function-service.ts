@@ -1,6 +1,7 @@
 import type { Backend } from '../backends/types.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
+import type { InvokeAuth } from '../core/invoke-auth.js';
 import {
   assertFunctionName,
   DEFAULT_CONCURRENCY,
@@ -29,6 +30,8 @@ export interface FunctionView {
   maxInstances: number;
   minInstances: number;
   network: NetworkPolicy;
+  /** Who may invoke it, in effect: its own setting, else the platform's default. */
+  auth: InvokeAuth;
   url: string;
   /** Running instances (starting, ready or draining). */
   instances: number;
@@ -51,6 +54,10 @@ export interface FunctionServiceDeps {
   /** Network policies the sandbox can enforce; others are refused rather than silently not applied. */
   networkPolicies: readonly NetworkPolicy[];
   sandboxName: string;
+  /** Auth of functions deployed without one (see defaultInvokeAuth). @default 'public' */
+  defaultAuth?: InvokeAuth;
+  /** Told when a function is removed, so what is cached about its invoke keys goes too. */
+  invokeKeys?: { forget(name: string): void };
 }
 
 /**
@@ -94,6 +101,8 @@ export class FunctionService {
       network: config.network ?? previous?.network ?? 'outbound',
       packageSha256: config.package,
     };
+    const auth = config.auth ?? previous?.auth;
+    if (auth !== undefined) spec.auth = auth;
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
     this.deps.backend.configure(record);
@@ -114,6 +123,7 @@ export class FunctionService {
   async remove(name: string): Promise<void> {
     if (!(await this.deps.store.deleteFunction(name))) throw notFound(name);
     this.deps.cache.delete(name);
+    this.deps.invokeKeys?.forget(name);
     this.deps.logs.drop(name);
     await this.deps.backend.remove(name);
   }
@@ -136,6 +146,7 @@ export class FunctionService {
       maxInstances: spec.maxInstances,
       minInstances: spec.minInstances ?? 0,
       network: spec.network ?? 'outbound',
+      auth: spec.auth ?? this.deps.defaultAuth ?? 'public',
       url: `${baseUrl}/fn/${spec.name}`,
       instances: status.instances,
       readyInstances: status.ready,

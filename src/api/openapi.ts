@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERRORS } from '../core/errors.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
+import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -22,6 +23,7 @@ const functionSchema = {
     idleTimeout: { type: 'number', description: 'seconds' },
     concurrency: { type: 'integer' },
     maxInstances: { type: 'integer' },
+    auth: { type: 'string', enum: ['public', 'key'], description: "who may invoke it, in effect (its own setting, else the platform's default)" },
     url: { type: 'string', format: 'uri' },
     instances: { type: 'integer', description: 'running instances' },
     createdAt: { type: 'string', format: 'date-time' },
@@ -35,7 +37,7 @@ export function openApiDocument(serverUrl: string): object {
     openapi: '3.1.0',
     info: { title: 'Nimbus API', version: '1', description: 'Management API of the Nimbus serverless platform. See docs/api.md.' },
     servers: [{ url: serverUrl }],
-    paths: {
+    paths: withSecurity({
       '/api/v1/packages': {
         post: {
           summary: 'Upload a package (tar.gz, zip or a single file)',
@@ -86,11 +88,14 @@ export function openApiDocument(serverUrl: string): object {
       '/fn/{name}/{path}': {
         parameters: [nameParam, { name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'sub-path seen by the function (may be empty)' }],
         summary: 'Invoke a function with any method; the response is the function’s own',
-        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
+        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
       },
-    },
+      ...authPaths(),
+    }),
     components: {
+      securitySchemes: SECURITY_SCHEMES,
       schemas: {
+        ...authSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
         Package: {

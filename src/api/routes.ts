@@ -19,12 +19,21 @@ export interface ApiDeps {
   /** The platform's own URL, used when a request has no usable Host header. */
   serverUrl(): string;
   onInternalError(err: unknown): void;
+  /** Routes served besides the ones here (e.g. tokens and invoke keys, src/api/auth-routes.ts). */
+  extraRoutes?: ApiRoute[];
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, params: { name: string; url: URL }) => Promise<void> | void;
+/** `name` is the first path parameter (a function name on function routes), `params` all of them, decoded. */
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: { name: string; url: URL; params: string[] }) => Promise<void> | void;
+
+/** A path pattern (its groups are the path parameters) and a handler per method. */
+export interface ApiRoute {
+  pattern: RegExp;
+  methods: Record<string, Handler>;
+}
 
 /** Route table: path pattern (`:name` is a function name) → method → handler. */
-function routes(deps: ApiDeps): Array<{ pattern: RegExp; methods: Record<string, Handler> }> {
+function routes(deps: ApiDeps): ApiRoute[] {
   const { service } = deps;
   const base = (req: IncomingMessage) => baseUrlOf(req, deps.serverUrl());
   return [
@@ -84,7 +93,7 @@ function routes(deps: ApiDeps): Array<{ pattern: RegExp; methods: Record<string,
 
 /** Creates the `/api/v1` request handler. */
 export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const table = routes(deps);
+  const table = [...routes(deps), ...(deps.extraRoutes ?? [])];
   return async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://nimbus.invalid');
@@ -96,8 +105,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
           res.setHeader('allow', Object.keys(route.methods).join(', '));
           throw new NimbusError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}; use ${Object.keys(route.methods).join(' or ')}.`);
         }
-        const name = match[1] === undefined ? '' : safeDecode(match[1]);
-        await handler(req, res, { name, url });
+        const params = match.slice(1).map((group) => (group === undefined ? '' : safeDecode(group)));
+        await handler(req, res, { name: params[0] ?? '', url, params });
         return;
       }
       throw new NimbusError('NOT_FOUND', `No API route ${req.method} ${url.pathname}. See /api/v1/openapi.json.`);

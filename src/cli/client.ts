@@ -82,6 +82,7 @@ export interface DeployBody {
   maxInstances?: number;
   minInstances?: number;
   network?: string;
+  auth?: 'public' | 'key';
 }
 
 /** A response whose body has not been read yet. */

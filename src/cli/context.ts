@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_URL, NimbusClient } from './client.js';
+import { NimbusClient } from './client.js';
+import { type Credentials, resolveCredentials } from './credentials.js';
 import { colors, type Colors } from './format.js';
 import { useColor, type CliIO } from './io.js';
 
@@ -25,14 +26,17 @@ export interface CliContext {
   out: Colors;
   /** Colours for stderr. */
   err: Colors;
-  /** The API client, from --url/--token or NIMBUS_URL/NIMBUS_TOKEN (one per run). */
+  /** The API client, from --url/--token, NIMBUS_URL/NIMBUS_TOKEN or saved ones (one per run; see resolveCredentials). */
   client(command: Command): NimbusClient;
+  /** What client() used, once it was called (for hints when the platform refuses the token). */
+  credentials(): Credentials | undefined;
   /** Closes what the run opened. */
   close(): Promise<void>;
 }
 
 export function createContext(io: CliIO, version: string): CliContext {
   let client: NimbusClient | undefined;
+  let credentials: Credentials | undefined;
   return {
     io,
     version,
@@ -41,17 +45,18 @@ export function createContext(io: CliIO, version: string): CliContext {
     client(command) {
       if (client) return client;
       const opts = command.optsWithGlobals<{ url?: string; token?: string }>();
-      const url = opts.url ?? io.env['NIMBUS_URL'] ?? DEFAULT_URL;
-      const token = opts.token ?? io.env['NIMBUS_TOKEN'];
+      const resolved = resolveCredentials(opts, io.env, io.cwd);
       try {
-        client = new NimbusClient({ url, token, userAgent: `nimbus-cli/${version}` });
+        client = new NimbusClient({ url: resolved.url, token: resolved.token, userAgent: `nimbus-cli/${version}` });
       } catch (err) {
-        throw new CliError(`${(err as Error).message} (from ${opts.url !== undefined ? '--url' : 'NIMBUS_URL'})`, {
+        throw new CliError(`${(err as Error).message} (from ${resolved.urlSource === 'config' ? 'the config of nimbus login' : resolved.urlSource})`, {
           exitCode: 2,
         });
       }
+      credentials = resolved;
       return client;
     },
+    credentials: () => credentials,
     async close() {
       await client?.close();
     },

@@ -4,10 +4,14 @@ import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerKeys } from './commands/keys.js';
+import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
 import { registerLs } from './commands/ls.js';
 import { registerRm } from './commands/rm.js';
+import { registerTokens } from './commands/tokens.js';
 import { registerUp } from './commands/up.js';
+import { authHint } from './auth-hint.js';
 import { ApiError, ConnectionLostError, DEFAULT_URL, UnreachableError } from './client.js';
 import { CliError, createContext, type CliContext } from './context.js';
 import { useColor, type CliIO } from './io.js';
@@ -33,10 +37,12 @@ Examples:
   $ nimbus ls                                     list functions
   $ nimbus logs hello --follow                    watch its logs
   $ nimbus doctor                                 which isolation this machine offers
+  $ nimbus login --url http://host:8080           save a token for a remote platform
 
 Environment:
   NIMBUS_URL     platform address (default ${DEFAULT_URL}); --url wins
-  NIMBUS_TOKEN   bearer token for the management API; --token wins
+  NIMBUS_TOKEN   bearer token for the management API; --token wins. Without either: the token
+                 saved by nimbus login (for its URL), else ./.nimbus/admin.token (local URLs)
   NO_COLOR       set to disable colours
 
 Exit codes: 0 ok, 1 error, 2 usage error.`;
@@ -75,6 +81,9 @@ export function createProgram(ctx: CliContext): Command {
   registerRm(program, ctx);
   registerLogs(program, ctx);
   registerDoctor(program, ctx);
+  registerKeys(program, ctx);
+  registerTokens(program, ctx);
+  registerLogin(program, ctx);
   return program;
 }
 
@@ -91,6 +100,8 @@ export function reportError(err: unknown, ctx: CliContext): number {
   }
   if (err instanceof ApiError) {
     io.stderr.write(`${c.red(`Error [${err.code}]:`)} ${err.message}\n`);
+    const hint = authHint(err, ctx.credentials());
+    if (hint) io.stderr.write(`${hint}\n`);
     return 1;
   }
   if (err instanceof UnreachableError || err instanceof ConnectionLostError) {

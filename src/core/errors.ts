@@ -14,6 +14,15 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not accept this method.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request content type is not accepted here.' },
 
+  // Access control: API tokens and invoke keys
+  UNAUTHENTICATED: { status: 401, description: 'The management API needs a bearer token and none was sent.' },
+  INVALID_TOKEN: { status: 401, description: 'The bearer token is unknown or was revoked.' },
+  FORBIDDEN: { status: 403, description: "The token's scope does not allow this request." },
+  TOKEN_NOT_FOUND: { status: 404, description: 'No API token with this id exists.' },
+  INVOKE_KEY_REQUIRED: { status: 401, description: 'The function requires an invoke key and none was sent.' },
+  INVOKE_KEY_INVALID: { status: 403, description: 'The invoke key is not a valid key of this function (unknown, revoked, or of another function).' },
+  INVOKE_KEY_NOT_FOUND: { status: 404, description: 'The function has no invoke key with this id.' },
+
   // Packages and builds
   INVALID_ARCHIVE: { status: 400, description: 'The upload is not a valid tar.gz or zip archive.' },
   UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path or a `..` segment.' },

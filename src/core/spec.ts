@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NimbusError } from './errors.js';
+import { INVOKE_AUTH_MODES, type InvokeAuth } from './invoke-auth.js';
 
 /** Runtimes Nimbus can run. */
 export const RUNTIMES = ['node', 'python'] as const;
@@ -121,6 +122,7 @@ export const functionConfigSchema = z
     maxInstances: intField('maxInstances', LIMITS.maxInstances).optional(),
     minInstances: intField('minInstances', LIMITS.minInstances).optional(),
     network: z.enum(NETWORK_POLICIES, { error: `network must be one of ${NETWORK_POLICIES.join(', ')}` }).optional(),
+    auth: z.enum(INVOKE_AUTH_MODES, { error: `auth must be one of ${INVOKE_AUTH_MODES.join(', ')}` }).optional(),
   })
   .strict()
   .refine((c) => c.minInstances === undefined || c.maxInstances === undefined || c.minInstances <= c.maxInstances, {
@@ -153,6 +155,8 @@ export interface FunctionSpec {
   network?: NetworkPolicy;
   /** sha256 of the uploaded package. */
   packageSha256: string;
+  /** Who may invoke it; undefined: the platform's default (see defaultInvokeAuth). */
+  auth?: InvokeAuth | undefined;
 }
 
 /** Validates an API body into a FunctionConfig, or throws INVALID_REQUEST naming the field. */

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Backend, InstanceLease } from '../backends/types.js';
 import type { Clock } from '../core/clock.js';
 import { isNimbusError, NimbusError } from '../core/errors.js';
+import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
 import { formatDuration } from '../core/spec.js';
 import { sendError } from '../http/respond.js';
 import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
@@ -21,6 +22,16 @@ export interface GatewayDeps {
   maxBodyBytes: number;
   /** Reports unexpected platform errors. */
   onInternalError(err: unknown): void;
+  /** Checks invoke keys of functions with auth `key`; absent, every function is public. */
+  invokeAuth?: InvokeAuthorizer;
+}
+
+/** What the gateway needs to check invoke keys (src/auth/invoke-keys.ts). */
+export interface InvokeAuthorizer {
+  /** The auth a function has in effect (no I/O: the hot path of public functions). */
+  modeOf(record: FunctionRecord): InvokeAuth;
+  /** The error to answer, or undefined when the presented key opens the function. */
+  verify(name: string, presented: string | string[] | undefined): Promise<NimbusError | undefined>;
 }
 
 /** Marks an invocation whose client went away; not an error of the function. */
@@ -44,6 +55,12 @@ export class Gateway {
     const record = this.deps.functions.peek(name) ?? (await this.deps.functions.get(name));
     if (!record) {
       return this.fail(req, res, invocationId, new NimbusError('FUNCTION_NOT_FOUND', `No function named "${name}" is deployed. Deploy it with: nimbus deploy <path> --name ${name}`));
+    }
+    const { invokeAuth } = this.deps;
+    if (invokeAuth?.modeOf(record) === 'key') {
+      // The key header is never forwarded: upstreamHeaders drops every x-nimbus-* client header.
+      const denied = await invokeAuth.verify(name, req.headers[INVOKE_KEY_HEADER]);
+      if (denied) return this.fail(req, res, invocationId, denied);
     }
     const path = pathAndQueryOf(req);
     if (path.startsWith(RESERVED_PREFIX)) {

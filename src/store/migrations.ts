@@ -25,6 +25,29 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (name, version)
   ) STRICT;
   `,
+  // 2: access control. Only hashes of tokens and keys are stored; revoked ones stay for the record.
+  // A function's invoke keys go with it (ON DELETE CASCADE).
+  `
+  CREATE TABLE api_tokens (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('read', 'deploy', 'admin')),
+    hash         TEXT    NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+  ) STRICT;
+
+  CREATE TABLE invoke_keys (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    function   TEXT    NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+    name       TEXT    NOT NULL,
+    hash       TEXT    NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+  CREATE INDEX invoke_keys_by_function ON invoke_keys (function);
+  `,
 ];
 
 /**

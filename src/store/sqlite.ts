@@ -4,7 +4,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import { NimbusError } from '../core/errors.js';
 import type { FunctionSpec } from '../core/spec.js';
+import type { InvokeKeyRecord, TokenRecord } from './auth-types.js';
 import { migrate } from './migrations.js';
+import { SqliteAuthStatements } from './sqlite-auth.js';
 import type { BuildRef, FunctionRecord, Store } from './types.js';
 
 /** File name of the embedded database inside the data directory. */
@@ -43,9 +45,11 @@ export class SqliteStore implements Store {
     deleteFunction: Statement<[string]>;
     buildIds: Statement<[], { build_id: string }>;
   };
+  private readonly auth: SqliteAuthStatements;
 
   private constructor(db: Database) {
     this.db = db;
+    this.auth = new SqliteAuthStatements(db);
     this.statements = {
       get: db.prepare<[string], RecordRow>(`${SELECT_CURRENT} WHERE f.name = ?`),
       list: db.prepare<[], RecordRow>(`${SELECT_CURRENT} ORDER BY f.name`),
@@ -121,6 +125,48 @@ export class SqliteStore implements Store {
   async referencedBuilds(): Promise<Set<string>> {
     this.handle();
     return new Set(this.statements.buildIds.all().map((row) => row.build_id));
+  }
+
+  // --- API tokens and invoke keys (the SQL is in sqlite-auth.ts) ---
+
+  async createToken(token: TokenRecord): Promise<void> {
+    this.handle();
+    this.auth.createToken(token);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    this.handle();
+    return this.auth.listTokens();
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    this.handle();
+    return this.auth.findTokenByHash(hash);
+  }
+
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    this.handle();
+    return this.auth.revokeToken(id, now);
+  }
+
+  async touchToken(id: string, now: number): Promise<void> {
+    this.handle();
+    this.auth.touchToken(id, now);
+  }
+
+  async createInvokeKey(key: InvokeKeyRecord): Promise<void> {
+    this.handle();
+    this.auth.createInvokeKey(key);
+  }
+
+  async listInvokeKeys(functionName: string): Promise<InvokeKeyRecord[]> {
+    this.handle();
+    return this.auth.listInvokeKeys(functionName);
+  }
+
+  async revokeInvokeKey(functionName: string, id: string, now: number): Promise<boolean> {
+    this.handle();
+    return this.auth.revokeInvokeKey(functionName, id, now);
   }
 
   /** Closes the database; later calls fail with SHUTTING_DOWN. Closing twice is harmless. */

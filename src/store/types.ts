@@ -1,4 +1,5 @@
 import type { FunctionSpec } from '../core/spec.js';
+import type { AuthStore } from './auth-types.js';
 
 /** Where a function version's runnable code lives, as produced by the builder. */
 export interface BuildRef {
@@ -22,10 +23,11 @@ export interface FunctionRecord {
 }
 
 /**
- * Function metadata storage. Implementations: SQLite (embedded, `SqliteStore`), later Postgres.
- * Every implementation passes test/store/store-contract.ts.
+ * Function metadata storage, and API tokens and invoke keys ({@link AuthStore}). Implementations:
+ * SQLite (embedded, `SqliteStore`), later Postgres. Every implementation passes
+ * test/store/store-contract.ts.
  */
-export interface Store {
+export interface Store extends AuthStore {
   getFunction(name: string): Promise<FunctionRecord | undefined>;
   /** All functions, ordered by name. */
   listFunctions(): Promise<FunctionRecord[]>;
@@ -34,7 +36,7 @@ export interface Store {
    * previous one plus one (1 for a new name), and the previous version stays in the history.
    */
   putFunction(spec: FunctionSpec, build: BuildRef, now: number): Promise<FunctionRecord>;
-  /** Removes the function and its history; false if there was none. */
+  /** Removes the function, its history and its invoke keys; false if there was none. */
   deleteFunction(name: string): Promise<boolean>;
   /** Build ids still referenced by any stored version (for garbage collection). */
   referencedBuilds(): Promise<Set<string>>;

@@ -75,7 +75,7 @@ let platform: TestPlatform;
 let dir: string;
 
 const run = (args: string[], options: Parameters<typeof runInProcess>[1] = {}) =>
-  runInProcess([...args, '--url', platform.url], { cwd: dir, ...options });
+  runInProcess([...args, '--url', platform.url], { cwd: dir, ...options, env: { NIMBUS_TOKEN: platform.token, ...options.env } });
 
 /** A function as the management API answers it. */
 async function getFunction(name: string): Promise<Record<string, any>> {
@@ -169,6 +169,7 @@ describe('deploy', () => {
         maxInstances: 3,
         minInstances: 0,
         network: 'outbound',
+        auth: 'public',
         url: undefined,
         instances: undefined,
         readyInstances: undefined,
@@ -387,13 +388,13 @@ describe('ls, get, rm', () => {
   });
 
   it('sends the bearer token from --token or NIMBUS_TOKEN to the API', async () => {
-    // The platform accepts requests carrying a token…
-    const ok = await run(['get', 'hello', '--token', 'abc']);
+    // The platform accepts requests carrying its token…
+    const ok = await runInProcess(['get', 'hello', '--url', platform.url, '--token', platform.token], { cwd: dir });
     assert.equal(ok.code, 0, ok.stderr);
     // …and what went on the wire, seen by a TCP server that records the request and hangs up.
     const wire = await rawServer();
     try {
-      const get = (options: Parameters<typeof runInProcess>[1] = {}) => runInProcess(['get', 'hello', '--url', wire.url], options);
+      const get = (options: Parameters<typeof runInProcess>[1] = {}) => runInProcess(['get', 'hello', '--url', wire.url], { cwd: dir, ...options });
       assert.equal((await runInProcess(['get', 'hello', '--url', wire.url, '--token', 'abc'])).code, 1);
       assert.equal((await get({ env: { NIMBUS_TOKEN: 'from-env' } })).code, 1);
       assert.equal((await get()).code, 1);
@@ -408,7 +409,7 @@ describe('ls, get, rm', () => {
   });
 
   it('takes the address from NIMBUS_URL', async () => {
-    const io = memoryIO({ env: { NIMBUS_URL: platform.url } });
+    const io = memoryIO({ env: { NIMBUS_URL: platform.url, NIMBUS_TOKEN: platform.token } });
     assert.equal(await runCli(['ls', '--json'], io), 0);
     assert.deepEqual((JSON.parse(io.stdoutText()) as { name: string }[]).map((f) => f.name), ['hello', 'single']);
   });
@@ -482,7 +483,7 @@ describe('logs', () => {
   });
 
   it('--follow prints past lines, streams new ones until Ctrl-C, then exits 0', async () => {
-    const io = memoryIO({ cwd: dir });
+    const io = memoryIO({ cwd: dir, env: { NIMBUS_TOKEN: platform.token } });
     const done = runCli(['logs', 'hello', '--follow', '--json', '--url', platform.url], io);
     try {
       // Past lines are written once the stream is subscribed, so a new line cannot be missed.

@@ -118,6 +118,7 @@ const fn: FunctionInfo = {
   maxInstances: 10,
   minInstances: 0,
   network: 'outbound',
+  auth: 'key',
   desired: 1,
   url: 'http://127.0.0.1:8080/fn/hello',
   instances: 1,
@@ -147,6 +148,7 @@ describe('command views', () => {
     assert.match(text, /^url: +http:\/\/127\.0\.0\.1:8080\/fn\/hello$/m);
     assert.match(text, /^idle timeout: +5m$/m);
     assert.match(text, /^max instances: +10$/m);
+    assert.match(text, /^auth: +key$/m);
     assert.match(text, /^memory: +256 MB$/m);
     assert.match(text, /^env: +GREETING=hi\n +ZED=last$/m);
     assert.match(text, /^updated: +2026-11-23T11:57:00\.000Z \(3m ago\)$/m);

@@ -99,11 +99,14 @@ export interface SpawnResult {
   stderr: string;
 }
 
-/** Environment for a spawned CLI: no inherited NIMBUS_* settings, no colours. */
+/** A config folder with nothing in it, so spawned CLIs never read the user's `nimbus login`. */
+const NO_CONFIG = join(tmpdir(), 'nimbus-test-no-config');
+
+/** Environment for a spawned CLI: no inherited NIMBUS_* settings nor saved login, no colours. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('NIMBUS_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
+  return { ...env, NO_COLOR: '1', XDG_CONFIG_HOME: NO_CONFIG, ...extra };
 }
 
 /** Runs `node dist/src/cli/main.js <args>` to completion. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,8 +57,9 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
   let url: string;
   let dir: string;
 
+  let token: string;
   const nimbus = (args: string[], options: Parameters<typeof runNimbus>[1] = {}) =>
-    runNimbus([...args, '--url', url], { cwd: dir, ...options });
+    runNimbus([...args, '--url', url], { cwd: dir, ...options, env: { NIMBUS_TOKEN: token, ...options.env } });
 
   before(async () => {
     process.env['NIMBUS_LOG_LEVEL'] ??= 'warn';
@@ -68,6 +69,7 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
     };
     server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') });
     url = server.url;
+    token = (await readFile(join(dir, 'data', 'admin.token'), 'utf8')).trim();
     await writeTree(dir, {
       'echo/index.js': ECHO_INDEX,
       'echo/lib/shout.js': 'export const shout = (s) => s.toUpperCase() + "!";\n',
@@ -205,7 +207,7 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
   });
 
   it('logs --follow streams new lines until Ctrl-C', async () => {
-    const follow = startNimbus(['logs', 'echo', '--follow', '--url', url], { cwd: dir });
+    const follow = startNimbus(['logs', 'echo', '--follow', '--url', url], { cwd: dir, env: { NIMBUS_TOKEN: token } });
     try {
       await follow.waitFor(/invoked \/sub\/path/);
       const marker = `marker-${Date.now()}`;
@@ -268,7 +270,9 @@ describe('nimbus CLI process behaviour', { timeout: 120_000 }, () => {
       const [, address] = await up.waitFor(/^Nimbus serving on (http:\/\/\S+)$/m, 60_000);
       await up.waitFor(/^Press Ctrl-C to stop\.$/m);
       assert.match(up.stdout(), new RegExp(`Data dir: ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-      const ls = await runNimbus(['ls', '--url', address!]);
+      assert.match(up.stdout(), /^Admin token: \S+admin\.token \(log in with: nimbus login/m);
+      const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+      const ls = await runNimbus(['ls', '--url', address!], { env: { NIMBUS_TOKEN: token } });
       assert.equal(ls.code, 0, ls.stderr);
       assert.equal(ls.stdout.toString(), 'No functions deployed yet. Deploy one with: nimbus deploy <path> --name <name>\n');
       up.signal('SIGINT');

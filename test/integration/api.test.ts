@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { api, deploy, invoke, startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { api, authHeaders, deploy, invoke, startPlatform, type TestPlatform, waitFor } from './harness.js';
 
 const LOGGER = {
   file: 'index.js',
@@ -33,7 +33,7 @@ describe('management API', () => {
   test('create, update, list, get and delete', async () => {
     const created = await request(`${platform.url}/api/v1/functions/crud`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...authHeaders(platform.url), 'content-type': 'application/json' },
       body: JSON.stringify({ package: (await uploadHello()).sha256, timeout: '10s', env: { A: '1' } }),
     });
     assert.equal(created.statusCode, 201);
@@ -46,7 +46,7 @@ describe('management API', () => {
     const list = await api(platform.url, 'GET', '/api/v1/functions');
     assert.ok(list.json!.functions.some((f: { name: string }) => f.name === 'crud'));
     assert.equal((await invoke(platform.url, 'crud')).text, 'two');
-    const removed = await request(`${platform.url}/api/v1/functions/crud`, { method: 'DELETE' });
+    const removed = await request(`${platform.url}/api/v1/functions/crud`, { method: 'DELETE', headers: authHeaders(platform.url) });
     assert.equal(removed.statusCode, 204);
     await removed.body.dump();
     assert.equal((await api(platform.url, 'GET', '/api/v1/functions/crud')).status, 404);
@@ -57,7 +57,7 @@ describe('management API', () => {
   async function uploadHello() {
     const res = await request(`${platform.url}/api/v1/packages`, {
       method: 'POST',
-      headers: { 'x-nimbus-filename': 'index.js' },
+      headers: { ...authHeaders(platform.url), 'x-nimbus-filename': 'index.js' },
       body: 'export default () => new Response("one")',
     });
     assert.equal(res.statusCode, 201);
@@ -87,7 +87,7 @@ describe('management API', () => {
   test('logs follow streams new lines as NDJSON', async () => {
     await deploy(platform.url, 'followed', LOGGER);
     const controller = new AbortController();
-    const res = await request(`${platform.url}/api/v1/functions/followed/logs?follow=true`, { signal: controller.signal });
+    const res = await request(`${platform.url}/api/v1/functions/followed/logs?follow=true`, { signal: controller.signal, headers: authHeaders(platform.url) });
     assert.match(String(res.headers['content-type']), /ndjson/);
     const seen: string[] = [];
     const reading = (async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { api, deploy, invoke, startPlatform, type TestPlatform, upload, waitFor } from './harness.js';
+import { api, authHeaders, deploy, invoke, startPlatform, type TestPlatform, upload, waitFor } from './harness.js';
 
 /** Entries of a data-dir subfolder (empty when it does not exist). */
 async function entries(dir: string): Promise<string[]> {
@@ -156,7 +156,7 @@ describe('bad input and failing functions', () => {
     }
     const missing = await api(platform.url, 'PUT', '/api/v1/functions/echo', { package: 'f'.repeat(64) });
     assert.equal(missing.json!.error.code, 'PACKAGE_NOT_FOUND');
-    const bad = await request(`${platform.url}/api/v1/functions/echo`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const bad = await request(`${platform.url}/api/v1/functions/echo`, { method: 'PUT', headers: { ...authHeaders(platform.url), 'content-type': 'application/json' }, body: '{nope' });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.headers['x-nimbus-error'], 'INVALID_JSON');
     await bad.body.dump();

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +16,37 @@ export const EXAMPLES = join(ROOT, 'examples');
 export interface TestPlatform {
   url: string;
   dataDir: string;
+  /** The admin token (from `<dataDir>/admin.token`); the API helpers below send it by themselves. */
+  token: string;
   server: RunningServer;
   close(): Promise<void>;
+}
+
+/** Admin token of each platform started here, by URL, so the API helpers can send it. */
+const adminTokens = new Map<string, string>();
+
+/** `authorization` header with the admin token of the platform at `url` (for direct API requests). */
+export function authHeaders(url: string): Record<string, string> {
+  const token = adminTokens.get(url);
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/** Makes the API helpers send the admin token of a platform started elsewhere (e.g. `nimbus up` in a child). */
+export async function useAdminToken(url: string, dataDir: string): Promise<string> {
+  const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
+  adminTokens.set(url, token);
+  return token;
 }
 
 /** Starts a real platform; `close` stops it and removes its data dir unless `keepData`. */
 export async function startPlatform(options: ServerOptions & { keepData?: boolean } = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nimbus-test-')));
   const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: silentLogger() });
+  const token = await useAdminToken(server.url, dataDir);
   return {
     url: server.url,
     dataDir,
+    token,
     server,
     async close() {
       await server.close();
@@ -59,11 +79,15 @@ export async function packFolder(dir: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A JSON API call. */
-export async function api(url: string, method: string, path: string, body?: unknown) {
+/**
+ * A JSON API call, with the platform's admin token unless `options.token` says which token to
+ * send (`null`: none).
+ */
+export async function api(url: string, method: string, path: string, body?: unknown, options: { token?: string | null } = {}) {
+  const auth = options.token === undefined ? authHeaders(url) : options.token === null ? {} : { authorization: `Bearer ${options.token}` };
   const res = await request(`${url}${path}`, {
     method: method as 'GET',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? null : JSON.stringify(body),
   });
   const text = await res.body.text();
@@ -74,7 +98,7 @@ export async function api(url: string, method: string, path: string, body?: unkn
 export async function upload(url: string, bytes: Buffer, filename?: string) {
   const res = await request(`${url}/api/v1/packages`, {
     method: 'POST',
-    headers: { 'content-type': 'application/octet-stream', ...(filename ? { 'x-nimbus-filename': filename } : {}) },
+    headers: { ...authHeaders(url), 'content-type': 'application/octet-stream', ...(filename ? { 'x-nimbus-filename': filename } : {}) },
     body: bytes,
   });
   return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Record<string, any> };

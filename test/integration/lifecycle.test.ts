@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
-import { alive, api, deploy, invoke, ROOT, startPlatform, waitFor } from './harness.js';
+import { alive, api, deploy, invoke, ROOT, startPlatform, useAdminToken, waitFor } from './harness.js';
 
 const versioned = (tag: string, delayMs = 0) => ({
   file: 'index.js',
@@ -117,6 +117,7 @@ describe('instances over time', () => {
         });
         platform.once('exit', (code) => reject(new Error(`platform exited early with ${code}`)));
       });
+      await useAdminToken(url, dataDir);
       await deploy(url, 'orphan-check', versioned('x'));
       await deploy(url, 'orphan-check-2', { file: 'handler.py', content: 'def handler(e, c):\n    return "py"\n' });
       assert.equal((await invoke(url, 'orphan-check')).text, 'x');

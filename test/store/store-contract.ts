@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { isNimbusError } from '../../src/core/errors.js';
 import type { FunctionSpec } from '../../src/core/spec.js';
 import type { BuildRef, Store } from '../../src/store/types.js';
+import { authStoreContract } from './auth-contract.js';
 
 /** A complete spec for `name`; `overrides` changes single fields. */
 export function sampleSpec(name: string, overrides: Partial<FunctionSpec> = {}): FunctionSpec {
@@ -34,6 +35,7 @@ function sampleBuild(buildId: string, exportName?: string): BuildRef {
  * whose data lives in `dir`: opening the same dir again sees the same data.
  */
 export function storeContract(name: string, open: (dir: string) => Promise<Store>): void {
+  authStoreContract(name, open);
   describe(`Store contract: ${name}`, () => {
     let root: string;
     let dirCount = 0;

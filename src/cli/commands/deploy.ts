@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
+import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { collectEnv, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
@@ -21,6 +22,7 @@ interface DeployOptions {
   maxInstances?: number;
   minInstances?: number;
   network?: string;
+  auth?: InvokeAuth;
   json?: boolean;
 }
 
@@ -32,6 +34,7 @@ Examples:
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
   $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
   $ nimbus deploy ./resize --name resize --network none  # no network access at all
+  $ nimbus deploy ./api --name api --auth key          # callers need a key: nimbus keys create api
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -49,6 +52,7 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
   if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
   if (opts.network !== undefined) body.network = opts.network;
+  if (opts.auth !== undefined) body.auth = opts.auth;
   return body;
 }
 
@@ -79,6 +83,11 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       parseIntFlag('--min-instances', v, LIMITS.minInstances),
     )
     .addOption(new Option('--network <policy>', 'outbound: may open connections; none: loopback only (default: outbound)').choices([...NETWORK_POLICIES]))
+    .addOption(
+      new Option('--auth <auth>', 'who may invoke it: public, or key (callers send an invoke key) (default: public when the platform listens on loopback only, else key)').choices(
+        INVOKE_AUTH_MODES,
+      ),
+    )
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (path: string, opts: DeployOptions, command: Command) => {
@@ -130,6 +139,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       }
       const c = ctx.out;
       out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, handler ${fn.handler})\n`);
+      if (fn.auth === 'key') out.write(`Callers need an invoke key (create one with: nimbus keys create ${fn.name})\n`);
       out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
     });
 }

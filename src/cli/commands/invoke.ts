@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
+import { INVOKE_KEY_HEADER } from '../../core/invoke-auth.js';
 import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { collectHeader, headersToObject, parseMethod, parseSubPath } from '../flags.js';
@@ -15,6 +16,7 @@ interface InvokeOptions {
   path?: string;
   header?: [string, string][];
   include?: boolean;
+  key?: string;
 }
 
 const EXAMPLES = `
@@ -24,6 +26,7 @@ Examples:
   $ nimbus invoke resize --data-file photo.jpg --header 'Content-Type: image/jpeg' > small.jpg
   $ nimbus invoke api --method DELETE --path '/items/42?force=true' --include
   $ echo hi | nimbus invoke echo --data-file -
+  $ nimbus invoke api --key nmk_…                     a function deployed with --auth key
 
 The response body is written to stdout byte for byte. The command exits 1 when the status is
 400 or more; platform errors also print their code (e.g. [FUNCTION_TIMEOUT]) on stderr.`;
@@ -81,11 +84,13 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
     .option('-p, --path <path>', 'sub-path and query the function sees, e.g. /users/1?full=1', parseSubPath)
     .option('-H, --header <header>', "request header 'Key: Value' (repeatable)", collectHeader)
     .option('-i, --include', 'print the status line and response headers before the body')
+    .option('--key <key>', `invoke key, sent as ${INVOKE_KEY_HEADER} (functions deployed with --auth key)`)
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, opts: InvokeOptions, command: Command) => {
       const client = ctx.client(command);
       const { io } = ctx;
       const headers = headersToObject(opts.header ?? []);
+      if (opts.key !== undefined) headers[INVOKE_KEY_HEADER] = opts.key;
       let body: string | Readable | undefined;
       if (opts.data !== undefined) {
         body = opts.data;
@@ -128,6 +133,9 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         if (opts.include) await write(io.stdout, JSON.stringify({ error: { code: err.code, message: err.message } }) + '\n');
         let message = `HTTP ${res.status} [${code}]: ${err.message}`;
         if (LOG_HINT_CODES.has(code)) message += `\nSee what the function logged with: nimbus logs ${name} --since 5m`;
+        if (code === 'INVOKE_KEY_REQUIRED' || code === 'INVOKE_KEY_INVALID') {
+          message += `\nPass a key of ${name} with --key; create one with: nimbus keys create ${name}`;
+        }
         throw new CliError(message);
       }
 

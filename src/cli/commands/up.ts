@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import { CliError, type CliContext } from '../context.js';
 import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
@@ -10,6 +11,8 @@ interface RunningServer {
   close(): Promise<void>;
   sandbox: string;
   protections: { name: string; active: boolean; detail: string }[];
+  adminTokenFile: string;
+  defaultAuth: InvokeAuth;
 }
 
 interface UpOptions {
@@ -24,6 +27,7 @@ interface UpOptions {
   maxProcesses?: number;
   maxOpenFiles?: number;
   tmpSize?: number;
+  defaultAuth?: InvokeAuth;
 }
 
 const EXAMPLES = `
@@ -34,7 +38,11 @@ Examples:
 
 Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
 it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
-lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how much.`;
+lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how much.
+
+The management API needs a token: the admin token is written to <data-dir>/admin.token (mode
+0600) at first start. Functions deployed without --auth are public while the platform listens on
+loopback only, and need an invoke key otherwise (--default-auth changes that).`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   program
@@ -68,6 +76,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
       parseIntFlag('--max-open-files', v, { min: 64, max: 1_048_576 }),
     )
     .option('--tmp-size <size>', "size of each instance's private /tmp, e.g. 64mb (default: 64mb)", (v) => parseSize('--tmp-size', v))
+    .addOption(
+      new Option('--default-auth <auth>', 'auth of functions deployed without --auth (default: public on a loopback --host, else key)').choices(
+        INVOKE_AUTH_MODES,
+      ),
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -94,6 +107,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
             ...(opts.maxOpenFiles !== undefined ? { maxOpenFiles: opts.maxOpenFiles } : {}),
             ...(opts.tmpSize !== undefined ? { tmpMb: Math.max(1, Math.round(opts.tmpSize / 1024 / 1024)) } : {}),
           },
+          ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -113,6 +127,12 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const out = io.stdout;
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
+      out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
+      out.write(
+        server.defaultAuth === 'key'
+          ? 'Functions: need an invoke key unless deployed with --auth public\n'
+          : 'Functions: public unless deployed with --auth key\n',
+      );
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
         out.write(`Sandbox: ${server.sandbox}${server.sandbox === 'bubblewrap' ? '' : c.yellow(' (weaker isolation: see nimbus doctor)')}\n`);

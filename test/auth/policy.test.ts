@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { bearerToken } from '../../src/auth/api-guard.js';
+import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newInvokeKey, newToken, TOKEN_PREFIX } from '../../src/auth/credentials.js';
+import { requiredScope, scopeAllows } from '../../src/auth/scopes.js';
+import { defaultInvokeAuth, isLoopbackHost } from '../../src/core/invoke-auth.js';
+
+describe('requiredScope', () => {
+  const cases: Array<[string, string, string | null]> = [
+    ['GET', '/api/v1/openapi.json', null],
+    ['GET', '/api/v1/functions', 'read'],
+    ['GET', '/api/v1/functions/hello', 'read'],
+    ['GET', '/api/v1/functions/hello/logs', 'read'],
+    ['GET', '/api/v1/whoami', 'read'],
+    ['POST', '/api/v1/packages', 'deploy'],
+    ['PUT', '/api/v1/functions/hello', 'deploy'],
+    ['DELETE', '/api/v1/functions/hello', 'deploy'],
+    ['GET', '/api/v1/functions/hello/keys', 'deploy'],
+    ['POST', '/api/v1/functions/hello/keys', 'deploy'],
+    ['DELETE', '/api/v1/functions/hello/keys/key_1', 'deploy'],
+    ['GET', '/api/v1/tokens', 'admin'],
+    ['POST', '/api/v1/tokens', 'admin'],
+    ['DELETE', '/api/v1/tokens/tok_1', 'admin'],
+    // Writes nobody gave a scope to are closed to all but admin.
+    ['POST', '/api/v1/functions/hello', 'admin'],
+    ['PUT', '/api/v1/something-new', 'admin'],
+  ];
+  for (const [method, path, scope] of cases) {
+    it(`${method} ${path} needs ${scope ?? 'nothing'}`, () => assert.equal(requiredScope(method, path), scope));
+  }
+});
+
+describe('scopeAllows', () => {
+  it('each scope includes the smaller ones', () => {
+    assert.ok(scopeAllows('admin', 'deploy') && scopeAllows('admin', 'read') && scopeAllows('deploy', 'read') && scopeAllows('read', 'read'));
+    assert.ok(!scopeAllows('read', 'deploy') && !scopeAllows('deploy', 'admin') && !scopeAllows('read', 'admin'));
+  });
+});
+
+describe('default invoke auth', () => {
+  it('is public on loopback hosts only', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '::ffff:127.0.0.1']) {
+      assert.equal(isLoopbackHost(host), true, host);
+      assert.equal(defaultInvokeAuth(host), 'public', host);
+    }
+    for (const host of ['0.0.0.0', '::', '[::]', '192.168.1.10', '10.0.0.1', 'example.com', '128.0.0.1', '']) {
+      assert.equal(isLoopbackHost(host), false, host);
+      assert.equal(defaultInvokeAuth(host), 'key', host);
+    }
+  });
+});
+
+describe('credentials', () => {
+  it('tokens and keys have their prefix and 256 random bits', () => {
+    const a = newToken();
+    const k = newInvokeKey();
+    assert.match(a, /^nmb_[A-Za-z0-9_-]{43}$/);
+    assert.match(k, /^nmk_[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(a, newToken());
+    assert.ok(isWellFormed(a, TOKEN_PREFIX) && !isWellFormed(a, INVOKE_KEY_PREFIX) && isWellFormed(k, INVOKE_KEY_PREFIX));
+    assert.ok(!isWellFormed('nmb_short', TOKEN_PREFIX));
+  });
+
+  it('are stored as hex sha256', () => {
+    assert.equal(hashSecret('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('bearer tokens are read from the Authorization header only with the Bearer scheme', () => {
+    assert.equal(bearerToken('Bearer nmb_x'), 'nmb_x');
+    assert.equal(bearerToken('bearer   nmb_x '), 'nmb_x');
+    assert.equal(bearerToken('Basic dXNlcjpwdw=='), undefined);
+    assert.equal(bearerToken('Bearer'), undefined);
+    assert.equal(bearerToken('Bearer a b'), undefined);
+    assert.equal(bearerToken(undefined), undefined);
+  });
+});
