@@ -20,18 +20,26 @@ export const HELLO_DIR = `${ROOT}examples/hello`;
 /** The Python function whose cold starts are measured (`def handler(event, context)`). */
 export const PYTHON_DIR = `${ROOT}examples/python`;
 
-/** A running platform: its origin (always on 127.0.0.1) and its process. */
+/** A running platform: its origin (always on 127.0.0.1), its process and the sandbox it uses. */
 export interface Nimbus {
   readonly origin: string;
   readonly child: Child;
+  /** `bubblewrap` or `process`, as `nimbus up` reported it. */
+  readonly sandbox: string;
 }
 
-/** Start `nimbus up` on a free port with its own data directory; rejects with a readable reason. */
-export async function startNimbus(dataDir: string, timeoutMs = 30_000): Promise<Nimbus> {
+/**
+ * Start `nimbus up` on a free port with its own data directory (and `extraArgs`, e.g.
+ * `--sandbox process`); rejects with a readable reason.
+ */
+export async function startNimbus(dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<Nimbus> {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist (the CLI is not built yet)`);
-  const child = startChild('nimbus', process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir], ROOT);
+  const child = startChild('nimbus', process.execPath, [CLI, 'up', '--port', '0', '--data-dir', dataDir, ...extraArgs], ROOT);
   try {
     const match = await waitForLine(child, /^Nimbus serving on (\S+)/, timeoutMs);
+    // The status lines arrive together; the sandbox line follows the address.
+    let sandboxLine: string | undefined;
+    for (let i = 0; i < 100 && !(sandboxLine = child.tail.find((line) => line.startsWith('Sandbox: '))); i++) await sleep(10);
     const url = new URL(match[1] ?? '');
     // The benchmark only ever sends traffic to the loopback address, whatever name was printed.
     if (!['127.0.0.1', 'localhost', '0.0.0.0', '[::]', '[::1]'].includes(url.hostname)) {
@@ -40,7 +48,7 @@ export async function startNimbus(dataDir: string, timeoutMs = 30_000): Promise<
     const origin = `http://127.0.0.1:${url.port}`;
     // The management API needs the admin token that `nimbus up` wrote at its first start.
     adminTokens.set(origin, readFileSync(`${dataDir}/admin.token`, 'utf8').trim());
-    return { origin, child };
+    return { origin, child, sandbox: sandboxLine?.split(/\s+/)[1] ?? 'unknown' };
   } catch (err) {
     await stopChild(child);
     throw err;

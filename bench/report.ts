@@ -52,6 +52,10 @@ export interface BenchResults {
   memory?: Memory;
   /** RSS of the bare server (a) after its load runs: what one node http process needs here. */
   bareServerMb?: number;
+  /** The sandbox of the main platform (target c, cold starts, burst). */
+  sandbox?: string;
+  /** The same function with the sandbox off (`nimbus up --sandbox process`): its cost made visible. */
+  sandboxOff?: { sandbox: string; warm?: Row; coldStartNode?: ColdStartSummary };
   /** Why the Nimbus figures are missing or incomplete, when they are. */
   nimbusError?: string;
   /** Stages of the Nimbus part that failed (`cold start python`, `burst`, ...): the reason. */
@@ -172,8 +176,28 @@ export function formatReport(results: BenchResults): string {
     lines.push(`RSS reference: bare node server after its load runs ${fixed(results.bareServerMb, 1)} MB`);
   }
   lines.push(...formatBurst(results.burst, results.stageErrors?.['burst']));
+  lines.push(...formatSandboxCost(results));
   if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
   return lines.join('\n');
+}
+
+/** Sandbox on versus off: cold start and warm throughput of the same function, side by side. */
+function formatSandboxCost(results: BenchResults): string[] {
+  const failed = results.stageErrors?.['sandbox off'];
+  if (failed) return [`sandbox off: FAILED: ${failed}`];
+  const off = results.sandboxOff;
+  if (!off) return [];
+  const onWarm = results.rows.find((r) => r.target === off.warm?.target.replace(/ \(.*\)$/, '') && r.concurrency === off.warm?.concurrency);
+  const onCold = results.coldStarts?.node;
+  const lines = [`sandbox cost (${results.sandbox ?? '?'} on, versus --sandbox ${off.sandbox}):`];
+  if (onCold && off.coldStartNode) {
+    lines.push(`  cold start node median: ${fixed(onCold.medianMs, 1)} ms on, ${fixed(off.coldStartNode.medianMs, 1)} ms off (target on <= 15 ms)`);
+  }
+  if (onWarm && off.warm) {
+    const r = off.warm.result.requestsPerSecond > 0 ? onWarm.result.requestsPerSecond / off.warm.result.requestsPerSecond : Number.NaN;
+    lines.push(`  warm req/s at c=${off.warm.concurrency}: ${fixed(onWarm.result.requestsPerSecond, 0)} on, ${fixed(off.warm.result.requestsPerSecond, 0)} off (ratio ${fixed(r, 2)})`);
+  }
+  return lines;
 }
 
 /** The burst lines: completion, latency, errors, instances. */

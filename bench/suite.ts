@@ -107,8 +107,29 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       results.burst = await measureBurst(origin, join(workDir, 'burst-fn'));
     });
     if (results.stageErrors?.['load']) results.nimbusError = `load failed: ${results.stageErrors['load']}`;
+    results.sandbox = nimbus.sandbox;
   } finally {
     // A longer grace than the default: Nimbus drains and stops its instances on SIGTERM.
+    await stopChild(nimbus.child, 5000);
+  }
+  if (results.sandbox === 'process') return; // nothing to compare with
+  await stage(results, 'sandbox off', () => benchWithoutSandbox(generator, options, workDir, results));
+}
+
+/** Warm throughput at the highest concurrency and node cold starts with `--sandbox process`. */
+async function benchWithoutSandbox(generator: LoadGenerator, options: SuiteOptions, workDir: string, results: BenchResults): Promise<void> {
+  const nimbus = await startNimbus(join(workDir, 'nimbus-data-process'), ['--sandbox', 'process']);
+  try {
+    const { origin } = nimbus;
+    const sha = await deployDir(origin, 'hello', HELLO_DIR);
+    const concurrency = Math.max(...options.concurrencies);
+    const result = await measure(generator, `${origin}/fn/hello`, concurrency, options.seconds, options.warmupSeconds);
+    const warm = { target: `${TARGET_C} (--sandbox process)`, concurrency, result };
+    console.error(tableRow(warm));
+    console.error(`measuring ${options.coldRuns} cold starts (node, --sandbox process) ...`);
+    const coldStartNode = summariseColdStarts(await measureColdStarts(origin, 'hello', sha, options.coldRuns));
+    results.sandboxOff = { sandbox: nimbus.sandbox, warm, coldStartNode };
+  } finally {
     await stopChild(nimbus.child, 5000);
   }
 }
