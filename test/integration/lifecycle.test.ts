@@ -77,6 +77,27 @@ describe('instances over time', () => {
     }
   });
 
+  test('an instance that ignores SIGTERM is killed after the grace period when its function is removed', async () => {
+    const platform = await startPlatform();
+    try {
+      // Replaces the runtime's own SIGTERM handler (graceful drain) with one that does nothing.
+      const stubborn = 'process.removeAllListeners("SIGTERM"); process.on("SIGTERM", () => {}); export default () => new Response("here");';
+      await deploy(platform.url, 'stubborn', { file: 'index.js', content: stubborn });
+      assert.equal((await invoke(platform.url, 'stubborn')).text, 'here');
+      const [pid] = platform.server.instancePids('stubborn');
+      assert.ok(pid);
+      const began = Date.now();
+      const removed = await api(platform.url, 'DELETE', '/api/v1/functions/stubborn');
+      assert.equal(removed.status, 204);
+      await waitFor(() => !alive(pid), 8000, 'the stubborn instance to be killed');
+      const took = Date.now() - began;
+      // SIGTERM is ignored, so only the SIGKILL after the 3 s grace ends it.
+      assert.ok(took >= 2500, `gone after ${took} ms: before the grace period ended`);
+    } finally {
+      await platform.close();
+    }
+  });
+
   test('functions survive a restart on the same data dir; close stops every instance', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-restart-'));
     try {
