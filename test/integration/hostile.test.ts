@@ -207,3 +207,22 @@ function keepInvoking(url: string, name: string, expected: string) {
     },
   };
 }
+
+describe('without bubblewrap (--sandbox process)', () => {
+  test('reports the weaker isolation honestly and refuses network none', async () => {
+    const platform = await startPlatform({ sandbox: 'process' });
+    try {
+      assert.equal(platform.server.sandbox, 'process');
+      const off = platform.server.protections.filter((p) => !p.active).map((p) => p.name);
+      for (const name of ['file system isolation', 'network policy', 'unprivileged user']) assert.ok(off.includes(name), `${name} is reported off`);
+      const res = await api(platform.url, 'PUT', '/api/v1/functions/offline', { package: 'a'.repeat(64), network: 'none' });
+      assert.equal(res.status, 400);
+      assert.equal(res.json!.error.code, 'UNSUPPORTED_ON_HOST');
+      assert.equal(res.json!.error.details.field, 'network');
+      await deploy(platform.url, 'plain', { file: 'index.js', content: 'export default () => new Response("still works");' });
+      assert.equal((await invoke(platform.url, 'plain')).text, 'still works');
+    } finally {
+      await platform.close();
+    }
+  });
+});
