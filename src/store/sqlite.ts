@@ -5,7 +5,8 @@ import type { Database, Statement } from 'better-sqlite3';
 import { NimbusError } from '../core/errors.js';
 import type { FunctionSpec } from '../core/spec.js';
 import { migrate } from './migrations.js';
-import type { BuildRef, FunctionRecord, Store } from './types.js';
+import { SqliteSecrets } from './sqlite-secrets.js';
+import type { BuildRef, FunctionRecord, SecretRecord, Store, StoredSecret } from './types.js';
 
 /** File name of the embedded database inside the data directory. */
 export const DB_FILE = 'nimbus.db';
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
     deleteFunction: Statement<[string]>;
     buildIds: Statement<[], { build_id: string }>;
   };
+  private readonly secrets: SqliteSecrets;
 
   private constructor(db: Database) {
     this.db = db;
@@ -61,6 +63,7 @@ export class SqliteStore implements Store {
       deleteFunction: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
       buildIds: db.prepare<[], { build_id: string }>("SELECT DISTINCT json_extract(build_json, '$.buildId') AS build_id FROM function_versions"),
     };
+    this.secrets = new SqliteSecrets(db, () => this.handle());
   }
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */
@@ -121,6 +124,22 @@ export class SqliteStore implements Store {
   async referencedBuilds(): Promise<Set<string>> {
     this.handle();
     return new Set(this.statements.buildIds.all().map((row) => row.build_id));
+  }
+
+  async putSecret(name: string, sealed: Buffer, now: number): Promise<SecretRecord> {
+    return this.secrets.put(name, sealed, now);
+  }
+
+  async getSecret(name: string): Promise<StoredSecret | undefined> {
+    return this.secrets.get(name);
+  }
+
+  async listSecrets(): Promise<SecretRecord[]> {
+    return this.secrets.list();
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    return this.secrets.delete(name);
   }
 
   /** Closes the database; later calls fail with SHUTTING_DOWN. Closing twice is harmless. */
