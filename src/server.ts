@@ -7,9 +7,10 @@ import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
 import { LocalBackend } from './backends/local/backend.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { NimbusError } from './core/errors.js';
+import { isNimbusError, NimbusError } from './core/errors.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
+import { answerClientError, refuseConnect } from './http/client-error.js';
 import { sendError, sendJson } from './http/respond.js';
 import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
@@ -17,6 +18,9 @@ import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js'
 import { runtimeAdapters } from './runtimes/index.js';
 import { ProcessSandbox } from './sandbox/process.js';
 import type { Protection } from './sandbox/types.js';
+import { SecretCipher } from './secrets/cipher.js';
+import { loadSecretsKey } from './secrets/key.js';
+import { SecretService } from './secrets/service.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
@@ -72,6 +76,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Uploads and builds interrupted by a crash leave work files here; nothing in it is referenced.
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
+  const secretsKey = await loadSecretsKey(dataDir);
+  if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
@@ -83,19 +89,26 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logs,
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
+    secretEnv: (record) =>
+      secrets.envFor(record).catch((err: unknown) => {
+        // The invocation gets the error; the operator needs to hear about a key problem too.
+        if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
+        throw err;
+      }),
     ...(options.scaleIntervalMs !== undefined ? { scaleIntervalMs: options.scaleIntervalMs } : {}),
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
     ...(options.warmPoolSize !== undefined ? { warmPoolSize: options.warmPoolSize } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
+  const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
   const cache = new FunctionCache(store);
   const service = new FunctionService({ store, packages, builder, backend, cache, logs, clock });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError });
 
   let url = '';
-  const api = createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError });
+  const api = createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError });
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -118,6 +131,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Invocations carry their own deadline and log follows stay open: no server-wide request timeout.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
+  // Malformed requests get catalogue errors with a JSON body, like everything else.
+  server.on('clientError', answerClientError);
+  server.on('connect', refuseConnect);
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -10,6 +10,7 @@ import {
 } from '../core/spec.js';
 import type { FunctionCache } from '../gateway/function-cache.js';
 import type { Builder, PackageRepository } from '../packages/types.js';
+import { checkSecretReferences } from '../secrets/references.js';
 import type { FunctionRecord, Store } from '../store/types.js';
 import type { LogBuffer } from '../telemetry/logs.js';
 
@@ -21,6 +22,8 @@ export interface FunctionView {
   version: number;
   package: string;
   env: Record<string, string>;
+  /** Names of the secrets the function gets as environment variables (never their values). */
+  secrets: string[];
   timeout: number;
   memory: number;
   idleTimeout: number;
@@ -66,13 +69,17 @@ export class FunctionService {
       });
     }
     const previous = (await this.deps.store.getFunction(name))?.spec;
+    const env = config.env ?? previous?.env ?? {};
+    const secrets = config.secrets ?? previous?.secrets ?? [];
+    await checkSecretReferences(this.deps.store, env, secrets);
     const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
     const spec: FunctionSpec = {
       name,
       runtime: built.runtime,
       handler: built.handler,
-      env: config.env ?? previous?.env ?? {},
+      env,
+      secrets,
       timeoutMs: config.timeout ?? previous?.timeoutMs ?? LIMITS.timeoutMs.default,
       memoryMb: config.memory ?? previous?.memoryMb ?? LIMITS.memoryMb.default,
       idleTimeoutMs: config.idleTimeout ?? previous?.idleTimeoutMs ?? LIMITS.idleTimeoutMs.default,
@@ -81,6 +88,8 @@ export class FunctionService {
       minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
       packageSha256: config.package,
     };
+    // Again: a secret may have been removed while the code was building.
+    await checkSecretReferences(this.deps.store, env, secrets);
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
     this.deps.backend.configure(record);
@@ -116,6 +125,7 @@ export class FunctionService {
       version: record.version,
       package: spec.packageSha256,
       env: spec.env,
+      secrets: spec.secrets ?? [],
       timeout: spec.timeoutMs / 1000,
       memory: spec.memoryMb,
       idleTimeout: spec.idleTimeoutMs / 1000,
