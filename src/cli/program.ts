@@ -6,6 +6,7 @@ import { registerInvoke } from './commands/invoke.js';
 import { registerLogs } from './commands/logs.js';
 import { registerLs } from './commands/ls.js';
 import { registerRm } from './commands/rm.js';
+import { registerSecret } from './commands/secret.js';
 import { registerUp } from './commands/up.js';
 import { ApiError, ConnectionLostError, DEFAULT_URL, UnreachableError } from './client.js';
 import { CliError, createContext, type CliContext } from './context.js';
@@ -72,6 +73,7 @@ export function createProgram(ctx: CliContext): Command {
   registerGet(program, ctx);
   registerRm(program, ctx);
   registerLogs(program, ctx);
+  registerSecret(program, ctx);
   return program;
 }
 
