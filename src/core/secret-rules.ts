@@ -20,13 +20,15 @@ export const SECRET_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
 /** Names the runtime uses itself (the shim's socket, and any future platform variable). */
 const RESERVED_PREFIX = 'NIMBUS_';
 
-/** Why `name` is not a valid secret name, or undefined when it is. Never echoes more than 80 chars. */
+/**
+ * Why `name` is not a valid secret name, or undefined when it is. An invalid name is not quoted:
+ * it may well be a value pasted where the name goes (`--secret "$TOKEN"`).
+ */
 export function secretNameProblem(name: string): string | undefined {
-  const shown = JSON.stringify(name.slice(0, 80));
   if (name.length === 0 || name.length > SECRET_LIMITS.nameLength || !SECRET_NAME_PATTERN.test(name)) {
-    return `Invalid secret name ${shown}: use 1-${SECRET_LIMITS.nameLength} upper-case letters, digits or '_', not starting with a digit (e.g. DB_PASSWORD).`;
+    return `Invalid secret name: use 1-${SECRET_LIMITS.nameLength} upper-case letters, digits or '_', not starting with a digit (e.g. DB_PASSWORD).`;
   }
-  if (name.startsWith(RESERVED_PREFIX)) return `Invalid secret name ${shown}: names starting with ${RESERVED_PREFIX} are reserved by the platform.`;
+  if (name.startsWith(RESERVED_PREFIX)) return `Invalid secret name ${name}: names starting with ${RESERVED_PREFIX} are reserved by the platform.`;
   return undefined;
 }
 

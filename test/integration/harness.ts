@@ -23,7 +23,7 @@ export interface TestPlatform {
 /** Starts a real platform; `close` stops it and removes its data dir unless `keepData`. */
 export async function startPlatform(options: ServerOptions & { keepData?: boolean } = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nimbus-test-')));
-  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: silentLogger() });
+  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: options.logger ?? silentLogger() });
   return {
     url: server.url,
     dataDir,
