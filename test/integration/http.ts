@@ -55,8 +55,13 @@ export interface RawAnswer extends Answer {
   raw: string;
 }
 
-/** Sends `bytes` on a new connection and reads until the server closes it (or `timeoutMs`). */
-export function rawExchange(url: string, bytes: Buffer, timeoutMs = 10_000): Promise<RawAnswer> {
+/**
+ * Sends `bytes` on a new connection and reads until the server closes it (or `timeoutMs`). With
+ * `halfClose` our side of the connection is closed after sending, as a client that gives up would;
+ * otherwise it stays open like any HTTP client's (Node aborts requests whose client half-closed).
+ */
+export function rawExchange(url: string, bytes: Buffer, options: { timeoutMs?: number; halfClose?: boolean } = {}): Promise<RawAnswer> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
@@ -72,7 +77,8 @@ export function rawExchange(url: string, bytes: Buffer, timeoutMs = 10_000): Pro
       clearTimeout(timer);
       resolve(parseRaw(Buffer.concat(chunks)));
     });
-    socket.end(bytes);
+    if (options.halfClose) socket.end(bytes);
+    else socket.write(bytes);
   });
 }
 

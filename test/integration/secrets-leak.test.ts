@@ -118,7 +118,7 @@ test('a secret value never appears in responses, errors, platform logs or on dis
       const answer = await call(method, path, options);
       assert.equal(answer.json?.error?.code, code, `${method} ${path.slice(0, 40)}: ${answer.text.slice(0, 200)}`);
     }
-    const cut = keep(await rawExchange(platform.url, rawRequest('PUT', '/api/v1/secrets/CUT', { 'content-length': '1000' }, VALUE)));
+    const cut = keep(await rawExchange(platform.url, rawRequest('PUT', '/api/v1/secrets/CUT', { 'content-length': '1000' }, VALUE), { halfClose: true }));
     assert.equal(cut.json?.error?.code, 'BAD_REQUEST', 'a body cut short is a bad request (not an internal error)');
     // The data dir holds no plain text, base64 or hex of the value while running…
     assert.deepEqual(await filesContaining(platform.dataDir, VALUE), []);
