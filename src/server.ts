@@ -10,7 +10,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
-import { answerClientError, refuseConnect } from './http/client-error.js';
+import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
 import { sendError, sendJson } from './http/respond.js';
 import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
@@ -134,6 +134,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Malformed requests get catalogue errors with a JSON body, like everything else.
   server.on('clientError', answerClientError);
   server.on('connect', refuseConnect);
+  server.on('checkExpectation', refuseExpectation);
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -17,6 +17,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, description: 'The request is not well-formed HTTP.' },
   REQUEST_TIMEOUT: { status: 408, description: 'The request headers did not arrive in time.' },
   HEADERS_TOO_LARGE: { status: 431, description: 'The request line and headers exceed the size limit.' },
+  EXPECTATION_FAILED: { status: 417, description: 'The request has an Expect header other than 100-continue.' },
 
   // Packages and builds
   INVALID_ARCHIVE: { status: 400, description: 'The upload is not a valid tar.gz or zip archive.' },

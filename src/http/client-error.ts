@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ERROR_HEADER, type ErrorCode, ERRORS, NimbusError } from '../core/errors.js';
+import { sendError } from './respond.js';
 
 /** Node's parser error codes (and its own timeout) mapped to catalogue codes; the rest is BAD_REQUEST. */
 const CODES: Record<string, ErrorCode> = {
@@ -43,6 +44,16 @@ export function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
   socket.on('error', () => undefined);
   const error = new NimbusError('METHOD_NOT_ALLOWED', 'CONNECT is not supported: Nimbus is not a proxy.');
   socket.end(rawResponse(error), () => socket.destroy());
+}
+
+/**
+ * The server's `checkExpectation` handler: an `Expect` other than `100-continue` is refused with a
+ * catalogue error (Node's own answer would be a bare 417).
+ */
+export function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  sendError(res, new NimbusError('EXPECTATION_FAILED', `Expect: ${JSON.stringify(String(req.headers.expect).slice(0, 100))} is not supported; only 100-continue is.`));
+  req.resume();
 }
 
 /** A complete HTTP/1.1 error response, written straight to a socket (there is no ServerResponse). */

@@ -212,6 +212,7 @@ describe('bad input to the management API', () => {
     { what: 'raw NUL in the path', method: 'GET', path: '/api/v1/functions/ke\0ep', status: 400, code: 'BAD_REQUEST' },
     { what: 'raw UTF-8 in the path', method: 'GET', path: '/api/v1/functions/caf\u00c3\u00a9', status: 400, code: 'BAD_REQUEST' },
     { what: 'unknown method', method: 'FROB', path: '/api/v1/functions', status: 400, code: 'BAD_REQUEST' },
+    { what: 'unknown Expect', method: 'GET', path: '/api/v1/functions', headers: { expect: 'magic' }, status: 417, code: 'EXPECTATION_FAILED' },
     { what: 'CONNECT', method: 'CONNECT', path: 'example.com:443', status: 405, code: 'METHOD_NOT_ALLOWED' },
     { what: 'bad content-length', method: 'PUT', path: '/api/v1/functions/keep', headers: { 'content-length': 'ten' }, status: 400, code: 'BAD_REQUEST' },
     { what: 'two content-lengths', method: 'PUT', path: '/api/v1/functions/keep', headers: { 'content-length': '1', 'Content-Length': '2' }, body: 'xx', status: 400, code: 'BAD_REQUEST' },

@@ -83,6 +83,10 @@ export function rawExchange(url: string, bytes: Buffer, options: { timeoutMs?: n
 }
 
 function parseRaw(data: Buffer): RawAnswer {
+  // Skip interim answers (`100 Continue` to `expect: 100-continue`).
+  while (/^HTTP\/1\.1 1\d\d /.test(data.toString('latin1', 0, 13)) && data.includes('\r\n\r\n')) {
+    data = data.subarray(data.indexOf('\r\n\r\n') + 4);
+  }
   const raw = data.toString('latin1');
   const end = raw.indexOf('\r\n\r\n');
   const status = /^HTTP\/1\.1 (\d{3})/.exec(raw);
