@@ -22,7 +22,7 @@ import { apiCall, rawExchange, type RawAnswer, setSecret } from './http.js';
 const SEED = Number(process.env['FUZZ_SEED'] ?? randomInt(2 ** 31));
 const COUNT = Number(process.env['FUZZ_COUNT'] ?? 3000);
 /** Requests in flight at once. */
-const PARALLEL = 8;
+const PARALLEL = 4;
 /** The run stops early past this, whatever COUNT says (slow machines). */
 const BUDGET_MS = 15_000;
 
