@@ -9,10 +9,11 @@ import { createApi } from './api/routes.js';
 import { guardApi } from './auth/api-guard.js';
 import { setupAccessControl } from './auth/setup.js';
 import { type Clock, systemClock } from './core/clock.js';
-import { NimbusError } from './core/errors.js';
+import { isNimbusError, NimbusError } from './core/errors.js';
 import type { InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
+import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
 import { sendError, sendJson } from './http/respond.js';
 import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
@@ -21,6 +22,9 @@ import { runtimeAdapters } from './runtimes/index.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 import { LocalBackend, type InstanceLimits } from './backends/local/backend.js';
+import { SecretCipher } from './secrets/cipher.js';
+import { loadSecretsKey } from './secrets/key.js';
+import { SecretService } from './secrets/service.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
@@ -90,6 +94,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Uploads and builds interrupted by a crash leave work files here; nothing in it is referenced.
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
+  const secretsKey = await loadSecretsKey(dataDir);
+  if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
   const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth }).catch(async (err: unknown) => {
     await store.close();
@@ -106,6 +112,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logs,
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
+    secretEnv: (record) =>
+      secrets.envFor(record).catch((err: unknown) => {
+        // The invocation gets the error; the operator needs to hear about a key problem too.
+        if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
+        throw err;
+      }),
     ...(options.scaleIntervalMs !== undefined ? { scaleIntervalMs: options.scaleIntervalMs } : {}),
     ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
     ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
@@ -113,6 +125,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
+  const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
   const cache = new FunctionCache(store);
   const service = new FunctionService({
     store,
@@ -132,7 +145,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
-  const api = guardApi(createApi({ service, packages, packageLimits, logs, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
+  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -155,6 +168,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   // Invocations carry their own deadline and log follows stay open: no server-wide request timeout.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
+  // Malformed requests get catalogue errors with a JSON body, like everything else.
+  server.on('clientError', answerClientError);
+  server.on('connect', refuseConnect);
+  server.on('checkExpectation', refuseExpectation);
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -12,6 +12,7 @@ import {
 } from '../core/spec.js';
 import type { FunctionCache } from '../gateway/function-cache.js';
 import type { Builder, PackageRepository } from '../packages/types.js';
+import { checkSecretReferences } from '../secrets/references.js';
 import type { FunctionRecord, Store } from '../store/types.js';
 import type { LogBuffer } from '../telemetry/logs.js';
 
@@ -23,6 +24,8 @@ export interface FunctionView {
   version: number;
   package: string;
   env: Record<string, string>;
+  /** Names of the secrets the function gets as environment variables (never their values). */
+  secrets: string[];
   timeout: number;
   memory: number;
   idleTimeout: number;
@@ -74,24 +77,28 @@ export class FunctionService {
   async deploy(name: string, body: unknown): Promise<{ record: FunctionRecord; created: boolean }> {
     assertFunctionName(name);
     const config = parseFunctionConfig(body);
-    if (!(await this.deps.packages.has(config.package))) {
-      throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${config.package} was uploaded. Upload the code first with POST /api/v1/packages.`, {
-        details: { field: 'package' },
-      });
-    }
     if (config.network && !this.deps.networkPolicies.includes(config.network)) {
       throw new NimbusError('UNSUPPORTED_ON_HOST', `network "${config.network}" cannot be enforced by the ${this.deps.sandboxName} sandbox on this host; install bubblewrap (see nimbus doctor) or deploy with network "outbound".`, {
         details: { field: 'network' },
       });
     }
+    if (!(await this.deps.packages.has(config.package))) {
+      throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${config.package} was uploaded. Upload the code first with POST /api/v1/packages.`, {
+        details: { field: 'package' },
+      });
+    }
     const previous = (await this.deps.store.getFunction(name))?.spec;
+    const env = config.env ?? previous?.env ?? {};
+    const secrets = config.secrets ?? previous?.secrets ?? [];
+    await checkSecretReferences(this.deps.store, env, secrets);
     const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
     const spec: FunctionSpec = {
       name,
       runtime: built.runtime,
       handler: built.handler,
-      env: config.env ?? previous?.env ?? {},
+      env,
+      secrets,
       timeoutMs: config.timeout ?? previous?.timeoutMs ?? LIMITS.timeoutMs.default,
       memoryMb: config.memory ?? previous?.memoryMb ?? LIMITS.memoryMb.default,
       idleTimeoutMs: config.idleTimeout ?? previous?.idleTimeoutMs ?? LIMITS.idleTimeoutMs.default,
@@ -103,6 +110,8 @@ export class FunctionService {
     };
     const auth = config.auth ?? previous?.auth;
     if (auth !== undefined) spec.auth = auth;
+    // Again: a secret may have been removed while the code was building.
+    await checkSecretReferences(this.deps.store, env, secrets);
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
     this.deps.backend.configure(record);
@@ -139,6 +148,7 @@ export class FunctionService {
       version: record.version,
       package: spec.packageSha256,
       env: spec.env,
+      secrets: spec.secrets ?? [],
       timeout: spec.timeoutMs / 1000,
       memory: spec.memoryMb,
       idleTimeout: spec.idleTimeoutMs / 1000,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERRORS } from '../core/errors.js';
+import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 
@@ -7,10 +8,30 @@ const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: FUNCTION_NAME_PATTERN.source } };
+const secretParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: SECRET_NAME_PATTERN.source, maxLength: SECRET_LIMITS.nameLength },
+  description: 'names starting with NIMBUS_ are reserved',
+};
+
+const secretSchema = {
+  type: 'object',
+  required: ['name', 'version', 'functions', 'createdAt', 'updatedAt'],
+  description: 'A secret: metadata only. Values are never answered.',
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'integer', minimum: 1, description: 'grows by one each time the value is replaced' },
+    functions: { type: 'array', items: { type: 'string' }, description: 'functions whose current version uses it' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
 
 const functionSchema = {
   type: 'object',
-  required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'url', 'instances', 'createdAt', 'updatedAt'],
+  required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'secrets', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'url', 'instances', 'createdAt', 'updatedAt'],
   properties: {
     name: { type: 'string' },
     runtime: { type: 'string', enum: ['node', 'python'] },
@@ -18,6 +39,7 @@ const functionSchema = {
     version: { type: 'integer', minimum: 1 },
     package: { type: 'string', description: 'sha256 of the package' },
     env: { type: 'object', additionalProperties: { type: 'string' } },
+    secrets: { type: 'array', items: { type: 'string' }, description: 'names of the secrets it gets as env variables' },
     timeout: { type: 'number', description: 'seconds' },
     memory: { type: 'integer', description: 'MB' },
     idleTimeout: { type: 'number', description: 'seconds' },
@@ -59,17 +81,46 @@ export function openApiDocument(serverUrl: string): object {
       },
       '/api/v1/functions/{name}': {
         parameters: [nameParam],
-        get: { summary: 'Get a function', responses: { 200: { description: 'The function', content: json(ref('Function')) }, 404: errorResponse('FUNCTION_NOT_FOUND') } },
+        get: { summary: 'Get a function', responses: { 200: { description: 'The function', content: json(ref('Function')) }, 400: errorResponse('INVALID_NAME'), 404: errorResponse('FUNCTION_NOT_FOUND') } },
         put: {
           summary: 'Create a function or deploy a new version',
           requestBody: { required: true, content: json(ref('FunctionConfig')) },
           responses: {
             200: { description: 'Updated', content: json(ref('Function')) },
             201: { description: 'Created', content: json(ref('Function')) },
-            400: errorResponse('INVALID_NAME, INVALID_REQUEST, INVALID_JSON, PACKAGE_NOT_FOUND, RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND, BUILD_FAILED'),
+            400: errorResponse('INVALID_NAME, INVALID_REQUEST, INVALID_JSON, PACKAGE_NOT_FOUND, UNKNOWN_SECRET, RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND, BUILD_FAILED'),
           },
         },
-        delete: { summary: 'Delete a function', responses: { 204: { description: 'Deleted' }, 404: errorResponse('FUNCTION_NOT_FOUND') } },
+        delete: { summary: 'Delete a function', responses: { 204: { description: 'Deleted' }, 400: errorResponse('INVALID_NAME'), 404: errorResponse('FUNCTION_NOT_FOUND') } },
+      },
+      '/api/v1/secrets': {
+        get: { summary: 'List secrets (metadata, never values)', responses: { 200: { description: 'Secrets by name', content: json({ type: 'object', properties: { secrets: { type: 'array', items: ref('Secret') } } }) } } },
+      },
+      '/api/v1/secrets/{name}': {
+        parameters: [secretParam],
+        get: { summary: "Get a secret's metadata", responses: { 200: { description: 'The secret (no value)', content: json(ref('Secret')) }, 400: errorResponse('INVALID_SECRET_NAME'), 404: errorResponse('SECRET_NOT_FOUND') } },
+        put: {
+          summary: 'Create a secret or replace its value',
+          description: `The body is the value: raw bytes (UTF-8 text, no NUL, 1 byte to ${SECRET_LIMITS.valueBytes} bytes), or with a JSON content type {"value": "…"}. Functions using the secret replace their running instances.`,
+          requestBody: {
+            required: true,
+            content: {
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+              'text/plain': { schema: { type: 'string' } },
+              'application/json': { schema: { type: 'object', required: ['value'], additionalProperties: false, properties: { value: { type: 'string' } } } },
+            },
+          },
+          responses: {
+            200: { description: 'Replaced', content: json(ref('Secret')) },
+            201: { description: 'Created', content: json(ref('Secret')) },
+            400: errorResponse('INVALID_SECRET_NAME, INVALID_REQUEST, INVALID_JSON'),
+            413: errorResponse('PAYLOAD_TOO_LARGE'),
+          },
+        },
+        delete: {
+          summary: 'Delete a secret',
+          responses: { 204: { description: 'Deleted' }, 400: errorResponse('INVALID_SECRET_NAME'), 404: errorResponse('SECRET_NOT_FOUND'), 409: errorResponse('SECRET_IN_USE') },
+        },
       },
       '/api/v1/functions/{name}/logs': {
         parameters: [nameParam],
@@ -85,6 +136,7 @@ export function openApiDocument(serverUrl: string): object {
               description: 'Log entries, oldest first',
               content: { ...json({ type: 'object', properties: { logs: { type: 'array', items: ref('LogEntry') } } }), 'application/x-ndjson': { schema: ref('LogEntry') } },
             },
+            400: errorResponse('INVALID_NAME, INVALID_REQUEST'),
             404: errorResponse('FUNCTION_NOT_FOUND'),
           },
         },
@@ -92,7 +144,7 @@ export function openApiDocument(serverUrl: string): object {
       '/fn/{name}/{path}': {
         parameters: [nameParam, { name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'sub-path seen by the function (may be empty)' }],
         summary: 'Invoke a function with any method; the response is the function’s own',
-        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_OUT_OF_MEMORY, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
+        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 500: errorResponse('SECRET_DECRYPT_FAILED'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_OUT_OF_MEMORY, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
       },
       ...authPaths(),
     }),
@@ -102,6 +154,7 @@ export function openApiDocument(serverUrl: string): object {
         ...authSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
+        Secret: secretSchema,
         Package: {
           type: 'object',
           properties: { sha256: { type: 'string' }, size: { type: 'integer' }, format: { type: 'string', enum: ['tar.gz', 'zip', 'file'] }, files: { type: 'integer' }, unpackedBytes: { type: 'integer' } },

@@ -3,7 +3,8 @@
  * - `read`: GET on the API (functions, logs);
  * - `deploy`: read, plus uploading packages, deploying and removing functions, and managing
  *   the functions' invoke keys;
- * - `admin`: everything, including API token management.
+ * - `admin`: everything, including API token management and setting or removing secrets
+ *   (their names and metadata are readable with `read`; values never are).
  */
 export const SCOPES = ['read', 'deploy', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -64,6 +64,11 @@ export interface Backend {
    * drain instances of older versions and keep its minimum number of instances running.
    */
   configure(fn: FunctionRecord): void;
+  /**
+   * Optional: replaces the running instances of a function without a new version (e.g. a secret
+   * it uses changed). They finish in-flight requests and stop; new requests get new instances.
+   */
+  recycle?(name: string): void;
   status(name: string): FunctionStatus;
   /** Drains and stops every instance of the function. */
   remove(name: string): Promise<void>;

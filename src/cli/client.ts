@@ -75,6 +75,7 @@ export interface DeployBody {
   runtime?: string;
   handler?: string;
   env?: Record<string, string>;
+  secrets?: string[];
   timeout?: number | string;
   memory?: number;
   idleTimeout?: number | string;

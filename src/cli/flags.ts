@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { secretNameProblem } from '../core/secret-rules.js';
 import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration } from '../core/spec.js';
 
 /**
@@ -148,4 +149,17 @@ export function parseSubPath(value: string): string {
 export function parseMethod(value: string): string {
   if (!/^[A-Za-z]+$/.test(value)) throw new InvalidArgumentError(`--method must be an HTTP method such as GET or POST, got ${JSON.stringify(value)}.`);
   return value.toUpperCase();
+}
+
+/** A secret name (`DB_PASSWORD`), checked before anything is sent. */
+export function parseSecretName(value: string): string {
+  const problem = secretNameProblem(value);
+  if (problem) throw new InvalidArgumentError(problem.replace(/^Invalid/, 'invalid'));
+  return value;
+}
+
+/** Commander collector for repeated `--secret NAME`; a name given twice counts once. */
+export function collectSecret(value: string, previous: string[] | undefined): string[] {
+  const name = parseSecretName(value);
+  return previous?.includes(name) ? previous : [...(previous ?? []), name];
 }

@@ -7,8 +7,10 @@ import type { Readable, Writable } from 'node:stream';
 export interface CliIO {
   stdout: Writable;
   stderr: Writable;
-  /** Only read by `invoke --data-file -`. */
+  /** Only read by `invoke --data-file -` and `secret set`. */
   stdin: Readable;
+  /** True when stdin is a terminal (`secret set` then prompts without echo). */
+  stdinIsTTY?: boolean;
   env: Record<string, string | undefined>;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
@@ -26,6 +28,7 @@ export function processIO(): CliIO {
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,
+    stdinIsTTY: process.stdin.isTTY === true,
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,

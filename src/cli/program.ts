@@ -10,6 +10,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerLs } from './commands/ls.js';
 import { registerRm } from './commands/rm.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerSecret } from './commands/secret.js';
 import { registerUp } from './commands/up.js';
 import { authHint } from './auth-hint.js';
 import { ApiError, ConnectionLostError, DEFAULT_URL, UnreachableError } from './client.js';
@@ -84,6 +85,7 @@ export function createProgram(ctx: CliContext): Command {
   registerKeys(program, ctx);
   registerTokens(program, ctx);
   registerLogin(program, ctx);
+  registerSecret(program, ctx);
   return program;
 }
 

@@ -13,6 +13,11 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, description: 'No such route.' },
   METHOD_NOT_ALLOWED: { status: 405, description: 'The route does not accept this method.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request content type is not accepted here.' },
+  // Malformed HTTP, answered before any route sees the request
+  BAD_REQUEST: { status: 400, description: 'The request is not well-formed HTTP.' },
+  REQUEST_TIMEOUT: { status: 408, description: 'The request headers did not arrive in time.' },
+  HEADERS_TOO_LARGE: { status: 431, description: 'The request line and headers exceed the size limit.' },
+  EXPECTATION_FAILED: { status: 417, description: 'The request has an Expect header other than 100-continue.' },
 
   // Access control: API tokens and invoke keys
   UNAUTHENTICATED: { status: 401, description: 'The management API needs a bearer token and none was sent.' },
@@ -38,7 +43,7 @@ export const ERRORS = {
 
   // Functions and invocation
   FUNCTION_NOT_FOUND: { status: 404, description: 'No function with this name is deployed.' },
-  PAYLOAD_TOO_LARGE: { status: 413, description: 'The invocation request body exceeds the limit.' },
+  PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body exceeds the limit.' },
   FUNCTION_TIMEOUT: { status: 504, description: 'The function did not answer within its timeout; the instance was recycled.' },
   FUNCTION_ERROR: { status: 502, description: 'The function handler threw or returned an invalid response.' },
   FUNCTION_OUT_OF_MEMORY: { status: 502, description: 'The function instance exceeded its memory limit and was stopped.' },
@@ -46,6 +51,13 @@ export const ERRORS = {
   FUNCTION_START_FAILED: { status: 502, description: 'A function instance could not be started or failed to load the handler.' },
   FUNCTION_OVERLOADED: { status: 503, description: 'No capacity became available in time; retry later.' },
   SHUTTING_DOWN: { status: 503, description: 'The platform is shutting down.' },
+
+  // Secrets
+  INVALID_SECRET_NAME: { status: 400, description: 'The secret name is not an upper-case environment variable name.' },
+  SECRET_NOT_FOUND: { status: 404, description: 'No secret with this name exists.' },
+  UNKNOWN_SECRET: { status: 400, description: 'A deploy names a secret that does not exist.' },
+  SECRET_IN_USE: { status: 409, description: 'The secret is used by deployed functions and cannot be removed.' },
+  SECRET_DECRYPT_FAILED: { status: 500, description: 'A stored secret cannot be decrypted with the key in the data directory.' },
 
   INTERNAL: { status: 500, description: 'An unexpected platform error.' },
 } as const satisfies Record<string, { status: number; description: string }>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { NimbusError } from './errors.js';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from './invoke-auth.js';
+import { SECRET_LIMITS, secretNameProblem } from './secret-rules.js';
 
 /** Runtimes Nimbus can run. */
 export const RUNTIMES = ['node', 'python'] as const;
@@ -67,7 +68,7 @@ export function formatDuration(ms: number): string {
 }
 
 function durationField(key: string, range: { min: number; max: number }) {
-  return z.union([z.number(), z.string()]).transform((value, ctx) => {
+  return z.union([z.number(), z.string()], { error: `${key} must be a number of seconds or a duration string such as "30s"` }).transform((value, ctx) => {
     const ms = parseDuration(value);
     if (ms === undefined || ms < range.min || ms > range.max) {
       ctx.addIssue({
@@ -89,6 +90,13 @@ function intField(key: string, range: { min: number; max: number }, unit = '') {
 }
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A UTF-16 half without its partner: not text, and not representable in an environment. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+const secretName = z.string().superRefine((name, ctx) => {
+  const problem = secretNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /**
  * The body of `PUT /api/v1/functions/{name}`: which uploaded package to run, and how.
@@ -107,13 +115,21 @@ export const functionConfigSchema = z
     env: z
       .record(
         z.string().regex(ENV_KEY, 'env keys must be letters, digits and _, not starting with a digit'),
-        z.string().refine((v) => !v.includes('\0'), 'env values must not contain NUL'),
+        z
+          .string()
+          .refine((v) => !v.includes('\0'), 'env values must not contain NUL')
+          .refine((v) => !LONE_SURROGATE.test(v), 'env values must be valid Unicode text'),
       )
       .refine((env) => Object.keys(env).every((k) => !k.startsWith('NIMBUS_')), 'env keys starting with NIMBUS_ are reserved')
       .refine(
-        (env) => Object.entries(env).reduce((n, [k, v]) => n + k.length + v.length, 0) <= LIMITS.envBytes,
+        (env) => Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= LIMITS.envBytes,
         `env must total at most ${LIMITS.envBytes} bytes`,
       )
+      .optional(),
+    secrets: z
+      .array(secretName, { error: 'secrets must be a list of secret names' })
+      .max(SECRET_LIMITS.perFunction, `a function may use at most ${SECRET_LIMITS.perFunction} secrets`)
+      .refine((names) => new Set(names).size === names.length, 'secrets must not name a secret twice')
       .optional(),
     timeout: durationField('timeout', LIMITS.timeoutMs).optional(),
     memory: intField('memory', LIMITS.memoryMb, ' MB').optional(),
@@ -143,6 +159,11 @@ export interface FunctionSpec {
   /** Resolved handler, e.g. `index.ts` (node entry), `index.handler` or `handler.handler` (python). */
   handler: string;
   env: Record<string, string>;
+  /**
+   * Names of the secrets exposed to the function as environment variables of the same name (values
+   * are resolved when an instance starts). Absent in versions stored before secrets existed.
+   */
+  secrets?: string[];
   timeoutMs: number;
   memoryMb: number;
   idleTimeoutMs: number;
@@ -161,10 +182,16 @@ export interface FunctionSpec {
 
 /** Validates an API body into a FunctionConfig, or throws INVALID_REQUEST naming the field. */
 export function parseFunctionConfig(body: unknown): FunctionConfig {
+  // JSON.parse makes `__proto__` an own key, which zod's record drops without a word.
+  const env = (body as { env?: unknown } | null)?.env;
+  if (typeof env === 'object' && env !== null && Object.hasOwn(env, '__proto__')) {
+    throw new NimbusError('INVALID_REQUEST', 'env.__proto__: env key __proto__ is not allowed', { details: { field: 'env.__proto__' } });
+  }
   const result = functionConfigSchema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue?.path.join('.') || undefined;
+  // An issue without a path is about the body as a whole (e.g. an array instead of an object).
+  const field = issue?.path.join('.') || 'body';
   const message =
     issue?.code === 'unrecognized_keys'
       ? `Unknown field(s): ${issue.keys.join(', ')}. Allowed: ${Object.keys(functionConfigSchema.shape).join(', ')}.`

@@ -48,6 +48,17 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX invoke_keys_by_function ON invoke_keys (function);
   `,
+  // 3: secrets. `sealed` is the encrypted value (format in src/secrets/cipher.ts); the plaintext
+  // is never stored.
+  `
+  CREATE TABLE secrets (
+    name       TEXT    NOT NULL PRIMARY KEY,
+    version    INTEGER NOT NULL,
+    sealed     BLOB    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];
 
 /**

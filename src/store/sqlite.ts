@@ -7,7 +7,8 @@ import type { FunctionSpec } from '../core/spec.js';
 import type { InvokeKeyRecord, TokenRecord } from './auth-types.js';
 import { migrate } from './migrations.js';
 import { SqliteAuthStatements } from './sqlite-auth.js';
-import type { BuildRef, FunctionRecord, Store } from './types.js';
+import { SqliteSecrets } from './sqlite-secrets.js';
+import type { BuildRef, FunctionRecord, SecretRecord, Store, StoredSecret } from './types.js';
 
 /** File name of the embedded database inside the data directory. */
 export const DB_FILE = 'nimbus.db';
@@ -46,6 +47,7 @@ export class SqliteStore implements Store {
     buildIds: Statement<[], { build_id: string }>;
   };
   private readonly auth: SqliteAuthStatements;
+  private readonly secrets: SqliteSecrets;
 
   private constructor(db: Database) {
     this.db = db;
@@ -65,6 +67,7 @@ export class SqliteStore implements Store {
       deleteFunction: db.prepare<[string]>('DELETE FROM functions WHERE name = ?'),
       buildIds: db.prepare<[], { build_id: string }>("SELECT DISTINCT json_extract(build_json, '$.buildId') AS build_id FROM function_versions"),
     };
+    this.secrets = new SqliteSecrets(db, () => this.handle());
   }
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */
@@ -167,6 +170,24 @@ export class SqliteStore implements Store {
   async revokeInvokeKey(functionName: string, id: string, now: number): Promise<boolean> {
     this.handle();
     return this.auth.revokeInvokeKey(functionName, id, now);
+  }
+
+  // --- Secrets (the SQL is in sqlite-secrets.ts) ---
+
+  async putSecret(name: string, sealed: Buffer, now: number): Promise<SecretRecord> {
+    return this.secrets.put(name, sealed, now);
+  }
+
+  async getSecret(name: string): Promise<StoredSecret | undefined> {
+    return this.secrets.get(name);
+  }
+
+  async listSecrets(): Promise<SecretRecord[]> {
+    return this.secrets.list();
+  }
+
+  async deleteSecret(name: string): Promise<boolean> {
+    return this.secrets.delete(name);
   }
 
   /** Closes the database; later calls fail with SHUTTING_DOWN. Closing twice is harmless. */

@@ -22,9 +22,25 @@ export interface FunctionRecord {
   updatedAt: number;
 }
 
+/** A stored secret's metadata. The value is never part of it. */
+export interface SecretRecord {
+  name: string;
+  /** Starts at 1 and grows by one each time the value is replaced. */
+  version: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A stored secret with its sealed (encrypted) value, as the store holds it. */
+export interface StoredSecret extends SecretRecord {
+  /** Opaque to the store: the value as sealed by the secrets cipher. */
+  sealed: Buffer;
+}
+
 /**
- * Function metadata storage, and API tokens and invoke keys ({@link AuthStore}). Implementations:
- * SQLite (embedded, `SqliteStore`), later Postgres. Every implementation passes
+ * Function metadata, secrets (sealed), and API tokens and invoke keys ({@link AuthStore}).
+ * Implementations: SQLite (embedded, `SqliteStore`), later Postgres. Every implementation passes
  * test/store/store-contract.ts.
  */
 export interface Store extends AuthStore {
@@ -40,5 +56,15 @@ export interface Store extends AuthStore {
   deleteFunction(name: string): Promise<boolean>;
   /** Build ids still referenced by any stored version (for garbage collection). */
   referencedBuilds(): Promise<Set<string>>;
+  /**
+   * Creates the secret (version 1) or replaces its sealed value (next version, same createdAt),
+   * atomically.
+   */
+  putSecret(name: string, sealed: Buffer, now: number): Promise<SecretRecord>;
+  getSecret(name: string): Promise<StoredSecret | undefined>;
+  /** Metadata of all secrets, ordered by name; never their values. */
+  listSecrets(): Promise<SecretRecord[]>;
+  /** Removes the secret; false if there was none. */
+  deleteSecret(name: string): Promise<boolean>;
   close(): Promise<void>;
 }

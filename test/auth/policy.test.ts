@@ -21,6 +21,10 @@ describe('requiredScope', () => {
     ['GET', '/api/v1/tokens', 'admin'],
     ['POST', '/api/v1/tokens', 'admin'],
     ['DELETE', '/api/v1/tokens/tok_1', 'admin'],
+    // Secrets: names and metadata are readable; setting or removing a value needs admin.
+    ['GET', '/api/v1/secrets', 'read'],
+    ['PUT', '/api/v1/secrets/DB_PASSWORD', 'admin'],
+    ['DELETE', '/api/v1/secrets/DB_PASSWORD', 'admin'],
     // Writes nobody gave a scope to are closed to all but admin.
     ['POST', '/api/v1/functions/hello', 'admin'],
     ['PUT', '/api/v1/something-new', 'admin'],

@@ -162,6 +162,7 @@ describe('deploy', () => {
         version: 1,
         package: undefined,
         env: { GREETING: 'hi', X: 'a=b' },
+        secrets: [],
         timeout: 10,
         memory: 512,
         idleTimeout: 600,

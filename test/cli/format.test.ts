@@ -111,6 +111,7 @@ const fn: FunctionInfo = {
   version: 2,
   package: 'f'.repeat(64),
   env: { ZED: 'last', GREETING: 'hi' },
+  secrets: ['DB_PASSWORD'],
   timeout: 30,
   memory: 256,
   idleTimeout: 300,
@@ -151,12 +152,14 @@ describe('command views', () => {
     assert.match(text, /^auth: +key$/m);
     assert.match(text, /^memory: +256 MB$/m);
     assert.match(text, /^env: +GREETING=hi\n +ZED=last$/m);
+    assert.match(text, /^secrets: +DB_PASSWORD$/m);
     assert.match(text, /^updated: +2026-11-23T11:57:00\.000Z \(3m ago\)$/m);
     assert.match(text, /^package: +f{64}$/m);
   });
 
   it('get view with no env', () => {
     assert.match(formatFunctionDetails({ ...fn, env: {} }, plain, now), /^env: +\(none\)$/m);
+    assert.match(formatFunctionDetails({ ...fn, secrets: [] }, plain, now), /^secrets: +\(none\)$/m);
   });
 
   it('log lines', () => {

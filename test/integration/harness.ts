@@ -26,6 +26,12 @@ export interface TestPlatform {
 const adminTokens = new Map<string, string>();
 
 /** `authorization` header with the admin token of the platform at `url` (for direct API requests). */
+/** The admin token header of the platform started last (for raw requests built without a URL). */
+export function latestAuthHeaders(): Record<string, string> {
+  const token = [...adminTokens.values()].at(-1);
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
 export function authHeaders(url: string): Record<string, string> {
   const token = adminTokens.get(url);
   return token === undefined ? {} : { authorization: `Bearer ${token}` };
@@ -41,7 +47,7 @@ export async function useAdminToken(url: string, dataDir: string): Promise<strin
 /** Starts a real platform; `close` stops it and removes its data dir unless `keepData`. */
 export async function startPlatform(options: ServerOptions & { keepData?: boolean } = {}): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nimbus-test-')));
-  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: silentLogger() });
+  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: options.logger ?? silentLogger() });
   const token = await useAdminToken(server.url, dataDir);
   return {
     url: server.url,

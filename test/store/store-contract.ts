@@ -186,6 +186,79 @@ export function storeContract(name: string, open: (dir: string) => Promise<Store
       assert.equal((await first.getFunction('shared'))?.version, 10);
     });
 
+    test('secrets: a new store has none', async () => {
+      const { store } = await fresh();
+      assert.deepEqual(await store.listSecrets(), []);
+      assert.equal(await store.getSecret('A'), undefined);
+      assert.equal(await store.deleteSecret('A'), false);
+    });
+
+    test('secrets: put creates version 1, replacing makes the next version and keeps createdAt', async () => {
+      const { store } = await fresh();
+      const first = await store.putSecret('DB_PASSWORD', Buffer.from([1, 2, 3]), 1000);
+      assert.deepEqual(first, { name: 'DB_PASSWORD', version: 1, createdAt: 1000, updatedAt: 1000 });
+      assert.deepEqual(await store.getSecret('DB_PASSWORD'), { ...first, sealed: Buffer.from([1, 2, 3]) });
+      const second = await store.putSecret('DB_PASSWORD', Buffer.from([4, 5]), 2000);
+      assert.deepEqual(second, { name: 'DB_PASSWORD', version: 2, createdAt: 1000, updatedAt: 2000 });
+      assert.deepEqual((await store.getSecret('DB_PASSWORD'))?.sealed, Buffer.from([4, 5]));
+    });
+
+    test('secrets: list answers metadata only, ordered by name', async () => {
+      const { store } = await fresh();
+      await store.putSecret('ZED', Buffer.from('z'), 1);
+      await store.putSecret('ALPHA', Buffer.from('a'), 2);
+      await store.putSecret('ALPHA', Buffer.from('b'), 3);
+      assert.deepEqual(await store.listSecrets(), [
+        { name: 'ALPHA', version: 2, createdAt: 2, updatedAt: 3 },
+        { name: 'ZED', version: 1, createdAt: 1, updatedAt: 1 },
+      ]);
+    });
+
+    test('secrets: delete removes; a new secret of the same name starts at version 1', async () => {
+      const { store } = await fresh();
+      await store.putSecret('GONE', Buffer.from('x'), 1);
+      await store.putSecret('GONE', Buffer.from('y'), 2);
+      await store.putSecret('KEPT', Buffer.from('k'), 3);
+      assert.equal(await store.deleteSecret('GONE'), true);
+      assert.equal(await store.deleteSecret('GONE'), false);
+      assert.equal(await store.getSecret('GONE'), undefined);
+      assert.deepEqual((await store.listSecrets()).map((s) => s.name), ['KEPT']);
+      assert.equal((await store.putSecret('GONE', Buffer.from('z'), 4)).version, 1);
+    });
+
+    test('secrets: the sealed value is stored as given and answered as a copy', async () => {
+      const { store } = await fresh();
+      const bytes = Buffer.from([0, 255, 0, 10, 13, 0]);
+      await store.putSecret('BIN', bytes, 1);
+      bytes[0] = 9;
+      const got = await store.getSecret('BIN');
+      assert.deepEqual(got?.sealed, Buffer.from([0, 255, 0, 10, 13, 0]));
+      got!.sealed[1] = 1;
+      assert.equal((await store.getSecret('BIN'))?.sealed[1], 255);
+    });
+
+    test('secrets: concurrent puts get distinct versions, and data survives reopen', async () => {
+      const { store, dir } = await fresh();
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.putSecret('RACE', Buffer.from([i]), i)));
+      assert.deepEqual(results.map((r) => r.version).sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i + 1));
+      await store.close();
+      const { store: reopened } = await fresh(dir);
+      const got = await reopened.getSecret('RACE');
+      assert.equal(got?.version, 10);
+      assert.equal(got?.sealed.length, 1);
+    });
+
+    test('secrets and functions are independent: deleting a function keeps secrets, and the reverse', async () => {
+      const { store } = await fresh();
+      await store.putFunction(sampleSpec('uses', { secrets: ['S'] }), sampleBuild('b1'), 1);
+      await store.putSecret('S', Buffer.from('v'), 1);
+      assert.equal(await store.deleteSecret('S'), true);
+      assert.deepEqual((await store.getFunction('uses'))?.spec.secrets, ['S']);
+      await store.putSecret('S', Buffer.from('v'), 2);
+      assert.equal(await store.deleteFunction('uses'), true);
+      assert.equal((await store.getSecret('S'))?.version, 1);
+    });
+
     test('a closed store refuses calls with a platform error, and closing twice is harmless', async () => {
       const { store } = await fresh();
       await store.close();
@@ -196,6 +269,10 @@ export function storeContract(name: string, open: (dir: string) => Promise<Store
         () => store.putFunction(sampleSpec('x'), sampleBuild('b'), 1),
         () => store.deleteFunction('x'),
         () => store.referencedBuilds(),
+        () => store.putSecret('X', Buffer.from('x'), 1),
+        () => store.getSecret('X'),
+        () => store.listSecrets(),
+        () => store.deleteSecret('X'),
       ];
       for (const call of calls) {
         await assert.rejects(call(), (err: unknown) => isNimbusError(err));

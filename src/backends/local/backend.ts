@@ -23,6 +23,8 @@ export interface LocalBackendOptions {
   clock: Clock;
   /** Where a function version's built code lives. */
   codeDir(record: FunctionRecord): string;
+  /** Environment variables added to a function's `env` when an instance starts (its secrets). */
+  secretEnv?(record: FunctionRecord): Promise<Record<string, string>>;
   /** Limit for starting an instance and loading its handler. @default 10000 */
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL. @default 3000 */
@@ -135,8 +137,14 @@ export class LocalBackend implements Backend {
       clock: this.options.clock,
       codeDir: this.options.codeDir(record),
       startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+      ...(this.options.secretEnv ? { secretEnv: this.options.secretEnv } : {}),
       provideProcess: async (profile) => this.warm.take(profile) ?? (await this.spawnProcess(profile)),
     });
+  }
+
+  /** Replaces the function's running instances: they drain, and new requests start fresh ones. */
+  recycle(name: string): void {
+    this.pools.get(name)?.recycle();
   }
 
   status(name: string): FunctionStatus {

@@ -108,6 +108,15 @@ export class FunctionPool {
     if (record.version > this.record.version) this.upgrade(record);
   }
 
+  /**
+   * Every instance finishes what it has, then stops; new requests (and the autoscaler, for
+   * minInstances) start fresh ones. Used when something an instance read at start changed.
+   */
+  recycle(): void {
+    for (const instance of this.instances) void instance.drain();
+    this.pump();
+  }
+
   /** A newer version was deployed: old instances finish what they have, then stop. */
   private upgrade(record: FunctionRecord): void {
     this.record = record;

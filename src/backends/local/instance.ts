@@ -14,6 +14,8 @@ export interface InstanceDeps {
   codeDir: string;
   /** Limit for loading the handler. */
   startTimeoutMs: number;
+  /** Environment variables added to the function's own `env` at each start (its secrets). */
+  secretEnv?(record: FunctionRecord): Promise<Record<string, string>>;
 }
 
 export type InstanceState = 'starting' | 'ready' | 'draining' | 'stopped';
@@ -55,6 +57,9 @@ export class LocalInstance {
     const { deps, record } = this;
     const began = deps.clock.now();
     const name = record.spec.name;
+    // Resolved per start, so a replaced secret reaches every new instance. Its errors (e.g.
+    // SECRET_DECRYPT_FAILED) are reported as they are: no process has been taken yet.
+    const secretEnv = deps.secretEnv ? await deps.secretEnv(record) : {};
     let proc: RuntimeProcess;
     try {
       proc = await deps.provideProcess(profileOf(record));
@@ -69,7 +74,7 @@ export class LocalInstance {
     });
     this.dispatcher = proc.dispatcher;
     try {
-      await this.init(proc);
+      await this.init(proc, secretEnv);
     } catch (err) {
       proc.kill();
       await proc.exited;
@@ -88,14 +93,14 @@ export class LocalInstance {
     this.startMs = this.readyAt - began;
   }
 
-  private async init(proc: RuntimeProcess): Promise<void> {
+  private async init(proc: RuntimeProcess, secretEnv: Record<string, string>): Promise<void> {
     const { record, deps } = this;
     const body: InitRequest = {
       function: record.spec.name,
       version: record.version,
       codeDir: await proc.mountCode(deps.codeDir),
       entry: record.build.entry,
-      env: record.spec.env,
+      env: { ...record.spec.env, ...secretEnv },
       timeoutMs: record.spec.timeoutMs,
       memoryMb: record.spec.memoryMb,
       ...(record.build.export ? { export: record.build.export } : {}),

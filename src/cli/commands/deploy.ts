@@ -5,7 +5,7 @@ import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
-import { collectEnv, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
+import { collectEnv, collectSecret, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
 import { formatBytes, formatJson } from '../format.js';
 import { packFolder } from '../pack.js';
 import { createProgress } from '../progress.js';
@@ -15,6 +15,10 @@ interface DeployOptions {
   runtime?: string;
   handler?: string;
   env?: Record<string, string>;
+  /** `--secret NAME` (repeatable). */
+  secret?: string[];
+  /** false with `--no-secrets`. */
+  secrets?: boolean;
   timeout?: number;
   memory?: number;
   idleTimeout?: number;
@@ -35,6 +39,7 @@ Examples:
   $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
   $ nimbus deploy ./resize --name resize --network none  # no network access at all
   $ nimbus deploy ./api --name api --auth key          # callers need a key: nimbus keys create api
+  $ nimbus deploy ./api --name api --secret DB_PASSWORD  # see: nimbus secret --help
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -45,6 +50,8 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.runtime !== undefined) body.runtime = opts.runtime;
   if (opts.handler !== undefined) body.handler = opts.handler;
   if (opts.env !== undefined) body.env = opts.env;
+  if (opts.secret !== undefined) body.secrets = opts.secret;
+  else if (opts.secrets === false) body.secrets = [];
   if (opts.timeout !== undefined) body.timeout = opts.timeout / 1000;
   if (opts.memory !== undefined) body.memory = opts.memory;
   if (opts.idleTimeout !== undefined) body.idleTimeout = opts.idleTimeout / 1000;
@@ -66,6 +73,8 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .addOption(new Option('-r, --runtime <runtime>', 'runtime (default: detected from the files)').choices(RUNTIMES))
     .option('--handler <spec>', 'node: entry file or file.export; python: module.function (default: detected)')
     .option('-e, --env <KEY=VALUE>', 'environment variable for the function (repeatable)', collectEnv)
+    .option('--secret <NAME>', 'expose a secret as the env variable NAME (repeatable; replaces the previous list)', collectSecret)
+    .addOption(new Option('--no-secrets', 'deploy without secrets (drops those of the previous version)').conflicts('secret'))
     .option('--timeout <duration>', 'deadline per invocation, 100ms to 1h (default: 30s)', (v) =>
       parseDurationFlag('--timeout', v, LIMITS.timeoutMs),
     )

@@ -34,6 +34,8 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
   ];
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);
   else env.forEach(([k, v], i) => pairs.push([i === 0 ? 'env' : '', `${k}=${v}`]));
+  // Names only: the API never answers secret values.
+  pairs.push(['secrets', f.secrets?.length ? f.secrets.join(', ') : c.dim('(none)')]);
   pairs.push(['package', text(f.package)], ['created', when(f.createdAt, now)], ['updated', when(f.updatedAt, now)]);
   return formatKeyValues(pairs, c.dim);
 }
