@@ -36,6 +36,8 @@ describe('hostile functions are contained', async () => {
 
   after(async () => {
     delete process.env.NIMBUS_HOSTILE_TEST_MARK;
+    // Stopped here too: the last test stops it, but it may not run (e.g. --test-name-pattern).
+    await watchdog?.stop();
     await platform?.close();
   });
 

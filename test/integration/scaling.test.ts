@@ -77,7 +77,9 @@ describe('scaling', () => {
       running = false;
       await Promise.all(clients);
       assert.deepEqual(errors, []);
-      assert.ok(sent > 100, `sent ${sent}`);
+      // Not a throughput check (each redeploy makes every client wait for new instances, and how
+      // long depends on the machine): it only proves the load kept flowing, several rounds a client.
+      assert.ok(sent >= 36, `sent ${sent}`);
       for (const body of seen) assert.match(body, /^v[0-6]$/);
       assert.ok(seen.has('v6'), 'the last version served');
       const fn = await api(platform.url, 'GET', '/api/v1/functions/rolling');

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { isNimbusError } from '../../src/core/errors.js';
 import type { InvokeKeyRecord, TokenRecord } from '../../src/store/auth-types.js';
 import type { Store } from '../../src/store/types.js';
-import { sampleSpec } from './store-contract.js';
+import { sampleSpec, storeFixture } from './store-contract.js';
 
 function token(id: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
   return { id, name: `name of ${id}`, scope: 'read', hash: `hash-${id}`, createdAt: 1000, ...overrides };
@@ -21,24 +18,7 @@ const build = { buildId: 'b1', entry: '__nimbus_bundle.cjs' };
 /** The {@link AuthStore} part of the store contract (run by storeContract for every Store). */
 export function authStoreContract(name: string, open: (dir: string) => Promise<Store>): void {
   describe(`Store contract (tokens and invoke keys): ${name}`, () => {
-    let root: string;
-    let dirCount = 0;
-    const stores: Store[] = [];
-
-    async function fresh(dir?: string): Promise<{ store: Store; dir: string }> {
-      const where = dir ?? join(root, `s${dirCount++}`);
-      const store = await open(where);
-      stores.push(store);
-      return { store, dir: where };
-    }
-
-    before(async () => {
-      root = await mkdtemp(join(tmpdir(), 'nimbus-auth-store-'));
-    });
-    after(async () => {
-      for (const store of stores) await store.close();
-      await rm(root, { recursive: true, force: true });
-    });
+    const fresh = storeFixture(open, 'nimbus-auth-store-');
 
     test('a new store has no tokens', async () => {
       const { store } = await fresh();

@@ -31,31 +31,36 @@ function sampleBuild(buildId: string, exportName?: string): BuildRef {
 }
 
 /**
+ * Fresh stores on temporary directories for the enclosing suite (`fresh(dir)` reopens one), closed
+ * and removed after it.
+ */
+export function storeFixture(open: (dir: string) => Promise<Store>, prefix: string): (dir?: string) => Promise<{ store: Store; dir: string }> {
+  let root: string;
+  let dirCount = 0;
+  const stores: Store[] = [];
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    for (const store of stores) await store.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  return async (dir) => {
+    const where = dir ?? join(root, `s${dirCount++}`);
+    const store = await open(where);
+    stores.push(store);
+    return { store, dir: where };
+  };
+}
+
+/**
  * The behaviour every {@link Store} implementation must have. `open(dir)` must return a store
  * whose data lives in `dir`: opening the same dir again sees the same data.
  */
 export function storeContract(name: string, open: (dir: string) => Promise<Store>): void {
   authStoreContract(name, open);
   describe(`Store contract: ${name}`, () => {
-    let root: string;
-    let dirCount = 0;
-    const stores: Store[] = [];
-
-    /** A store on a fresh directory (or on `dir`), closed after the suite. */
-    async function fresh(dir?: string): Promise<{ store: Store; dir: string }> {
-      const where = dir ?? join(root, `s${dirCount++}`);
-      const store = await open(where);
-      stores.push(store);
-      return { store, dir: where };
-    }
-
-    before(async () => {
-      root = await mkdtemp(join(tmpdir(), 'nimbus-store-'));
-    });
-    after(async () => {
-      for (const store of stores) await store.close();
-      await rm(root, { recursive: true, force: true });
-    });
+    const fresh = storeFixture(open, 'nimbus-store-');
 
     test('a new store is empty', async () => {
       const { store } = await fresh();

@@ -15,6 +15,7 @@ import { describeError, headerValue, readBody, sendJson } from './http-util.cjs'
 import { invokeLambda } from './lambda.cjs';
 import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
+import { installLightRequest } from './light-request.cjs';
 import { installLightResponse } from './light-response.cjs';
 import { invokeWeb, warmUpWeb } from './web.cjs';
 
@@ -184,6 +185,7 @@ function main(): void {
   installLogCapture();
   // Before any user code loads, so `new Response()` in handlers makes the lightweight kind.
   installLightResponse();
+  installLightRequest();
   process.on('uncaughtException', (err) => {
     // The ALS store may be lost here; with a single invocation running, it is that one.
     shimLog(`uncaught exception, exiting: ${describeError(err).stack}`, invocationStore.getStore() ?? null);

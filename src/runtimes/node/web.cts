@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { drained, failInvocation, InvalidResponseError, sendJson } from './http-util.cjs';
+import { lightRequest } from './light-request.cjs';
 import { type DirectResponse, directResponse, realResponse } from './light-response.cjs';
 import type { WebCall, WebContext } from './loader.cjs';
 
@@ -18,66 +19,8 @@ export interface WebInvocation {
 /** Connection-level headers belong to the shim <-> platform hop, not to the function's answer. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
 
-/**
- * The Request handlers get. Its `signal` aborts when the platform closes the connection; the
- * controller behind it is made only when a handler reads `signal` (a subclass getter: defining
- * the property per instance costs ~12 µs a request, making a controller for every request ~20 µs).
- */
-class IncomingRequest extends Request {
-  #res: ServerResponse;
-  #signal: AbortSignal | undefined;
-
-  constructor(url: string, init: RequestInit, res: ServerResponse) {
-    super(url, init);
-    this.#res = res;
-  }
-
-  /** The lazily made signal (installed as the `signal` getter below). */
-  lazySignal(): AbortSignal {
-    if (!this.#signal) {
-      const controller = new AbortController();
-      this.#signal = controller.signal;
-      const res = this.#res;
-      if (res.destroyed && !res.writableFinished) controller.abort();
-      else res.once('close', () => res.writableFinished || controller.abort());
-    }
-    return this.#signal;
-  }
-}
-// On the prototype, once: Request's own `signal` is an accessor the subclass shadows.
-Object.defineProperty(IncomingRequest.prototype, 'signal', {
-  configurable: true,
-  get(this: IncomingRequest): AbortSignal {
-    return this.lazySignal();
-  },
-});
-
-/**
- * Builds the WHATWG Request. `request.signal` aborts when the platform closes the connection, but
- * the controller behind it is made only when the handler reads `signal`: creating and linking one
- * for every request costs more than the rest of the request (measured ~20 µs of ~70).
- */
-function toRequest(req: IncomingMessage, res: ServerResponse): Request {
-  const method = req.method ?? 'GET';
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  let url: string;
-  try {
-    url = new URL(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`).href;
-  } catch {
-    url = `http://localhost${req.url ?? '/'}`;
-  }
-  // GET/HEAD cannot have a body; other requests without one get a null body, as in browsers.
-  const hasBody =
-    method !== 'GET' && method !== 'HEAD' && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0);
-  const init: RequestInit & { duplex?: 'half' } = { method, headers };
-  if (hasBody) {
-    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
-    init.duplex = 'half';
-  }
-  return new IncomingRequest(url, init, res);
-}
+/** Methods WHATWG Request refuses (checked here: the lightweight request builds its real one later). */
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Accepts the global Response and look-alikes (e.g. a polyfill bundled with the user's code). */
 function isResponse(value: unknown): value is Response {
@@ -192,13 +135,11 @@ async function writeResponse(res: ServerResponse, value: Response): Promise<void
 
 /** Runs one invocation of a Web-standard handler. */
 export async function invokeWeb(call: WebCall, req: IncomingMessage, res: ServerResponse, inv: WebInvocation): Promise<void> {
-  let request: Request;
-  try {
-    request = toRequest(req, res);
-  } catch (err) {
-    // e.g. TRACE, which WHATWG Request refuses: the client's fault, not the handler's.
-    return sendJson(res, 400, { error: { type: 'BadRequest', message: (err as Error).message } });
+  if (FORBIDDEN_METHODS.has(req.method ?? '')) {
+    // The client's fault, not the handler's.
+    return sendJson(res, 400, { error: { type: 'BadRequest', message: `The ${req.method} method is not supported by Web-standard handlers.` } });
   }
+  const request = lightRequest(req, res);
   const ctx: WebContext = { waitUntil: inv.waitUntil, passThroughOnException() {}, invocationId: inv.id };
   let result: unknown;
   try {
