@@ -58,11 +58,12 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--symlink', 'usr/lib64', '/lib64',
   ];
   for (const file of HOST_FILES) args.push('--ro-bind-try', file, file);
+  // The private /tmp first: a runtime installed under the host's /tmp is bound on top of it.
+  args.push('--size', String(plan.tmpBytes), '--perms', '1777', '--tmpfs', SANDBOX_TMP_DIR);
   for (const dir of plan.readOnly) args.push('--ro-bind', dir, dir);
   args.push(
     '--proc', '/proc',
     '--dev', '/dev',
-    '--size', String(plan.tmpBytes), '--perms', '1777', '--tmpfs', SANDBOX_TMP_DIR,
     '--bind', plan.socketDir, SANDBOX_SOCKET_DIR,
     '--ro-bind', plan.codeDir, SANDBOX_CODE_DIR,
     '--remount-ro', '/',

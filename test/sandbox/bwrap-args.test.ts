@@ -58,3 +58,12 @@ describe('rlimitArgs', () => {
     ]);
   });
 });
+
+describe('bwrapArgs ordering', () => {
+  test('runtime paths are bound after the private /tmp, so a runtime under the host /tmp stays visible', () => {
+    const args = bwrapArgs({ ...plan, readOnly: ['/tmp/checkout/dist/src/runtimes/node'] });
+    const tmpfs = args.indexOf('--tmpfs');
+    const runtime = args.indexOf('/tmp/checkout/dist/src/runtimes/node');
+    assert.ok(tmpfs !== -1 && runtime > tmpfs, 'the runtime bind comes after the tmpfs');
+  });
+});
