@@ -27,6 +27,7 @@ export {
   INIT_PATH,
   INVOCATION_ID_HEADER,
   SHIM_ERROR_HEADER,
+  WARM_UP_PATH,
 } from './node/constants.cjs';
 export type { InitRequest } from './node/constants.cjs';
 

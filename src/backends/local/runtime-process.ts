@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { LIMITS } from '../../core/spec.js';
-import { HEALTH_PATH } from '../../runtimes/protocol.js';
+import { HEALTH_PATH, INVOCATION_ID_HEADER, WARM_UP_PATH } from '../../runtimes/protocol.js';
 import type { RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { NetworkPolicy, ResourceLimits, Sandbox, SandboxedProcess, SandboxExit } from '../../sandbox/types.js';
@@ -135,8 +135,17 @@ export class RuntimeProcess {
    */
   async prime(requests = 3): Promise<void> {
     for (let i = 0; i < requests && this.alive; i++) {
-      const res = await this.dispatcher.request({ path: HEALTH_PATH, method: 'GET' });
-      await res.body.dump();
+      const health = await this.dispatcher.request({ path: HEALTH_PATH, method: 'GET' });
+      await health.body.dump();
+      // A warm-up invocation with a body, as the init request has one (runtimes without warm-up
+      // answer it like an unknown path).
+      const warm = await this.dispatcher.request({
+        path: WARM_UP_PATH,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INVOCATION_ID_HEADER]: 'warm-up' },
+        body: '{"warm":true}',
+      });
+      await warm.body.dump();
     }
   }
 

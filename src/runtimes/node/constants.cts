@@ -8,6 +8,12 @@
 export const INIT_PATH = '/__nimbus/init';
 /** Path of the shim's health probe. */
 export const HEALTH_PATH = '/__nimbus/health';
+/**
+ * Path of a warm-up invocation, answered only before init: the shim runs a built-in handler through
+ * the same invocation path a function's requests take, so a pooled process has it compiled before
+ * its first real invocation. Shims without one answer it like any unknown path.
+ */
+export const WARM_UP_PATH = '/__nimbus/warm-up';
 /** Request header carrying the invocation id. */
 export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
 /** Request header carrying the invocation deadline in epoch milliseconds. */

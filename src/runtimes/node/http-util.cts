@@ -12,10 +12,14 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** Reads a whole request body. */
-export async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  // Events rather than `for await`: the async iterator's first use costs ~1 ms, on the cold-start path.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
 }
 
 /** First value of a request header. */

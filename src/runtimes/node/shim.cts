@@ -10,7 +10,7 @@
 import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
+import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
@@ -120,6 +120,10 @@ function waitUntilFor(id: string): (promise: unknown) => void {
 
 let fallbackIds = 0;
 
+/** The built-in handler of warm-up invocations (see WARM_UP_PATH): what the smallest function does. */
+const WARM_UP_HANDLER: LoadedHandler = { form: 'web', call: async (request) => new Response(await request.text()) };
+const WARM_UP_INIT: InitRequest = { function: '', version: 0, codeDir: '', entry: '', env: {}, timeoutMs: 1000, memoryMb: 0 };
+
 function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler, init: InitRequest): void {
   // The platform always sends an id; requests made by hand get a local one.
   const id = headerValue(req, INVOCATION_ID_HEADER) ?? `local-${process.pid}-${++fallbackIds}`;
@@ -155,6 +159,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
     });
     return;
   }
+  if (path === WARM_UP_PATH && state === 'waiting') return invoke(req, res, WARM_UP_HANDLER, WARM_UP_INIT);
   if (!handler || !initRequest) {
     return sendJson(res, 503, { error: { code: 'NOT_INITIALISED', message: 'The instance has not loaded a handler yet.' } });
   }
