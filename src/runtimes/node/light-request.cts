@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { delegateMembers } from './delegate.cjs';
 
 const NativeRequest: typeof Request = globalThis.Request;
 const nativeFetch: typeof fetch = globalThis.fetch;
@@ -85,31 +86,8 @@ class LightRequest {
   }
 }
 
-const OWN = new Set(['constructor', 'method', 'url', 'headers', 'signal']);
 // Every other member of Request reads from the real one, so behaviour never differs from Node's.
-for (const name of Object.getOwnPropertyNames(NativeRequest.prototype)) {
-  if (OWN.has(name)) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(NativeRequest.prototype, name)!;
-  if (typeof descriptor.value === 'function') {
-    const method = descriptor.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(LightRequest.prototype, name, {
-      configurable: true,
-      writable: true,
-      value(this: LightRequest, ...args: unknown[]) {
-        return method.apply(this.real(), args);
-      },
-    });
-  } else if (descriptor.get) {
-    const getter = descriptor.get;
-    Object.defineProperty(LightRequest.prototype, name, {
-      configurable: true,
-      get(this: LightRequest) {
-        return getter.call(this.real());
-      },
-    });
-  }
-}
-Object.setPrototypeOf(LightRequest.prototype, NativeRequest.prototype);
+delegateMembers<LightRequest>(LightRequest.prototype, NativeRequest.prototype, new Set(['method', 'url', 'headers', 'signal']), (self) => self.real());
 
 function isLight(value: unknown): value is LightRequest {
   return typeof value === 'object' && value !== null && Object.prototype.isPrototypeOf.call(LightRequest.prototype, value);

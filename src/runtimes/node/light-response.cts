@@ -7,6 +7,8 @@
  * needed, and `Response.error/redirect` return real ones.
  */
 
+import { delegateMembers } from './delegate.cjs';
+
 const RealResponse: typeof Response = globalThis.Response;
 
 type BodyInit = ConstructorParameters<typeof Response>[0];
@@ -75,29 +77,7 @@ class LightResponse {
 }
 
 // Every member of Response reads from the real one, so behaviour never differs from Node's.
-for (const name of Object.getOwnPropertyNames(RealResponse.prototype)) {
-  if (name === 'constructor') continue;
-  const descriptor = Object.getOwnPropertyDescriptor(RealResponse.prototype, name)!;
-  if (typeof descriptor.value === 'function') {
-    const method = descriptor.value as (...args: unknown[]) => unknown;
-    Object.defineProperty(LightResponse.prototype, name, {
-      configurable: true,
-      writable: true,
-      value(this: LightResponse, ...args: unknown[]) {
-        return method.apply(this.real(), args);
-      },
-    });
-  } else if (descriptor.get) {
-    const getter = descriptor.get;
-    Object.defineProperty(LightResponse.prototype, name, {
-      configurable: true,
-      get(this: LightResponse) {
-        return getter.call(this.real());
-      },
-    });
-  }
-}
-Object.setPrototypeOf(LightResponse.prototype, RealResponse.prototype);
+delegateMembers<LightResponse>(LightResponse.prototype, RealResponse.prototype, new Set(), (self) => self.real());
 Object.setPrototypeOf(LightResponse, RealResponse);
 Object.defineProperty(LightResponse, 'name', { value: 'Response' });
 
