@@ -21,7 +21,8 @@ import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js'
 import { runtimeAdapters } from './runtimes/index.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
-import { LocalBackend, type InstanceLimits } from './backends/local/backend.js';
+import { LocalBackend } from './backends/local/backend.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretService } from './secrets/service.js';
@@ -50,7 +51,7 @@ export interface ServerOptions {
   warmPoolSize?: number;
   /** Which sandbox runs instances: the best this host offers, or exactly one. @default auto */
   sandbox?: SandboxMode;
-  /** Per-instance limits besides memory (processes, open files, /tmp size). */
+  /** Instance limits (processes, open files, /tmp size) of functions that set none of their own. */
   instanceLimits?: Partial<InstanceLimits>;
   /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
   defaultAuth?: InvokeAuth;
@@ -127,6 +128,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
   const cache = new FunctionCache(store);
+  const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
   const service = new FunctionService({
     store,
     packages,
@@ -137,6 +139,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     clock,
     networkPolicies: sandbox.networkPolicies,
     sandboxName: sandbox.name,
+    instanceLimits,
     defaultAuth: access.defaultAuth,
     invokeKeys: access.keys,
   });

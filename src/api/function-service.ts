@@ -7,6 +7,9 @@ import {
   DEFAULT_CONCURRENCY,
   type FunctionSpec,
   LIMITS,
+  type FunctionConfig,
+  type InstanceLimits,
+  instanceLimitsOf,
   type NetworkPolicy,
   parseFunctionConfig,
 } from '../core/spec.js';
@@ -33,6 +36,11 @@ export interface FunctionView {
   maxInstances: number;
   minInstances: number;
   network: NetworkPolicy;
+  /** Instance limits in effect (the function's own, else the platform's). */
+  maxProcesses: number;
+  maxOpenFiles: number;
+  /** MB */
+  tmpSize: number;
   /** Who may invoke it, in effect: its own setting, else the platform's default. */
   auth: InvokeAuth;
   url: string;
@@ -54,6 +62,8 @@ export interface FunctionServiceDeps {
   cache: FunctionCache;
   logs: LogBuffer;
   clock: Clock;
+  /** Instance limits of functions that set none of their own (shown in their view). */
+  instanceLimits: InstanceLimits;
   /** Network policies the sandbox can enforce; others are refused rather than silently not applied. */
   networkPolicies: readonly NetworkPolicy[];
   sandboxName: string;
@@ -106,6 +116,7 @@ export class FunctionService {
       maxInstances: config.maxInstances ?? previous?.maxInstances ?? LIMITS.maxInstances.default,
       minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
       network: config.network ?? previous?.network ?? 'outbound',
+      ...ownLimits(config, previous),
       packageSha256: config.package,
     };
     const auth = config.auth ?? previous?.auth;
@@ -156,6 +167,7 @@ export class FunctionService {
       maxInstances: spec.maxInstances,
       minInstances: spec.minInstances ?? 0,
       network: spec.network ?? 'outbound',
+      ...viewLimits(instanceLimitsOf(spec, this.deps.instanceLimits)),
       auth: spec.auth ?? this.deps.defaultAuth ?? 'public',
       url: `${baseUrl}/fn/${spec.name}`,
       instances: status.instances,
@@ -165,6 +177,22 @@ export class FunctionService {
       updatedAt: new Date(record.updatedAt).toISOString(),
     };
   }
+}
+
+/** The instance limits a deploy sets, or its previous version had (unset ones follow the platform). */
+function ownLimits(config: FunctionConfig, previous: FunctionSpec | undefined): Pick<FunctionSpec, 'maxProcesses' | 'maxOpenFiles' | 'tmpMb'> {
+  const own: Pick<FunctionSpec, 'maxProcesses' | 'maxOpenFiles' | 'tmpMb'> = {};
+  const maxProcesses = config.maxProcesses ?? previous?.maxProcesses;
+  const maxOpenFiles = config.maxOpenFiles ?? previous?.maxOpenFiles;
+  const tmpMb = config.tmpSize ?? previous?.tmpMb;
+  if (maxProcesses !== undefined) own.maxProcesses = maxProcesses;
+  if (maxOpenFiles !== undefined) own.maxOpenFiles = maxOpenFiles;
+  if (tmpMb !== undefined) own.tmpMb = tmpMb;
+  return own;
+}
+
+function viewLimits(limits: InstanceLimits): Pick<FunctionView, 'maxProcesses' | 'maxOpenFiles' | 'tmpSize'> {
+  return { maxProcesses: limits.maxProcesses, maxOpenFiles: limits.maxOpenFiles, tmpSize: limits.tmpMb };
 }
 
 /** FUNCTION_NOT_FOUND with a hint. */

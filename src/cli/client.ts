@@ -83,6 +83,9 @@ export interface DeployBody {
   maxInstances?: number;
   minInstances?: number;
   network?: string;
+  maxProcesses?: number;
+  maxOpenFiles?: number;
+  tmpSize?: number;
   auth?: 'public' | 'key';
 }
 

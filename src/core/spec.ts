@@ -36,8 +36,35 @@ export const LIMITS = {
   concurrency: { min: 1, max: 1_000 },
   maxInstances: { min: 1, max: 1_000, default: 10 },
   minInstances: { min: 0, max: 1_000, default: 0 },
+  /** Instance limits: a function's own, else the platform's (`nimbus up --max-processes` ...). */
+  maxProcesses: { min: 8, max: 4_096, default: 128 },
+  maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
+  tmpMb: { min: 1, max: 4_096, default: 64 },
   envBytes: 64 * 1024,
 } as const;
+
+/** Limits of every instance besides memory: processes and threads, open files, /tmp size (MB). */
+export interface InstanceLimits {
+  maxProcesses: number;
+  maxOpenFiles: number;
+  tmpMb: number;
+}
+
+/** The platform's instance limits unless `nimbus up` sets others. */
+export const DEFAULT_INSTANCE_LIMITS: InstanceLimits = {
+  maxProcesses: LIMITS.maxProcesses.default,
+  maxOpenFiles: LIMITS.maxOpenFiles.default,
+  tmpMb: LIMITS.tmpMb.default,
+};
+
+/** A function's instance limits: its own where set, else the platform's. */
+export function instanceLimitsOf(spec: Pick<FunctionSpec, 'maxProcesses' | 'maxOpenFiles' | 'tmpMb'>, platform: InstanceLimits): InstanceLimits {
+  return {
+    maxProcesses: spec.maxProcesses ?? platform.maxProcesses,
+    maxOpenFiles: spec.maxOpenFiles ?? platform.maxOpenFiles,
+    tmpMb: spec.tmpMb ?? platform.tmpMb,
+  };
+}
 
 /** Requests one instance serves at once, per runtime, unless set. */
 export const DEFAULT_CONCURRENCY: Record<RuntimeName, number> = { node: 64, python: 8 };
@@ -138,6 +165,9 @@ export const functionConfigSchema = z
     maxInstances: intField('maxInstances', LIMITS.maxInstances).optional(),
     minInstances: intField('minInstances', LIMITS.minInstances).optional(),
     network: z.enum(NETWORK_POLICIES, { error: `network must be one of ${NETWORK_POLICIES.join(', ')}` }).optional(),
+    maxProcesses: intField('maxProcesses', LIMITS.maxProcesses).optional(),
+    maxOpenFiles: intField('maxOpenFiles', LIMITS.maxOpenFiles).optional(),
+    tmpSize: intField('tmpSize', LIMITS.tmpMb, ' MB').optional(),
     auth: z.enum(INVOKE_AUTH_MODES, { error: `auth must be one of ${INVOKE_AUTH_MODES.join(', ')}` }).optional(),
   })
   .strict()
@@ -174,6 +204,10 @@ export interface FunctionSpec {
   minInstances: number;
   /** Absent in versions stored before network policies existed: `outbound`. */
   network?: NetworkPolicy;
+  /** The function's own instance limits; absent: the platform's (see {@link InstanceLimits}). */
+  maxProcesses?: number;
+  maxOpenFiles?: number;
+  tmpMb?: number;
   /** sha256 of the uploaded package. */
   packageSha256: string;
   /** Who may invoke it; undefined: the platform's default (see defaultInvokeAuth). */

@@ -24,9 +24,14 @@ describe('hostile functions are contained', async () => {
   before(async () => {
     // Something secret in the platform's own environment: no instance may see it.
     process.env.NIMBUS_HOSTILE_TEST_MARK = PLATFORM_ENV_MARK;
-    platform = await startPlatform({ sandbox: process.env.CI ? 'bubblewrap' : 'auto', instanceLimits: LIMITS });
+    platform = await startPlatform({ sandbox: process.env.CI ? 'bubblewrap' : 'auto' });
     await deploy(platform.url, 'victim', { file: 'index.js', content: `export default () => new Response(${JSON.stringify(VICTIM_MARK)});` });
-    await deploy(platform.url, 'hostile', { file: 'index.js', content: HOSTILE }, { timeout: '2s', memory: 128 });
+    // The function's own limits (the platform's defaults are larger).
+    const hostile = await deploy(platform.url, 'hostile', { file: 'index.js', content: HOSTILE }, { timeout: '2s', memory: 128, maxProcesses: LIMITS.maxProcesses, maxOpenFiles: LIMITS.maxOpenFiles, tmpSize: LIMITS.tmpMb });
+    assert.deepEqual([hostile.maxProcesses, hostile.maxOpenFiles, hostile.tmpSize], [LIMITS.maxProcesses, LIMITS.maxOpenFiles, LIMITS.tmpMb]);
+    const absurd = await api(platform.url, 'PUT', '/api/v1/functions/hostile', { package: hostile.package, maxProcesses: -1 });
+    assert.equal(absurd.status, 400);
+    assert.equal(absurd.json!.error.details.field, 'maxProcesses');
     await deploy(platform.url, 'isolated', { file: 'index.js', content: HOSTILE }, { network: 'none' });
     const builds = (await api(platform.url, 'GET', '/api/v1/functions/victim')).json!;
     assert.equal(builds.name, 'victim');
@@ -105,6 +110,13 @@ describe('hostile functions are contained', async () => {
     const { json } = await attempt('fork');
     assert.equal(json.error, 'EAGAIN');
     assert.ok(json.started < LIMITS.maxProcesses, `started ${json.started}`);
+  });
+
+  test('opening files stops at the open-files limit', async (t) => {
+    if (!sandboxed()) return t.skip('needs bubblewrap');
+    const { json } = await attempt('open-files');
+    assert.equal(json.error, 'EMFILE');
+    assert.ok(json.opened < LIMITS.maxOpenFiles, `opened ${json.opened}`);
   });
 
   test('a memory bomb outside the heap is killed: 502 FUNCTION_OUT_OF_MEMORY', async (t) => {

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import type { RuntimeName } from '../../core/spec.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
-import type { ResourceLimits, Sandbox } from '../../sandbox/types.js';
+import type { Sandbox } from '../../sandbox/types.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { LogSink } from '../../telemetry/logs.js';
 import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
 import { FunctionPool } from './function-pool.js';
-import { LocalInstance } from './instance.js';
+import { LocalInstance, profileOf } from './instance.js';
 import { RuntimeProcess, type ProcessProfile } from './runtime-process.js';
 import { WarmPool } from './warm-pool.js';
 
@@ -39,17 +39,11 @@ export interface LocalBackendOptions {
   warmPoolSize?: number;
   /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
   warmMemoryMb?: number[];
-  /** Limits of every instance besides memory. @default DEFAULT_INSTANCE_LIMITS */
+  /** Instance limits of functions that set none of their own. @default DEFAULT_INSTANCE_LIMITS */
   limits?: Partial<InstanceLimits>;
   /** Reports a runtime process that could not start while filling the warm pool. */
   onWarmPoolError?(err: unknown): void;
 }
-
-/** Limits every instance gets besides its function's memory. */
-export type InstanceLimits = Omit<ResourceLimits, 'memoryMb'>;
-
-/** Generous for real functions, small enough that a fork bomb or a /tmp filler stays contained. */
-export const DEFAULT_INSTANCE_LIMITS: InstanceLimits = { maxProcesses: 128, maxOpenFiles: 1024, tmpMb: 64 };
 
 /**
  * Runs instances as local processes (through the sandbox), one pool per function. Unix sockets
@@ -64,7 +58,11 @@ export class LocalBackend implements Backend {
   private shuttingDown = false;
   private nextId = 1;
 
+  /** Instance limits of functions that set none of their own. */
+  private readonly limits: InstanceLimits;
+
   constructor(private readonly options: LocalBackendOptions) {
+    this.limits = { ...DEFAULT_INSTANCE_LIMITS, ...options.limits };
     this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
     this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
@@ -73,7 +71,9 @@ export class LocalBackend implements Backend {
       options.clock,
       {
         size: options.warmPoolSize ?? 1,
-        always: runtimes.flatMap((runtime) => (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: 'outbound' as const }))),
+        always: runtimes.flatMap((runtime) =>
+          (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: 'outbound' as const, limits: this.limits })),
+        ),
         retireAfterMs: 10 * 60_000,
       },
       options.onWarmPoolError ?? (() => undefined),
@@ -91,7 +91,6 @@ export class LocalBackend implements Backend {
         socketDir: join(this.runDir, id),
         startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
         stopGraceMs: this.options.stopGraceMs ?? 3000,
-        limits: { ...DEFAULT_INSTANCE_LIMITS, ...this.options.limits },
       },
       profile,
     );
@@ -138,6 +137,7 @@ export class LocalBackend implements Backend {
       codeDir: this.options.codeDir(record),
       startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
       ...(this.options.secretEnv ? { secretEnv: this.options.secretEnv } : {}),
+      profile: profileOf(record, this.limits),
       provideProcess: async (profile) => this.warm.take(profile) ?? (await this.spawnProcess(profile)),
     });
   }

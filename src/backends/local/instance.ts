@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
+import { instanceLimitsOf, type InstanceLimits } from '../../core/spec.js';
 import { INIT_PATH, type InitRequest } from '../../runtimes/protocol.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';
@@ -10,6 +11,8 @@ export interface InstanceDeps {
   clock: Clock;
   /** A generic runtime process: a warm spare when there is one, else a freshly spawned one. */
   provideProcess(profile: ProcessProfile): Promise<RuntimeProcess>;
+  /** What the function's process must be started with (runtime, memory, network, limits). */
+  profile: ProcessProfile;
   /** The function's built code. */
   codeDir: string;
   /** Limit for loading the handler. */
@@ -62,7 +65,7 @@ export class LocalInstance {
     const secretEnv = deps.secretEnv ? await deps.secretEnv(record) : {};
     let proc: RuntimeProcess;
     try {
-      proc = await deps.provideProcess(profileOf(record));
+      proc = await deps.provideProcess(deps.profile);
     } catch (err) {
       throw new NimbusError('FUNCTION_START_FAILED', `No ${record.spec.runtime} instance of "${name}" could start: ${(err as Error).message}`, { cause: err });
     }
@@ -167,7 +170,8 @@ export class LocalInstance {
   }
 }
 
-/** The process a function's instances need: runtime, memory and network are fixed at spawn. */
-export function profileOf(record: FunctionRecord): ProcessProfile {
-  return { runtime: record.spec.runtime, memoryMb: record.spec.memoryMb, network: record.spec.network ?? 'outbound' };
+/** The process a function's instances need: all of it is fixed when a process starts. */
+export function profileOf(record: FunctionRecord, platformLimits: InstanceLimits): ProcessProfile {
+  const { spec } = record;
+  return { runtime: spec.runtime, memoryMb: spec.memoryMb, network: spec.network ?? 'outbound', limits: instanceLimitsOf(spec, platformLimits) };
 }

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { LIMITS } from '../../core/spec.js';
 import { HEALTH_PATH, INVOCATION_ID_HEADER, WARM_UP_PATH } from '../../runtimes/protocol.js';
-import type { RuntimeName } from '../../core/spec.js';
+import type { InstanceLimits, RuntimeName } from '../../core/spec.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
-import type { NetworkPolicy, ResourceLimits, Sandbox, SandboxedProcess, SandboxExit } from '../../sandbox/types.js';
+import type { NetworkPolicy, Sandbox, SandboxedProcess, SandboxExit } from '../../sandbox/types.js';
 import type { LogSink } from '../../telemetry/logs.js';
 import { captureOutput } from './output.js';
 import { waitForReady } from './ready.js';
@@ -20,8 +20,6 @@ export interface RuntimeProcessDeps {
   startTimeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping. */
   stopGraceMs: number;
-  /** Limits of every instance besides memory (which is per function). */
-  limits: Omit<ResourceLimits, 'memoryMb'>;
 }
 
 /** What a generic process is started with: what cannot change once it runs. */
@@ -29,6 +27,7 @@ export interface ProcessProfile {
   runtime: RuntimeName;
   memoryMb: number;
   network: NetworkPolicy;
+  limits: InstanceLimits;
 }
 
 type ExitInfo = SandboxExit;
@@ -112,7 +111,7 @@ export class RuntimeProcess {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: deps.socketDir, LANG: 'C.UTF-8', NIMBUS_SOCKET: socketPath },
       socketDir: deps.socketDir,
       network,
-      limits: { ...deps.limits, memoryMb },
+      limits: { ...profile.limits, memoryMb },
     });
     const child = new RuntimeProcess(proc, deps, profile);
     try {

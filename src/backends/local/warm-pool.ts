@@ -75,10 +75,11 @@ export class WarmPool {
   }
 
   private slot(profile: ProcessProfile, pinned: boolean): Slot {
-    const key = `${profile.runtime}:${profile.memoryMb}:${profile.network}`;
+    const { limits } = profile;
+    const key = `${profile.runtime}:${profile.memoryMb}:${profile.network}:${limits.maxProcesses}:${limits.maxOpenFiles}:${limits.tmpMb}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { key, profile: { ...profile }, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
+      slot = { key, profile: { ...profile, limits: { ...limits } }, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
       this.slots.set(key, slot);
     }
     return slot;

@@ -26,6 +26,9 @@ interface DeployOptions {
   maxInstances?: number;
   minInstances?: number;
   network?: string;
+  maxProcesses?: number;
+  maxOpenFiles?: number;
+  tmpSize?: number;
   auth?: InvokeAuth;
   json?: boolean;
 }
@@ -59,6 +62,9 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
   if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
   if (opts.network !== undefined) body.network = opts.network;
+  if (opts.maxProcesses !== undefined) body.maxProcesses = opts.maxProcesses;
+  if (opts.maxOpenFiles !== undefined) body.maxOpenFiles = opts.maxOpenFiles;
+  if (opts.tmpSize !== undefined) body.tmpSize = opts.tmpSize;
   if (opts.auth !== undefined) body.auth = opts.auth;
   return body;
 }
@@ -91,6 +97,13 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--min-instances <n>', 'instances kept running without traffic; 0 scales to zero (default: 0)', (v) =>
       parseIntFlag('--min-instances', v, LIMITS.minInstances),
     )
+    .option('--max-processes <n>', "processes and threads one instance may run (default: the platform's, 128)", (v) =>
+      parseIntFlag('--max-processes', v, LIMITS.maxProcesses),
+    )
+    .option('--max-open-files <n>', "open files per instance process (default: the platform's, 1024)", (v) =>
+      parseIntFlag('--max-open-files', v, LIMITS.maxOpenFiles),
+    )
+    .option('--tmp-size <mb>', "size of each instance's private /tmp in MB (default: the platform's, 64)", (v) => parseIntFlag('--tmp-size', v, LIMITS.tmpMb))
     .addOption(new Option('--network <policy>', 'outbound: may open connections; none: loopback only (default: outbound)').choices([...NETWORK_POLICIES]))
     .addOption(
       new Option('--auth <auth>', 'who may invoke it: public, or key (callers send an invoke key) (default: public when the platform listens on loopback only, else key)').choices(

@@ -30,6 +30,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['min instances', text(f.minInstances)],
     ['max instances', text(f.maxInstances)],
     ['network', text(f.network)],
+    ['limits', `${text(f.maxProcesses)} processes, ${text(f.maxOpenFiles)} open files, /tmp ${text(f.tmpSize)} MB`],
     ['auth', text(f.auth)],
   ];
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);

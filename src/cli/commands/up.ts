@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
+import { LIMITS } from '../../core/spec.js';
 import { CliError, type CliContext } from '../context.js';
 import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
@@ -69,13 +70,15 @@ export function registerUp(program: Command, ctx: CliContext): void {
         .choices(['auto', 'bubblewrap', 'process'])
         .default('auto'),
     )
-    .option('--max-processes <n>', 'processes and threads one instance may run (default: 128)', (v) =>
-      parseIntFlag('--max-processes', v, { min: 8, max: 100_000 }),
+    .option('--max-processes <n>', 'processes and threads one instance may run, for functions that set none (default: 128)', (v) =>
+      parseIntFlag('--max-processes', v, LIMITS.maxProcesses),
     )
-    .option('--max-open-files <n>', 'open files per instance process (default: 1024)', (v) =>
-      parseIntFlag('--max-open-files', v, { min: 64, max: 1_048_576 }),
+    .option('--max-open-files <n>', 'open files per instance process, for functions that set none (default: 1024)', (v) =>
+      parseIntFlag('--max-open-files', v, LIMITS.maxOpenFiles),
     )
-    .option('--tmp-size <size>', "size of each instance's private /tmp, e.g. 64mb (default: 64mb)", (v) => parseSize('--tmp-size', v))
+    .option('--tmp-size <mb>', "size of each instance's private /tmp in MB, for functions that set none (default: 64)", (v) =>
+      parseIntFlag('--tmp-size', v, LIMITS.tmpMb),
+    )
     .addOption(
       new Option('--default-auth <auth>', 'auth of functions deployed without --auth (default: public on a loopback --host, else key)').choices(
         INVOKE_AUTH_MODES,
@@ -105,7 +108,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           instanceLimits: {
             ...(opts.maxProcesses !== undefined ? { maxProcesses: opts.maxProcesses } : {}),
             ...(opts.maxOpenFiles !== undefined ? { maxOpenFiles: opts.maxOpenFiles } : {}),
-            ...(opts.tmpSize !== undefined ? { tmpMb: Math.max(1, Math.round(opts.tmpSize / 1024 / 1024)) } : {}),
+            ...(opts.tmpSize !== undefined ? { tmpMb: opts.tmpSize } : {}),
           },
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
         });
