@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { basename, dirname } from 'node:path';
@@ -86,6 +87,8 @@ export class BwrapSandbox implements Sandbox {
     try {
       pid = await handshake(child, cgroup);
     } catch (err) {
+      // Its namespace child first: killed mid-setup, bwrap cannot take it along, and it would wait forever.
+      if (child.pid !== undefined) killChildren(child.pid);
       child.kill('SIGKILL');
       await exitOfBwrap;
       await cleanUp();
@@ -176,6 +179,23 @@ async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined
     child.stderr!.off('data', onStderr);
     // Hold later output until the owner of the process reads it.
     child.stderr!.pause();
+  }
+}
+
+/** SIGKILLs the direct children of `pid` (from /proc; nothing when it cannot be read). */
+function killChildren(pid: number): void {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return;
+  }
+  for (const child of children.split(' ').filter(Boolean)) {
+    try {
+      process.kill(Number(child), 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

@@ -1,4 +1,10 @@
-import { describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { CgroupDriver } from '../../src/sandbox/cgroups.js';
 import { BwrapSandbox } from '../../src/sandbox/bwrap.js';
 import { StdioPlan } from '../../src/sandbox/descriptors.js';
 import { ProcessSandbox } from '../../src/sandbox/process.js';
@@ -20,3 +26,62 @@ describe('BwrapSandbox', () => {
     return new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan() });
   });
 });
+
+describe('BwrapSandbox failures', () => {
+  test('a start that fails during set-up leaves no process behind', { timeout: 20_000 }, async (t) => {
+    const probe = await probeHost();
+    if (probe.bwrapProblem) {
+      if (process.env.CI) throw new Error(`bubblewrap must work under CI: ${probe.bwrapProblem}`);
+      return t.skip(`bubblewrap is not usable here: ${probe.bwrapProblem}`);
+    }
+    // A cgroup that cannot take the process: the start fails after bwrap has made its namespaces.
+    const failing: CgroupDriver = {
+      version: 'v2',
+      bases: [],
+      create: async () => ({
+        addProcess: async () => {
+          throw new Error('no room in this cgroup');
+        },
+        outOfMemory: async () => false,
+        remove: async () => undefined,
+      }),
+    };
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: failing, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    const work = await mkdtemp(join(tmpdir(), 'nimbus-sandbox-fail-'));
+    const socketDir = join(work, 'p-fail');
+    await mkdir(socketDir, { mode: 0o700 });
+    try {
+      await assert.rejects(
+        sandbox.start({
+          command: '/usr/bin/sleep',
+          args: ['30'],
+          runtimePaths: [],
+          env: { PATH: '/usr/bin' },
+          socketDir,
+          network: 'outbound',
+          limits: { memoryMb: 64, maxProcesses: 8, maxOpenFiles: 64, tmpMb: 1 },
+        }),
+        /no room in this cgroup/,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.deepEqual(processesMentioning(socketDir), [], 'no bwrap or namespace process is left');
+    } finally {
+      await sandbox.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Pids of processes whose command line contains `text`. */
+function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
