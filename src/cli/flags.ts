@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { secretNameProblem } from '../core/secret-rules.js';
 import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration } from '../core/spec.js';
 
@@ -162,4 +162,18 @@ export function parseSecretName(value: string): string {
 export function collectSecret(value: string, previous: string[] | undefined): string[] {
   const name = parseSecretName(value);
   return previous?.includes(name) ? previous : [...(previous ?? []), name];
+}
+
+/**
+ * Adds --max-processes, --max-open-files and --tmp-size (instance limits) to a command; `defaults`
+ * starts the help's note on the default values (e.g. `default: `).
+ */
+export function addInstanceLimitOptions(command: Command, defaults: string): Command {
+  const { maxProcesses, maxOpenFiles, tmpMb } = LIMITS;
+  return command
+    .option('--max-processes <n>', `processes and threads one instance may run (${defaults}${maxProcesses.default})`, (v) =>
+      parseIntFlag('--max-processes', v, maxProcesses),
+    )
+    .option('--max-open-files <n>', `open files per instance process (${defaults}${maxOpenFiles.default})`, (v) => parseIntFlag('--max-open-files', v, maxOpenFiles))
+    .option('--tmp-size <mb>', `size of each instance's private /tmp in MB (${defaults}${tmpMb.default})`, (v) => parseIntFlag('--tmp-size', v, tmpMb));
 }

@@ -5,7 +5,7 @@ import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
-import { collectEnv, collectSecret, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
+import { addInstanceLimitOptions, collectEnv, collectSecret, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
 import { formatBytes, formatJson } from '../format.js';
 import { packFolder } from '../pack.js';
 import { createProgress } from '../progress.js';
@@ -70,7 +70,7 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
 }
 
 export function registerDeploy(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('deploy')
     .summary('deploy a file or folder as a function')
     .description('Upload code and create the function, or deploy a new version of it.')
@@ -96,14 +96,9 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     )
     .option('--min-instances <n>', 'instances kept running without traffic; 0 scales to zero (default: 0)', (v) =>
       parseIntFlag('--min-instances', v, LIMITS.minInstances),
-    )
-    .option('--max-processes <n>', "processes and threads one instance may run (default: the platform's, 128)", (v) =>
-      parseIntFlag('--max-processes', v, LIMITS.maxProcesses),
-    )
-    .option('--max-open-files <n>', "open files per instance process (default: the platform's, 1024)", (v) =>
-      parseIntFlag('--max-open-files', v, LIMITS.maxOpenFiles),
-    )
-    .option('--tmp-size <mb>', "size of each instance's private /tmp in MB (default: the platform's, 64)", (v) => parseIntFlag('--tmp-size', v, LIMITS.tmpMb))
+    );
+  addInstanceLimitOptions(command, "default: the platform's, normally ");
+  command
     .addOption(new Option('--network <policy>', 'outbound: may open connections; none: loopback only (default: outbound)').choices([...NETWORK_POLICIES]))
     .addOption(
       new Option('--auth <auth>', 'who may invoke it: public, or key (callers send an invoke key) (default: public when the platform listens on loopback only, else key)').choices(

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
 import { LIMITS } from '../../core/spec.js';
 import { CliError, type CliContext } from '../context.js';
-import { parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
+import { addInstanceLimitOptions, parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
 
 /** What `startServer` from src/server.ts answers. */
@@ -46,7 +46,7 @@ The management API needs a token: the admin token is written to <data-dir>/admin
 loopback only, and need an invoke key otherwise (--default-auth changes that).`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('up')
     .summary('run the platform on this machine')
     .description('Start Nimbus: the management API and the gateway on one port, with all state under --data-dir.')
@@ -69,16 +69,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
       new Option('--sandbox <kind>', 'how instances are isolated: auto picks bubblewrap when it works here (see nimbus doctor)')
         .choices(['auto', 'bubblewrap', 'process'])
         .default('auto'),
-    )
-    .option('--max-processes <n>', 'processes and threads one instance may run, for functions that set none (default: 128)', (v) =>
-      parseIntFlag('--max-processes', v, LIMITS.maxProcesses),
-    )
-    .option('--max-open-files <n>', 'open files per instance process, for functions that set none (default: 1024)', (v) =>
-      parseIntFlag('--max-open-files', v, LIMITS.maxOpenFiles),
-    )
-    .option('--tmp-size <mb>', "size of each instance's private /tmp in MB, for functions that set none (default: 64)", (v) =>
-      parseIntFlag('--tmp-size', v, LIMITS.tmpMb),
-    )
+    );
+  addInstanceLimitOptions(command, 'for functions that set none; default: ');
+  command
     .addOption(
       new Option('--default-auth <auth>', 'auth of functions deployed without --auth (default: public on a loopback --host, else key)').choices(
         INVOKE_AUTH_MODES,
