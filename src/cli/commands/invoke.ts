@@ -61,7 +61,7 @@ export function contentTypeForFile(path: string): string {
 }
 
 /** Platform codes that mean "look at what the function logged". */
-const LOG_HINT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_CRASHED', 'FUNCTION_START_FAILED', 'FUNCTION_TIMEOUT']);
+const LOG_HINT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_CRASHED', 'FUNCTION_OUT_OF_MEMORY', 'FUNCTION_START_FAILED', 'FUNCTION_TIMEOUT']);
 
 function headerLines(res: RawResponse): string {
   let text = `HTTP/1.1 ${res.status}${res.statusText ? ` ${res.statusText}` : ''}\n`;
