@@ -36,6 +36,9 @@ export class BwrapSandbox implements Sandbox {
   readonly name = 'bubblewrap';
   readonly networkPolicies: readonly NetworkPolicy[] = ['none', 'outbound'];
 
+  /** Run directories already opened to the sandbox uid for traversal. */
+  private readonly traversable = new Set<string>();
+
   constructor(private readonly options: BwrapSandboxOptions) {}
 
   async start(spec: SandboxSpec): Promise<SandboxedProcess> {
@@ -45,9 +48,13 @@ export class BwrapSandbox implements Sandbox {
     const codeDir = `${spec.socketDir}.code`;
     await mkdir(codeDir, { mode: 0o755 });
     if (options.hostUid !== undefined) {
-      // bubblewrap runs as that uid: it must be able to pass through the run directory and
-      // write in its own socket directory, and nothing more.
-      await chmod(dirname(spec.socketDir), 0o711);
+      // bubblewrap runs as that uid: it must be able to pass through the run directory (once per
+      // directory) and write in its own socket directory, and nothing more.
+      const runDir = dirname(spec.socketDir);
+      if (!this.traversable.has(runDir)) {
+        await chmod(runDir, 0o711);
+        this.traversable.add(runDir);
+      }
       await chown(spec.socketDir, options.hostUid, options.hostUid);
     }
     let cgroup: InstanceCgroup | undefined;

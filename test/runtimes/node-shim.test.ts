@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { BINARY, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
 import { LAMBDA_CALLBACK, LAMBDA_ROUTES, WEB_ECHO, WEB_OBJECT, WEB_ROUTES } from './node-fixtures.js';
-import { checkLambdaResponses } from './shim-contract.js';
+import { checkLambdaEvent, checkLambdaResponses } from './shim-contract.js';
 
 test('web function: method, sub-path, query, headers and a binary body round-trip', async () => {
   const { shim, form } = await startFunction('node', { 'echo.cjs': WEB_ECHO }, { entry: 'echo.cjs' });
@@ -119,40 +119,18 @@ test('lambda: v2.0 event and context', async () => {
   const { shim, form } = await startFunction('node', { 'lambda.js': LAMBDA_ROUTES }, { entry: 'lambda.js', function: 'orders', version: 7 });
   try {
     assert.equal(form, 'lambda');
-    const deadline = Date.now() + 5000;
-    const res = await shim.request({
-      method: 'POST',
-      path: '/event?a=1&a=2&b=x%20y',
-      id: 'inv-ev',
-      headers: ['X-Dup', '1', 'X-Dup', '2', 'Cookie', 'c1=v1; c2=v2', 'content-type', 'application/json', 'user-agent', 'test-agent',
-        'x-forwarded-for', '203.0.113.5, 10.0.0.1', 'x-nimbus-deadline', String(deadline)],
-      body: '{"k":"v"}',
-    });
-    assert.equal(res.status, 200);
-    const { event, context } = res.json();
-    assert.equal(event.version, '2.0');
+    const { event, context } = await checkLambdaEvent(shim, 'POST', 'inv-ev');
     assert.equal(event.routeKey, '$default');
-    assert.equal(event.rawPath, '/event');
-    assert.equal(event.rawQueryString, 'a=1&a=2&b=x%20y');
-    assert.deepEqual(event.cookies, ['c1=v1', 'c2=v2']);
-    assert.equal(event.headers['x-dup'], '1,2');
     assert.equal(event.headers.cookie, undefined);
-    assert.deepEqual(event.queryStringParameters, { a: '1,2', b: 'x y' });
-    assert.equal(event.body, '{"k":"v"}');
-    assert.equal(event.isBase64Encoded, false);
     const rc = event.requestContext;
-    assert.deepEqual(rc.http, { method: 'POST', path: '/event', protocol: 'HTTP/1.1', sourceIp: '203.0.113.5', userAgent: 'test-agent' });
-    assert.equal(rc.requestId, 'inv-ev');
     assert.equal(rc.stage, '$default');
     assert.equal(rc.domainName, 'localhost');
-    assert.match(rc.time, /^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
     assert.ok(Math.abs(rc.timeEpoch - Date.now()) < 5000);
     assert.equal(context.functionName, 'orders');
     assert.equal(context.functionVersion, '7');
     assert.equal(context.memoryLimitInMB, '128');
     assert.equal(context.awsRequestId, 'inv-ev');
     assert.match(context.invokedFunctionArn, /^arn:[^:]+:lambda:[^:]+:\d{12}:function:orders$/);
-    assert.ok(context.remaining > 3000 && context.remaining <= 5000, `remaining ${context.remaining}`);
     assert.equal(context.callbackWaitsForEmptyEventLoop, true);
 
     const binary = await shim.request({ method: 'POST', path: '/binary', body: BINARY, headers: { 'content-type': 'application/octet-stream' } });

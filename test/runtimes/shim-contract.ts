@@ -126,3 +126,36 @@ export async function checkLogTagging(runtime: RuntimeName, files: Record<string
     await shim.stop();
   }
 }
+
+/**
+ * Sends the request both runtimes map into an API Gateway v2.0 event (duplicate headers,
+ * cookies, a repeated query parameter, a forwarded client address, a deadline 5 s ahead), and
+ * checks what both must map the same way; answers `{ event, context, ... }` as the handler echoed it.
+ */
+export async function checkLambdaEvent(shim: Shim, method: string, id: string): Promise<Record<string, any>> {
+  const deadline = Date.now() + 5000;
+  const res = await shim.request({
+    method,
+    path: '/event?a=1&a=2&b=x%20y',
+    id,
+    headers: ['X-Dup', '1', 'X-Dup', '2', 'Cookie', 'c1=v1; c2=v2', 'content-type', 'application/json', 'user-agent', 'test-agent',
+      'x-forwarded-for', '203.0.113.5, 10.0.0.1', 'x-nimbus-deadline', String(deadline)],
+    body: '{"k":"v"}',
+  });
+  assert.equal(res.status, 200);
+  const answer = res.json() as Record<string, any>;
+  const { event, context } = answer;
+  assert.equal(event.version, '2.0');
+  assert.equal(event.rawPath, '/event');
+  assert.equal(event.rawQueryString, 'a=1&a=2&b=x%20y');
+  assert.deepEqual(event.cookies, ['c1=v1', 'c2=v2']);
+  assert.equal(event.headers['x-dup'], '1,2');
+  assert.deepEqual(event.queryStringParameters, { a: '1,2', b: 'x y' });
+  assert.equal(event.body, '{"k":"v"}');
+  assert.equal(event.isBase64Encoded, false);
+  assert.deepEqual(event.requestContext.http, { method, path: '/event', protocol: 'HTTP/1.1', sourceIp: '203.0.113.5', userAgent: 'test-agent' });
+  assert.equal(event.requestContext.requestId, id);
+  assert.match(event.requestContext.time, /^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/);
+  assert.ok(context.remaining > 3000 && context.remaining <= 5000, `remaining ${context.remaining}`);
+  return answer;
+}

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
-import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
+import { INVOKE_AUTH_MODES } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, collectEnv, collectSecret, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
@@ -10,26 +10,18 @@ import { formatBytes, formatJson } from '../format.js';
 import { packFolder } from '../pack.js';
 import { createProgress } from '../progress.js';
 
-interface DeployOptions {
+/** Deploy settings whose flag value is the API value as it is. */
+const PASSED_AS_IS = ['runtime', 'handler', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
+
+interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> {
   name: string;
-  runtime?: string;
-  handler?: string;
-  env?: Record<string, string>;
   /** `--secret NAME` (repeatable). */
   secret?: string[];
   /** false with `--no-secrets`. */
   secrets?: boolean;
+  /** Milliseconds (the API takes seconds). */
   timeout?: number;
-  memory?: number;
   idleTimeout?: number;
-  concurrency?: number;
-  maxInstances?: number;
-  minInstances?: number;
-  network?: string;
-  maxProcesses?: number;
-  maxOpenFiles?: number;
-  tmpSize?: number;
-  auth?: InvokeAuth;
   json?: boolean;
 }
 
@@ -50,22 +42,15 @@ uploaded as is. Runtime and handler are detected from the files unless given.`;
 /** Builds the body of PUT /api/v1/functions/{name} from the parsed flags. */
 export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' | 'json'>): DeployBody {
   const body: DeployBody = { package: packageSha };
-  if (opts.runtime !== undefined) body.runtime = opts.runtime;
-  if (opts.handler !== undefined) body.handler = opts.handler;
-  if (opts.env !== undefined) body.env = opts.env;
+  const given: Pick<DeployBody, (typeof PASSED_AS_IS)[number]> = opts;
+  const passOn = <K extends (typeof PASSED_AS_IS)[number]>(key: K): void => {
+    if (given[key] !== undefined) body[key] = given[key];
+  };
+  PASSED_AS_IS.forEach(passOn);
   if (opts.secret !== undefined) body.secrets = opts.secret;
   else if (opts.secrets === false) body.secrets = [];
   if (opts.timeout !== undefined) body.timeout = opts.timeout / 1000;
-  if (opts.memory !== undefined) body.memory = opts.memory;
   if (opts.idleTimeout !== undefined) body.idleTimeout = opts.idleTimeout / 1000;
-  if (opts.concurrency !== undefined) body.concurrency = opts.concurrency;
-  if (opts.maxInstances !== undefined) body.maxInstances = opts.maxInstances;
-  if (opts.minInstances !== undefined) body.minInstances = opts.minInstances;
-  if (opts.network !== undefined) body.network = opts.network;
-  if (opts.maxProcesses !== undefined) body.maxProcesses = opts.maxProcesses;
-  if (opts.maxOpenFiles !== undefined) body.maxOpenFiles = opts.maxOpenFiles;
-  if (opts.tmpSize !== undefined) body.tmpSize = opts.tmpSize;
-  if (opts.auth !== undefined) body.auth = opts.auth;
   return body;
 }
 
