@@ -9,6 +9,12 @@ export interface WarmPoolOptions {
   always: ProcessProfile[];
   /** Spares of other profiles are retired after this long without a take. @default 10 min */
   retireAfterMs: number;
+  /**
+   * Pause between a take and the refill's spawn. Starting a process costs tens of milliseconds of
+   * CPU and blocks the event loop while forking; deferred, it does not compete with the
+   * specialisation and first request of the cold start that took the spare. @default 50
+   */
+  refillDelayMs?: number;
 }
 
 interface Slot {
@@ -17,6 +23,8 @@ interface Slot {
   spares: RuntimeProcess[];
   /** Spawns under way for this slot. */
   filling: number;
+  /** Cancels the scheduled refill, when one is. */
+  cancelRefill: (() => void) | undefined;
   lastTake: number;
   pinned: boolean;
 }
@@ -48,7 +56,7 @@ export class WarmPool {
     slot.lastTake = this.clock.now();
     let spare: RuntimeProcess | undefined;
     while ((spare = slot.spares.shift()) && !spare.alive);
-    this.fill(slot);
+    this.scheduleRefill(slot);
     return spare;
   }
 
@@ -56,6 +64,8 @@ export class WarmPool {
   retireUnused(now: number): void {
     for (const [key, slot] of this.slots) {
       if (slot.pinned || now - slot.lastTake < this.options.retireAfterMs) continue;
+      slot.cancelRefill?.();
+      slot.cancelRefill = undefined;
       for (const spare of slot.spares.splice(0)) void spare.stop();
       if (slot.filling === 0) this.slots.delete(key);
     }
@@ -70,6 +80,7 @@ export class WarmPool {
 
   async shutdown(): Promise<void> {
     this.closed = true;
+    for (const slot of this.slots.values()) slot.cancelRefill?.();
     const spares = [...this.slots.values()].flatMap((slot) => slot.spares.splice(0));
     await Promise.all(spares.map((spare) => spare.stop()));
   }
@@ -79,10 +90,20 @@ export class WarmPool {
     const key = `${profile.runtime}:${profile.memoryMb}:${profile.network}:${limits.maxProcesses}:${limits.maxOpenFiles}:${limits.tmpMb}`;
     let slot = this.slots.get(key);
     if (!slot) {
-      slot = { key, profile: { ...profile, limits: { ...limits } }, spares: [], filling: 0, lastTake: this.clock.now(), pinned };
+      slot = { key, profile: { ...profile, limits: { ...limits } }, spares: [], filling: 0, cancelRefill: undefined, lastTake: this.clock.now(), pinned };
       this.slots.set(key, slot);
     }
     return slot;
+  }
+
+  private scheduleRefill(slot: Slot): void {
+    const delay = this.options.refillDelayMs ?? 50;
+    if (delay <= 0) return this.fill(slot);
+    if (slot.cancelRefill) return;
+    slot.cancelRefill = this.clock.after(delay, () => {
+      slot.cancelRefill = undefined;
+      this.fill(slot);
+    });
   }
 
   private fill(slot: Slot): void {

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ProcessProfile, RuntimeProcess } from '../../src/backends/local/runtime-process.js';
+import { WarmPool } from '../../src/backends/local/warm-pool.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { DEFAULT_INSTANCE_LIMITS } from '../../src/core/spec.js';
+
+const NODE: ProcessProfile = { runtime: 'node', memoryMb: 256, network: 'outbound', limits: DEFAULT_INSTANCE_LIMITS };
+const PYTHON: ProcessProfile = { ...NODE, runtime: 'python' };
+
+/** A stand-in process: the pool's bookkeeping (when it spawns, what it hands out) is under test. */
+class FakeProcess {
+  alive = true;
+  stopped = false;
+  private readonly exitListeners: Array<() => void> = [];
+  constructor(readonly profile: ProcessProfile) {}
+  prime(): Promise<void> {
+    return Promise.resolve();
+  }
+  onExit(listener: () => void): void {
+    this.exitListeners.push(listener);
+  }
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.die();
+    return Promise.resolve();
+  }
+  die(): void {
+    this.alive = false;
+    for (const listener of this.exitListeners.splice(0)) listener();
+  }
+}
+
+/** A pool over fake processes, with every spawn recorded. */
+function fixture(refillDelayMs?: number, always: ProcessProfile[] = [NODE]) {
+  const clock = new ManualClock(1_000);
+  const spawned: FakeProcess[] = [];
+  const pool = new WarmPool(
+    (profile) => {
+      const proc = new FakeProcess(profile);
+      spawned.push(proc);
+      return Promise.resolve(proc as unknown as RuntimeProcess);
+    },
+    clock,
+    { size: 1, always, retireAfterMs: 60_000, ...(refillDelayMs === undefined ? {} : { refillDelayMs }) },
+    (err) => assert.fail(`unexpected spawn error: ${String(err)}`),
+  );
+  return { clock, spawned, pool };
+}
+
+/** Lets the spawn and prime promises settle. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('WarmPool', () => {
+  test('starts a spare for each pinned profile and hands each out once', async () => {
+    const { spawned, pool } = fixture();
+    await settle();
+    assert.equal(spawned.length, 1);
+    assert.equal(pool.spareCount, 1);
+    assert.equal(pool.take(NODE), spawned[0] as unknown as RuntimeProcess);
+    assert.equal(pool.take(NODE), undefined, 'a taken spare is never handed out again');
+  });
+
+  test('refills only after the delay, so the spawn does not compete with the cold start', async () => {
+    const { clock, spawned, pool } = fixture(50);
+    await settle();
+    pool.take(NODE);
+    await settle();
+    assert.equal(spawned.length, 1, 'no spawn at the take');
+    clock.advance(49);
+    await settle();
+    assert.equal(spawned.length, 1);
+    clock.advance(1);
+    await settle();
+    assert.equal(spawned.length, 2, 'the refill starts once the delay is over');
+    assert.equal(pool.spareCount, 1);
+  });
+
+  test('takes within the delay schedule one refill, not one each', async () => {
+    const { clock, spawned, pool } = fixture(50);
+    await settle();
+    pool.take(NODE);
+    pool.take(NODE);
+    pool.take(NODE);
+    clock.advance(50);
+    await settle();
+    assert.equal(spawned.length, 2);
+    assert.equal(pool.spareCount, 1);
+  });
+
+  test('a zero delay refills at the take', async () => {
+    const { spawned, pool } = fixture(0);
+    await settle();
+    pool.take(NODE);
+    await settle();
+    assert.equal(spawned.length, 2);
+  });
+
+  test('a spare that dies while waiting is skipped and replaced', async () => {
+    const { clock, spawned, pool } = fixture(10);
+    await settle();
+    spawned[0]!.die();
+    assert.equal(pool.spareCount, 0);
+    assert.equal(pool.take(NODE), undefined);
+    clock.advance(10);
+    await settle();
+    assert.equal(pool.take(NODE), spawned[1] as unknown as RuntimeProcess);
+  });
+
+  test('unpinned profiles are kept warm once asked for, and retired when unused', async () => {
+    const { clock, spawned, pool } = fixture(10);
+    await settle();
+    assert.equal(pool.take(PYTHON), undefined, 'nothing warm for a profile never asked for');
+    clock.advance(10);
+    await settle();
+    assert.equal(spawned.at(-1)!.profile.runtime, 'python');
+    assert.equal(pool.spareCount, 2);
+    clock.advance(60_000);
+    pool.retireUnused(clock.now());
+    assert.equal(spawned.at(-1)!.stopped, true);
+    assert.equal(pool.spareCount, 1, 'the pinned node spare stays');
+  });
+
+  test('shutdown stops the spares and cancels a scheduled refill', async () => {
+    const { clock, spawned, pool } = fixture(50);
+    await settle();
+    pool.take(NODE);
+    await pool.shutdown();
+    clock.advance(100);
+    await settle();
+    assert.equal(spawned.length, 1);
+    assert.equal(pool.take(NODE), undefined);
+  });
+});
