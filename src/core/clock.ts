@@ -5,6 +5,8 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Milliseconds from an arbitrary origin, fractional and never going back: for measuring durations. */
+  monotonic(): number;
   /** Calls `fn` every `ms` milliseconds until the returned function is called. */
   every(ms: number, fn: () => void): () => void;
   /** Calls `fn` once after `ms` milliseconds unless the returned function is called first. */
@@ -14,6 +16,7 @@ export interface Clock {
 /** The real clock. Its timers are unref'd so they never keep the process alive. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   every(ms, fn) {
     const timer = setInterval(fn, ms);
     timer.unref();
@@ -36,6 +39,10 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.current;
+  }
+
+  monotonic(): number {
     return this.current;
   }
 

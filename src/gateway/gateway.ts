@@ -118,13 +118,13 @@ export class Gateway {
 
   /** A forwarder that adds the platform's response headers (cold start, phase timings). */
   private forwarder(res: ServerResponse, lease: InstanceLease, invocationId: string): ResponseForwarder {
-    const dispatchedAt = this.deps.clock.now();
+    const dispatchedAt = this.deps.clock.monotonic();
     return new ResponseForwarder(res, (_status, headers) => {
       // All in the writeHead object: a header set earlier with setHeader makes node revalidate them all.
       const out = downstreamHeaders(headers);
       out[INVOCATION_ID_HEADER] = invocationId;
       out['x-nimbus-cold-start'] = lease.coldStart ? 'true' : 'false';
-      out['server-timing'] = this.serverTiming(lease, this.deps.clock.now() - dispatchedAt, out['server-timing']);
+      out['server-timing'] = this.serverTiming(lease, this.deps.clock.monotonic() - dispatchedAt, out['server-timing']);
       return out;
     });
   }
@@ -201,7 +201,7 @@ export class Gateway {
 
   private serverTiming(lease: InstanceLease, handlerMs: number, own: string | string[] | undefined): string | string[] {
     const queue = Math.max(0, lease.waitMs - lease.startMs);
-    const ours = `queue;dur=${queue}, ${lease.coldStart ? `start;dur=${lease.startMs}, ` : ''}handler;dur=${handlerMs}`;
+    const ours = `queue;dur=${tenths(queue)}, ${lease.coldStart ? `start;dur=${tenths(lease.startMs)}, ` : ''}handler;dur=${tenths(handlerMs)}`;
     return own === undefined ? ours : [ours, ...(Array.isArray(own) ? own : [own])];
   }
 
@@ -213,6 +213,9 @@ export class Gateway {
     sendError(res, err, this.deps.onInternalError);
   }
 }
+
+/** Milliseconds to one decimal: the precision a Server-Timing reader can use. */
+const tenths = (ms: number): number => Math.round(ms * 10) / 10;
 
 /** The sub-path and query of `/fn/<name>/<sub>?<query>`, as the function sees it. */
 function pathAndQueryOf(req: IncomingMessage): string {

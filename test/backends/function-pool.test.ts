@@ -60,7 +60,8 @@ class FakeInstance {
 
   becomeReady(startMs = 5): void {
     this.state = 'ready';
-    this.readyAt = this.lastUsed = this.clock.now();
+    this.lastUsed = this.clock.now();
+    this.readyAt = this.clock.monotonic();
     this.startMs = startMs;
     this.finishStart();
   }

@@ -61,7 +61,7 @@ describe('instances over time', () => {
       await deploy(platform.url, 'sleepy', versioned('awake'), { idleTimeout: '1s' });
       const first = await invoke(platform.url, 'sleepy');
       assert.equal(first.headers['x-nimbus-cold-start'], 'true');
-      assert.match(String(first.headers['server-timing']), /start;dur=\d+/);
+      assert.match(String(first.headers['server-timing']), /^queue;dur=\d+(\.\d)?, start;dur=\d+(\.\d)?, handler;dur=\d+(\.\d)?$/);
       const warm = await invoke(platform.url, 'sleepy');
       assert.equal(warm.headers['x-nimbus-cold-start'], 'false');
       const [pid] = platform.server.instancePids('sleepy');

@@ -8,6 +8,7 @@ import type { LocalInstance } from './instance.js';
 
 /** A request waiting for capacity, served in arrival order. */
 interface Waiter {
+  /** On the clock's monotonic scale, like every duration here. */
   enqueuedAt: number;
   resolve(lease: InstanceLease): void;
   reject(err: unknown): void;
@@ -57,7 +58,7 @@ export class FunctionPool {
     if (this.waiters.length > 0) return undefined;
     const instance = this.findCapacity();
     if (!instance) return undefined;
-    const now = this.deps.clock.now();
+    const now = this.deps.clock.monotonic();
     return this.lease(instance, now, now);
   }
 
@@ -65,7 +66,7 @@ export class FunctionPool {
   acquire(record: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
     const ready = this.tryAcquire(record);
     if (ready) return Promise.resolve(ready);
-    const now = this.deps.clock.now();
+    const now = this.deps.clock.monotonic();
     if (this.waiters.length >= this.deps.maxQueue) {
       return Promise.reject(
         new NimbusError('FUNCTION_OVERLOADED', `"${this.record.spec.name}" has ${this.waiters.length} requests waiting already; retry shortly.`, {
@@ -174,7 +175,7 @@ export class FunctionPool {
       if (!instance) break;
       const waiter = this.waiters.shift()!;
       waiter.cleanup();
-      waiter.resolve(this.lease(instance, waiter.enqueuedAt, this.deps.clock.now()));
+      waiter.resolve(this.lease(instance, waiter.enqueuedAt, this.deps.clock.monotonic()));
     }
     if (this.waiters.length === 0) return;
     const { concurrency, maxInstances } = this.record.spec;

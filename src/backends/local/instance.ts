@@ -35,7 +35,7 @@ export class LocalInstance {
   inflight = 0;
   /** Epoch ms of the last release (or of readiness). */
   lastUsed = 0;
-  /** Epoch ms when it became ready; Infinity until then. */
+  /** When it became ready, on the clock's monotonic scale; Infinity until then. */
   readyAt = Number.POSITIVE_INFINITY;
   /** Milliseconds from asking for a process to handler loaded. */
   startMs = 0;
@@ -58,7 +58,7 @@ export class LocalInstance {
   /** Gets a runtime process and loads the handler into it. Rejects with FUNCTION_START_FAILED. */
   async start(): Promise<void> {
     const { deps, record } = this;
-    const began = deps.clock.now();
+    const began = deps.clock.monotonic();
     const name = record.spec.name;
     // Resolved per start, so a replaced secret reaches every new instance. Its errors (e.g.
     // SECRET_DECRYPT_FAILED) are reported as they are: no process has been taken yet.
@@ -92,7 +92,8 @@ export class LocalInstance {
       return;
     }
     this.state = 'ready';
-    this.readyAt = this.lastUsed = deps.clock.now();
+    this.lastUsed = deps.clock.now();
+    this.readyAt = deps.clock.monotonic();
     this.startMs = this.readyAt - began;
   }
 
