@@ -19,7 +19,7 @@ import {
   warmUp,
   type Nimbus,
 } from './nimbus.js';
-import { summariseColdStarts, tableRow, type BenchResults, type Runtime } from './report.js';
+import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
 
 export const TARGET_C = 'c nimbus hello';
 
@@ -29,6 +29,10 @@ export interface SuiteOptions {
   warmupSeconds: number;
   coldRuns: number;
   concurrencies: number[];
+  /** Target (b), still running: when given, (b) and (c) are also measured in alternation. */
+  proxyUrl?: string;
+  /** Rounds of that alternation. */
+  rounds: number;
 }
 
 /** Target (c) under load, then the RSS of the platform and of everything below it. */
@@ -48,6 +52,26 @@ async function loadStage(nimbus: Nimbus, generator: LoadGenerator, options: Suit
     return mb === undefined ? [] : [{ pid, label: processLabel(pid), rssMb: mb }];
   });
   results.memory = platformMb === undefined ? { descendants } : { platformMb, descendants };
+}
+
+/**
+ * Target (b) then (c) at the highest concurrency, `rounds` times over. Measured minutes apart, a
+ * shift of the machine's state (another tenant, the CPU clock, the scheduler's placement of the
+ * three processes on two cores) moves one target and not the other; alternating exposes both to
+ * the same drift, and the median of the rounds' ratios is the figure to judge.
+ */
+async function interleavedStage(nimbus: Nimbus, proxyUrl: string, generator: LoadGenerator, options: SuiteOptions, results: BenchResults): Promise<void> {
+  const concurrency = Math.max(...options.concurrencies);
+  console.error(`alternating b and c at c=${concurrency} for ${options.rounds} rounds ...`);
+  const rounds: InterleavedRound[] = [];
+  for (let i = 0; i < options.rounds; i++) {
+    const proxy = await measure(generator, proxyUrl, concurrency, options.seconds, options.warmupSeconds);
+    const ours = await measure(generator, `${nimbus.origin}/fn/hello`, concurrency, options.seconds, options.warmupSeconds);
+    if (proxy.non2xx + proxy.errors + ours.non2xx + ours.errors > 0) throw new Error(`round ${i + 1} had failed requests (proxy ${proxy.non2xx + proxy.errors}, nimbus ${ours.non2xx + ours.errors})`);
+    const ratio = proxy.requestsPerSecond > 0 ? ours.requestsPerSecond / proxy.requestsPerSecond : Number.NaN;
+    rounds.push({ proxyRps: proxy.requestsPerSecond, nimbusRps: ours.requestsPerSecond, ratio });
+  }
+  results.interleaved = { concurrency, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };
 }
 
 /** Cold starts of one runtime's function (deployed as `name` from package `sha`). */
@@ -94,6 +118,10 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       helloSha = await deployDir(origin, 'hello', HELLO_DIR);
       await loadStage(nimbus, generator, options, results);
     });
+    const { proxyUrl } = options;
+    if (proxyUrl && !results.stageErrors?.['load']) {
+      await stage(results, 'interleaved', () => interleavedStage(nimbus, proxyUrl, generator, options, results));
+    }
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));
       await coldStage(origin, 'node', 'hello', sha, options.coldRuns, results);
