@@ -19,8 +19,6 @@ import { installLightRequest } from './light-request.cjs';
 import { installLightResponse } from './light-response.cjs';
 import { invokeWeb, warmUpWeb } from './web.cjs';
 
-/** The platform pools connections to instances: keep idle ones for an hour rather than 5 s. */
-const KEEP_ALIVE_MS = 60 * 60 * 1000;
 /**
  * An instance still waiting for init this long after ready is sitting in a prewarmed pool: use the
  * idle time to load the fetch classes (see warmUpWeb). An init arriving sooner (a cold start
@@ -149,6 +147,8 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
 }
 
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
+  // The gateway dates the response it sends; one made here would only be parsed and passed on.
+  res.sendDate = false;
   const url = req.url ?? '/';
   const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
   if (path === HEALTH_PATH) return sendJson(res, 200, { inflight, initialised: state === 'ready' });
@@ -208,7 +208,10 @@ function main(): void {
 
   const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, onRequest);
   // The platform enforces the invocation deadline; the shim never cuts a request short.
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // The platform pools its connections and closes idle ones itself, so the shim never times them
+  // out (0), which also spares every response its `Keep-Alive: timeout=` header and the platform
+  // parsing it.
+  server.keepAliveTimeout = 0;
   server.on('error', (err) => {
     shimLog(`cannot listen on ${socketPath}: ${err.message}`);
     process.exit(1);
