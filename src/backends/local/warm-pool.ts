@@ -1,6 +1,9 @@
 import type { Clock } from '../../core/clock.js';
 import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';
 
+/** See {@link WarmPoolOptions.refillDelayMs}. */
+const DEFAULT_REFILL_DELAY_MS = 50;
+
 /** Settings of the warm pool. */
 export interface WarmPoolOptions {
   /** Ready spares kept per profile (runtime, memory, network). 0 turns the pool off. @default 1 */
@@ -64,8 +67,7 @@ export class WarmPool {
   retireUnused(now: number): void {
     for (const [key, slot] of this.slots) {
       if (slot.pinned || now - slot.lastTake < this.options.retireAfterMs) continue;
-      slot.cancelRefill?.();
-      slot.cancelRefill = undefined;
+      this.cancelRefill(slot);
       for (const spare of slot.spares.splice(0)) void spare.stop();
       if (slot.filling === 0) this.slots.delete(key);
     }
@@ -80,7 +82,7 @@ export class WarmPool {
 
   async shutdown(): Promise<void> {
     this.closed = true;
-    for (const slot of this.slots.values()) slot.cancelRefill?.();
+    for (const slot of this.slots.values()) this.cancelRefill(slot);
     const spares = [...this.slots.values()].flatMap((slot) => slot.spares.splice(0));
     await Promise.all(spares.map((spare) => spare.stop()));
   }
@@ -97,13 +99,18 @@ export class WarmPool {
   }
 
   private scheduleRefill(slot: Slot): void {
-    const delay = this.options.refillDelayMs ?? 50;
+    const delay = this.options.refillDelayMs ?? DEFAULT_REFILL_DELAY_MS;
     if (delay <= 0) return this.fill(slot);
     if (slot.cancelRefill) return;
     slot.cancelRefill = this.clock.after(delay, () => {
       slot.cancelRefill = undefined;
       this.fill(slot);
     });
+  }
+
+  private cancelRefill(slot: Slot): void {
+    slot.cancelRefill?.();
+    slot.cancelRefill = undefined;
   }
 
   private fill(slot: Slot): void {
