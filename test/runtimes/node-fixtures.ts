@@ -29,6 +29,36 @@ class App {
 export default new App();
 `;
 
+/**
+ * A handler that answers without a promise (the shim's synchronous path): each outcome the async
+ * routes have, plus a thenable that is not a Promise.
+ */
+export const WEB_SYNC_ROUTES = `
+module.exports.default = (request) => {
+  const path = new URL(request.url).pathname;
+  console.log('sync ' + path);
+  switch (path) {
+    case '/ok':
+      return new Response('sync ok', { status: 202, headers: { 'x-form': 'sync' } });
+    case '/throw':
+      throw new TypeError('sync boom');
+    case '/not-response':
+      return 42;
+    case '/bad-header':
+      return new Response('x', { headers: { 'x-bad': 'line\\nbreak' } });
+    case '/stream':
+      return new Response(new ReadableStream({ pull(c) { c.enqueue(new TextEncoder().encode('a')); c.enqueue(new TextEncoder().encode('b')); c.close(); } }));
+    case '/stream-error':
+      return new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('part')); }, pull() { return new Promise((_, reject) => setTimeout(() => reject(new Error('stream broke')), 10)); } }));
+    case '/thenable':
+      return { then(resolve) { setTimeout(() => resolve(new Response('from thenable')), 5); } };
+    case '/thenable-reject':
+      return { then(_, reject) { reject(new Error('thenable says no')); } };
+  }
+  return new Response('?', { status: 404 });
+};
+`;
+
 /** Web-standard routes exercising response mapping, errors, streaming, aborts and logs. */
 export const WEB_ROUTES = `
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

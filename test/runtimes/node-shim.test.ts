@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { BINARY, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
-import { LAMBDA_CALLBACK, LAMBDA_ROUTES, WEB_ECHO, WEB_OBJECT, WEB_ROUTES } from './node-fixtures.js';
+import { LAMBDA_CALLBACK, LAMBDA_ROUTES, WEB_ECHO, WEB_OBJECT, WEB_ROUTES, WEB_SYNC_ROUTES } from './node-fixtures.js';
 import { checkLambdaEvent, checkLambdaResponses } from './shim-contract.js';
 
 test('web function: method, sub-path, query, headers and a binary body round-trip', async () => {
@@ -110,6 +110,48 @@ test('web responses: multiple set-cookie, errors, invalid results, streaming, ab
 
     assert.equal((await shim.request({ path: '/wait-until', id: 'inv-wu' })).text(), 'answered');
     await shim.waitForLog((l) => l.id === 'inv-wu' && l.m === 'background done');
+  } finally {
+    await shim.stop();
+  }
+});
+
+test('web handlers that answer synchronously: responses, errors, streams, thenables and log tags', async () => {
+  const { shim } = await startFunction('node', { 'sync.cjs': WEB_SYNC_ROUTES }, { entry: 'sync.cjs', export: 'default' });
+  try {
+    const ok = await shim.request({ path: '/ok', id: 'inv-sync' });
+    assert.equal(ok.status, 202);
+    assert.equal(ok.text(), 'sync ok');
+    assert.equal(ok.headers['x-form'], 'sync');
+    assert.deepEqual(shim.lines('inv-sync'), ['sync /ok']);
+
+    const thrown = await shim.request({ path: '/throw', id: 'inv-sync-throw' });
+    assert.equal(thrown.status, 500);
+    assert.equal(thrown.headers['x-nimbus-shim-error'], 'HANDLER_ERROR');
+    assert.deepEqual(thrown.json(), { error: { type: 'TypeError', message: 'sync boom' } });
+    await shim.waitForLog((l) => l.id === 'inv-sync-throw' && l.s === 'err' && l.m.includes('TypeError: sync boom'));
+
+    const invalid = await shim.request({ path: '/not-response' });
+    assert.equal(invalid.status, 500);
+    assert.equal(invalid.headers['x-nimbus-shim-error'], 'INVALID_RESPONSE');
+    assert.match(invalid.json().error.message, /returned number instead of a Response/);
+
+    const badHeader = await shim.request({ path: '/bad-header' });
+    assert.equal(badHeader.status, 500);
+    assert.equal(badHeader.headers['x-nimbus-shim-error'], 'INVALID_RESPONSE');
+    assert.equal(badHeader.headers['x-bad'], undefined);
+
+    assert.equal((await shim.request({ path: '/stream' })).text(), 'ab');
+    // The headers went out before the stream failed: the connection is cut, not answered wrongly.
+    await assert.rejects(shim.request({ path: '/stream-error', id: 'inv-sync-stream' }));
+    await shim.waitForLog((l) => l.id === 'inv-sync-stream' && l.m.includes('stream broke'));
+
+    assert.equal((await shim.request({ path: '/thenable' })).text(), 'from thenable');
+    const rejected = await shim.request({ path: '/thenable-reject' });
+    assert.equal(rejected.headers['x-nimbus-shim-error'], 'HANDLER_ERROR');
+    assert.equal(rejected.json().error.message, 'thenable says no');
+
+    // The instance is still healthy after all of that.
+    assert.equal((await shim.request({ path: '/ok' })).status, 202);
   } finally {
     await shim.stop();
   }

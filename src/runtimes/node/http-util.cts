@@ -60,6 +60,17 @@ export function failInvocation(res: ServerResponse, code: ShimErrorCode, err: un
   sendJson(res, 500, { error: { type, message } }, { [SHIM_ERROR_HEADER]: code });
 }
 
+/**
+ * Reports a failure of the shim itself (a bug, not the handler's): logged with the invocation id,
+ * answered with a 500 when nothing was sent yet, else the connection is cut.
+ */
+export function failInternally(res: ServerResponse, err: unknown, id: string): void {
+  const { message, stack } = describeError(err);
+  shimLog(`internal error: ${stack}`, id);
+  if (!res.headersSent) sendJson(res, 500, { error: { type: 'ShimError', message } });
+  else res.destroy();
+}
+
 /** Resolves when `res` can take more data, or has closed. */
 export function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {

@@ -11,7 +11,7 @@ import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
-import { describeError, headerValue, readBody, sendJson } from './http-util.cjs';
+import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
@@ -133,16 +133,13 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
     exitIfDrained();
   });
   invocationStore.run(id, () => {
-    const run =
-      loaded.form === 'web'
-        ? invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) })
-        : invokeLambda(loaded.fn, init, req, res, id);
-    run.catch((err: unknown) => {
-      // Only the shim's own failures land here (the invokers report handler failures).
-      shimLog(`internal error: ${describeError(err).stack}`, id);
-      if (!res.headersSent) sendJson(res, 500, { error: { type: 'ShimError', message: describeError(err).message } });
-      else res.destroy();
-    });
+    // Only the shim's own failures land in these catches (the invokers report handler failures).
+    try {
+      if (loaded.form === 'web') invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) });
+      else invokeLambda(loaded.fn, init, req, res, id).catch((err: unknown) => failInternally(res, err, id));
+    } catch (err) {
+      failInternally(res, err, id);
+    }
   });
 }
 
