@@ -9,6 +9,8 @@ import { formatDuration } from '../core/spec.js';
 import { sendError } from '../http/respond.js';
 import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
 import type { FunctionRecord } from '../store/types.js';
+import { unwatchClient, watchClient } from './client-gone.js';
+import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';
 import { type ForwardOutcome, ResponseForwarder } from './forwarder.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
@@ -47,7 +49,12 @@ const EXIT_WAIT_MS = 500;
  * and platform failures mapped to catalogue errors. Written once; backends only provide instances.
  */
 export class Gateway {
-  constructor(private readonly deps: GatewayDeps) {}
+  /** Every invocation's deadline, on one timer of the clock. */
+  private readonly deadlines: DeadlineTimers;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.deadlines = new DeadlineTimers(deps.clock);
+  }
 
   /** Handles `ANY /fn/<name>[/<sub/path>][?query]`. */
   async invoke(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
@@ -80,11 +87,11 @@ export class Gateway {
       abortWait?.abort(reason);
       forwarder?.abort(reason instanceof Error ? reason : new Error('client gone'));
     };
-    const timer = setTimeout(() => stop(this.timeoutError(name, timeoutMs)), timeoutMs);
-    const onClose = () => {
+    const deadlineTimer = this.deadlines.add(timeoutMs, () => stop(this.timeoutError(name, timeoutMs)));
+    const onClientGone = () => {
       if (!res.writableFinished) stop(CLIENT_GONE);
     };
-    res.once('close', onClose);
+    watchClient(req.socket, onClientGone);
     try {
       let lease = this.deps.backend.tryAcquire(record);
       if (!lease) {
@@ -111,8 +118,8 @@ export class Gateway {
       );
       await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped);
     } finally {
-      clearTimeout(timer);
-      res.off('close', onClose);
+      deadlineTimer.cancel();
+      unwatchClient(req.socket, onClientGone);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { DEADLINE_HEADER, FUNCTION_HEADER, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { DEADLINE_HEADER, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
 
 /** Connection-scoped headers that a proxy must not forward (RFC 9110 section 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -21,11 +21,10 @@ export function upstreamHeaders(
   const forwardedFor = source['x-forwarded-for'];
   headers['x-forwarded-for'] = forwardedFor ? `${String(forwardedFor)}, ${client}` : client;
   headers['x-forwarded-proto'] ??= 'http';
-  if (source.host) headers['x-forwarded-host'] ??= source.host;
+  // Host is passed on unchanged, so it needs no x-forwarded-host copy.
   headers['x-forwarded-prefix'] = `/fn/${context.functionName}`;
   headers[INVOCATION_ID_HEADER] = context.invocationId;
   headers[DEADLINE_HEADER] = String(context.deadline);
-  headers[FUNCTION_HEADER] = context.functionName;
   return headers;
 }
 

@@ -192,6 +192,30 @@ describe('bad input and failing functions', () => {
     assert.equal((await invoke(platform.url, 'echo', { body: 'old code' })).text, 'old code');
   });
 
+  test('a client that goes away mid-invocation: the function sees the abort, and its slot is free again', async () => {
+    const handler = `export default async (request) => {
+      if (new URL(request.url).pathname === '/ok') return new Response('ok');
+      console.log('waiting');
+      await new Promise((resolve) => request.signal.addEventListener('abort', resolve));
+      console.log('aborted');
+      return new Response('too late');
+    };`;
+    // One slot on one instance: a leaked slot would make the request after it wait until the timeout.
+    await deploy(platform.url, 'leaver', { file: 'index.js', content: handler }, { concurrency: 1, maxInstances: 1, timeout: '20s' });
+    const logs = async () => ((await api(platform.url, 'GET', '/api/v1/functions/leaver/logs')).json!.logs as Array<{ message: string }>).map((l) => l.message);
+    for (const round of [1, 2]) {
+      const controller = new AbortController();
+      const pending = request(`${platform.url}/fn/leaver/hang`, { signal: controller.signal });
+      await waitFor(async () => (await logs()).filter((m) => m === 'waiting').length === round, 5000, `handler waiting (${round})`);
+      controller.abort();
+      await assert.rejects(pending);
+      await waitFor(async () => (await logs()).filter((m) => m === 'aborted').length === round, 5000, `handler saw the abort (${round})`);
+      const started = Date.now();
+      assert.equal((await invoke(platform.url, 'leaver/ok')).text, 'ok');
+      assert.ok(Date.now() - started < 5000, 'the slot was released');
+    }
+  });
+
   test('unknown API routes and methods get codes', async () => {
     assert.equal((await api(platform.url, 'GET', '/api/v1/nothing')).json!.error.code, 'NOT_FOUND');
     const res = await api(platform.url, 'POST', '/api/v1/functions/echo', {});

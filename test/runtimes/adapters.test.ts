@@ -36,7 +36,7 @@ test('findPython never picks a version-manager shim', () => {
 
 test('the python shim mirrors the protocol constants', () => {
   const source = readFileSync(runtimeAdapters.python.command({ memoryMb: 128 }).args[2]!, 'utf8');
-  for (const name of ['INIT_PATH', 'HEALTH_PATH', 'INVOCATION_ID_HEADER', 'DEADLINE_HEADER', 'FUNCTION_HEADER', 'SHIM_ERROR_HEADER', 'CONTROL_FD'] as const) {
+  for (const name of ['INIT_PATH', 'HEALTH_PATH', 'INVOCATION_ID_HEADER', 'DEADLINE_HEADER', 'SHIM_ERROR_HEADER', 'CONTROL_FD'] as const) {
     const value = protocol[name];
     assert.ok(source.includes(`${name} = ${typeof value === 'string' ? `"${value}"` : value}\n`), name);
   }

@@ -18,8 +18,6 @@ export const WARM_UP_PATH = '/__nimbus/warm-up';
 export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
 /** Request header carrying the invocation deadline in epoch milliseconds. */
 export const DEADLINE_HEADER = 'x-nimbus-deadline';
-/** Request header carrying the function name. */
-export const FUNCTION_HEADER = 'x-nimbus-function';
 /** Response header set when the handler failed. */
 export const SHIM_ERROR_HEADER = 'x-nimbus-shim-error';
 /** File descriptor of the control channel. */

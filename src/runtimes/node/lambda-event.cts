@@ -3,7 +3,7 @@
  * for AWS Lambda run unmodified.
  */
 import type { IncomingMessage } from 'node:http';
-import { DEADLINE_HEADER, FUNCTION_HEADER, type InitRequest } from './constants.cjs';
+import { DEADLINE_HEADER, type InitRequest } from './constants.cjs';
 import { headerValue } from './http-util.cjs';
 
 /** The v2.0 event (the fields Nimbus fills). */
@@ -160,7 +160,7 @@ export function buildContext(
   invocationId: string,
   settle: (err: unknown, result?: unknown) => void,
 ): LambdaContext {
-  const name = headerValue(req, FUNCTION_HEADER) ?? init.function;
+  const name = init.function;
   const header = Number(headerValue(req, DEADLINE_HEADER));
   // Without a deadline header (platform tests, manual runs) count the function's timeout from now.
   const deadline = Number.isFinite(header) && header > 0 ? header : Date.now() + init.timeoutMs;

@@ -30,7 +30,6 @@ INIT_PATH = "/__nimbus/init"
 HEALTH_PATH = "/__nimbus/health"
 INVOCATION_ID_HEADER = "x-nimbus-invocation-id"
 DEADLINE_HEADER = "x-nimbus-deadline"
-FUNCTION_HEADER = "x-nimbus-function"
 SHIM_ERROR_HEADER = "x-nimbus-shim-error"
 CONTROL_FD = 3
 MAX_LINE = 65537
@@ -178,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             deadline = 0
         deadline = deadline or now_ms + float(init.get("timeoutMs") or 30000)
-        name = self.headers.get(FUNCTION_HEADER) or init["function"]
+        name = init["function"]
         context = lam.LambdaContext(name, init.get("version", 0), init.get("memoryMb", 0), inv_id, deadline)
         event = lam.build_event(self.command, self.path, self.request_version, self.headers.items(), body, inv_id, now_ms)
         try:
