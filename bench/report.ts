@@ -70,6 +70,11 @@ export interface InterleavedRound {
   nimbusRps: number;
   /** nimbusRps / proxyRps */
   ratio: number;
+  /**
+   * CPU microseconds per request (user + system, from /proc) of each process in the round: the
+   * proxy and the bare server behind it; the platform (gateway) and the function's instance.
+   */
+  cpuUs?: { proxy: number; bare: number; gateway: number; instance: number };
 }
 
 /** The alternating comparison of (c) with (b); its median ratio is robust to a slow drift of the machine. */
@@ -202,15 +207,26 @@ export function formatReport(results: BenchResults): string {
   return lines.join('\n');
 }
 
-/** The alternating rounds of (b) and (c) and their median ratio. */
+/** The alternating rounds of (b) and (c), their median ratio, and the CPU per request of each side. */
 function formatInterleaved(interleaved: Interleaved | undefined, failed: string | undefined): string[] {
   if (failed) return [`interleaved comparison: FAILED: ${failed}`];
   if (!interleaved) return [];
   const rounds = interleaved.rounds.map((r) => `${fixed(r.nimbusRps, 0)} / ${fixed(r.proxyRps, 0)} = ${fixed(r.ratio, 2)}`);
-  return [
+  const lines = [
     `c/b at c=${interleaved.concurrency}, b and c alternated for ${interleaved.rounds.length} rounds (nimbus req/s / proxy req/s = ratio): ${rounds.join(';  ')}`,
     `  median c/b ${fixed(interleaved.medianRatio, 2)} (target >= ${WARM_RATIO_TARGET})`,
   ];
+  const cpu = interleaved.rounds.flatMap((r) => (r.cpuUs ? [r.cpuUs] : []));
+  if (cpu.length > 0) {
+    const median = (pick: (c: NonNullable<InterleavedRound['cpuUs']>) => number): number => quantile(cpu.map(pick), 0.5);
+    const proxySide = median((c) => c.proxy + c.bare);
+    const nimbusSide = median((c) => c.gateway + c.instance);
+    lines.push(
+      `  CPU per request in those rounds (user + system, medians): proxy ${fixed(median((c) => c.proxy), 1)} + bare server ${fixed(median((c) => c.bare), 1)} = ${fixed(proxySide, 1)} us;  ` +
+        `nimbus gateway ${fixed(median((c) => c.gateway), 1)} + instance ${fixed(median((c) => c.instance), 1)} = ${fixed(nimbusSide, 1)} us  (proxy side / nimbus side ${fixed(proxySide / nimbusSide, 2)})`,
+    );
+  }
+  return lines;
 }
 
 /** Sandbox on versus off: cold start and warm throughput of the same function, side by side. */

@@ -29,7 +29,7 @@ const CONCURRENCIES = [1, 50];
 const TARGET_A = 'a bare node';
 const TARGET_B = 'b minimal proxy';
 /** Rounds of the alternating (b), (c) comparison at the highest concurrency. */
-const INTERLEAVED_ROUNDS = 3;
+const INTERLEAVED_ROUNDS = 5;
 
 /** Command-line options. */
 interface Options {
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       minMs: Math.min(...spawns),
       samplesMs: spawns,
     };
-    await benchNimbus(generator, { ...options, concurrencies: CONCURRENCIES, proxyUrl: proxy.url, rounds: INTERLEAVED_ROUNDS }, work, results);
+    await benchNimbus(generator, { ...options, concurrencies: CONCURRENCIES, proxy: { url: proxy.url, pid: proxy.child.pid, backendPid: bare.child.pid }, rounds: INTERLEAVED_ROUNDS }, work, results);
   } finally {
     await stopAll();
     removeWorkDir();

@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { descendantsOf, processLabel, rssMb, stopChild } from './child.js';
 import { measureBurst } from './burst.js';
-import { measure, type LoadGenerator } from './load.js';
+import { cpuPerRequest, type ProcessGroup } from './cpu.js';
+import { measure, type LoadGenerator, type LoadResult } from './load.js';
 import {
   HELLO_DIR,
   PYTHON_DIR,
@@ -30,7 +31,7 @@ export interface SuiteOptions {
   coldRuns: number;
   concurrencies: number[];
   /** Target (b), still running: when given, (b) and (c) are also measured in alternation. */
-  proxyUrl?: string;
+  proxy?: { url: string; pid: number; backendPid: number };
   /** Rounds of that alternation. */
   rounds: number;
 }
@@ -60,16 +61,40 @@ async function loadStage(nimbus: Nimbus, generator: LoadGenerator, options: Suit
  * three processes on two cores) moves one target and not the other; alternating exposes both to
  * the same drift, and the median of the rounds' ratios is the figure to judge.
  */
-async function interleavedStage(nimbus: Nimbus, proxyUrl: string, generator: LoadGenerator, options: SuiteOptions, results: BenchResults): Promise<void> {
+async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions['proxy']>, generator: LoadGenerator, options: SuiteOptions, results: BenchResults): Promise<void> {
   const concurrency = Math.max(...options.concurrencies);
   console.error(`alternating b and c at c=${concurrency} for ${options.rounds} rounds ...`);
+  const proxyGroups: ProcessGroup[] = [
+    { label: 'proxy', pid: proxy.pid },
+    { label: 'backend', pid: proxy.backendPid },
+  ];
+  // Everything below the platform: the instance serving hello, and idle ones (pool spares) at ~0.
+  const nimbusGroups: ProcessGroup[] = [
+    { label: 'gateway', pid: nimbus.child.pid },
+    { label: 'instances', pid: nimbus.child.pid, withDescendants: true },
+  ];
+  const run = async (url: string, groups: ProcessGroup[]) => {
+    await generator.run(url, concurrency, options.warmupSeconds);
+    return cpuPerRequest(groups, () => generator.run(url, concurrency, options.seconds));
+  };
   const rounds: InterleavedRound[] = [];
   for (let i = 0; i < options.rounds; i++) {
-    const proxy = await measure(generator, proxyUrl, concurrency, options.seconds, options.warmupSeconds);
-    const ours = await measure(generator, `${nimbus.origin}/fn/hello`, concurrency, options.seconds, options.warmupSeconds);
-    if (proxy.non2xx + proxy.errors + ours.non2xx + ours.errors > 0) throw new Error(`round ${i + 1} had failed requests (proxy ${proxy.non2xx + proxy.errors}, nimbus ${ours.non2xx + ours.errors})`);
-    const ratio = proxy.requestsPerSecond > 0 ? ours.requestsPerSecond / proxy.requestsPerSecond : Number.NaN;
-    rounds.push({ proxyRps: proxy.requestsPerSecond, nimbusRps: ours.requestsPerSecond, ratio });
+    const theirs = await run(proxy.url, proxyGroups);
+    const ours = await run(`${nimbus.origin}/fn/hello`, nimbusGroups);
+    const failed = (r: LoadResult) => r.non2xx + r.errors;
+    if (failed(theirs.result) + failed(ours.result) > 0) {
+      throw new Error(`round ${i + 1} had failed requests (proxy ${failed(theirs.result)}, nimbus ${failed(ours.result)})`);
+    }
+    const proxyRps = theirs.result.requestsPerSecond;
+    const nimbusRps = ours.result.requestsPerSecond;
+    // The instances' figure includes the platform's own CPU: take it out.
+    const instanceUs = (ours.cpuUs['instances'] ?? Number.NaN) - (ours.cpuUs['gateway'] ?? Number.NaN);
+    rounds.push({
+      proxyRps,
+      nimbusRps,
+      ratio: proxyRps > 0 ? nimbusRps / proxyRps : Number.NaN,
+      cpuUs: { proxy: theirs.cpuUs['proxy'] ?? Number.NaN, bare: theirs.cpuUs['backend'] ?? Number.NaN, gateway: ours.cpuUs['gateway'] ?? Number.NaN, instance: instanceUs },
+    });
   }
   results.interleaved = { concurrency, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };
 }
@@ -118,9 +143,9 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       helloSha = await deployDir(origin, 'hello', HELLO_DIR);
       await loadStage(nimbus, generator, options, results);
     });
-    const { proxyUrl } = options;
-    if (proxyUrl && !results.stageErrors?.['load']) {
-      await stage(results, 'interleaved', () => interleavedStage(nimbus, proxyUrl, generator, options, results));
+    const { proxy } = options;
+    if (proxy && !results.stageErrors?.['load']) {
+      await stage(results, 'interleaved', () => interleavedStage(nimbus, proxy, generator, options, results));
     }
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));
