@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
 
-/** The invocations in progress on each client connection: usually one, a few when pipelined. */
-const watchers = new WeakMap<Socket, Set<() => void>>();
+/** The invocations in progress on a client connection (usually one, a few when pipelined). */
+const WATCHERS = Symbol('nimbus.clientWatchers');
+
+type WatchedSocket = Socket & { [WATCHERS]?: Set<() => void> };
 
 /**
  * Calls `onGone` when the client's connection closes, until {@link unwatchClient}; at once when it
@@ -10,13 +12,13 @@ const watchers = new WeakMap<Socket, Set<() => void>>();
  */
 export function watchClient(socket: Socket, onGone: () => void): void {
   if (socket.destroyed) return onGone();
-  let active = watchers.get(socket);
+  const watched = socket as WatchedSocket;
+  let active = watched[WATCHERS];
   if (active === undefined) {
     const set = new Set<() => void>();
     active = set;
-    watchers.set(socket, set);
+    watched[WATCHERS] = set;
     socket.once('close', () => {
-      watchers.delete(socket);
       for (const gone of set) gone();
       set.clear();
     });
@@ -26,5 +28,5 @@ export function watchClient(socket: Socket, onGone: () => void): void {
 
 /** Stops watching for `onGone` (the invocation is over). */
 export function unwatchClient(socket: Socket, onGone: () => void): void {
-  watchers.get(socket)?.delete(onGone);
+  (socket as WatchedSocket)[WATCHERS]?.delete(onGone);
 }

@@ -221,8 +221,15 @@ export class Gateway {
   }
 }
 
-/** Milliseconds to one decimal: the precision a Server-Timing reader can use. */
-const tenths = (ms: number): number => Math.round(ms * 10) / 10;
+/**
+ * Milliseconds to one decimal ("0", "0.3", "12.5"): the precision a Server-Timing reader can use.
+ * Formatted from integers, which costs a fraction of printing a fractional number.
+ */
+function tenths(ms: number): string {
+  const t = Math.round(ms * 10);
+  const fraction = t % 10;
+  return fraction === 0 ? String(t / 10) : `${(t - fraction) / 10}.${fraction}`;
+}
 
 /** The sub-path and query of `/fn/<name>/<sub>?<query>`, as the function sees it. */
 function pathAndQueryOf(req: IncomingMessage): string {
