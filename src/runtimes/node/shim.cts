@@ -8,7 +8,7 @@
  * start path.
  */
 import { unlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
@@ -122,16 +122,38 @@ let fallbackIds = 0;
 const WARM_UP_HANDLER: LoadedHandler = { form: 'web', call: async (request) => new Response(await request.text()) };
 const WARM_UP_INIT: InitRequest = { function: '', version: 0, codeDir: '', entry: '', env: {}, timeoutMs: 1000, memoryMb: 0 };
 
+/** Called once per invocation, when its response has closed (sent, or cut off). */
+function invocationClosed(id: string): void {
+  inflight--;
+  flushInvocation(id);
+  exitIfDrained();
+}
+
+/**
+ * The server's response class: it reports the end of the invocation it carries from its own
+ * 'close' event. This replaces a 'close' listener per response, which cost ~3% of the shim's
+ * instructions per request (callgrind).
+ */
+class InvocationResponse extends ServerResponse {
+  /** Set for invocations; undefined for protocol requests (init, health). */
+  invocationId: string | undefined;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'close' && this.invocationId !== undefined) {
+      const id = this.invocationId;
+      this.invocationId = undefined;
+      invocationClosed(id);
+    }
+    return super.emit(event, ...args);
+  }
+}
+
 function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler, init: InitRequest): void {
   // The platform always sends an id; requests made by hand get a local one.
   const id = headerValue(req, INVOCATION_ID_HEADER) ?? `local-${process.pid}-${++fallbackIds}`;
   inflight++;
   if (draining) res.shouldKeepAlive = false;
-  res.once('close', () => {
-    inflight--;
-    flushInvocation(id);
-    exitIfDrained();
-  });
+  (res as InvocationResponse).invocationId = id;
   invocationStore.run(id, () => {
     // Only the shim's own failures land in these catches (the invokers report handler failures).
     try {
@@ -203,7 +225,7 @@ function main(): void {
   delete process.env.NIMBUS_SOCKET;
   const control = openControl();
 
-  const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, onRequest);
+  const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0, ServerResponse: InvocationResponse }, onRequest);
   // The platform enforces the invocation deadline; the shim never cuts a request short.
   // The platform pools its connections and closes idle ones itself, so the shim never times them
   // out (0), which also spares every response its `Keep-Alive: timeout=` header and the platform
