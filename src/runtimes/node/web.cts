@@ -35,6 +35,9 @@ function describeValue(value: unknown): string {
   return typeof value;
 }
 
+/** Workers' ctx.passThroughOnException: there is no origin to fall back to, so it does nothing. */
+function passThroughOnException(): void {}
+
 const PENDING = Symbol('pending');
 
 /** The read's result if it is already available, else PENDING (checked after pending I/O callbacks). */
@@ -186,7 +189,7 @@ export function invokeWeb(call: WebCall, req: IncomingMessage, res: ServerRespon
     return sendJson(res, 400, { error: { type: 'BadRequest', message: `The ${req.method} method is not supported by Web-standard handlers.` } });
   }
   const request = lightRequest(req, res);
-  const ctx: WebContext = { waitUntil: inv.waitUntil, passThroughOnException() {}, invocationId: inv.id };
+  const ctx: WebContext = { waitUntil: inv.waitUntil, passThroughOnException, invocationId: inv.id };
   let result: unknown;
   try {
     result = call(request, inv.env, ctx);
