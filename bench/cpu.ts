@@ -30,16 +30,17 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** A group of processes whose CPU is counted together: one process, optionally with all below it. */
+/** A group of processes whose CPU is counted together: one process, or every process below it. */
 export interface ProcessGroup {
   label: string;
   pid: number;
-  withDescendants?: boolean;
+  /** Count the processes below `pid` (children, grandchildren, ...) instead of `pid` itself. */
+  below?: boolean;
 }
 
 /** CPU seconds of each process of a group right now, by PID. */
 function snapshot(group: ProcessGroup): Map<number, number> {
-  const pids = group.withDescendants ? [group.pid, ...descendantsOf(group.pid)] : [group.pid];
+  const pids = group.below ? descendantsOf(group.pid) : [group.pid];
   const times = new Map<number, number>();
   for (const pid of pids) {
     const seconds = cpuSeconds(pid);

@@ -68,10 +68,10 @@ async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions[
     { label: 'proxy', pid: proxy.pid },
     { label: 'backend', pid: proxy.backendPid },
   ];
-  // Everything below the platform: the instance serving hello, and idle ones (pool spares) at ~0.
+  // Below the platform: the instance serving hello, and idle ones (pool spares) at ~0.
   const nimbusGroups: ProcessGroup[] = [
     { label: 'gateway', pid: nimbus.child.pid },
-    { label: 'instances', pid: nimbus.child.pid, withDescendants: true },
+    { label: 'instances', pid: nimbus.child.pid, below: true },
   ];
   const run = async (url: string, groups: ProcessGroup[]) => {
     await generator.run(url, concurrency, options.warmupSeconds);
@@ -87,13 +87,11 @@ async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions[
     }
     const proxyRps = theirs.result.requestsPerSecond;
     const nimbusRps = ours.result.requestsPerSecond;
-    // The instances' figure includes the platform's own CPU: take it out.
-    const instanceUs = (ours.cpuUs['instances'] ?? Number.NaN) - (ours.cpuUs['gateway'] ?? Number.NaN);
     rounds.push({
       proxyRps,
       nimbusRps,
       ratio: proxyRps > 0 ? nimbusRps / proxyRps : Number.NaN,
-      cpuUs: { proxy: theirs.cpuUs['proxy'] ?? Number.NaN, bare: theirs.cpuUs['backend'] ?? Number.NaN, gateway: ours.cpuUs['gateway'] ?? Number.NaN, instance: instanceUs },
+      cpuUs: { proxy: theirs.cpuUs['proxy'] ?? Number.NaN, bare: theirs.cpuUs['backend'] ?? Number.NaN, gateway: ours.cpuUs['gateway'] ?? Number.NaN, instance: ours.cpuUs['instances'] ?? Number.NaN },
     });
   }
   results.interleaved = { concurrency, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };

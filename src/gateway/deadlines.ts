@@ -13,10 +13,9 @@ class Entry implements Deadline {
   constructor(
     readonly at: number,
     readonly fire: () => void,
+    /** The list it is in; undefined once it fired or was cancelled. */
     public list: DeadlineList | undefined,
-  ) {
-    this.prev = list?.tail;
-  }
+  ) {}
 
   cancel(): void {
     unlink(this);
@@ -53,6 +52,7 @@ export class DeadlineTimers {
       this.lists.set(ms, list);
     }
     const entry = new Entry(this.clock.monotonic() + ms, fire, list);
+    entry.prev = list.tail;
     if (list.tail) list.tail.next = entry;
     else list.head = entry;
     list.tail = entry;
