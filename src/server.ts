@@ -19,10 +19,12 @@ import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js';
 import { runtimeAdapters } from './runtimes/index.js';
+import type { RuntimeAdapter } from './runtimes/types.js';
+import { checkRuntimeStarts } from './backends/local/runtime-check.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 import { LocalBackend } from './backends/local/backend.js';
-import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits } from './core/spec.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretService } from './secrets/service.js';
@@ -55,6 +57,8 @@ export interface ServerOptions {
   instanceLimits?: Partial<InstanceLimits>;
   /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
   defaultAuth?: InvokeAuth;
+  /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
+  runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
   clock?: Clock;
   logger?: Logger;
 }
@@ -67,8 +71,10 @@ export interface RunningServer {
   sandbox: string;
   /** What the sandbox enforces on this host. */
   protections: Protection[];
-  /** What was found on the host (bubblewrap, cgroups, rlimits). */
+  /** What was found on the host (bubblewrap, cgroups, rlimits, a sandboxed runtime start). */
   hostChecks: HostCheck[];
+  /** Why the bubblewrap sandbox is not in use, in one sentence; undefined when it is. */
+  sandboxProblem: string | undefined;
   /** The file holding the admin token of the management API (mode 0600). */
   adminTokenFile: string;
   /** Auth of functions deployed without one. */
@@ -106,10 +112,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
   const logs = new LogBuffer();
-  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto');
+  const runtimes = { ...runtimeAdapters, ...options.runtimes };
+  // Bubblewrap is only taken when a real node instance starts in it (see checkRuntimeStarts).
+  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.hostUid));
+  if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
   const backend = new LocalBackend({
     sandbox,
-    runtimes: runtimeAdapters,
+    runtimes,
     logs,
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
@@ -191,6 +200,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     sandbox: sandbox.name,
     protections: sandbox.protections(),
     hostChecks: probe.checks,
+    sandboxProblem: sandbox.name === 'bubblewrap' ? undefined : probe.bwrapProblem,
     adminTokenFile: access.adminToken.path,
     defaultAuth: access.defaultAuth,
     instancePids: (name) => backend.pids(name),

@@ -21,15 +21,25 @@ export function installationOf(executable: string): string[] {
   return real.startsWith('/usr/') ? [] : [dirname(dirname(real))];
 }
 
-/** Node instances run the compiled shim with the platform's own node binary. */
-export const nodeAdapter: RuntimeAdapter = {
-  name: 'node',
-  command({ memoryMb }) {
-    const heapMb = Math.max(16, Math.floor(memoryMb * NODE_HEAP_SHARE));
-    return { command: process.execPath, args: [`--max-old-space-size=${heapMb}`, nodeShimPath()] };
-  },
-  runtimePaths: () => [dirname(nodeShimPath()), ...installationOf(process.execPath)],
-};
+/**
+ * Node instances run the compiled shim (`shim.cjs` in `shimDir`) with the `node` binary, by
+ * default the platform's own.
+ */
+export function createNodeAdapter(shimDir: string = dirname(nodeShimPath()), node: string = process.execPath): RuntimeAdapter {
+  return {
+    name: 'node',
+    shimDir,
+    withShimDir: (dir) => createNodeAdapter(dir, node),
+    command({ memoryMb }) {
+      const heapMb = Math.max(16, Math.floor(memoryMb * NODE_HEAP_SHARE));
+      return { command: node, args: [`--max-old-space-size=${heapMb}`, join(shimDir, 'shim.cjs')] };
+    },
+    runtimePaths: () => [shimDir, ...installationOf(node)],
+  };
+}
+
+/** The node adapter with the shim where the build put it. */
+export const nodeAdapter: RuntimeAdapter = createNodeAdapter();
 
 function isExecutable(file: string): boolean {
   try {
@@ -56,29 +66,32 @@ export function findPython(path: string = process.env.PATH ?? ''): string | unde
 }
 
 /**
- * Python adapter running `python` (from {@link findPython}). `-I` (isolated: no user site-packages, no PYTHON* variables, the shim's folder
- * not on sys.path) and `-B` (no .pyc files: the function's code directory is never modified).
- * The shim applies the memory limit itself, from `--memory-mb`.
+ * Python adapter running `python` (an interpreter path, or a function that finds one on first
+ * use, like {@link findPython}) on `shim.py` in `shimDir`. `-I` (isolated: no user site-packages,
+ * no PYTHON* variables, the shim's folder not on sys.path) and `-B` (no .pyc files: the function's
+ * code directory is never modified). The shim applies the memory limit itself, from `--memory-mb`.
  */
-export function createPythonAdapter(python: string | undefined): RuntimeAdapter {
+export function createPythonAdapter(python: string | undefined | (() => string | undefined), shimDir: string = dirname(pythonShimPath())): RuntimeAdapter {
+  let found: { path: string | undefined } | undefined;
+  const interpreter = () => (found ??= { path: typeof python === 'function' ? python() : python }).path;
   return {
     name: 'python',
+    shimDir,
+    withShimDir: (dir) => createPythonAdapter(python, dir),
     command({ memoryMb }) {
-      if (!python) throw new Error('No python3 interpreter found (looked for /usr/bin/python3, then python3 on PATH).');
-      return { command: python, args: ['-I', '-B', pythonShimPath(), '--memory-mb', String(memoryMb)] };
+      const path = interpreter();
+      if (!path) throw new Error('No python3 interpreter found (looked for /usr/bin/python3, then python3 on PATH).');
+      return { command: path, args: ['-I', '-B', join(shimDir, 'shim.py'), '--memory-mb', String(memoryMb)] };
     },
-    runtimePaths: () => [dirname(pythonShimPath()), ...(python ? installationOf(python) : [])],
+    runtimePaths: () => {
+      const path = interpreter();
+      return [shimDir, ...(path ? installationOf(path) : [])];
+    },
   };
 }
-
-let python: RuntimeAdapter | undefined;
 
 /** The adapters, by runtime name. The Python interpreter is looked up on first use. */
 export const runtimeAdapters: Record<RuntimeName, RuntimeAdapter> = {
   node: nodeAdapter,
-  python: {
-    name: 'python',
-    command: (options) => (python ??= createPythonAdapter(findPython())).command(options),
-    runtimePaths: () => (python ??= createPythonAdapter(findPython())).runtimePaths(),
-  },
+  python: createPythonAdapter(() => findPython()),
 };

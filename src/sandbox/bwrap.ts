@@ -7,7 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import { mirrorInto } from '../packages/mirror.js';
 import { BLOCK_FD, bwrapArgs, INFO_FD, rlimitArgs, SANDBOX_CODE_DIR, SANDBOX_SOCKET_DIR, SANDBOX_TMP_DIR } from './bwrap-args.js';
 import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.js';
-import type { StdioPlan } from './descriptors.js';
+import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 
 /** The uid instances run as inside their user namespace (and on the host, when the platform is root). */
@@ -80,6 +80,7 @@ export class BwrapSandbox implements Sandbox {
       stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']),
       ...(options.hostUid !== undefined ? { uid: options.hostUid, gid: options.hostUid } : {}),
     });
+    ignoreStdioErrors(child);
     const exitOfBwrap = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', () => resolve({ code: child.exitCode ?? 127, signal: null }));
@@ -92,7 +93,7 @@ export class BwrapSandbox implements Sandbox {
     };
     let pid: number;
     try {
-      pid = await handshake(child, cgroup);
+      pid = await handshake(child, cgroup, exitOfBwrap);
     } catch (err) {
       // Its namespace child first: killed mid-setup, bwrap cannot take it along, and it would wait forever.
       if (child.pid !== undefined) killChildren(child.pid);
@@ -149,37 +150,52 @@ export class BwrapSandbox implements Sandbox {
   }
 }
 
-/** Reads the sandboxed process id, moves it into its cgroup, then lets it run. */
-async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined): Promise<number> {
+/**
+ * Reads the sandboxed process id, moves it into its cgroup, then lets it run. When bubblewrap
+ * gives up during set-up (a path it cannot bind, namespaces refused), the error says what
+ * bubblewrap printed rather than what failed next on our side.
+ */
+async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined, exit: Promise<unknown>): Promise<number> {
   const info = child.stdio[INFO_FD] as Readable;
   const block = (child.stdio as unknown as Writable[])[BLOCK_FD]!;
   const stderr: string[] = [];
   const onStderr = (chunk: Buffer) => void stderr.push(chunk.toString('utf8'));
   child.stderr!.on('data', onStderr);
+  const bwrapFailure = async () => {
+    // Let bwrap's own message arrive (it exits right after printing it), but never wait long.
+    await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 500))]);
+    return new Error(`bubblewrap failed: ${stderr.join('').trim().slice(0, 500) || 'no output'}`);
+  };
   try {
     const pid = await new Promise<number>((resolve, reject) => {
       let text = '';
       const timer = setTimeout(() => reject(new Error('bubblewrap did not start the instance in time')), HANDSHAKE_TIMEOUT_MS);
       const fail = () => {
         clearTimeout(timer);
-        // Let bwrap's own error message arrive: it says what went wrong.
-        setTimeout(() => reject(new Error(`bubblewrap failed: ${stderr.join('').trim().slice(0, 500) || 'no output'}`)), 20);
+        void bwrapFailure().then(reject);
       };
-      info.on('data', (chunk: Buffer) => {
+      const onInfo = (chunk: Buffer) => {
         text += chunk.toString('utf8');
         const match = /"child-pid":\s*(\d+)[^}]*}/.exec(text);
         if (match) {
           clearTimeout(timer);
-          info.removeAllListeners();
+          info.off('data', onInfo).off('end', fail).off('error', fail);
           // Never close it early: bwrap would die of SIGPIPE writing the rest.
           info.resume();
           resolve(Number(match[1]));
         }
-      });
+      };
+      info.on('data', onInfo);
       info.once('end', fail);
       info.once('error', fail);
     });
-    await cgroup?.addProcess(pid);
+    try {
+      await cgroup?.addProcess(pid);
+    } catch (err) {
+      // ESRCH: the process is gone already, because bwrap failed after reporting it.
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw await bwrapFailure();
+      throw err;
+    }
     block.end('1');
     return pid;
   } finally {

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 
 const O_CLOEXEC = 0o2000000;
 
@@ -59,4 +60,18 @@ export class StdioPlan {
   close(): void {
     if (this.devNull !== undefined) closeSync(this.devNull);
   }
+}
+
+/**
+ * Gives every stdio stream of `child` an error listener. The streams are socket pairs to a
+ * process that may die at any moment (a failed start, a crash, a kill): reads then fail with
+ * ECONNRESET and writes with EPIPE. Without a listener such an error is thrown as an uncaught
+ * exception and takes the whole platform down; the process's exit already says what happened.
+ */
+export function ignoreStdioErrors(child: ChildProcess): void {
+  for (const stream of child.stdio) stream?.on('error', ignoreError);
+}
+
+function ignoreError(): void {
+  // See ignoreStdioErrors: the exit of the process is the report.
 }

@@ -103,15 +103,27 @@ export class SandboxUnavailableError extends Error {
 }
 
 /**
- * Picks the sandbox for `mode` on this host. `auto` takes bubblewrap when it works and falls back
- * to plain processes otherwise; an explicit mode that cannot work is an error.
+ * Answers why instances cannot run in `sandbox` (one sentence), or undefined when they can. The
+ * composition root passes one that starts a real runtime: bubblewrap working with `/usr/bin/true`
+ * does not mean it can reach the interpreter and the shim.
  */
-export async function createSandbox(mode: SandboxMode): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
+export type SandboxVerifier = (sandbox: Sandbox, probe: HostProbe) => Promise<string | undefined>;
+
+/**
+ * Picks the sandbox for `mode` on this host. `auto` takes bubblewrap when it works (and `verify`
+ * finds nothing wrong) and falls back to plain processes otherwise; an explicit mode that cannot
+ * work is an error.
+ */
+export async function createSandbox(mode: SandboxMode, verify?: SandboxVerifier): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
   const probe = await probeHost();
-  const stdio = new StdioPlan();
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
-    return { sandbox: new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio }), probe };
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    const problem = verify ? await verify(sandbox, probe) : undefined;
+    probe.checks.push({ name: 'sandboxed runtime', ok: !problem, detail: problem ?? (verify ? 'a node instance starts in the bubblewrap sandbox' : 'not checked') });
+    if (!problem) return { sandbox, probe };
+    await sandbox.close();
+    probe.bwrapProblem = problem;
   }
   if (mode === 'bubblewrap') throw new SandboxUnavailableError(`The bubblewrap sandbox was asked for, but ${probe.bwrapProblem}.`);
-  return { sandbox: new ProcessSandbox(stdio, mode === 'process' ? 'the process sandbox was chosen' : (probe.bwrapProblem ?? 'bubblewrap is not in use')), probe };
+  return { sandbox: new ProcessSandbox(new StdioPlan(), mode === 'process' ? 'the process sandbox was chosen' : (probe.bwrapProblem ?? 'bubblewrap is not in use')), probe };
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { StdioPlan } from './descriptors.js';
+import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 
 /**
@@ -25,6 +25,7 @@ export class ProcessSandbox implements Sandbox {
       // fd 3 is the control channel (ready message; EOF tells the instance the platform is gone).
       stdio: this.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe']),
     });
+    ignoreStdioErrors(child);
     const exited = new Promise<SandboxExit>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal, outOfMemory: false }));
       // A spawn failure (e.g. missing interpreter) emits 'error' and never 'exit'.

@@ -10,9 +10,14 @@ describe('nimbus doctor', () => {
     const report = JSON.parse(stdout) as { sandbox: string; checks: Array<{ name: string; ok: boolean }>; protections: Array<{ name: string; active: boolean }> };
     const probe = await probeHost();
     assert.deepEqual(
-      report.checks.map((c) => [c.name, c.ok]),
+      report.checks.slice(0, probe.checks.length).map((c) => [c.name, c.ok]),
       probe.checks.map((c) => [c.name, c.ok]),
     );
+    // Then a real instance of each runtime, in the sandbox chosen (node was started to choose bubblewrap).
+    const runtimeChecks = report.checks.slice(probe.checks.length).map((c) => [c.name, c.ok]);
+    const nodeCheck = report.sandbox === 'bubblewrap' ? 'sandboxed runtime' : 'node runtime';
+    assert.deepEqual(runtimeChecks.map(([name]) => name).sort(), [nodeCheck, 'python runtime'].sort());
+    assert.ok(runtimeChecks.every(([, ok]) => ok), JSON.stringify(report.checks));
     assert.equal(report.sandbox, probe.bwrapProblem ? 'process' : 'bubblewrap');
     const fsIsolation = report.protections.find((p) => p.name === 'file system isolation');
     assert.equal(fsIsolation?.active, report.sandbox === 'bubblewrap', 'file system isolation is claimed only with bubblewrap');

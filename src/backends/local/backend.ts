@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from '../../core/spec.js';
+import { stageRuntimes } from '../../runtimes/staging.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import type { FunctionRecord } from '../../store/types.js';
@@ -55,6 +56,8 @@ export class LocalBackend implements Backend {
   private readonly runDir: string;
   private readonly stopReaper: () => void;
   private readonly warm: WarmPool;
+  /** The runtimes, with their shim files staged in the run directory. */
+  private readonly runtimes: Record<RuntimeName, RuntimeAdapter>;
   private shuttingDown = false;
   private nextId = 1;
 
@@ -64,6 +67,7 @@ export class LocalBackend implements Backend {
   constructor(private readonly options: LocalBackendOptions) {
     this.limits = { ...DEFAULT_INSTANCE_LIMITS, ...options.limits };
     this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
+    this.runtimes = stageRuntimes(options.runtimes, join(this.runDir, 'runtimes'));
     this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
     this.warm = new WarmPool(
@@ -86,7 +90,7 @@ export class LocalBackend implements Backend {
     return RuntimeProcess.spawn(
       {
         sandbox: this.options.sandbox,
-        adapter: this.options.runtimes[profile.runtime],
+        adapter: this.runtimes[profile.runtime],
         logs: this.options.logs,
         socketDir: join(this.runDir, id),
         startTimeoutMs: this.options.startTimeoutMs ?? 10_000,

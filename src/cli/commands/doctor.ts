@@ -8,7 +8,8 @@ Examples:
   $ nimbus doctor --json
 
 Checks this machine the way \`nimbus up\` does at start-up (bubblewrap, user namespaces, cgroups,
-rlimits) and lists the protections instances would get here. Nothing is left running.`;
+rlimits, a real node instance in the sandbox), starts one instance of each runtime in the sandbox
+that would be used, and lists the protections instances would get here. Nothing is left running.`;
 
 /** Fixes to suggest for a failed check, by check name. */
 const FIXES: Record<string, string> = {
@@ -28,8 +29,18 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const { io } = ctx;
       const c = ctx.out;
       // Loaded here so the other commands never load the sandbox code.
-      const { createSandbox } = await import('../../sandbox/probe.js');
-      const { sandbox, probe } = await createSandbox('auto');
+      const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }] = await Promise.all([
+        import('../../sandbox/probe.js'),
+        import('../../backends/local/runtime-check.js'),
+        import('../../runtimes/index.js'),
+      ]);
+      const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.hostUid));
+      for (const adapter of Object.values(runtimeAdapters)) {
+        // Node was started in bubblewrap to choose the sandbox already (the "sandboxed runtime" check).
+        if (adapter.name === 'node' && sandbox.name === 'bubblewrap') continue;
+        const problem = await checkRuntimeStarts(sandbox, adapter, sandbox.name === 'bubblewrap' ? probe.hostUid : undefined);
+        probe.checks.push({ name: `${adapter.name} runtime`, ok: !problem, detail: problem ?? `an instance starts in the ${sandbox.name} sandbox` });
+      }
       const protections = sandbox.protections();
       await sandbox.close();
       if (opts.json) {

@@ -11,6 +11,7 @@ interface RunningServer {
   url: string;
   close(): Promise<void>;
   sandbox: string;
+  sandboxProblem: string | undefined;
   protections: { name: string; active: boolean; detail: string }[];
   adminTokenFile: string;
   defaultAuth: InvokeAuth;
@@ -132,6 +133,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
         out.write(`Sandbox: ${server.sandbox}${server.sandbox === 'bubblewrap' ? '' : c.yellow(' (weaker isolation: see nimbus doctor)')}\n`);
+        if (server.sandboxProblem && opts.sandbox === 'auto') out.write(`  ${c.yellow('bubblewrap is not in use:')} ${server.sandboxProblem}\n`);
         out.write('Protections:\n');
         const rows = server.protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
         out.write(indentTable(formatTable(['', '', ''], rows)));
