@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readlinkSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { inheritableDescriptors } from '../../src/sandbox/descriptors.js';
 import type { Sandbox, SandboxedProcess, SandboxSpec } from '../../src/sandbox/types.js';
 
 /** The stand-in runtime (source file: it is plain CommonJS and is not compiled). */
-const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test/sandbox/fixtures');
+const FIXTURE_SOURCE = join(dirname(fileURLToPath(import.meta.url)), '../../../test/sandbox/fixtures');
 
 /**
  * What every Sandbox must do, whatever it isolates: start the command with exactly the given
@@ -20,11 +20,17 @@ const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../test
 export function sandboxContract(name: string, make: () => Promise<Sandbox | undefined>): void {
   let sandbox: Sandbox | undefined;
   let work: string;
+  /** The stand-in runtime, staged as the backend stages the shims (the checkout may be private). */
+  let fixtureDir: string;
   const started: SandboxedProcess[] = [];
 
   before(async () => {
     sandbox = await make();
     work = await mkdtemp(join(tmpdir(), 'nimbus-sandbox-'));
+    fixtureDir = join(work, 'fixtures');
+    await cp(FIXTURE_SOURCE, fixtureDir, { recursive: true });
+    await chmod(fixtureDir, 0o755);
+    await chmod(join(fixtureDir, 'instance.cjs'), 0o644);
   });
   after(async () => {
     for (const proc of started) proc.kill('SIGKILL');
@@ -40,8 +46,8 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
     const socket = join(socketDir, 'fn.sock');
     const proc = await sandbox!.start({
       command: process.execPath,
-      args: [join(FIXTURE_DIR, 'instance.cjs')],
-      runtimePaths: [FIXTURE_DIR],
+      args: [join(fixtureDir, 'instance.cjs')],
+      runtimePaths: [fixtureDir],
       env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: socket, CONTRACT_MARK: 'present' },
       socketDir,
       network: 'outbound',
