@@ -114,7 +114,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const logs = new LogBuffer();
   const runtimes = { ...runtimeAdapters, ...options.runtimes };
   // Bubblewrap is only taken when a real node instance starts in it (see checkRuntimeStarts).
-  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.hostUid));
+  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
   if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
   const backend = new LocalBackend({
     sandbox,

@@ -8,9 +8,10 @@ import { mirrorInto } from '../packages/mirror.js';
 import { BLOCK_FD, bwrapArgs, INFO_FD, rlimitArgs, SANDBOX_CODE_DIR, SANDBOX_SOCKET_DIR, SANDBOX_TMP_DIR } from './bwrap-args.js';
 import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.js';
 import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
+import type { UidPool } from './uid-pool.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 
-/** The uid instances run as inside their user namespace (and on the host, when the platform is root). */
+/** The uid instances run as inside their user namespace. */
 export const SANDBOX_UID = 65534;
 
 /** What the host offers the bubblewrap sandbox (see probe.ts). */
@@ -20,8 +21,12 @@ export interface BwrapSandboxOptions {
   prlimit: string | undefined;
   /** Per-instance cgroups; undefined when this host does not let us create them. */
   cgroups: CgroupDriver | undefined;
-  /** Start bubblewrap as this host uid (the platform runs as root): instances own nothing of the host. */
-  hostUid: number | undefined;
+  /**
+   * Host uids for instances (the platform runs as root): each instance's bubblewrap runs as a uid
+   * of its own, so instances own nothing of the host and cannot reach each other. Undefined when
+   * the platform is not root: instances then run as its user.
+   */
+  uids: UidPool | undefined;
   stdio: StdioPlan;
 }
 
@@ -46,23 +51,33 @@ export class BwrapSandbox implements Sandbox {
     // The code directory sits next to the socket directory, never inside it: the socket
     // directory is writable from inside, the code must not be.
     const codeDir = `${spec.socketDir}.code`;
-    await mkdir(codeDir, { mode: 0o755 });
-    if (options.hostUid !== undefined) {
-      // bubblewrap runs as that uid: it must be able to pass through the run directory (once per
-      // directory) and write in its own socket directory, and nothing more.
-      const runDir = dirname(spec.socketDir);
-      if (!this.traversable.has(runDir)) {
-        await chmod(runDir, 0o711);
-        this.traversable.add(runDir);
-      }
-      await chown(spec.socketDir, options.hostUid, options.hostUid);
-    }
+    const hostUid = options.uids?.acquire();
+    const releaseUid = () => hostUid !== undefined && options.uids!.release(hostUid);
     let cgroup: InstanceCgroup | undefined;
     try {
-      cgroup = await options.cgroups?.create(basename(spec.socketDir), { memoryMb: spec.limits.memoryMb, maxProcesses: spec.limits.maxProcesses });
+      if (hostUid === undefined) {
+        await mkdir(codeDir, { mode: 0o755 });
+      } else {
+        // bubblewrap runs as the instance's own uid: it must be able to pass through the run
+        // directory (once per directory) and use its own socket and code directories, which no
+        // other uid but the platform's can enter (0700 and 0500).
+        const runDir = dirname(spec.socketDir);
+        if (!this.traversable.has(runDir)) {
+          await chmod(runDir, 0o711);
+          this.traversable.add(runDir);
+        }
+        await mkdir(codeDir, { mode: 0o500 });
+        await chown(codeDir, hostUid, hostUid);
+        await chown(spec.socketDir, hostUid, hostUid);
+        await chmod(spec.socketDir, 0o700);
+      }
+      cgroup = await options.cgroups?.create(basename(spec.socketDir), { memoryMb: spec.limits.memoryMb, maxProcesses: spec.limits.maxProcesses }).catch((err: Error) => {
+        throw new Error(`could not create the instance's cgroup: ${err.message}`);
+      });
     } catch (err) {
       await rm(codeDir, { recursive: true, force: true });
-      throw new Error(`could not create the instance's cgroup: ${(err as Error).message}`);
+      releaseUid();
+      throw err;
     }
     const rlimits = options.prlimit ? rlimitArgs(options.prlimit, spec.limits) : [];
     const args = bwrapArgs({
@@ -78,7 +93,7 @@ export class BwrapSandbox implements Sandbox {
       env: { ...insideEnv(spec), HOME: SANDBOX_TMP_DIR, TMPDIR: SANDBOX_TMP_DIR },
       // fd 3: control channel; 4 and 5: the set-up handshake (see bwrapArgs).
       stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']),
-      ...(options.hostUid !== undefined ? { uid: options.hostUid, gid: options.hostUid } : {}),
+      ...(hostUid !== undefined ? { uid: hostUid, gid: hostUid } : {}),
     });
     ignoreStdioErrors(child);
     const exitOfBwrap = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -89,6 +104,8 @@ export class BwrapSandbox implements Sandbox {
       const outOfMemory = (await cgroup?.outOfMemory()) ?? false;
       await cgroup?.remove().catch(() => undefined);
       await rm(codeDir, { recursive: true, force: true });
+      // Only now: until every process of the instance is gone, its uid is still in use.
+      releaseUid();
       return outOfMemory;
     };
     let pid: number;
@@ -133,8 +150,10 @@ export class BwrapSandbox implements Sandbox {
   }
 
   protections(): Protection[] {
-    const { cgroups, prlimit, hostUid } = this.options;
-    const user = hostUid !== undefined ? `uid ${SANDBOX_UID} in its own user namespace, and uid ${hostUid} on the host` : `uid ${SANDBOX_UID} in its own user namespace (the platform's own user on the host)`;
+    const { cgroups, prlimit, uids } = this.options;
+    const user = uids
+      ? `uid ${SANDBOX_UID} in its own user namespace, and a host uid of its own (from ${uids.range.first}), shared with no other instance`
+      : `uid ${SANDBOX_UID} in its own user namespace; on the host every instance shares the platform's user (run as root for a uid per instance)`;
     return [
       { name: 'unprivileged user', active: true, detail: `${user}, no capabilities` },
       { name: 'namespaces', active: true, detail: 'own mount, PID, IPC, UTS and cgroup namespaces (bubblewrap)' },

@@ -6,6 +6,7 @@ import { detectCgroups, removeStaleGroups, type CgroupDriver } from './cgroups.j
 import { StdioPlan } from './descriptors.js';
 import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
+import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
 
 /** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
 export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
@@ -26,7 +27,8 @@ export interface HostProbe {
   bwrapProblem: string | undefined;
   prlimit: string | undefined;
   cgroups: CgroupDriver | undefined;
-  hostUid: number | undefined;
+  /** Host uids instances run as (one each), when the platform runs as root; undefined otherwise. */
+  instanceUids: UidRange | undefined;
 }
 
 /** Prefix of the cgroup directory of one platform process (`nimbus-<pid>`). */
@@ -58,7 +60,9 @@ function tryBwrap(bwrap: string, hostUid: number | undefined): string | undefine
 /** Checks bubblewrap, user namespaces, cgroups and rlimits on this host. */
 export async function probeHost(): Promise<HostProbe> {
   const checks: HostCheck[] = [];
-  const hostUid = process.getuid?.() === 0 ? SANDBOX_UID : undefined;
+  const instanceUids = process.getuid?.() === 0 ? INSTANCE_UID_RANGE : undefined;
+  // Checked as an instance will run: as a uid of the range (all of them are "others" on the host).
+  const hostUid = instanceUids?.first;
   const bwrap = findExecutable('bwrap');
   let bwrapProblem: string | undefined;
   if (!bwrap) {
@@ -71,7 +75,9 @@ export async function probeHost(): Promise<HostProbe> {
   checks.push({
     name: 'unprivileged user',
     ok: true,
-    detail: hostUid !== undefined ? `the platform runs as root: instances run as host uid ${hostUid}` : `instances run as uid ${SANDBOX_UID} in a user namespace, mapped to the platform's user`,
+    detail: instanceUids
+      ? `the platform runs as root: each instance runs as a host uid of its own, from ${instanceUids.first} (${instanceUids.count} in all)`
+      : `instances run as uid ${SANDBOX_UID} in a user namespace, mapped to the platform's user; they share that user on the host (run as root for a uid per instance)`,
   });
 
   const group = `${CGROUP_PREFIX}${process.pid}`;
@@ -85,7 +91,7 @@ export async function probeHost(): Promise<HostProbe> {
 
   const prlimit = findExecutable('prlimit');
   checks.push({ name: 'rlimits', ok: prlimit !== undefined, detail: prlimit ? `${prlimit}: open files, processes, no core dumps` : 'prlimit(1) not found (util-linux)' });
-  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, hostUid };
+  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids };
 }
 
 function isAlive(pid: number): boolean {
@@ -117,7 +123,7 @@ export type SandboxVerifier = (sandbox: Sandbox, probe: HostProbe) => Promise<st
 export async function createSandbox(mode: SandboxMode, verify?: SandboxVerifier): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
   const probe = await probeHost();
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
     const problem = verify ? await verify(sandbox, probe) : undefined;
     probe.checks.push({ name: 'sandboxed runtime', ok: !problem, detail: problem ?? (verify ? 'a node instance starts in the bubblewrap sandbox' : 'not checked') });
     if (!problem) return { sandbox, probe };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { CgroupDriver } from '../../src/sandbox/cgroups.js';
 import { BwrapSandbox } from '../../src/sandbox/bwrap.js';
+import { UidPool } from '../../src/sandbox/uid-pool.js';
 import { StdioPlan } from '../../src/sandbox/descriptors.js';
 import { ProcessSandbox } from '../../src/sandbox/process.js';
 import { probeHost } from '../../src/sandbox/probe.js';
@@ -23,7 +24,7 @@ describe('BwrapSandbox', () => {
       console.log(`# skipping the bubblewrap contract: ${probe.bwrapProblem}`);
       return undefined;
     }
-    return new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    return new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
   });
 });
 
@@ -46,7 +47,7 @@ describe('BwrapSandbox failures', () => {
         remove: async () => undefined,
       }),
     };
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: failing, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: failing, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
     const work = await mkdtemp(join(tmpdir(), 'nimbus-sandbox-fail-'));
     const socketDir = join(work, 'p-fail');
     await mkdir(socketDir, { mode: 0o700 });

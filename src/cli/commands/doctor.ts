@@ -34,11 +34,11 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
         import('../../backends/local/runtime-check.js'),
         import('../../runtimes/index.js'),
       ]);
-      const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.hostUid));
+      const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.instanceUids?.first));
       for (const adapter of Object.values(runtimeAdapters)) {
         // Node was started in bubblewrap to choose the sandbox already (the "sandboxed runtime" check).
         if (adapter.name === 'node' && sandbox.name === 'bubblewrap') continue;
-        const problem = await checkRuntimeStarts(sandbox, adapter, sandbox.name === 'bubblewrap' ? probe.hostUid : undefined);
+        const problem = await checkRuntimeStarts(sandbox, adapter, sandbox.name === 'bubblewrap' ? probe.instanceUids?.first : undefined);
         probe.checks.push({ name: `${adapter.name} runtime`, ok: !problem, detail: problem ?? `an instance starts in the ${sandbox.name} sandbox` });
       }
       const protections = sandbox.protections();
