@@ -33,7 +33,7 @@ export type { InitRequest } from './node/constants.cjs';
 /** Answer to a successful init. */
 export interface InitResponse {
   /** The handler form that was detected. */
-  form: 'web' | 'lambda';
+  form: 'web' | 'lambda' | 'node' | 'openfaas';
   /** Milliseconds spent loading the user's code. */
   loadMs: number;
 }

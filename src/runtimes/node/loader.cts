@@ -5,6 +5,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { InitRequest } from './constants.cjs';
+import { listenedServer } from './listen-capture.cjs';
+import type { NodeHttpHandler } from './node-http.cjs';
+import type { OpenFaasHandler } from './openfaas.cjs';
+import { looksLikeNodeHttp, looksLikeOpenFaas } from './params.cjs';
 
 /** The `ctx` argument of a Web-standard handler (the Cloudflare Workers shape). */
 export interface WebContext {
@@ -20,7 +24,14 @@ export type WebCall = (request: Request, env: Record<string, string>, ctx: WebCo
 export type LambdaHandler = (event: unknown, context: unknown, callback?: (err?: unknown, result?: unknown) => void) => unknown;
 
 /** The loaded handler. */
-export type LoadedHandler = { form: 'web'; call: WebCall } | { form: 'lambda'; fn: LambdaHandler };
+export type LoadedHandler =
+  | { form: 'web'; call: WebCall }
+  | { form: 'lambda'; fn: LambdaHandler }
+  | { form: 'node'; handle: NodeHttpHandler }
+  | { form: 'openfaas'; fn: OpenFaasHandler };
+
+/** How long a module that exports nothing may take to call `listen()` (e.g. after connecting to a database). */
+const LISTEN_WAIT_MS = 2000;
 
 /** Init failure, answered as `{"error":{"code","message"}}`. */
 export class LoadError extends Error {
@@ -69,16 +80,18 @@ function defaultExport(mod: unknown): unknown {
   let value = mod.default;
   // import() of an esbuild CJS bundle: default is module.exports, which has its own default.
   if (isObject(value) && value.__esModule === true && 'default' in value) value = value.default;
-  // CJS `module.exports = app` where app has fetch (a Hono app): module.exports is the default.
-  if (value === undefined && mod.__esModule !== true && typeof mod.fetch === 'function') value = mod;
+  // CJS `module.exports = app` where app is an object with fetch (Hono), or a Koa or Fastify app:
+  // module.exports is the default.
+  if (value === undefined && mod.__esModule !== true && ['fetch', 'callback', 'routing'].some((method) => typeof mod[method] === 'function')) value = mod;
   return value;
 }
 
 /**
  * Loads `codeDir/entry` and picks the handler:
  * `export` set and not `default` -> that named export, Lambda style; else a default export that is
- * a function (Web style) or an object with `fetch` (called with this = the object); else a
- * `handler` export, Lambda style.
+ * a node:http app or `(req, res)` function (node form), an `(event, context)` function (OpenFaaS
+ * form), another function (Web style) or an object with `fetch` (called with this = the object);
+ * else a `handler` export, Lambda style; else the server the module started with `listen()`.
  */
 export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
   const file = resolve(init.codeDir, init.entry);
@@ -99,7 +112,10 @@ export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
   }
 
   const def = defaultExport(mod);
+  const app = await nodeHttpApp(def);
+  if (app) return { form: 'node', handle: app };
   if (typeof def === 'function') {
+    if (looksLikeOpenFaas(def as () => unknown)) return { form: 'openfaas', fn: def as OpenFaasHandler };
     const fn = def as WebCall;
     return { form: 'web', call: (request, env, ctx) => fn(request, env, ctx) };
   }
@@ -112,8 +128,32 @@ export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
   }
   const handler = named(mod, 'handler');
   if (typeof handler === 'function') return { form: 'lambda', fn: handler as LambdaHandler };
+  // An app that starts its own server instead of exporting a handler.
+  const server = await listenedServer(LISTEN_WAIT_MS);
+  if (server) return { form: 'node', handle: (req, res) => server.emit('request', req, res) };
   throw new LoadError(
     'HANDLER_NOT_FOUND',
-    `${init.entry} exports no handler: export default a fetch handler (function or object with fetch), or export a function named "handler".`,
+    `${init.entry} exports no handler and starts no server: export default a fetch handler (function or object with fetch), ` +
+      'a (req, res) function or app (Express, Koa, Fastify), or export a function named "handler"; or call app.listen().',
   );
+}
+
+/**
+ * The node:http handler of `value`, when it is one: an Express app (a function with `handle` and
+ * `use`), a Koa app (`callback()`), a Fastify instance (`routing`, after `ready()`), or a function
+ * whose second parameter is named `res`/`response`.
+ */
+async function nodeHttpApp(value: unknown): Promise<NodeHttpHandler | undefined> {
+  if (!isObject(value)) return undefined;
+  const isFunction = typeof (value as unknown) === 'function';
+  if (isFunction && typeof value.handle === 'function' && typeof value.use === 'function') return value as unknown as NodeHttpHandler;
+  if (typeof value.callback === 'function' && typeof value.use === 'function' && typeof value.fetch !== 'function') {
+    return (value.callback as () => NodeHttpHandler).call(value);
+  }
+  if (typeof value.routing === 'function' && typeof value.ready === 'function') {
+    await (value.ready as () => Promise<unknown>).call(value);
+    return (value.routing as NodeHttpHandler).bind(value);
+  }
+  if (isFunction && looksLikeNodeHttp(value as unknown as () => unknown)) return value as unknown as NodeHttpHandler;
+  return undefined;
 }

@@ -13,6 +13,9 @@ import { Socket } from 'node:net';
 import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
+import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
+import { invokeNodeHttp } from './node-http.cjs';
+import { invokeOpenFaas } from './openfaas.cjs';
 import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
 import { installLightRequest } from './light-request.cjs';
@@ -83,6 +86,10 @@ async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<vo
   const started = performance.now();
   try {
     for (const [key, value] of Object.entries(init.env)) process.env[key] = String(value);
+    // Apps written as servers read their port from $PORT and call listen(): they get a port that
+    // binds nothing (see listen-capture).
+    process.env.PORT ??= String(VIRTUAL_PORT);
+    captureListen();
     try {
       process.chdir(init.codeDir);
     } catch (err) {
@@ -153,11 +160,19 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   const id = headerValue(req, INVOCATION_ID_HEADER) ?? `local-${process.pid}-${++fallbackIds}`;
   inflight++;
   if (draining) res.shouldKeepAlive = false;
-  (res as InvocationResponse).invocationId = id;
+  if (loaded.form === 'node') {
+    // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
+    // own accounting: this form pays for a listener instead.
+    res.once('close', () => invocationClosed(id));
+  } else {
+    (res as InvocationResponse).invocationId = id;
+  }
   invocationStore.run(id, () => {
     // Only the shim's own failures land in these catches (the invokers report handler failures).
     try {
       if (loaded.form === 'web') invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) });
+      else if (loaded.form === 'node') invokeNodeHttp(loaded.handle, req, res, id);
+      else if (loaded.form === 'openfaas') invokeOpenFaas(loaded.fn, req, res, id).catch((err: unknown) => failInternally(res, err, id));
       else invokeLambda(loaded.fn, init, req, res, id).catch((err: unknown) => failInternally(res, err, id));
     } catch (err) {
       failInternally(res, err, id);
