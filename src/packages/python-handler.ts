@@ -8,6 +8,8 @@ const PYTHON_HANDLER = /^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.([A-Za-z_]\w*)$/;
 /** Conventional entry points, tried in order when no handler is given. */
 const DEFAULTS: ReadonlyArray<{ file: string; fn: string }> = [
   { file: 'handler.py', fn: 'handler' },
+  // The OpenFaaS python3-http template: handler.py with handle(event, context).
+  { file: 'handler.py', fn: 'handle' },
   { file: 'main.py', fn: 'handler' },
   { file: 'lambda_function.py', fn: 'lambda_handler' },
 ];
@@ -15,8 +17,8 @@ const DEFAULTS: ReadonlyArray<{ file: string; fn: string }> = [
 /**
  * Resolves a python handler `module.function` against the package in `tree`: the module is a
  * file (`pkg.mod.fn` -> `pkg/mod.py`, or `pkg/mod/__init__.py`) that must define the function.
- * Not given: handler.py `handler`, main.py `handler`, lambda_function.py `lambda_handler`, or
- * `handler` in the only .py file at the root.
+ * Not given: handler.py `handler`, handler.py `handle` (OpenFaaS), main.py `handler`,
+ * lambda_function.py `lambda_handler`, or `handler` in the only .py file at the root.
  *
  * @throws HANDLER_NOT_FOUND naming what was tried.
  */

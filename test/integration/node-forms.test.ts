@@ -1,6 +1,6 @@
 /**
  * Node apps as they are written for servers, deployed unmodified: Express (exported, and calling
- * listen()), Koa, Fastify (exported, and calling listen()), and an OpenFaaS template handler.
+ * listen()), Koa, Fastify (exported, and calling listen()), and OpenFaaS template handlers (node, python).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -68,5 +68,16 @@ describe('node apps written for servers run unmodified', () => {
     const refused = await invoke(platform.url, 'greeter', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(refused.status, 400);
     assert.equal(refused.text, 'a JSON body with a "name" string, please');
+  });
+
+  test('examples/openfaas-python: an OpenFaaS python3-http handler, detected at deploy', async () => {
+    const deployed = await deploy(platform.url, 'greeter-py', join(EXAMPLES, 'openfaas-python'));
+    assert.equal(deployed.runtime, 'python');
+    assert.equal(deployed.handler, 'handler.handle');
+    const res = await invoke(platform.url, 'greeter-py?lang=en', { method: 'POST', body: '{"name":"ada"}' });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.headers['x-served-by'], 'nimbus');
+    assert.deepEqual(JSON.parse(res.text), { greeting: 'hello, ada', lang: 'en' });
+    assert.equal((await invoke(platform.url, 'greeter-py', { method: 'POST', body: 'nope' })).status, 400);
   });
 });

@@ -42,7 +42,12 @@ def limit_malloc_arenas():
 
 
 def load_handler(init):
-    """Loads the module file and returns (handler, None) or (None, (code, message))."""
+    """Loads the module file and returns ((handler, form), None) or (None, (code, message)).
+
+    The form follows the function's name, as each platform names it: ``handle`` is the OpenFaaS
+    python3-http template's ``handle(event, context)`` ("openfaas"); any other name (``handler``,
+    ``lambda_handler``) is Lambda style ("lambda").
+    """
     import importlib.util
 
     code_dir, entry = init["codeDir"], init["entry"]
@@ -74,4 +79,4 @@ def load_handler(init):
     fn = getattr(module, export, None)
     if not callable(fn):
         return None, ("HANDLER_NOT_FOUND", "%s has no function named %r." % (entry, export))
-    return fn, None
+    return (fn, "openfaas" if export == "handle" else "lambda"), None

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _nimbus_init as setup  # noqa: E402
 import _nimbus_lambda as lam  # noqa: E402
+import _nimbus_openfaas as faas  # noqa: E402
 import _nimbus_logs as logs  # noqa: E402
 
 del sys.path[0]
@@ -41,6 +42,7 @@ class State:
     def __init__(self):
         self.phase = "waiting"  # waiting -> loading -> ready | failed
         self.handler = None
+        self.form = "lambda"  # or "openfaas"
         self.init = None
         self.inflight = 0
         self.draining = False
@@ -148,12 +150,12 @@ class Handler(BaseHTTPRequestHandler):
             state.phase = "waiting"
             return self.respond_json(400, {"error": {"code": "INVALID_INIT", "message": str(err)}})
         started = time.perf_counter()
-        fn, error = setup.load_handler(init)
+        loaded, error = setup.load_handler(init)
         if error:
             state.phase = "failed"
             return self.respond_json(500, {"error": {"code": error[0], "message": error[1]}})
-        state.handler, state.init, state.phase = fn, init, "ready"
-        self.respond_json(200, {"form": "lambda", "loadMs": round((time.perf_counter() - started) * 1000, 2)})
+        (state.handler, state.form), state.init, state.phase = loaded, init, "ready"
+        self.respond_json(200, {"form": state.form, "loadMs": round((time.perf_counter() - started) * 1000, 2)})
 
     def invoke(self, body):
         inv_id = self.headers.get(INVOCATION_ID_HEADER)
@@ -177,9 +179,13 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             deadline = 0
         deadline = deadline or now_ms + float(init.get("timeoutMs") or 30000)
-        name = init["function"]
-        context = lam.LambdaContext(name, init.get("version", 0), init.get("memoryMb", 0), inv_id, deadline)
-        event = lam.build_event(self.command, self.path, self.request_version, self.headers.items(), body, inv_id, now_ms)
+        if state.form == "openfaas":
+            event, context, map_result = faas.Event(self.command, self.path, self.headers, body), faas.Context(), faas.map_result
+        else:
+            name = init["function"]
+            context = lam.LambdaContext(name, init.get("version", 0), init.get("memoryMb", 0), inv_id, deadline)
+            event = lam.build_event(self.command, self.path, self.request_version, self.headers.items(), body, inv_id, now_ms)
+            map_result = lam.map_result
         try:
             result = state.handler(event, context)
             if hasattr(result, "__await__"):  # an async def handler: run it to completion
@@ -191,8 +197,8 @@ class Handler(BaseHTTPRequestHandler):
         except BaseException as err:  # noqa: B036 - includes sys.exit() in user code
             return self.failure("HANDLER_ERROR", err, inv_id)
         try:
-            return lam.map_result(result)
-        except lam.InvalidResponse as err:
+            return map_result(result)
+        except (lam.InvalidResponse, faas.InvalidResponse) as err:
             return self.failure("INVALID_RESPONSE", err, inv_id)
 
     def failure(self, code, err, inv_id):
