@@ -24,6 +24,8 @@ export interface FunctionView {
   name: string;
   runtime: string;
   handler: string;
+  /** exec functions: how the program serves invocations. */
+  protocol?: 'http' | 'stdio';
   version: number;
   package: string;
   env: Record<string, string>;
@@ -101,12 +103,13 @@ export class FunctionService {
     const env = config.env ?? previous?.env ?? {};
     const secrets = config.secrets ?? previous?.secrets ?? [];
     await checkSecretReferences(this.deps.store, env, secrets);
-    const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler });
+    const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler, command: config.command, protocol: config.protocol });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
     const spec: FunctionSpec = {
       name,
       runtime: built.runtime,
       handler: built.handler,
+      ...(built.runtime === 'exec' ? { protocol: built.build.export === 'stdio' ? 'stdio' : 'http' } : {}),
       env,
       secrets,
       timeoutMs: config.timeout ?? previous?.timeoutMs ?? LIMITS.timeoutMs.default,
@@ -156,6 +159,7 @@ export class FunctionService {
       name: spec.name,
       runtime: spec.runtime,
       handler: spec.handler,
+      ...(spec.protocol ? { protocol: spec.protocol } : {}),
       version: record.version,
       package: spec.packageSha256,
       env: spec.env,

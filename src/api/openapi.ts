@@ -34,8 +34,9 @@ const functionSchema = {
   required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'secrets', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'url', 'instances', 'createdAt', 'updatedAt'],
   properties: {
     name: { type: 'string' },
-    runtime: { type: 'string', enum: ['node', 'python'] },
-    handler: { type: 'string' },
+    runtime: { type: 'string', enum: ['node', 'python', 'exec'] },
+    handler: { type: 'string', description: 'node: entry file or file.export; python: module.function; exec: the command' },
+    protocol: { type: 'string', enum: ['http', 'stdio'], description: 'exec functions only' },
     version: { type: 'integer', minimum: 1 },
     package: { type: 'string', description: 'sha256 of the package' },
     env: { type: 'object', additionalProperties: { type: 'string' } },

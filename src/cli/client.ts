@@ -74,6 +74,8 @@ export interface DeployBody {
   package: string;
   runtime?: string;
   handler?: string;
+  command?: string;
+  protocol?: 'http' | 'stdio';
   env?: Record<string, string>;
   secrets?: string[];
   timeout?: number | string;

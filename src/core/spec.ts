@@ -3,9 +3,16 @@ import { NimbusError } from './errors.js';
 import { INVOKE_AUTH_MODES, type InvokeAuth } from './invoke-auth.js';
 import { SECRET_LIMITS, secretNameProblem } from './secret-rules.js';
 
-/** Runtimes Nimbus can run. */
-export const RUNTIMES = ['node', 'python'] as const;
+/** Runtimes Nimbus can run: node and python shims, and `exec`, any program (see EXEC_PROTOCOLS). */
+export const RUNTIMES = ['node', 'python', 'exec'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
+
+/**
+ * How an `exec` function's program serves invocations: `http`, a long-running program serving
+ * HTTP on $PORT; `stdio`, one process per invocation (body on stdin, response on stdout).
+ */
+export const EXEC_PROTOCOLS = ['http', 'stdio'] as const;
+export type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
 
 /**
  * Network policy of a function's instances: `outbound` may open connections (the host's network),
@@ -67,7 +74,7 @@ export function instanceLimitsOf(spec: Pick<FunctionSpec, 'maxProcesses' | 'maxO
 }
 
 /** Requests one instance serves at once, per runtime, unless set. */
-export const DEFAULT_CONCURRENCY: Record<RuntimeName, number> = { node: 64, python: 8 };
+export const DEFAULT_CONCURRENCY: Record<RuntimeName, number> = { node: 64, python: 8, exec: 16 };
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
@@ -139,6 +146,13 @@ export const functionConfigSchema = z
       .max(256)
       .regex(/^[^\0\\]+$/, 'handler must be a relative path or module.function, without NUL or backslash')
       .optional(),
+    command: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[^\0\r\n]+$/, 'command must be one line without NUL')
+      .optional(),
+    protocol: z.enum(EXEC_PROTOCOLS, { error: `protocol must be one of ${EXEC_PROTOCOLS.join(', ')}` }).optional(),
     env: z
       .record(
         z.string().regex(ENV_KEY, 'env keys must be letters, digits and _, not starting with a digit'),
@@ -186,8 +200,10 @@ export type FunctionConfig = z.output<typeof functionConfigSchema>;
 export interface FunctionSpec {
   name: string;
   runtime: RuntimeName;
-  /** Resolved handler, e.g. `index.ts` (node entry), `index.handler` or `handler.handler` (python). */
+  /** Resolved handler, e.g. `index.ts` (node entry), `index.handler` or `handler.handler` (python); exec: the command. */
   handler: string;
+  /** exec only: how the program serves invocations. */
+  protocol?: ExecProtocol;
   env: Record<string, string>;
   /**
    * Names of the secrets exposed to the function as environment variables of the same name (values

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NimbusError, toNimbusError } from '../core/errors.js';
-import type { RuntimeName } from '../core/spec.js';
+import type { ExecProtocol, RuntimeName } from '../core/spec.js';
 import type { BuildRef } from '../store/types.js';
 import { bundleNode, CJS_BUNDLE, ESM_BUNDLE } from './bundle.js';
 import { resolveHandler } from './detect.js';
 import { exists, makeWorkDir, publishDir, removeTree } from './fs-util.js';
 import type { ResolvedHandler } from './handler-files.js';
 import { mirrorTree } from './mirror.js';
-import type { Builder, BuildResult, PackageRepository } from './types.js';
+import type { Builder, BuildOptions, BuildResult, PackageRepository } from './types.js';
 
 /**
  * Part of every build id. Bump it whenever the builder's output for the same input changes
@@ -20,7 +20,7 @@ export const BUILDER_VERSION = '1';
 /**
  * Builds packages into `<dataDir>/builds/<buildId>/`: a mirror of the package tree (hard
  * links), plus for node a bundle of the entry at the root (see {@link bundleNode}). Python
- * code runs as it is.
+ * code and exec programs run as they are.
  *
  * The build id is derived from the package, runtime, entry and export, so a build is made once
  * and reused by every deploy that asks for the same thing. Builds happen under `<dataDir>/tmp/`
@@ -38,7 +38,7 @@ export class EsbuildBuilder implements Builder {
     this.tmpDir = join(dataDir, 'tmp');
   }
 
-  async build(sha256: string, options: { runtime?: RuntimeName | undefined; handler?: string | undefined }): Promise<BuildResult> {
+  async build(sha256: string, options: BuildOptions): Promise<BuildResult> {
     try {
       if (!(await this.packages.has(sha256))) {
         throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${sha256.slice(0, 64)} was uploaded; upload the code with POST /api/v1/packages and use the sha256 it returns.`, {
@@ -85,8 +85,9 @@ export function buildIdFor(packageSha256: string, resolved: Pick<ResolvedHandler
     .slice(0, 32);
 }
 
-/** The file the runtime loads: the bundle for node (CommonJS unless the code needed ESM), the module for python. */
+/** What the runtime loads: the bundle for node (CommonJS unless the code needed ESM), the module for python, the command for exec. */
 async function builtEntry(dir: string, resolved: ResolvedHandler): Promise<string> {
-  if (resolved.runtime === 'python') return resolved.entry;
+  // Python loads the module file, exec runs the command: only node has a bundle.
+  if (resolved.runtime !== 'node') return resolved.entry;
   return (await exists(join(dir, CJS_BUNDLE))) ? CJS_BUNDLE : ESM_BUNDLE;
 }

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNimbusError, NimbusError } from '../core/errors.js';
-import type { RuntimeName } from '../core/spec.js';
+import type { ExecProtocol, RuntimeName } from '../core/spec.js';
+import { MANIFEST_FILE, readManifest, resolveExecHandler } from './exec-handler.js';
 import { filesIn, isNodeSource, type ResolvedHandler } from './handler-files.js';
 import { resolveNodeHandler } from './node-handler.js';
 import { resolvePythonHandler } from './python-handler.js';
@@ -18,9 +19,17 @@ const PYTHON_MARKERS = ['handler.py', 'main.py', 'lambda_function.py'];
  */
 export async function resolveHandler(
   tree: string,
-  options: { runtime?: RuntimeName | undefined; handler?: string | undefined },
+  options: { runtime?: RuntimeName | undefined; handler?: string | undefined; command?: string | undefined; protocol?: ExecProtocol | undefined },
 ): Promise<ResolvedHandler> {
   const { handler } = options;
+  if ((options.runtime === 'node' || options.runtime === 'python') && (options.command !== undefined || options.protocol !== undefined)) {
+    const field = options.command !== undefined ? 'command' : 'protocol';
+    throw new NimbusError('INVALID_REQUEST', `${field} is a setting of the exec runtime, not of ${options.runtime}.`, { details: { field } });
+  }
+  // exec: asked for, implied by a command, or declared by the package's manifest.
+  if (options.runtime === 'exec' || options.command !== undefined || (options.runtime === undefined && handler === undefined && (await readManifest(tree)) !== undefined)) {
+    return resolveExecHandler(tree, { command: options.command ?? handler, protocol: options.protocol });
+  }
   if (options.runtime === 'node') return resolveNodeHandler(tree, handler);
   if (options.runtime === 'python') return resolvePythonHandler(tree, handler);
   if (handler !== undefined) {
@@ -51,7 +60,7 @@ export async function detectRuntime(tree: string): Promise<RuntimeName> {
   if (nodeAtRoot || (await containsNodeSource(tree))) return 'node';
   throw new NimbusError(
     'RUNTIME_NOT_DETECTED',
-    `Cannot tell the runtime from the package: looked for ${PYTHON_MARKERS.join(', ')} or .py files (python), and package.json or .js/.ts files (node). Pass it explicitly, e.g. --runtime node --handler src/app.ts, or --runtime python --handler app.handler.`,
+    `Cannot tell the runtime from the package: looked for ${MANIFEST_FILE} (exec), ${PYTHON_MARKERS.join(', ')} or .py files (python), and package.json or .js/.ts files (node). Pass it explicitly, e.g. --runtime node --handler src/app.ts, --runtime python --handler app.handler, or --runtime exec --command ./server for any program.`,
     { details: { field: 'runtime' } },
   );
 }

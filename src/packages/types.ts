@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { RuntimeName } from '../core/spec.js';
+import type { ExecProtocol, RuntimeName } from '../core/spec.js';
 import type { BuildRef } from '../store/types.js';
 
 /** Limits applied to uploads before anything is written to the package store. */
@@ -51,6 +51,16 @@ export interface PackageRepository {
 }
 
 /** The outcome of a build: the resolved runtime and handler, and the runnable code. */
+/** What a build is asked for; everything not given is detected from the package. */
+export interface BuildOptions {
+  runtime?: RuntimeName | undefined;
+  handler?: string | undefined;
+  /** exec: the command line (else the manifest's). */
+  command?: string | undefined;
+  /** exec: how the program serves invocations (else the manifest's, else http). */
+  protocol?: ExecProtocol | undefined;
+}
+
 export interface BuildResult {
   runtime: RuntimeName;
   handler: string;
@@ -62,7 +72,7 @@ export interface BuildResult {
  * entry exists, bundles JS/TS with esbuild (node), and writes an immutable build directory.
  */
 export interface Builder {
-  build(sha256: string, options: { runtime?: RuntimeName | undefined; handler?: string | undefined }): Promise<BuildResult>;
+  build(sha256: string, options: BuildOptions): Promise<BuildResult>;
   /** Absolute path of a build directory. */
   buildDir(buildId: string): string;
 }

@@ -90,8 +90,26 @@ export function createPythonAdapter(python: string | undefined | (() => string |
   };
 }
 
+/** V8 heap of the exec shim: it only relays requests; the memory limit is the program's. */
+const EXEC_SHIM_HEAP_MB = 32;
+
+/**
+ * The exec runtime runs any program: the exec shim (`exec-shim.cjs`, shipped with the Node shim
+ * in `shimDir`) starts the function's command and relays invocations to it.
+ */
+export function createExecAdapter(shimDir: string = dirname(nodeShimPath()), node: string = process.execPath): RuntimeAdapter {
+  return {
+    name: 'exec',
+    shimDir,
+    withShimDir: (dir) => createExecAdapter(dir, node),
+    command: () => ({ command: node, args: [`--max-old-space-size=${EXEC_SHIM_HEAP_MB}`, join(shimDir, 'exec-shim.cjs')] }),
+    runtimePaths: () => [shimDir, ...installationOf(node)],
+  };
+}
+
 /** The adapters, by runtime name. The Python interpreter is looked up on first use. */
 export const runtimeAdapters: Record<RuntimeName, RuntimeAdapter> = {
   node: nodeAdapter,
   python: createPythonAdapter(() => findPython()),
+  exec: createExecAdapter(),
 };

@@ -16,10 +16,10 @@ const FILE_MODE = 0o644;
  * is the platform's own and open to that user for traversal, so a copy there is always reachable.
  * The shims are a few small files; copying them costs well under a millisecond per platform start.
  */
-export function stageRuntimes(adapters: Record<RuntimeName, RuntimeAdapter>, targetDir: string): Record<RuntimeName, RuntimeAdapter> {
+export function stageRuntimes<T extends Partial<Record<RuntimeName, RuntimeAdapter>>>(adapters: T, targetDir: string): T {
   mkdirSync(targetDir, { recursive: true, mode: DIR_MODE });
   chmodSync(targetDir, DIR_MODE);
-  const staged = {} as Record<RuntimeName, RuntimeAdapter>;
+  const staged: Partial<Record<RuntimeName, RuntimeAdapter>> = {};
   for (const [name, adapter] of Object.entries(adapters) as [RuntimeName, RuntimeAdapter][]) {
     const dir = join(targetDir, name);
     // Bytecode caches are never read (python -B), and a stale one must not shadow the source.
@@ -27,7 +27,7 @@ export function stageRuntimes(adapters: Record<RuntimeName, RuntimeAdapter>, tar
     openUp(dir);
     staged[name] = adapter.withShimDir(dir);
   }
-  return staged;
+  return staged as T;
 }
 
 /** Sets the modes under `dir` explicitly: the copy keeps the source's, which a umask may have narrowed. */

@@ -75,7 +75,8 @@ export class LocalBackend implements Backend {
       options.clock,
       {
         size: options.warmPoolSize ?? 1,
-        always: runtimes.flatMap((runtime) =>
+        // Exec spares are kept once exec functions run: most platforms never start one.
+        always: runtimes.filter((runtime) => runtime !== 'exec').flatMap((runtime) =>
           (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: 'outbound' as const, limits: this.limits })),
         ),
         retireAfterMs: 10 * 60_000,

@@ -22,7 +22,7 @@ const CHECK_TIMEOUT_MS = 10_000;
 export async function checkRuntimeStarts(sandbox: Sandbox, adapter: RuntimeAdapter, sandboxUid?: number): Promise<string | undefined> {
   const runDir = await mkdtemp(join(tmpdir(), 'nimbus-check-'));
   try {
-    const staged = stageRuntimes({ [adapter.name]: adapter } as Record<RuntimeAdapter['name'], RuntimeAdapter>, join(runDir, 'runtimes'))[adapter.name];
+    const staged = stageRuntimes({ [adapter.name]: adapter }, join(runDir, 'runtimes'))[adapter.name]!;
     let command: string;
     try {
       command = staged.command({ memoryMb: 128 }).command;

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
+import { EXEC_PROTOCOLS, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
 import { INVOKE_AUTH_MODES } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
@@ -11,7 +11,7 @@ import { packFolder } from '../pack.js';
 import { createProgress } from '../progress.js';
 
 /** Deploy settings whose flag value is the API value as it is. */
-const PASSED_AS_IS = ['runtime', 'handler', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
+const PASSED_AS_IS = ['runtime', 'handler', 'command', 'protocol', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
 
 interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> {
   name: string;
@@ -35,6 +35,8 @@ Examples:
   $ nimbus deploy ./resize --name resize --network none  # no network access at all
   $ nimbus deploy ./api --name api --auth key          # callers need a key: nimbus keys create api
   $ nimbus deploy ./api --name api --secret DB_PASSWORD  # see: nimbus secret --help
+  $ nimbus deploy ./tool --name tool --runtime exec --command ./tool.sh --protocol stdio
+  $ nimbus deploy ./go-api --name go-api --runtime exec --command ./server   # serves HTTP on $PORT
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -63,6 +65,8 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .requiredOption('-n, --name <name>', 'function name: lowercase letters, digits and -', parseFunctionName)
     .addOption(new Option('-r, --runtime <runtime>', 'runtime (default: detected from the files)').choices(RUNTIMES))
     .option('--handler <spec>', 'node: entry file or file.export; python: module.function (default: detected)')
+    .option('--command <command>', "exec: the command line that runs the program, e.g. './server --verbose' (default: from nimbus.json)")
+    .addOption(new Option('--protocol <protocol>', 'exec: http (serves HTTP on $PORT) or stdio (one process per request) (default: http)').choices(EXEC_PROTOCOLS))
     .option('-e, --env <KEY=VALUE>', 'environment variable for the function (repeatable)', collectEnv)
     .option('--secret <NAME>', 'expose a secret as the env variable NAME (repeatable; replaces the previous list)', collectSecret)
     .addOption(new Option('--no-secrets', 'deploy without secrets (drops those of the previous version)').conflicts('secret'))
@@ -73,7 +77,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 24h (default: 5m)', (v) =>
       parseDurationFlag('--idle-timeout', v, LIMITS.idleTimeoutMs),
     )
-    .option('--concurrency <n>', 'requests one instance serves at once (default: node 64, python 8)', (v) =>
+    .option('--concurrency <n>', 'requests one instance serves at once (default: node 64, python 8, exec 16)', (v) =>
       parseIntFlag('--concurrency', v, LIMITS.concurrency),
     )
     .option('--max-instances <n>', 'upper bound on instances (default: 10)', (v) =>
@@ -140,7 +144,8 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         return;
       }
       const c = ctx.out;
-      out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, handler ${fn.handler})\n`);
+      const what = fn.runtime === 'exec' ? `command ${fn.handler}, ${fn.protocol ?? 'http'}` : `handler ${fn.handler}`;
+      out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, ${what})\n`);
       if (fn.auth === 'key') out.write(`Callers need an invoke key (create one with: nimbus keys create ${fn.name})\n`);
       out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
     });
