@@ -138,6 +138,23 @@ export function parseFunctionName(value: string): string {
   return value;
 }
 
+/**
+ * A function name made from a file or folder name, for deploys without `--name`: lowercased, runs
+ * of other characters as one `-`, a leading `fn-` when it does not start with a letter, at most 63
+ * characters. Undefined when nothing usable is left.
+ */
+export function functionNameFrom(base: string): string | undefined {
+  let name = base
+    .replace(/\.(c|m)?(js|ts)x?$|\.py$|\.sh$/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (name === '') return undefined;
+  if (!/^[a-z]/.test(name)) name = `fn-${name}`;
+  name = name.slice(0, 63).replace(/-+$/, '');
+  return FUNCTION_NAME_PATTERN.test(name) ? name : undefined;
+}
+
 /** `--path`: the sub-path (and query) after /fn/<name>; a leading `/` is added when missing. */
 export function parseSubPath(value: string): string {
   if (/[\s\0]/.test(value)) throw new InvalidArgumentError(`--path must not contain spaces or control characters; encode them (e.g. %20).`);

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -232,9 +232,11 @@ describe('deploy', () => {
         assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, message);
       }
-      const noName = await deploy(['app']);
+      // Without --name the folder names the function; a folder name with nothing usable is refused.
+      await mkdir(join(dir, '___'), { recursive: true });
+      const noName = await deploy(['___']);
       assert.equal(noName.code, 2);
-      assert.match(noName.stderr, /required option '-n, --name <name>' not specified/);
+      assert.match(noName.stderr, /Cannot make a function name from "___": pass one with --name/);
       const badName = await deploy(['app', '--name', 'Bad_Name']);
       assert.equal(badName.code, 2);
       assert.match(badName.stderr, /invalid function name/);

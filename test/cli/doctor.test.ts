@@ -16,7 +16,7 @@ describe('nimbus doctor', () => {
     // Then a real instance of each runtime, in the sandbox chosen (node was started to choose bubblewrap).
     const runtimeChecks = report.checks.slice(probe.checks.length).map((c) => [c.name, c.ok]);
     const nodeCheck = report.sandbox === 'bubblewrap' ? 'sandboxed runtime' : 'node runtime';
-    assert.deepEqual(runtimeChecks.map(([name]) => name).sort(), [nodeCheck, 'python runtime'].sort());
+    assert.deepEqual(runtimeChecks.map(([name]) => name).sort(), [nodeCheck, 'python runtime', 'exec runtime'].sort());
     assert.ok(runtimeChecks.every(([, ok]) => ok), JSON.stringify(report.checks));
     assert.equal(report.sandbox, probe.bwrapProblem ? 'process' : 'bubblewrap');
     const fsIsolation = report.protections.find((p) => p.name === 'file system isolation');

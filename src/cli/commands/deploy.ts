@@ -5,7 +5,7 @@ import { EXEC_PROTOCOLS, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/s
 import { INVOKE_AUTH_MODES } from '../../core/invoke-auth.js';
 import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
-import { addInstanceLimitOptions, collectEnv, collectSecret, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
+import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
 import { formatBytes, formatJson } from '../format.js';
 import { packFolder } from '../pack.js';
 import { createProgress } from '../progress.js';
@@ -14,7 +14,8 @@ import { createProgress } from '../progress.js';
 const PASSED_AS_IS = ['runtime', 'handler', 'command', 'protocol', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
 
 interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> {
-  name: string;
+  /** Default: made from the file or folder name. */
+  name?: string;
   /** `--secret NAME` (repeatable). */
   secret?: string[];
   /** false with `--no-secrets`. */
@@ -27,7 +28,7 @@ interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> 
 
 const EXAMPLES = `
 Examples:
-  $ nimbus deploy ./hello --name hello
+  $ nimbus deploy ./hello                          # named hello, after the folder
   $ nimbus deploy index.js --name hello --env GREETING=hi --timeout 10s
   $ nimbus deploy handler.py --name resize --runtime python --handler handler.handler --memory 512
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
@@ -62,7 +63,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .summary('deploy a file or folder as a function')
     .description('Upload code and create the function, or deploy a new version of it.')
     .argument('<path>', 'a source file (index.js, handler.py, …) or a folder')
-    .requiredOption('-n, --name <name>', 'function name: lowercase letters, digits and -', parseFunctionName)
+    .option('-n, --name <name>', 'function name: lowercase letters, digits and - (default: the folder or file name, made DNS-label-safe)', parseFunctionName)
     .addOption(new Option('-r, --runtime <runtime>', 'runtime (default: detected from the files)').choices(RUNTIMES))
     .option('--handler <spec>', 'node: entry file or file.export; python: module.function (default: detected)')
     .option('--command <command>', "exec: the command line that runs the program, e.g. './server --verbose' (default: from nimbus.json)")
@@ -110,6 +111,9 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`No such file or folder: ${path}`);
         throw new CliError(`Cannot read ${path}: ${(err as Error).message}`);
       }
+      const name = opts.name ?? functionNameFrom(basename(target));
+      if (name === undefined) throw new CliError(`Cannot make a function name from ${JSON.stringify(basename(target))}: pass one with --name.`, { exitCode: 2 });
+      if (opts.name === undefined && !opts.json) ctx.io.stderr.write(`Function name: ${name} (from ${JSON.stringify(basename(target))}; choose another with --name)\n`);
 
       const progress = createProgress(ctx.io);
       let pkg: PackageInfo;
@@ -127,8 +131,8 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
           progress.step(`Uploading ${basename(target)} (${formatBytes(bytes.length)})…`);
           pkg = await client.uploadPackage(bytes, basename(target));
         }
-        progress.step(`Deploying ${opts.name}…`);
-        fn = await client.deployFunction(opts.name, deployBody(pkg.sha256, opts));
+        progress.step(`Deploying ${name}…`);
+        fn = await client.deployFunction(name, deployBody(pkg.sha256, opts));
       } catch (err) {
         if (err instanceof Error && !(err instanceof CliError) && (err as NodeJS.ErrnoException).code === 'EACCES') {
           throw new CliError(`Cannot read ${path}: ${err.message}`);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { INVOKE_KEY_HEADER } from '../../core/invoke-auth.js';
 import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
@@ -16,6 +16,7 @@ interface InvokeOptions {
   path?: string;
   header?: [string, string][];
   include?: boolean;
+  json?: boolean;
   key?: string;
 }
 
@@ -28,7 +29,9 @@ Examples:
   $ echo hi | nimbus invoke echo --data-file -
   $ nimbus invoke api --key nmk_…                     a function deployed with --auth key
 
-The response body is written to stdout byte for byte. The command exits 1 when the status is
+The response body is written to stdout byte for byte (on a terminal, a newline follows a body
+that does not end with one). --json prints {status, headers, body} instead, the body as text, or
+base64 with "bodyEncoding": "base64" when it is not UTF-8. The command exits 1 when the status is
 400 or more; platform errors also print their code (e.g. [FUNCTION_TIMEOUT]) on stderr.`;
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -72,6 +75,32 @@ function headerLines(res: RawResponse): string {
   return `${text}\n`;
 }
 
+/** `--json`: the whole response as one object; exits 1 for a status of 400 or more, like a plain invoke. */
+async function printJson(res: RawResponse, stdout: Writable, baseUrl: string): Promise<void> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+  } catch (err) {
+    throw explainNetworkError(err, baseUrl);
+  }
+  const body = Buffer.concat(chunks);
+  const text = new TextDecoder('utf-8', { fatal: true });
+  let decoded: string | undefined;
+  try {
+    decoded = text.decode(body);
+  } catch {
+    decoded = undefined;
+  }
+  const answer = {
+    status: res.status,
+    headers: res.headers,
+    body: decoded ?? body.toString('base64'),
+    ...(decoded === undefined ? { bodyEncoding: 'base64' } : {}),
+  };
+  await write(stdout, `${JSON.stringify(answer, null, 2)}\n`);
+  if (res.status >= 400) throw new CliError(`HTTP ${res.status}`);
+}
+
 export function registerInvoke(program: Command, ctx: CliContext): void {
   program
     .command('invoke')
@@ -83,7 +112,8 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
     .option('-X, --method <method>', 'HTTP method (default: POST with a body, GET without)', parseMethod)
     .option('-p, --path <path>', 'sub-path and query the function sees, e.g. /users/1?full=1', parseSubPath)
     .option('-H, --header <header>', "request header 'Key: Value' (repeatable)", collectHeader)
-    .option('-i, --include', 'print the status line and response headers before the body')
+    .addOption(new Option('-i, --include', 'print the status line and response headers before the body').conflicts('json'))
+    .option('--json', 'print the status, headers and body as one JSON object')
     .option('--key <key>', `invoke key, sent as ${INVOKE_KEY_HEADER} (functions deployed with --auth key)`)
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, opts: InvokeOptions, command: Command) => {
@@ -125,6 +155,7 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
+      if (opts.json) return printJson(res, io.stdout, client.baseUrl);
       if (opts.include) await write(io.stdout, headerLines(res));
 
       const code = res.headers['x-nimbus-error'];
@@ -139,11 +170,18 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         throw new CliError(message);
       }
 
+      let last: number | undefined;
       try {
-        for await (const chunk of res.body) await write(io.stdout, chunk as Buffer);
+        for await (const chunk of res.body) {
+          const bytes = chunk as Buffer;
+          if (bytes.length > 0) last = bytes[bytes.length - 1];
+          await write(io.stdout, bytes);
+        }
       } catch (err) {
         throw explainNetworkError(err, client.baseUrl);
       }
+      // Keeps the shell prompt off the body's last line; pipes still get the bytes exactly.
+      if (io.stdoutIsTTY && last !== undefined && last !== 0x0a) await write(io.stdout, '\n');
       if (res.status >= 400) {
         throw new CliError(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
       }
