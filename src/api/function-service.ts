@@ -1,6 +1,6 @@
 import type { Backend } from '../backends/types.js';
 import type { Clock } from '../core/clock.js';
-import { NimbusError } from '../core/errors.js';
+import { isNimbusError, NimbusError } from '../core/errors.js';
 import type { InvokeAuth } from '../core/invoke-auth.js';
 import {
   assertFunctionName,
@@ -52,6 +52,8 @@ export interface FunctionView {
   readyInstances: number;
   /** Instances the autoscaler currently wants. */
   desired: number;
+  /** The last failed instance start, until an instance starts again (a deploy's check counts). */
+  lastStartError?: { message: string; at: string };
   createdAt: string;
   updatedAt: string;
 }
@@ -99,7 +101,9 @@ export class FunctionService {
         details: { field: 'package' },
       });
     }
-    const previous = (await this.deps.store.getFunction(name))?.spec;
+    const previousRecord = await this.deps.store.getFunction(name);
+    const previous = previousRecord?.spec;
+    const previousVersion = previousRecord?.version;
     const env = config.env ?? previous?.env ?? {};
     const secrets = config.secrets ?? previous?.secrets ?? [];
     await checkSecretReferences(this.deps.store, env, secrets);
@@ -124,6 +128,7 @@ export class FunctionService {
     };
     const auth = config.auth ?? previous?.auth;
     if (auth !== undefined) spec.auth = auth;
+    await this.checkStart({ spec, version: (previousVersion ?? 0) + 1, build: built.build, createdAt: this.deps.clock.now(), updatedAt: this.deps.clock.now() });
     // Again: a secret may have been removed while the code was building.
     await checkSecretReferences(this.deps.store, env, secrets);
     const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
@@ -149,6 +154,27 @@ export class FunctionService {
     this.deps.invokeKeys?.forget(name);
     this.deps.logs.drop(name);
     await this.deps.backend.remove(name);
+  }
+
+  /**
+   * Loads the new version's handler once in a short-lived instance before it is stored. Code that
+   * can never run (no handler of an accepted form, a syntax error) is refused with a 400 naming
+   * the file and what to do, and the previous version keeps serving. Any other failed start (an
+   * exception at import, a program that exits) does not block the deploy: it shows as the
+   * function's `lastStartError`, which the deploy's answer carries.
+   */
+  private async checkStart(candidate: FunctionRecord): Promise<void> {
+    if (!this.deps.backend.check) return;
+    try {
+      await this.deps.backend.check(candidate);
+    } catch (err) {
+      const loadError = isNimbusError(err) ? err.details?.loadError : undefined;
+      if (loadError !== 'HANDLER_NOT_FOUND' && loadError !== 'HANDLER_SYNTAX_ERROR') return;
+      const why = (err as Error).message.replace(/^The instance of "[^"]*" failed to start: the handler failed to load: /, '');
+      throw new NimbusError(loadError, `${why} Nothing was deployed${candidate.version > 1 ? `; version ${candidate.version - 1} keeps serving` : ''}.`, {
+        details: { field: 'handler' },
+      });
+    }
   }
 
   /** The API representation; `baseUrl` is how the caller reaches the platform. */
@@ -177,6 +203,7 @@ export class FunctionService {
       instances: status.instances,
       readyInstances: status.ready,
       desired: status.desired,
+      ...(status.lastStartError ? { lastStartError: { message: status.lastStartError.message, at: new Date(status.lastStartError.at).toISOString() } } : {}),
       createdAt: new Date(record.createdAt).toISOString(),
       updatedAt: new Date(record.updatedAt).toISOString(),
     };

@@ -40,6 +40,8 @@ export interface FunctionStatus {
   queued: number;
   /** Instances the autoscaler wants (of the current version). */
   desired: number;
+  /** The last failed instance start of the function, until an instance starts again. */
+  lastStartError?: { message: string; at: number };
 }
 
 /**
@@ -70,6 +72,12 @@ export interface Backend {
    */
   recycle?(name: string): void;
   status(name: string): FunctionStatus;
+  /**
+   * Optional: starts one short-lived instance of `fn` (not yet deployed), loads its handler and
+   * stops it. Rejects as a start would (FUNCTION_START_FAILED, with `details.loadError` the
+   * shim's code when the handler failed to load), so a deploy can refuse code that cannot run.
+   */
+  check?(fn: FunctionRecord): Promise<void>;
   /** Drains and stops every instance of the function. */
   remove(name: string): Promise<void>;
   /** Drains and stops everything; later acquires fail with SHUTTING_DOWN. */

@@ -39,6 +39,7 @@ export const ERRORS = {
   RUNTIME_NOT_DETECTED: { status: 400, description: 'The runtime could not be detected; pass it explicitly.' },
   HANDLER_NOT_FOUND: { status: 400, description: 'The handler entry file or export does not exist in the package.' },
   INVALID_MANIFEST: { status: 400, description: "The package's nimbus.json is not valid." },
+  HANDLER_SYNTAX_ERROR: { status: 400, description: 'The code does not parse; the message names the file and line.' },
   UNSUPPORTED_ON_HOST: { status: 400, description: 'A setting needs a protection this host cannot enforce (see nimbus doctor).' },
   BUILD_FAILED: { status: 400, description: 'Bundling the function code failed.' },
 

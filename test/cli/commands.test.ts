@@ -454,10 +454,12 @@ describe('logs', () => {
     const r = await run(['logs', 'hello']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.equal(lines.length, 2, r.stdout);
+    // 'loaded' twice: the deploy's check of the code loaded it once, the first instance again.
+    assert.equal(lines.length, 3, r.stdout);
     assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} - +loaded$/);
-    assert.equal(lines[1]!.slice(13), `${oopsId.slice(0, 8)} [stderr] oops`);
-    assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d{3} /);
+    assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d{3} - +loaded$/);
+    assert.equal(lines[2]!.slice(13), `${oopsId.slice(0, 8)} [stderr] oops`);
+    assert.match(lines[2]!, /^\d\d:\d\d:\d\d\.\d{3} /);
   });
 
   it('--json prints NDJSON', async () => {
@@ -468,6 +470,7 @@ describe('logs', () => {
       entries.map(({ time, ...rest }) => (assert.match(String(time), /^\d{4}-\d\d-\d\dT/), rest)),
       [
         { function: 'hello', invocationId: null, stream: 'stdout', message: 'loaded' },
+        { function: 'hello', invocationId: null, stream: 'stdout', message: 'loaded' },
         { function: 'hello', invocationId: oopsId, stream: 'stderr', message: 'oops' },
       ],
     );
@@ -475,7 +478,7 @@ describe('logs', () => {
 
   it('passes --since and --limit to the platform', async () => {
     const all = await run(['logs', 'hello', '--json']);
-    const oops = JSON.parse(all.stdout.trimEnd().split('\n')[1]!) as { time: string; message: string };
+    const oops = JSON.parse(all.stdout.trimEnd().split('\n')[2]!) as { time: string; message: string };
     const limited = await run(['logs', 'hello', '--since', '10m', '--limit', '1']);
     assert.equal(limited.code, 0, limited.stderr);
     assert.match(limited.stdout, /^[^\n]+ \[stderr\] oops\n$/);
@@ -502,8 +505,8 @@ describe('logs', () => {
     }
     assert.equal(await done, 0, io.stderrText());
     const entries = io.stdoutText().trimEnd().split('\n').map((l) => JSON.parse(l) as { message: string; invocationId: string | null });
-    assert.deepEqual(entries.map((e) => e.message), ['loaded', 'oops', 'live line']);
-    assert.ok(entries[2]!.invocationId);
+    assert.deepEqual(entries.map((e) => e.message), ['loaded', 'loaded', 'oops', 'live line']);
+    assert.ok(entries[3]!.invocationId);
   });
 
   it('refuses a bad --since with exit 2', async () => {

@@ -15,7 +15,7 @@ test('init: not initialised, health, errors, second init', async () => {
     { entry: 'cb.js', export: 'nope', code: 'HANDLER_NOT_FOUND', message: /nope/ },
     { entry: 'missing.js', code: 'HANDLER_NOT_FOUND', message: /missing\.js/ },
     { entry: 'none.js', code: 'HANDLER_NOT_FOUND', message: /handler/ },
-    { entry: 'broken.js', code: 'HANDLER_LOAD_FAILED', message: /SyntaxError: Unexpected token/ },
+    { entry: 'broken.js', code: 'HANDLER_SYNTAX_ERROR', message: /SyntaxError: Unexpected token/ },
   ];
   try {
     await checkInitContract('node', codeDir, cases, 'cb.js');

@@ -87,7 +87,7 @@ test('python: named and async handlers; init errors; health; second init', async
     const cases = [
       { entry: 'handler.py', export: 'nope', code: 'HANDLER_NOT_FOUND', message: /nope/ },
       { entry: 'missing.py', code: 'HANDLER_NOT_FOUND', message: /missing\.py/ },
-      { entry: 'broken.py', code: 'HANDLER_LOAD_FAILED', message: /SyntaxError/ },
+      { entry: 'broken.py', code: 'HANDLER_SYNTAX_ERROR', message: /SyntaxError/ },
       { entry: 'fails.py', code: 'HANDLER_LOAD_FAILED', message: /ModuleNotFoundError: No module named 'not_a_module_at_all'/ },
     ];
     await checkInitContract('python', codeDir, cases, 'handler.py');

@@ -59,6 +59,8 @@ export class LocalBackend implements Backend {
   /** The runtimes, with their shim files staged in the run directory. */
   private readonly runtimes: Record<RuntimeName, RuntimeAdapter>;
   private shuttingDown = false;
+  /** The last failed start per function, until one succeeds (`nimbus get` shows it). */
+  private readonly startErrors = new Map<string, { message: string; at: number }>();
   private nextId = 1;
 
   /** Instance limits of functions that set none of their own. */
@@ -129,6 +131,7 @@ export class LocalBackend implements Backend {
         maxQueue: this.options.maxQueue ?? 1000,
         maxQueueWaitMs: this.options.maxQueueWaitMs ?? 10_000,
         createInstance: (record) => this.createInstance(record),
+        onStart: (name, err) => this.noteStart(name, err),
       });
       this.pools.set(fn.spec.name, pool);
     }
@@ -153,7 +156,27 @@ export class LocalBackend implements Backend {
   }
 
   status(name: string): FunctionStatus {
-    return this.pools.get(name)?.status() ?? { instances: 0, ready: 0, inflight: 0, queued: 0, desired: 0 };
+    const status = this.pools.get(name)?.status() ?? { instances: 0, ready: 0, inflight: 0, queued: 0, desired: 0 };
+    const failed = this.startErrors.get(name);
+    return failed ? { ...status, lastStartError: failed } : status;
+  }
+
+  async check(fn: FunctionRecord): Promise<void> {
+    const instance = this.createInstance(fn);
+    try {
+      await instance.start();
+    } catch (err) {
+      this.noteStart(fn.spec.name, err);
+      throw err;
+    }
+    this.noteStart(fn.spec.name, undefined);
+    await instance.stop();
+  }
+
+  /** Remembers the outcome of a function's latest instance start, for status(). */
+  private noteStart(name: string, err: unknown): void {
+    if (err === undefined) this.startErrors.delete(name);
+    else this.startErrors.set(name, { message: (err as Error).message, at: this.options.clock.now() });
   }
 
   /** Process ids of a function's instances (for tests and diagnostics). */
@@ -164,6 +187,7 @@ export class LocalBackend implements Backend {
 
   async remove(name: string): Promise<void> {
     const pool = this.pools.get(name);
+    this.startErrors.delete(name);
     if (!pool) return;
     this.pools.delete(name);
     pool.failWaiters(new NimbusError('FUNCTION_NOT_FOUND', `Function "${name}" was removed.`));

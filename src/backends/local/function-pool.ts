@@ -20,6 +20,8 @@ export interface PoolDeps {
   clock: Clock;
   /** Creates (does not start) an instance of this record. */
   createInstance(record: FunctionRecord): LocalInstance;
+  /** Told how each instance start ended (`err` undefined: it started). */
+  onStart?(name: string, err: unknown): void;
   /** Most requests allowed to wait for capacity. */
   maxQueue: number;
   /** Longest a request waits for capacity before FUNCTION_OVERLOADED (within its own timeout). */
@@ -248,6 +250,7 @@ export class FunctionPool {
     };
     instance.start().then(
       () => {
+        this.deps.onStart?.(this.record.spec.name, undefined);
         // Only a started instance that dies calls for a replacement; failed starts are handled below.
         if (instance.state === 'stopped') forget();
         else instance.onExit = forget;
@@ -255,6 +258,7 @@ export class FunctionPool {
       },
       (err: unknown) => {
         this.instances.delete(instance);
+        this.deps.onStart?.(this.record.spec.name, err);
         // Superseded while starting (a new version was deployed, which stopped it): the waiters
         // are served by the current version's instances, started here if none are yet.
         if (instance.record.version !== this.record.version) return this.pump();

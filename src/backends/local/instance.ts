@@ -82,7 +82,8 @@ export class LocalInstance {
       proc.kill();
       await proc.exited;
       const why = err instanceof NimbusError ? err.message : `the runtime ${proc.exitReason ?? `did not answer (${(err as Error).message})`}`;
-      throw new NimbusError('FUNCTION_START_FAILED', `The instance of "${name}" failed to start: ${why}`, { cause: err });
+      const details = err instanceof NimbusError ? err.details : undefined;
+      throw new NimbusError('FUNCTION_START_FAILED', `The instance of "${name}" failed to start: ${why}`, { cause: err, ...(details ? { details } : {}) });
     }
     if (!proc.alive) throw new NimbusError('FUNCTION_START_FAILED', `The instance of "${name}" ${proc.exitReason ?? 'exited'} while starting.`);
     if (this.state !== 'starting') {
@@ -119,12 +120,16 @@ export class LocalInstance {
     const text = await res.body.text();
     if (res.statusCode !== 200) {
       let message = text.slice(0, 500);
+      let shimCode: string | undefined;
       try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+        const { error } = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        message = error?.message ?? message;
+        shimCode = error?.code;
       } catch {
         // keep the raw text
       }
-      throw new NimbusError('FUNCTION_START_FAILED', `the handler failed to load: ${message}`);
+      // The shim's code says whose fault it is (see HANDLER_LOAD_CODES): deploys refuse some.
+      throw new NimbusError('FUNCTION_START_FAILED', `the handler failed to load: ${message}`, shimCode ? { details: { loadError: shimCode } } : {});
     }
   }
 

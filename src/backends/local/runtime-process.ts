@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { Pool } from 'undici';
 import { LIMITS } from '../../core/spec.js';
 import { HEALTH_PATH, INVOCATION_ID_HEADER, WARM_UP_PATH } from '../../runtimes/protocol.js';
@@ -64,6 +65,8 @@ export class RuntimeProcess {
   private readonly tail: string[] = [];
   private stopping: Promise<void> | undefined;
   private readonly exitListeners = new Set<() => void>();
+  /** Resolves once stdout and stderr have ended (all the output has been read). */
+  private readonly outputEnded: Promise<unknown>;
 
   private constructor(
     private readonly proc: SandboxedProcess,
@@ -79,6 +82,7 @@ export class RuntimeProcess {
       keepAliveTimeout: 60_000,
     });
     const owner = () => this.owner;
+    this.outputEnded = Promise.all([proc.stdout, proc.stderr].map((stream) => finished(stream).catch(() => undefined)));
     captureOutput(proc.stdout, 'stdout', owner, deps.logs, () => undefined);
     captureOutput(proc.stderr, 'stderr', owner, deps.logs, (line) => {
       // Remembered apart from the tail: a native stack trace follows V8's message.
@@ -119,8 +123,11 @@ export class RuntimeProcess {
     } catch (err) {
       child.kill();
       await child.exited;
-      // Let the last output lines arrive: they usually say why (a missing interpreter, a crash).
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Let the last output lines arrive: they usually say why (a missing interpreter, bubblewrap
+      // unable to bind a path). Bounded: a grandchild could hold the pipes open.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([child.outputEnded, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
       throw new Error(`${(err as Error).message}${child.tail.length ? `; last output: ${child.tail.at(-1)!.slice(0, 300)}` : ''}`);
     }
     child.spawnMs = performance.now() - began;

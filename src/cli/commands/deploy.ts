@@ -150,6 +150,9 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       const c = ctx.out;
       const what = fn.runtime === 'exec' ? `command ${fn.handler}, ${fn.protocol ?? 'http'}` : `handler ${fn.handler}`;
       out.write(`${c.green('Deployed')} ${c.bold(fn.name)} (version ${fn.version}, ${fn.runtime}, ${what})\n`);
+      if (fn.lastStartError) {
+        ctx.io.stderr.write(`${c.yellow('Warning:')} the first start of the new version failed: ${fn.lastStartError.message}\nSee what it logged with: nimbus logs ${fn.name} --since 5m\n`);
+      }
       if (fn.auth === 'key') out.write(`Callers need an invoke key (create one with: nimbus keys create ${fn.name})\n`);
       out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
     });

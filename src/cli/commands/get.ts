@@ -20,7 +20,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['name', c.bold(f.name)],
     ['url', c.cyan(text(f.url))],
     ['runtime', text(f.runtime)],
-    ['handler', text(f.handler)],
+    [f.runtime === 'exec' ? 'command' : 'handler', f.runtime === 'exec' ? `${text(f.handler)} (${f.protocol ?? 'http'})` : text(f.handler)],
     ['version', text(f.version)],
     ['instances', `${text(f.instances)} (ready ${text(f.readyInstances)}, desired ${text(f.desired)})`],
     ['timeout', seconds(f.timeout)],
@@ -38,6 +38,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
   // Names only: the API never answers secret values.
   pairs.push(['secrets', f.secrets?.length ? f.secrets.join(', ') : c.dim('(none)')]);
   pairs.push(['package', text(f.package)], ['created', when(f.createdAt, now)], ['updated', when(f.updatedAt, now)]);
+  if (f.lastStartError) pairs.push(['last start error', `${c.yellow(f.lastStartError.message)} (${when(f.lastStartError.at, now)})`]);
   return formatKeyValues(pairs, c.dim);
 }
 

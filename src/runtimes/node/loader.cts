@@ -36,7 +36,7 @@ const LISTEN_WAIT_MS = 2000;
 /** Init failure, answered as `{"error":{"code","message"}}`. */
 export class LoadError extends Error {
   constructor(
-    readonly code: 'HANDLER_NOT_FOUND' | 'HANDLER_LOAD_FAILED',
+    readonly code: 'HANDLER_NOT_FOUND' | 'HANDLER_LOAD_FAILED' | 'HANDLER_SYNTAX_ERROR',
     message: string,
     readonly causeStack?: string,
   ) {
@@ -101,7 +101,8 @@ export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
     mod = await loadModule(file);
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    throw new LoadError('HANDLER_LOAD_FAILED', `Loading ${init.entry} failed: ${message}`, err instanceof Error ? err.stack : undefined);
+    const code = err instanceof SyntaxError ? 'HANDLER_SYNTAX_ERROR' : 'HANDLER_LOAD_FAILED';
+    throw new LoadError(code, `Loading ${init.entry} failed: ${message}`, err instanceof Error ? err.stack : undefined);
   }
 
   const wanted = init.export;

@@ -75,7 +75,9 @@ def load_handler(init):
 
         sys.modules.pop(name, None)
         logs.log("init failed: " + "".join(traceback.format_exception(err)))
-        return None, ("HANDLER_LOAD_FAILED", "Loading %s failed: %s: %s" % (entry, type(err).__name__, err))
+        # A syntax error is the code's fault before it runs: deploys refuse it (the message names file and line).
+        code = "HANDLER_SYNTAX_ERROR" if isinstance(err, SyntaxError) else "HANDLER_LOAD_FAILED"
+        return None, (code, "Loading %s failed: %s: %s" % (entry, type(err).__name__, err))
     fn = getattr(module, export, None)
     if not callable(fn):
         return None, ("HANDLER_NOT_FOUND", "%s has no function named %r." % (entry, export))

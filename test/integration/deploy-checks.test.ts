@@ -1,0 +1,62 @@
+/**
+ * Deploys load the new code once before it is stored: code that can never run is refused with a
+ * 400 that names the file, and the previous version keeps serving; a start that fails for other
+ * reasons (an exception at import) is deployed and reported.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { api, deploy, invoke, packFolder, startPlatform, upload, writeFunction, type TestPlatform } from './harness.js';
+
+describe('deploy-time checks', () => {
+  let platform: TestPlatform;
+  const dirs: string[] = [];
+  before(async () => {
+    platform = await startPlatform();
+  });
+  after(async () => {
+    await platform?.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function put(name: string, files: Record<string, string>, config: Record<string, unknown> = {}) {
+    const dir = await writeFunction(files);
+    dirs.push(dir);
+    const uploaded = await upload(platform.url, await packFolder(dir));
+    return api(platform.url, 'PUT', `/api/v1/functions/${name}`, { package: uploaded.json.sha256, ...config });
+  }
+
+  test('a Python syntax error is refused, naming file and line; version 1 keeps serving', async () => {
+    const good = await writeFunction({ 'handler.py': 'def handler(event, context):\n    return "v1"\n' });
+    dirs.push(good);
+    await deploy(platform.url, 'py', good);
+    const res = await put('py', { 'handler.py': 'def handler(event, context):\n    return "v2"\n\ndef broken(:\n    pass\n' });
+    assert.equal(res.status, 400);
+    assert.equal(res.json?.error?.code, 'HANDLER_SYNTAX_ERROR');
+    assert.match(res.json?.error?.message, /handler\.py, line 4/);
+    assert.match(res.json?.error?.message, /Nothing was deployed; version 1 keeps serving\./);
+    assert.equal((await invoke(platform.url, 'py')).text, 'v1');
+    assert.equal((await api(platform.url, 'GET', '/api/v1/functions/py')).json?.version, 1);
+  });
+
+  test('node code exporting no handler of any form is refused with the accepted forms', async () => {
+    const res = await put('no-handler', { 'index.js': 'export const answer = 42;\n' });
+    assert.equal(res.status, 400);
+    assert.equal(res.json?.error?.code, 'HANDLER_NOT_FOUND');
+    assert.match(res.json?.error?.message, /fetch handler.*\(req, res\).*"handler"/);
+    assert.equal((await api(platform.url, 'GET', '/api/v1/functions/no-handler')).status, 404, 'nothing was stored');
+  });
+
+  test('an exception at import is deployed and reported as the last start error, until a start succeeds', async () => {
+    const res = await put('throws', { 'index.js': 'throw new Error("cannot reach the database");\nexport default () => new Response("ok");\n' });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.match(res.json?.lastStartError?.message, /cannot reach the database/);
+    const shown = await api(platform.url, 'GET', '/api/v1/functions/throws');
+    assert.match(shown.json?.lastStartError?.message, /cannot reach the database/);
+    assert.equal((await invoke(platform.url, 'throws')).headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
+    const fixed = await put('throws', { 'index.js': 'export default () => new Response("fixed");\n' });
+    assert.equal(fixed.status, 200);
+    assert.equal(fixed.json?.lastStartError, undefined);
+    assert.equal((await invoke(platform.url, 'throws')).text, 'fixed');
+  });
+});
