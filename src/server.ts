@@ -14,6 +14,7 @@ import type { InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
 import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
+import { functionFromHost } from './http/function-host.js';
 import { sendError, sendJson } from './http/respond.js';
 import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
@@ -57,6 +58,11 @@ export interface ServerOptions {
   instanceLimits?: Partial<InstanceLimits>;
   /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
   defaultAuth?: InvokeAuth;
+  /**
+   * Requests to `<function>.<domain>[:port]` invoke that function at its own root; an empty string
+   * turns this off. @default localhost
+   */
+  domain?: string;
   /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
   runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
   clock?: Clock;
@@ -93,6 +99,7 @@ export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
+  const domain = options.domain ?? 'localhost';
   const dataDir = resolve(options.dataDir ?? '.nimbus');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
@@ -151,6 +158,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     instanceLimits,
     defaultAuth: access.defaultAuth,
     invokeKeys: access.keys,
+    domain,
   });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys });
@@ -162,7 +170,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
-    if (path.startsWith('/fn/')) {
+    const ownHost = functionFromHost(req.headers.host, domain);
+    if (ownHost !== undefined) {
+      gateway.invoke(req, res, ownHost, path.startsWith('/') ? path : `/${path}`).catch((err: unknown) => sendError(res, err, onInternalError));
+    } else if (path.startsWith('/fn/')) {
       const end = path.slice(4).search(/[/?]/);
       const name = end === -1 ? path.slice(4) : path.slice(4, 4 + end);
       gateway.invoke(req, res, name).catch((err: unknown) => sendError(res, err, onInternalError));

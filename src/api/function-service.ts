@@ -15,6 +15,7 @@ import {
 } from '../core/spec.js';
 import type { FunctionCache } from '../gateway/function-cache.js';
 import type { Builder, PackageRepository } from '../packages/types.js';
+import { functionHostUrl } from '../http/function-host.js';
 import { checkSecretReferences } from '../secrets/references.js';
 import type { FunctionRecord, Store } from '../store/types.js';
 import type { LogBuffer } from '../telemetry/logs.js';
@@ -46,6 +47,8 @@ export interface FunctionView {
   /** Who may invoke it, in effect: its own setting, else the platform's default. */
   auth: InvokeAuth;
   url: string;
+  /** The function's own host, where it sees its paths from the root (e.g. http://hello.localhost:8080/). */
+  hostUrl?: string;
   /** Running instances (starting, ready or draining). */
   instances: number;
   /** Instances ready to serve. */
@@ -59,6 +62,8 @@ export interface FunctionView {
 }
 
 export interface FunctionServiceDeps {
+  /** Functions also answer at `<name>.<domain>` (see function-host.ts); empty or absent: not shown. */
+  domain?: string;
   store: Store;
   packages: PackageRepository;
   builder: Builder;
@@ -200,6 +205,7 @@ export class FunctionService {
       ...viewLimits(instanceLimitsOf(spec, this.deps.instanceLimits)),
       auth: spec.auth ?? this.deps.defaultAuth ?? 'public',
       url: `${baseUrl}/fn/${spec.name}`,
+      ...(this.deps.domain ? { hostUrl: functionHostUrl(baseUrl, spec.name, this.deps.domain) } : {}),
       instances: status.instances,
       readyInstances: status.ready,
       desired: status.desired,

@@ -56,8 +56,11 @@ export class Gateway {
     this.deadlines = new DeadlineTimers(deps.clock);
   }
 
-  /** Handles `ANY /fn/<name>[/<sub/path>][?query]`. */
-  async invoke(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+  /**
+   * Handles `ANY /fn/<name>[/<sub/path>][?query]`, or any request to the function's own host
+   * (`<name>.<domain>`), whose whole path and query the function sees (`path`).
+   */
+  async invoke(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req)): Promise<void> {
     const invocationId = randomUUID();
     const record = this.deps.functions.peek(name) ?? (await this.deps.functions.get(name));
     if (!record) {
@@ -69,7 +72,6 @@ export class Gateway {
       const denied = await invokeAuth.verify(name, req.headers[INVOKE_KEY_HEADER]);
       if (denied) return this.fail(req, res, invocationId, denied);
     }
-    const path = pathAndQueryOf(req);
     if (path.startsWith(RESERVED_PREFIX)) {
       return this.fail(req, res, invocationId, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
     }

@@ -19,6 +19,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
   const pairs: [string, string][] = [
     ['name', c.bold(f.name)],
     ['url', c.cyan(text(f.url))],
+    ...(f.hostUrl ? ([['host url', c.cyan(f.hostUrl)]] as [string, string][]) : []),
     ['runtime', text(f.runtime)],
     [f.runtime === 'exec' ? 'command' : 'handler', f.runtime === 'exec' ? `${text(f.handler)} (${f.protocol ?? 'http'})` : text(f.handler)],
     ['version', text(f.version)],

@@ -22,6 +22,7 @@ interface UpOptions {
   port: number;
   dataDir: string;
   maxBody?: number;
+  domain: string;
   maxQueue?: number;
   maxQueueWait?: number;
   warmPool?: number;
@@ -54,6 +55,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on; 0 picks a free port', parsePort, 8080)
     .option('--data-dir <dir>', 'where packages, functions and state are kept', './.nimbus')
+    .option('--domain <domain>', "functions also answer at <name>.<domain>:<port>, at their own root; '' turns it off", 'localhost')
     .option('--max-body <size>', 'largest invocation request body, e.g. 6mb, 512kb (default: 6mb)', (v) =>
       parseSize('--max-body', v),
     )
@@ -94,6 +96,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           port: opts.port,
           dataDir,
           logger,
+          domain: opts.domain,
           ...(opts.maxBody !== undefined ? { maxBodyBytes: opts.maxBody } : {}),
           ...(opts.maxQueue !== undefined ? { maxQueue: opts.maxQueue } : {}),
           ...(opts.maxQueueWait !== undefined ? { maxQueueWaitMs: opts.maxQueueWait } : {}),
@@ -130,6 +133,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ? 'Functions: need an invoke key unless deployed with --auth public\n'
           : 'Functions: public unless deployed with --auth key\n',
       );
+      if (opts.domain) out.write(`Function URLs: ${server.url}/fn/<name>/… and ${new URL(server.url).protocol}//<name>.${opts.domain}:${new URL(server.url).port}/…\n`);
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
         out.write(`Sandbox: ${server.sandbox}${server.sandbox === 'bubblewrap' ? '' : c.yellow(' (weaker isolation: see nimbus doctor)')}\n`);
