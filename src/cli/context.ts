@@ -54,6 +54,11 @@ export function createContext(io: CliIO, version: string): CliContext {
         });
       }
       credentials = resolved;
+      // A platform chosen by a saved login or the environment must never surprise: name it (on
+      // stderr, so output that scripts parse is unchanged). --url is what the user just typed.
+      if (resolved.urlSource === 'config' || resolved.urlSource === 'NIMBUS_URL') {
+        io.stderr.write(`Platform: ${client.baseUrl} (from ${resolved.urlSource === 'config' ? 'nimbus login' : 'NIMBUS_URL'})\n`);
+      }
       return client;
     },
     credentials: () => credentials,

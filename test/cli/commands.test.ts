@@ -154,7 +154,7 @@ describe('deploy', () => {
     const fn = await getFunction('hello');
     assert.match(fn.package as string, /^[0-9a-f]{64}$/);
     assert.deepEqual(
-      { ...fn, package: undefined, url: undefined, instances: undefined, readyInstances: undefined, desired: undefined, createdAt: undefined, updatedAt: undefined },
+      { ...fn, package: undefined, url: undefined, hostUrl: undefined, instances: undefined, readyInstances: undefined, desired: undefined, createdAt: undefined, updatedAt: undefined },
       {
         name: 'hello',
         runtime: 'node',
@@ -175,6 +175,7 @@ describe('deploy', () => {
         tmpSize: 64,
         auth: 'public',
         url: undefined,
+        hostUrl: undefined,
         instances: undefined,
         readyInstances: undefined,
         desired: undefined,
@@ -183,6 +184,7 @@ describe('deploy', () => {
       },
     );
     assert.equal(fn.url, `${platform.url}/fn/hello`);
+    assert.equal(fn.hostUrl, `http://hello.localhost:${new URL(platform.url).port}/`);
 
     const res = await invoke(platform.url, 'hello');
     assert.equal(res.status, 200, res.text);
@@ -418,6 +420,8 @@ describe('ls, get, rm', () => {
     const io = memoryIO({ env: { NIMBUS_URL: platform.url, NIMBUS_TOKEN: platform.token } });
     assert.equal(await runCli(['ls', '--json'], io), 0);
     assert.deepEqual((JSON.parse(io.stdoutText()) as { name: string }[]).map((f) => f.name), ['hello', 'single']);
+    // A platform that was not typed on the command line is named, on stderr.
+    assert.equal(io.stderrText(), `Platform: ${platform.url} (from NIMBUS_URL)\n`);
   });
 
   it('rm removes, and then the function is FUNCTION_NOT_FOUND', async () => {
