@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { registerCompletion } from './commands/completion.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
@@ -86,6 +87,7 @@ export function createProgram(ctx: CliContext): Command {
   registerTokens(program, ctx);
   registerLogin(program, ctx);
   registerSecret(program, ctx);
+  registerCompletion(program, ctx);
   return program;
 }
 
