@@ -21,6 +21,8 @@ export default {
       const value = request.headers.get(name);
       if (value !== null) headers[name] = value;
     }
+    // Goes to the function's logs, tagged with this invocation's id: see `nimbus logs web-fetch`.
+    console.log(`${request.method} ${url.pathname}: ${body.byteLength} bytes, greeting ${env?.GREETING ?? '(none)'}`);
     const answer = {
       method: request.method,
       path: url.pathname,
