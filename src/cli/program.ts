@@ -4,6 +4,7 @@ import { registerCompletion } from './commands/completion.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
+import { registerInit } from './commands/init.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogin } from './commands/login.js';
@@ -76,6 +77,7 @@ export function createProgram(ctx: CliContext): Command {
     .addHelpText('after', EXAMPLES);
 
   registerUp(program, ctx);
+  registerInit(program, ctx);
   registerDeploy(program, ctx);
   registerInvoke(program, ctx);
   registerLs(program, ctx);
