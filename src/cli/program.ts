@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerCompletion } from './commands/completion.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDev } from './commands/dev.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
@@ -79,6 +80,7 @@ export function createProgram(ctx: CliContext): Command {
   registerUp(program, ctx);
   registerInit(program, ctx);
   registerDeploy(program, ctx);
+  registerDev(program, ctx);
   registerInvoke(program, ctx);
   registerLs(program, ctx);
   registerGet(program, ctx);

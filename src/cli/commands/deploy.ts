@@ -1,14 +1,13 @@
-import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXEC_PROTOCOLS, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
 import { INVOKE_AUTH_MODES } from '../../core/invoke-auth.js';
-import type { DeployBody, FunctionInfo, PackageInfo } from '../client.js';
+import type { DeployBody, FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
-import { formatBytes, formatJson } from '../format.js';
-import { packFolder } from '../pack.js';
+import { formatJson } from '../format.js';
 import { createProgress } from '../progress.js';
+import { sourceKind, uploadSource } from '../upload.js';
 
 /** Deploy settings whose flag value is the API value as it is. */
 const PASSED_AS_IS = ['runtime', 'handler', 'command', 'protocol', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
@@ -100,44 +99,17 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .action(async (path: string, opts: DeployOptions, command: Command) => {
       const client = ctx.client(command);
       const target = resolve(ctx.io.cwd, path);
-      let kind: 'file' | 'folder';
-      try {
-        const s = await stat(target);
-        if (s.isDirectory()) kind = 'folder';
-        else if (s.isFile()) kind = 'file';
-        else throw new CliError(`${path} is neither a file nor a folder.`);
-      } catch (err) {
-        if (err instanceof CliError) throw err;
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`No such file or folder: ${path}`);
-        throw new CliError(`Cannot read ${path}: ${(err as Error).message}`);
-      }
+      const kind = await sourceKind(target, path);
       const name = opts.name ?? functionNameFrom(basename(target));
       if (name === undefined) throw new CliError(`Cannot make a function name from ${JSON.stringify(basename(target))}: pass one with --name.`, { exitCode: 2 });
       if (opts.name === undefined && !opts.json) ctx.io.stderr.write(`Function name: ${name} (from ${JSON.stringify(basename(target))}; choose another with --name)\n`);
 
       const progress = createProgress(ctx.io);
-      let pkg: PackageInfo;
       let fn: FunctionInfo;
       try {
-        if (kind === 'folder') {
-          progress.step(`Packaging ${path}…`);
-          const packed = await packFolder(target);
-          progress.step(
-            `Uploading ${formatBytes(packed.bytes.length)} (${packed.files} file${packed.files === 1 ? '' : 's'}, ${formatBytes(packed.unpackedBytes)} unpacked)…`,
-          );
-          pkg = await client.uploadPackage(packed.bytes);
-        } else {
-          const bytes = await readFile(target);
-          progress.step(`Uploading ${basename(target)} (${formatBytes(bytes.length)})…`);
-          pkg = await client.uploadPackage(bytes, basename(target));
-        }
+        const pkg = await uploadSource(client, target, kind, path, progress);
         progress.step(`Deploying ${name}…`);
         fn = await client.deployFunction(name, deployBody(pkg.sha256, opts));
-      } catch (err) {
-        if (err instanceof Error && !(err instanceof CliError) && (err as NodeJS.ErrnoException).code === 'EACCES') {
-          throw new CliError(`Cannot read ${path}: ${err.message}`);
-        }
-        throw err;
       } finally {
         progress.stop();
       }
