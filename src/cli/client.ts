@@ -48,6 +48,37 @@ export class ConnectionLostError extends Error {
   }
 }
 
+/** TLS went wrong: an https URL for an http server, or a certificate this machine does not trust. */
+export class TlsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TlsError';
+  }
+}
+
+/** Certificate errors of Node's TLS, by code. */
+const CERT_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** One plain sentence for a TLS failure, or undefined when `err` is none. */
+function tlsProblem(err: unknown, baseUrl: string): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code ?? (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (typeof code !== 'string') return undefined;
+  if (code.startsWith('ERR_SSL_') || code === 'EPROTO') {
+    return `The server at ${baseUrl} does not speak HTTPS: use ${baseUrl.replace(/^https:/, 'http:')} instead (nimbus up serves plain HTTP; TLS is for a proxy in front of it).`;
+  }
+  if (CERT_ERRORS.has(code)) {
+    return `The TLS certificate of ${baseUrl} is not trusted here (${code}): add its CA with NODE_EXTRA_CA_CERTS=<ca.pem>, or reach the platform by the name its certificate is for.`;
+  }
+  return undefined;
+}
+
 /** A package as answered by `POST /api/v1/packages`. */
 export interface PackageInfo {
   sha256: string;
@@ -174,7 +205,9 @@ function networkCode(err: unknown): string | undefined {
  * connection lost); other errors are returned as they are.
  */
 export function explainNetworkError(err: unknown, baseUrl: string): unknown {
-  if (err instanceof UnreachableError || err instanceof ConnectionLostError) return err;
+  if (err instanceof UnreachableError || err instanceof ConnectionLostError || err instanceof TlsError) return err;
+  const tls = tlsProblem(err, baseUrl);
+  if (tls) return new TlsError(tls, { cause: err });
   const code = networkCode(err);
   if (code === undefined) return err;
   if (CONNECT_ERRORS.has(code)) return new UnreachableError(baseUrl, code, { cause: err });
@@ -200,9 +233,12 @@ export async function decodeError(res: RawResponse): Promise<ApiError> {
   } catch {
     // not JSON: fall through
   }
-  const code = typeof headerCode === 'string' ? headerCode : `HTTP_${res.status}`;
+  if (typeof headerCode !== 'string') {
+    // Every error Nimbus makes has a JSON body or the header: this server is something else.
+    return new ApiError(res.status, 'NOT_NIMBUS', `The server answered ${res.status} ${res.statusText}, but not as Nimbus does: check that --url (or NIMBUS_URL, or nimbus login) points at a Nimbus platform.`);
+  }
   const snippet = text.trim().slice(0, 300);
-  return new ApiError(res.status, code, `${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
+  return new ApiError(res.status, headerCode, `${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
 }
 
 /**
@@ -255,7 +291,12 @@ export class NimbusClient {
         body: res.body,
       };
     } catch (err) {
-      throw explainNetworkError(err, this.baseUrl);
+      const explained = explainNetworkError(err, this.baseUrl);
+      // Closed before any answer: what a TLS server does with a plain-HTTP request.
+      if (explained instanceof ConnectionLostError && explained.reason === 'UND_ERR_SOCKET' && this.baseUrl.startsWith('http:')) {
+        explained.message += ` If the platform is behind HTTPS, use ${this.baseUrl.replace(/^http:/, 'https:')}.`;
+      }
+      throw explained;
     }
   }
 
@@ -282,7 +323,7 @@ export class NimbusClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ApiError(res.status, 'INVALID_RESPONSE', `The platform answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new ApiError(res.status, 'NOT_NIMBUS', `The server answered ${res.status} with something that is not JSON, so it is not a Nimbus API: check that --url (or NIMBUS_URL, or nimbus login) points at a Nimbus platform.`);
     }
   }
 

@@ -12,7 +12,7 @@ function bashComplete(script: string, words: string[]): string[] {
 test('bash completion: commands, sub-commands, flags and flag choices, from the program itself', async () => {
   const { code, stdout } = await runInProcess(['completion', 'bash']);
   assert.equal(code, 0);
-  assert.deepEqual(bashComplete(stdout, ['nimbus', 'de']), ['deploy']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'de']), ['deploy', 'dev']);
   assert.ok(bashComplete(stdout, ['nimbus', '']).includes('completion'));
   assert.deepEqual(bashComplete(stdout, ['nimbus', 'deploy', '--runtime', '']), ['node', 'python', 'exec']);
   assert.deepEqual(bashComplete(stdout, ['nimbus', 'deploy', './app', '--prot']), ['--protocol']);
