@@ -137,6 +137,7 @@ export function runNimbus(
 
 /** A long-running CLI process (nimbus up, logs --follow) whose output can be awaited. */
 export interface RunningCli {
+  pid: number;
   stdout(): string;
   stderr(): string;
   /** Resolves once stdout matches `pattern`; rejects after `timeoutMs`. */
@@ -180,6 +181,7 @@ export function startNimbus(args: string[], options: { env?: Record<string, stri
     }),
   );
   return {
+    pid: child.pid!,
     stdout: () => out,
     stderr: () => err,
     waitFor(pattern, timeoutMs = 30_000) {

@@ -77,15 +77,17 @@ export class RawConnection {
 
 /**
  * A function that answers `started;` at once, then holds its response open until the client has
- * sent its whole (chunked) request body, then ends it with `finished after <n> bytes`. The test
- * decides when the invocation ends by ending the body: no timing involved. A request without a
- * body gets `quick` at once.
+ * sent its whole (chunked) request body, then ends it with `finished after <n> bytes` (and ` by
+ * <tag>`). The test decides when the invocation ends by ending the body: no timing involved. A
+ * request without a body gets `quick` (or the tag) at once.
  */
-export const HOLD_UNTIL_BODY_ENDS = {
-  file: 'index.js',
-  content: `export default {
+export function holdUntilBodyEnds(tag = ''): { file: string; content: string } {
+  return {
+    file: 'index.js',
+    content: `const TAG = ${JSON.stringify(tag)};
+export default {
   async fetch(request) {
-    if (!request.body) return new Response('quick'); // a GET is answered at once
+    if (!request.body) return new Response(TAG || 'quick');
     const reader = request.body.getReader();
     const encoder = new TextEncoder();
     return new Response(new ReadableStream({
@@ -97,13 +99,16 @@ export const HOLD_UNTIL_BODY_ENDS = {
           if (done) break;
           bytes += value.length;
         }
-        controller.enqueue(encoder.encode('finished after ' + bytes + ' bytes'));
+        controller.enqueue(encoder.encode('finished after ' + bytes + ' bytes' + (TAG ? ' by ' + TAG : '')));
         controller.close();
       },
     }));
   },
 };`,
-};
+  };
+}
+
+export const HOLD_UNTIL_BODY_ENDS = holdUntilBodyEnds();
 
 /** The start of a chunked POST to `/fn/<name>` with a first body chunk, the rest left to send. */
 export function heldInvocation(name: string): string {
