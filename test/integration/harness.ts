@@ -161,8 +161,11 @@ export function installExample(name: string): string {
   return dir;
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes. The bound is generous on purpose: it
+ * is reached only when the awaited event never comes, not when the machine is busy.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;

@@ -94,7 +94,7 @@ describe('scaling', { timeout: 120_000 }, () => {
       assert.deepEqual(errors, []);
       for (const body of seen) assert.match(body, /^v[0-6]$/);
       const fn = await api(platform.url, 'GET', '/api/v1/functions/rolling');
-      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/rolling')).json!.instances <= 1, 5000, 'old instances drained');
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/rolling')).json!.instances <= 1, 20_000, 'old instances drained');
       assert.equal(fn.json!.maxInstances, 1);
     } finally {
       await platform.close();

@@ -92,7 +92,7 @@ test('a secret value never appears in responses, errors, platform logs or on dis
     const res = await invoke(platform.url, 'leaky');
     seen.push(JSON.stringify(res.headers), res.text);
     assert.equal(res.text, sha256(VALUE));
-    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/leaky/logs')).text.includes('handled'), 5000, 'the log line');
+    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/leaky/logs')).text.includes('handled'), 20_000, 'the log line');
     await call('GET', '/api/v1/functions/leaky/logs');
 
     // Refused requests that carry the value: none of the errors quotes it.
@@ -143,7 +143,7 @@ test("what the function prints is its own log's business", async () => {
     await setSecret(platform.url, 'LEAK_SECRET', 'printed-by-the-function');
     await deploy(platform.url, 'printer', FN, { secrets: ['LEAK_SECRET'] });
     assert.equal((await invoke(platform.url, 'printer/print')).status, 200);
-    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/printer/logs')).text.includes('my secret is printed-by-the-function'), 5000, 'the printed line');
+    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/printer/logs')).text.includes('my secret is printed-by-the-function'), 20_000, 'the printed line');
   } finally {
     await platform.close();
   }
