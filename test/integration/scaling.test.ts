@@ -34,7 +34,7 @@ describe('scaling', { timeout: 120_000 }, () => {
     const platform = await startPlatform();
     const held: RawConnection[] = [];
     try {
-      await deploy(platform.url, 'bursty', HOLD_UNTIL_BODY_ENDS, { concurrency: 10, maxInstances: 30, idleTimeout: '2s' });
+      await deploy(platform.url, 'bursty', HOLD_UNTIL_BODY_ENDS, { concurrency: 10, maxInstances: 30, idleTimeout: '2s', timeout: '2m' });
       assert.equal((await api(platform.url, 'GET', '/api/v1/functions/bursty')).json!.instances, 0);
       // Every request is held until all 200 have reached an instance, so the count does not depend
       // on how fast this machine sends them.
@@ -125,7 +125,7 @@ describe('scaling', { timeout: 120_000 }, () => {
     let held: RawConnection | undefined;
     try {
       // One instance, one request at a time, held busy until the test lets it finish.
-      await deploy(platform.url, 'narrow', HOLD_UNTIL_BODY_ENDS, { concurrency: 1, maxInstances: 1 });
+      await deploy(platform.url, 'narrow', HOLD_UNTIL_BODY_ENDS, { concurrency: 1, maxInstances: 1, timeout: '2m' });
       held = await holdSlot(platform.url, 'narrow');
       const sentAt = Date.now();
       const answers = await Promise.all([overloaded(platform.url), overloaded(platform.url), overloaded(platform.url)]);
