@@ -153,6 +153,10 @@ export class BwrapSandbox implements Sandbox {
 async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined): Promise<number> {
   const info = child.stdio[INFO_FD] as Readable;
   const block = (child.stdio as unknown as Writable[])[BLOCK_FD]!;
+  // Both pipes live as long as bwrap; when it is killed (the platform closing right after a start)
+  // they see ECONNRESET or EPIPE, which without a listener would crash the platform.
+  info.on('error', () => undefined);
+  block.on('error', () => undefined);
   const stderr: string[] = [];
   const onStderr = (chunk: Buffer) => void stderr.push(chunk.toString('utf8'));
   child.stderr!.on('data', onStderr);
@@ -170,7 +174,8 @@ async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined
         const match = /"child-pid":\s*(\d+)[^}]*}/.exec(text);
         if (match) {
           clearTimeout(timer);
-          info.removeAllListeners();
+          info.removeAllListeners('data');
+          info.removeAllListeners('end');
           // Never close it early: bwrap would die of SIGPIPE writing the rest.
           info.resume();
           resolve(Number(match[1]));
