@@ -93,7 +93,9 @@ export class Gateway {
     const onClientGone = () => {
       if (!res.writableFinished) stop(CLIENT_GONE);
     };
-    watchClient(req.socket, onClientGone);
+    // Kept here: node sets req.socket to null once the exchange is over, before `finally` runs.
+    const socket = req.socket;
+    watchClient(socket, onClientGone);
     try {
       let lease = this.deps.backend.tryAcquire(record);
       if (!lease) {
@@ -121,7 +123,7 @@ export class Gateway {
       await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped);
     } finally {
       deadlineTimer.cancel();
-      unwatchClient(req.socket, onClientGone);
+      unwatchClient(socket, onClientGone);
     }
   }
 

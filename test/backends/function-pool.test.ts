@@ -216,6 +216,29 @@ describe('FunctionPool', () => {
     assert.equal(created.length, 5);
   });
 
+  test('an idle timeout shorter than 60 s shortens the stable window: the count follows the load down within it', async () => {
+    const { clock, created, pool } = setup(100, { maxInstances: 10, concurrency: 1, idleTimeoutMs: 10_000 });
+    const tickFor = (ms: number) => {
+      for (let t = 0; t < ms; t += 1000) {
+        clock.advance(1000);
+        pool.tick(clock.now());
+        for (const instance of created) if (instance.state === 'starting') instance.becomeReady();
+      }
+    };
+    const pending = Array.from({ length: 8 }, () => pool.acquire(record(1), new AbortController().signal));
+    for (const instance of created) instance.becomeReady();
+    const leases = await Promise.all(pending);
+    tickFor(30_000); // 8 in flight for 30 s
+    assert.equal(pool.desired, 10, 'ceil(8 / 0.7) = 12, capped at 10');
+    for (const lease of leases.slice(1)) lease.release('ok');
+    // One request stays in flight, so the function is never idle: only the windows bring it down.
+    tickFor(15_000);
+    // Over a 10 s window the average is 1: ceil(1 / 0.7) = 2. Over 60 s it would still be
+    // (8 * 30 + 15) / 45 = 5.7, asking for 9.
+    assert.equal(pool.desired, 2, pool.reason);
+    assert.equal(created.filter((i) => !i.stopped).length, 2, 'the surplus instances were stopped');
+  });
+
   test('a request that waits longer than the queue bound gets FUNCTION_OVERLOADED', async () => {
     const { clock, pool } = setup();
     const waiting = pool.acquire(record(1), new AbortController().signal);

@@ -500,10 +500,10 @@ describe('logs', () => {
     const done = runCli(['logs', 'hello', '--follow', '--json', '--url', platform.url], io);
     try {
       // Past lines are written once the stream is subscribed, so a new line cannot be missed.
-      await eventually(async () => io.stdoutText().includes('"oops"'), 5000, 10);
+      await eventually(async () => io.stdoutText().includes('"oops"'), 20_000, 10);
       const res = await invoke(platform.url, 'hello/say', { body: 'live line' });
       assert.equal(res.status, 200, res.text);
-      await eventually(async () => io.stdoutText().includes('live line'), 5000, 10);
+      await eventually(async () => io.stdoutText().includes('live line'), 20_000, 10);
     } finally {
       io.signal('SIGINT');
     }

@@ -6,6 +6,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CliIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
+import { LogGuard } from '../integration/log-guard.js';
 
 /** The compiled CLI entry point (dist/src/cli/main.js). */
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -136,6 +137,7 @@ export function runNimbus(
 
 /** A long-running CLI process (nimbus up, logs --follow) whose output can be awaited. */
 export interface RunningCli {
+  pid: number;
   stdout(): string;
   stderr(): string;
   /** Resolves once stdout matches `pattern`; rejects after `timeoutMs`. */
@@ -143,9 +145,17 @@ export interface RunningCli {
   signal(sig: NodeJS.Signals): void;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(): void;
+  /** The pino error lines on its stderr (a `nimbus up` platform logs there). */
+  guard: LogGuard;
+  /**
+   * Kills it if still running, waits for the exit, and throws when its log has an internal error
+   * not in `expectErrors`: the guard of every `nimbus up` a test starts.
+   */
+  close(): Promise<void>;
 }
 
-export function startNimbus(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): RunningCli {
+export function startNimbus(args: string[], options: { env?: Record<string, string>; cwd?: string; expectErrors?: RegExp[] } = {}): RunningCli {
+  const guard = new LogGuard(options.expectErrors);
   const child = spawn(process.execPath, [CLI_MAIN, ...args], {
     env: childEnv(options.env),
     cwd: options.cwd ?? process.cwd(),
@@ -154,20 +164,24 @@ export function startNimbus(args: string[], options: { env?: Record<string, stri
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
+  const kill = (): void => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
   child.stdout.setEncoding('utf8').on('data', (c: string) => {
     out += c;
     for (const w of [...waiters]) w();
   });
   child.stderr.setEncoding('utf8').on('data', (c: string) => {
     err += c;
+    guard.feed(c);
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': by then all of stderr has been read, so the guard has seen every line.
+    child.on('close', (code, signal) => {
       for (const w of [...waiters]) w();
       resolve({ code, signal });
     }),
   );
   return {
+    pid: child.pid!,
     stdout: () => out,
     stderr: () => err,
     waitFor(pattern, timeoutMs = 30_000) {
@@ -196,7 +210,13 @@ export function startNimbus(args: string[], options: { env?: Record<string, stri
     },
     signal: (sig) => void child.kill(sig),
     exited,
-    kill: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')),
+    kill,
+    guard,
+    async close() {
+      kill();
+      await exited;
+      guard.assertClean(`nimbus ${args.join(' ')}`);
+    },
   };
 }
 

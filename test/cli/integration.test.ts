@@ -4,22 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { startPlatform, type TestPlatform } from '../integration/harness.js';
 import { eventually, removeDir, runNimbus, startNimbus, tempDir, writeTree } from './helpers.js';
-
-const SERVER_MODULE = new URL('../../src/server.js', import.meta.url);
-const serverBuilt = existsSync(fileURLToPath(SERVER_MODULE));
-const skip = serverBuilt ? false : 'dist/src/server.js is not built yet (src/server.ts missing)';
-
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
 
 const ECHO_INDEX = `
 import { tiny } from 'tiny';
@@ -52,8 +42,8 @@ export default {
 };
 `;
 
-describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () => {
-  let server: Server;
+describe('nimbus CLI against the real platform', { timeout: 180_000 }, () => {
+  let server: TestPlatform;
   let url: string;
   let dir: string;
 
@@ -62,14 +52,10 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
     runNimbus([...args, '--url', url], { cwd: dir, ...options, env: { NIMBUS_TOKEN: token, ...options.env } });
 
   before(async () => {
-    process.env['NIMBUS_LOG_LEVEL'] ??= 'warn';
     dir = await tempDir();
-    const { startServer } = (await import(SERVER_MODULE.href)) as {
-      startServer(options: { host: string; port: number; dataDir: string; maxBodyBytes?: number }): Promise<Server>;
-    };
-    server = await startServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') });
+    server = await startPlatform({ host: '127.0.0.1', dataDir: join(dir, 'data') });
     url = server.url;
-    token = (await readFile(join(dir, 'data', 'admin.token'), 'utf8')).trim();
+    token = server.token;
     await writeTree(dir, {
       'echo/index.js': ECHO_INDEX,
       'echo/lib/shout.js': 'export const shout = (s) => s.toUpperCase() + "!";\n',
@@ -218,7 +204,7 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
       const exit = await follow.exited;
       assert.equal(exit.code, 0, follow.stderr());
     } finally {
-      follow.kill();
+      await follow.close();
     }
   });
 
@@ -261,27 +247,5 @@ describe('nimbus CLI process behaviour', { timeout: 120_000 }, () => {
     const r = await runNimbus(['deploy', 'x', '--name', 'ok', '--env', 'NOPE']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--env needs KEY=VALUE/);
-  });
-
-  it('nimbus up serves, prints its address, and stops on Ctrl-C', { skip }, async () => {
-    const dataDir = await tempDir();
-    const up = startNimbus(['up', '--port', '0', '--data-dir', dataDir]);
-    try {
-      const [, address] = await up.waitFor(/^Nimbus serving on (http:\/\/\S+)$/m, 60_000);
-      await up.waitFor(/^Press Ctrl-C to stop\.$/m);
-      assert.match(up.stdout(), new RegExp(`Data dir: ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-      assert.match(up.stdout(), /^Admin token: \S+admin\.token \(log in with: nimbus login/m);
-      const token = (await readFile(join(dataDir, 'admin.token'), 'utf8')).trim();
-      const ls = await runNimbus(['ls', '--url', address!], { env: { NIMBUS_TOKEN: token } });
-      assert.equal(ls.code, 0, ls.stderr);
-      assert.equal(ls.stdout.toString(), 'No functions deployed yet. Deploy one with: nimbus deploy <path> --name <name>\n');
-      up.signal('SIGINT');
-      const exit = await up.exited;
-      assert.match(up.stdout(), /Stopping…/);
-      assert.equal(exit.code, 0, up.stderr());
-    } finally {
-      up.kill();
-      await removeDir(dataDir);
-    }
   });
 });

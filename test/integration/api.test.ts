@@ -104,7 +104,7 @@ describe('management API', () => {
       }
     })();
     await invoke(platform.url, 'followed?tag=live');
-    await waitFor(() => seen.includes('end live'), 3000, 'followed line');
+    await waitFor(() => seen.includes('end live'), 20_000, 'followed line');
     controller.abort();
     await reading;
   });

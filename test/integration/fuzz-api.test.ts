@@ -9,10 +9,8 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { pino } from 'pino';
 import { ERRORS } from '../../src/core/errors.js';
 import { DB_FILE } from '../../src/store/sqlite.js';
 import { generator, prng, type FuzzRequest } from './fuzz-gen.js';
@@ -23,8 +21,8 @@ const SEED = Number(process.env['FUZZ_SEED'] ?? randomInt(2 ** 31));
 const COUNT = Number(process.env['FUZZ_COUNT'] ?? 3000);
 /** Requests in flight at once. */
 const PARALLEL = 4;
-/** The run stops early past this, whatever COUNT says (slow machines). */
-const BUDGET_MS = 15_000;
+// Every generated request is sent, however long it takes (about 3 s here): a floor on requests
+// per second belongs in the benchmark, not in a test a slow machine would fail.
 
 const GUARDED = { fn: 'guarded', secret: 'GUARDED_SECRET' };
 const FN = { file: 'index.js', content: 'export default () => new Response("guarded:" + process.env.GUARDED_SECRET);' };
@@ -49,14 +47,8 @@ function problem(req: FuzzRequest, res: RawAnswer): string | undefined {
 
 test('fuzz: random requests at the management API', { timeout: 120_000 }, async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED} FUZZ_COUNT=${COUNT}`);
-  const logLines: string[] = [];
-  const logStream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logLines.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const platform = await startPlatform({ host: '127.0.0.1', keepData: true, logger: pino({ level: 'info', base: undefined }, logStream) });
+  // The harness fails the test if the platform logs an internal error (the fuzz's main catch).
+  const platform = await startPlatform({ host: '127.0.0.1', keepData: true });
   let dbPath = '';
   try {
     dbPath = join(platform.dataDir, DB_FILE);
@@ -75,7 +67,7 @@ test('fuzz: random requests at the management API', { timeout: 120_000 }, async 
     const statuses = new Map<number, number>();
     let sent = 0;
     const worker = async () => {
-      while (sent < requests.length && Date.now() - started < BUDGET_MS && failures.length < 10) {
+      while (sent < requests.length && failures.length < 10) {
         const req = requests[sent++]!;
         let res: RawAnswer;
         try {
@@ -93,7 +85,6 @@ test('fuzz: random requests at the management API', { timeout: 120_000 }, async 
     const summary = [...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ');
     t.diagnostic(`${sent} requests in ${Date.now() - started} ms; statuses ${summary}`);
     assert.deepEqual(failures, [], `FUZZ_SEED=${SEED}`);
-    assert.ok(sent >= Math.min(COUNT, 1000), `only ${sent} requests within the time budget`);
 
     // Still serving, the guarded function unchanged and working.
     assert.equal((await apiCall(platform.url, 'GET', '/healthz')).status, 200);
@@ -103,7 +94,6 @@ test('fuzz: random requests at the management API', { timeout: 120_000 }, async 
     assert.equal((await invoke(platform.url, GUARDED.fn)).text, 'guarded:kept');
     const secret = (await apiCall(platform.url, 'GET', `/api/v1/secrets/${GUARDED.secret}`)).json;
     assert.equal(secret.version, 1);
-    assert.ok(!logLines.some((line) => /internal error/.test(line)), `internal errors logged (FUZZ_SEED=${SEED}):\n${logLines.filter((l) => /internal error/.test(l)).slice(0, 3).join('')}`);
   } finally {
     await platform.server.close();
   }

@@ -3,10 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import * as tar from 'tar';
 import { request } from 'undici';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.js';
+import { LogGuard } from './log-guard.js';
 
 /** Repository root (this file runs from dist/test/integration). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -19,7 +22,22 @@ export interface TestPlatform {
   /** The admin token (from `<dataDir>/admin.token`); the API helpers below send it by themselves. */
   token: string;
   server: RunningServer;
+  /** What the platform logged at level error (expected or not). */
+  guard: LogGuard;
+  /** Stops the platform; throws when it logged an internal error the test did not expect. */
   close(): Promise<void>;
+}
+
+/** Options of {@link startPlatform}: the server's, minus the logger, which the harness owns. */
+export interface PlatformOptions extends Omit<ServerOptions, 'logger'> {
+  /** Leave the data dir in place after close. */
+  keepData?: boolean;
+  /** Internal errors this test provokes on purpose (matched against the JSON log line). */
+  expectErrors?: RegExp[];
+  /** Also write the platform's log here (pino JSON lines). */
+  logStream?: Writable;
+  /** Level of what goes to `logStream`. @default info */
+  logLevel?: string;
 }
 
 /** Admin token of each platform started here, by URL, so the API helpers can send it. */
@@ -44,27 +62,31 @@ export async function useAdminToken(url: string, dataDir: string): Promise<strin
   return token;
 }
 
-/** Starts a real platform; `close` stops it and removes its data dir unless `keepData`. */
-export async function startPlatform(options: ServerOptions & { keepData?: boolean } = {}): Promise<TestPlatform> {
+/**
+ * Starts a real platform; `close` stops it, removes its data dir unless `keepData`, and fails
+ * (throws) when the platform logged an internal error not listed in `expectErrors`: every test
+ * that starts a platform is guarded, not only those that read the log.
+ */
+export async function startPlatform(options: PlatformOptions = {}): Promise<TestPlatform> {
+  const { keepData, expectErrors, logStream, logLevel, ...serverOptions } = options;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nimbus-test-')));
-  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...options, dataDir, logger: options.logger ?? silentLogger() });
+  const guard = new LogGuard(expectErrors);
+  // Only error lines matter to the guard; a test that reads the log asks for more.
+  const logger = pino({ level: logStream ? (logLevel ?? 'info') : 'error', base: undefined }, guard.stream(logStream));
+  const server = await startServer({ port: 0, scaleIntervalMs: 100, ...serverOptions, dataDir, logger });
   const token = await useAdminToken(server.url, dataDir);
   return {
     url: server.url,
     dataDir,
     token,
     server,
+    guard,
     async close() {
       await server.close();
-      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+      guard.assertClean(`the platform at ${server.url}`);
     },
   };
-}
-
-function silentLogger() {
-  const noop = () => undefined;
-  const logger = { error: noop, warn: noop, info: noop, debug: noop, trace: noop, fatal: noop, child: () => logger };
-  return logger as never;
 }
 
 /** Writes files into a fresh temporary folder and returns its path. */
@@ -139,8 +161,11 @@ export function installExample(name: string): string {
   return dir;
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes. The bound is generous on purpose: it
+ * is reached only when the awaited event never comes, not when the machine is busy.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check()) return;

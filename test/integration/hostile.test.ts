@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { DB_FILE } from '../../src/store/sqlite.js';
+import { hostHas } from '../sandbox/host-needs.js';
 import { api, deploy, invoke, ROOT, startPlatform, type TestPlatform } from './harness.js';
 
 /**
@@ -29,6 +30,9 @@ describe('hostile functions are contained', async () => {
     // The function's own limits (the platform's defaults are larger).
     const hostile = await deploy(platform.url, 'hostile', { file: 'index.js', content: HOSTILE }, { timeout: '2s', memory: 128, maxProcesses: LIMITS.maxProcesses, maxOpenFiles: LIMITS.maxOpenFiles, tmpSize: LIMITS.tmpMb });
     assert.deepEqual([hostile.maxProcesses, hostile.maxOpenFiles, hostile.tmpSize], [LIMITS.maxProcesses, LIMITS.maxOpenFiles, LIMITS.tmpMb]);
+    // The same code with a long timeout for the memory bombs: how long filling 128 MB takes
+    // depends on the machine, and a bomb cut by the 2 s timeout would prove nothing about memory.
+    await deploy(platform.url, 'bombs', { file: 'index.js', content: HOSTILE }, { timeout: '60s', memory: 128 });
     const absurd = await api(platform.url, 'PUT', '/api/v1/functions/hostile', { package: hostile.package, maxProcesses: -1 });
     assert.equal(absurd.status, 400);
     assert.equal(absurd.json!.error.details.field, 'maxProcesses');
@@ -58,19 +62,19 @@ describe('hostile functions are contained', async () => {
     return { status: res.status, json, text: res.text, headers: res.headers };
   };
 
-  test('runs in bubblewrap here (skipped with a message where bubblewrap cannot run, never under CI)', (t) => {
-    if (platform.server.sandbox !== 'bubblewrap') {
-      t.skip(`bubblewrap is not usable on this host: ${platform.server.hostChecks.find((c) => c.name === 'bubblewrap')?.detail}`);
-      return;
-    }
+  /** Whether the platform runs bubblewrap; when not, the test is skipped (or fails under CI). */
+  const sandboxed = (t: TestContext) =>
+    hostHas(t, 'bubblewrap', platform.server.sandbox === 'bubblewrap' ? undefined : (platform.server.hostChecks.find((c) => c.name === 'bubblewrap')?.detail ?? 'not in use'));
+
+  test('runs in bubblewrap here (skipped with a message where bubblewrap cannot run, failed under CI)', (t) => {
+    if (!sandboxed(t)) return;
     const active = platform.server.protections.filter((p) => p.active).map((p) => p.name);
     for (const name of ['unprivileged user', 'namespaces', 'file system isolation', 'network policy']) assert.ok(active.includes(name), `${name} is in force`);
   });
 
-  const sandboxed = () => platform.server.sandbox === 'bubblewrap';
 
   test('cannot read the data dir, the SQLite file, builds of other functions, /etc/shadow or /root', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     for (const path of [join(platform.dataDir, DB_FILE), '/etc/shadow', '/root/.bashrc', join(ROOT, 'package.json')]) {
       const { json } = await attempt(`read?path=${encodeURIComponent(path)}`);
       assert.equal(json.ok, false, `read ${path}`);
@@ -91,7 +95,7 @@ describe('hostile functions are contained', async () => {
   });
 
   test('cannot write outside /tmp: its own code, /usr, /etc and / are read-only', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     for (const path of ['/code/index.js', '/code/new.js', '/usr/pwned', '/etc/pwned', '/pwned']) {
       const { json } = await attempt(`write?path=${encodeURIComponent(path)}`);
       assert.equal(json.ok, false, `write ${path}`);
@@ -100,7 +104,7 @@ describe('hostile functions are contained', async () => {
   });
 
   test('filling /tmp stops at its cap', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const { json } = await attempt('fill-tmp');
     assert.equal(json.ok, false);
     assert.equal(json.code, 'ENOSPC');
@@ -108,32 +112,32 @@ describe('hostile functions are contained', async () => {
   });
 
   test('a fork bomb hits the process limit', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const { json } = await attempt('fork');
     assert.equal(json.error, 'EAGAIN');
     assert.ok(json.started < LIMITS.maxProcesses, `started ${json.started}`);
   });
 
   test('opening files stops at the open-files limit', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const { json } = await attempt('open-files');
     assert.equal(json.error, 'EMFILE');
     assert.ok(json.opened < LIMITS.maxOpenFiles, `opened ${json.opened}`);
   });
 
   test('a memory bomb outside the heap is killed: 502 FUNCTION_OUT_OF_MEMORY', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
-    const res = await attempt('oom-buffer');
+    if (!sandboxed(t)) return;
+    const res = await attempt('oom-buffer', 'bombs');
     assert.equal(res.status, 502, res.text);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY');
     assert.match(res.json.error.message, /memory/);
   });
 
   test('a heap bomb: 502 FUNCTION_OUT_OF_MEMORY, and the next request gets a new instance', async () => {
-    const res = await attempt('oom-heap');
+    const res = await attempt('oom-heap', 'bombs');
     assert.equal(res.status, 502, res.text);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY', res.text);
-    assert.equal((await attempt('whoami')).status, 200);
+    assert.equal((await attempt('whoami', 'bombs')).status, 200);
   });
 
   test('a python memory bomb: 502 FUNCTION_OUT_OF_MEMORY', async () => {
@@ -150,17 +154,18 @@ describe('hostile functions are contained', async () => {
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_TIMEOUT');
   });
 
-  test('flooding stdout keeps the logs bounded and the platform memory bounded', async () => {
-    const rssBefore = process.memoryUsage().rss;
+  test('flooding stdout keeps the logs bounded in lines and bytes', async () => {
     for (let i = 0; i < 3; i++) assert.equal((await attempt('flood?lines=20000')).status, 200);
-    const logs = (await api(platform.url, 'GET', '/api/v1/functions/hostile/logs?limit=100000')).json!.logs as unknown[];
+    const logs = (await api(platform.url, 'GET', '/api/v1/functions/hostile/logs?limit=100000')).json!.logs as { message: string }[];
+    // What the platform keeps is what bounds its memory (measuring its RSS here would measure the
+    // machine and the other tests; the benchmark watches memory).
     assert.ok(logs.length <= 10_000, `${logs.length} lines kept`);
-    const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
-    assert.ok(grownMb < 200, `platform grew by ${grownMb.toFixed(0)} MB`);
+    const bytes = logs.reduce((sum, entry) => sum + entry.message.length, 0);
+    assert.ok(bytes <= 2 * 1024 * 1024, `${bytes} bytes of messages kept`);
   });
 
   test('cannot kill its parent, the platform or other instances', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const victimPids = platform.server.instancePids('victim');
     assert.ok(victimPids.length > 0);
     const { json } = await attempt(`kill?pids=${[process.pid, process.ppid, ...victimPids].join(',')}`);
@@ -172,20 +177,20 @@ describe('hostile functions are contained', async () => {
     const { json, text } = await attempt('env');
     assert.ok(!text.includes(PLATFORM_ENV_MARK), 'the platform environment leaked');
     assert.equal(json.env.NIMBUS_HOSTILE_TEST_MARK, undefined);
-    if (!sandboxed()) return t.skip('/proc isolation needs bubblewrap');
+    if (!sandboxed(t)) return;
     const platformEnviron = await attempt(`read?path=${encodeURIComponent(`/proc/${process.pid}/environ`)}`);
     assert.equal(platformEnviron.json.ok, false);
   });
 
   test('inherits no descriptors of the platform beyond its pipes', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const fds = (await attempt('fds')).json as unknown as Array<{ fd: string; target?: string }>;
     const foreign = fds.filter((f) => Number(f.fd) > 3 && f.target && !/^(anon_inode:|pipe:|socket:|\/dev\/null|\/proc\/)/.test(f.target) && !f.target.startsWith('/code') && !f.target.startsWith('/usr'));
     assert.deepEqual(foreign, []);
   });
 
   test('network none: only loopback, the platform is unreachable; outbound can reach it', async (t) => {
-    if (!sandboxed()) return t.skip('needs bubblewrap');
+    if (!sandboxed(t)) return;
     const target = encodeURIComponent(`${platform.url}/healthz`);
     const isolated = (await attempt(`net?url=${target}`, 'isolated')).json;
     assert.deepEqual(isolated.interfaces, ['lo']);

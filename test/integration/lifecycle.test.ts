@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
-import { alive, api, deploy, invoke, ROOT, startPlatform, useAdminToken, waitFor } from './harness.js';
+import { startNimbus } from '../cli/helpers.js';
+import { alive, api, deploy, invoke, startPlatform, useAdminToken, waitFor } from './harness.js';
+import { END_OF_BODY, heldInvocation, holdUntilBodyEnds, RawConnection } from './raw-connection.js';
 
 const versioned = (tag: string, delayMs = 0) => ({
   file: 'index.js',
@@ -36,21 +36,27 @@ async function childrenOf(pid: number): Promise<number[]> {
 describe('instances over time', () => {
   test('redeploy while requests run: running requests finish on the old code, new ones get the new code', async () => {
     const platform = await startPlatform();
+    const connections: RawConnection[] = [];
     try {
-      await deploy(platform.url, 'rolling', versioned('v1'));
+      await deploy(platform.url, 'rolling', holdUntilBodyEnds('v1'));
       assert.equal((await invoke(platform.url, 'rolling')).text, 'v1');
-      const slow = Array.from({ length: 5 }, () => invoke(platform.url, 'rolling?wait=700'));
-      await new Promise((r) => setTimeout(r, 200));
-      const fn = await deploy(platform.url, 'rolling', versioned('v2'));
+      // Five requests running on v1, held until the test ends their bodies after the redeploy.
+      const running = Array.from({ length: 5 }, () => new RawConnection(platform.url));
+      connections.push(...running);
+      for (const connection of running) connection.write(heldInvocation('rolling'));
+      await Promise.all(running.map((connection) => connection.waitFor(/started;/)));
+      const fn = await deploy(platform.url, 'rolling', holdUntilBodyEnds('v2'));
       assert.equal(fn.version, 2);
       assert.equal((await invoke(platform.url, 'rolling')).text, 'v2');
-      for (const res of await Promise.all(slow)) {
-        assert.equal(res.status, 200);
-        assert.equal(res.text, 'v1');
+      for (const connection of running) connection.write(END_OF_BODY);
+      for (const connection of running) {
+        await connection.waitFor(/finished after 3 bytes by v1\r\n0\r\n\r\n$/);
+        assert.match(connection.text(), /^HTTP\/1\.1 200 /);
       }
       // The old instance drains and stops: only the new one is left.
-      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/rolling')).json!.instances === 1, 5000, 'old instance to stop');
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/rolling')).json!.instances === 1, 20_000, 'old instance to stop');
     } finally {
+      for (const connection of connections) connection.destroy();
       await platform.close();
     }
   });
@@ -67,8 +73,8 @@ describe('instances over time', () => {
       const [pid] = platform.server.instancePids('sleepy');
       assert.ok(pid);
       assert.equal((await api(platform.url, 'GET', '/api/v1/functions/sleepy')).json!.instances, 1);
-      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/sleepy')).json!.instances === 0, 5000, 'scale to zero');
-      await waitFor(() => !alive(pid), 3000, 'the instance process to exit');
+      await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/functions/sleepy')).json!.instances === 0, 20_000, 'scale to zero');
+      await waitFor(() => !alive(pid), 20_000, 'the instance process to exit');
       const again = await invoke(platform.url, 'sleepy');
       assert.equal(again.text, 'awake');
       assert.equal(again.headers['x-nimbus-cold-start'], 'true');
@@ -89,7 +95,7 @@ describe('instances over time', () => {
       const began = Date.now();
       const removed = await api(platform.url, 'DELETE', '/api/v1/functions/stubborn');
       assert.equal(removed.status, 204);
-      await waitFor(() => !alive(pid), 8000, 'the stubborn instance to be killed');
+      await waitFor(() => !alive(pid), 20_000, 'the stubborn instance to be killed');
       const took = Date.now() - began;
       // SIGTERM is ignored, so only the SIGKILL after the 3 s grace ends it.
       assert.ok(took >= 2500, `gone after ${took} ms: before the grace period ended`);
@@ -125,30 +131,20 @@ describe('instances over time', () => {
 
   test('no instance outlives a platform killed with SIGKILL', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-kill-'));
-    const platform = spawn(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'up', '--port', '0', '--data-dir', dataDir], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const platform = startNimbus(['up', '--port', '0', '--data-dir', dataDir]);
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const lines = createInterface({ input: platform.stdout! });
-        lines.on('line', (line) => {
-          const match = /Nimbus serving on (\S+)/.exec(line);
-          if (match?.[1]) resolve(match[1]);
-        });
-        platform.once('exit', (code) => reject(new Error(`platform exited early with ${code}`)));
-      });
-      await useAdminToken(url, dataDir);
-      await deploy(url, 'orphan-check', versioned('x'));
-      await deploy(url, 'orphan-check-2', { file: 'handler.py', content: 'def handler(e, c):\n    return "py"\n' });
-      assert.equal((await invoke(url, 'orphan-check')).text, 'x');
-      assert.equal((await invoke(url, 'orphan-check-2')).text, 'py');
-      const instances = await childrenOf(platform.pid!);
+      const [, url] = await platform.waitFor(/^Nimbus serving on (\S+)$/m, 60_000);
+      await useAdminToken(url!, dataDir);
+      await deploy(url!, 'orphan-check', versioned('x'));
+      await deploy(url!, 'orphan-check-2', { file: 'handler.py', content: 'def handler(e, c):\n    return "py"\n' });
+      assert.equal((await invoke(url!, 'orphan-check')).text, 'x');
+      assert.equal((await invoke(url!, 'orphan-check-2')).text, 'py');
+      const instances = await childrenOf(platform.pid);
       assert.ok(instances.length >= 2, `found instances ${instances.join(',')}`);
-      platform.kill('SIGKILL');
-      await waitFor(() => instances.every((pid) => !alive(pid)), 5000, 'instances to exit after the platform died');
+      platform.signal('SIGKILL');
+      await waitFor(() => instances.every((pid) => !alive(pid)), 20_000, 'instances to exit after the platform died');
     } finally {
-      if (platform.exitCode === null) platform.kill('SIGKILL');
+      await platform.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

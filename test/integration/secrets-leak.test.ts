@@ -9,12 +9,11 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { KEY_FILE } from '../../src/secrets/key.js';
 import { deploy, invoke, startPlatform, type TestPlatform, waitFor } from './harness.js';
 import { type Answer, apiCall, rawExchange, rawRequest, setSecret } from './http.js';
 
-/** A pino logger at the most verbose level whose output is kept in memory. */
+/** A log stream kept in memory (the platform logs to it at the most verbose level). */
 function capturingLogger() {
   const lines: string[] = [];
   const stream = new Writable({
@@ -23,7 +22,7 @@ function capturingLogger() {
       done();
     },
   });
-  return { logger: pino({ level: 'trace', base: undefined }, stream), text: () => lines.join('') };
+  return { options: { logStream: stream, logLevel: 'trace' }, text: () => lines.join('') };
 }
 
 /** Answers sha256 of its secret, never the secret; `/print` writes the secret to its own log. */
@@ -71,7 +70,7 @@ function showsPart(text: string, value: string): boolean {
 test('a secret value never appears in responses, errors, platform logs or on disk; the function gets it', async () => {
   const VALUE = `zq-${randomBytes(12).toString('hex')}`;
   const log = capturingLogger();
-  const platform = await startPlatform({ logger: log.logger, keepData: true });
+  const platform = await startPlatform({ ...log.options, keepData: true });
   const seen: string[] = [];
   const keep = (answer: Answer) => {
     seen.push(JSON.stringify(answer.headers), answer.text);
@@ -93,7 +92,7 @@ test('a secret value never appears in responses, errors, platform logs or on dis
     const res = await invoke(platform.url, 'leaky');
     seen.push(JSON.stringify(res.headers), res.text);
     assert.equal(res.text, sha256(VALUE));
-    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/leaky/logs')).text.includes('handled'), 5000, 'the log line');
+    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/leaky/logs')).text.includes('handled'), 20_000, 'the log line');
     await call('GET', '/api/v1/functions/leaky/logs');
 
     // Refused requests that carry the value: none of the errors quotes it.
@@ -144,7 +143,7 @@ test("what the function prints is its own log's business", async () => {
     await setSecret(platform.url, 'LEAK_SECRET', 'printed-by-the-function');
     await deploy(platform.url, 'printer', FN, { secrets: ['LEAK_SECRET'] });
     assert.equal((await invoke(platform.url, 'printer/print')).status, 200);
-    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/printer/logs')).text.includes('my secret is printed-by-the-function'), 5000, 'the printed line');
+    await waitFor(async () => (await apiCall(platform.url, 'GET', '/api/v1/functions/printer/logs')).text.includes('my secret is printed-by-the-function'), 20_000, 'the printed line');
   } finally {
     await platform.close();
   }
@@ -157,11 +156,11 @@ test('with another key file, starting an instance fails with SECRET_DECRYPT_FAIL
   await setSecret(platform.url, 'LEAK_SECRET', VALUE);
   await deploy(platform.url, 'leaky', FN, { secrets: ['LEAK_SECRET'] });
   assert.equal((await invoke(platform.url, 'leaky')).text, sha256(VALUE));
-  await platform.server.close();
+  await platform.close();
 
   await writeFile(join(dataDir, KEY_FILE), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   const log = capturingLogger();
-  platform = await startPlatform({ dataDir, logger: log.logger });
+  platform = await startPlatform({ dataDir, ...log.options, expectErrors: [/SECRET_DECRYPT_FAILED/] });
   try {
     const res = await invoke(platform.url, 'leaky');
     assert.equal(res.status, 500);

@@ -2,14 +2,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { deploy, invoke, startPlatform, type TestPlatform, upload } from './harness.js';
 import { apiCall, setSecret } from './http.js';
+import { END_OF_BODY, heldInvocation, RawConnection } from './raw-connection.js';
 
-/** Answers its secrets (and an id per process, to tell instances apart); `/slow` waits first. */
+/**
+ * Answers its secrets (and an id per process, to tell instances apart). `/slow` answers `started;`
+ * at once and the rest only once the client has sent its whole body, so a test can hold it open.
+ */
 const SHOW_ENV = {
   file: 'index.js',
   content: `const INSTANCE = crypto.randomUUID();
+const show = () => JSON.stringify({ token: process.env.API_TOKEN ?? null, other: process.env.OTHER ?? null, greeting: process.env.GREETING ?? null, pid: INSTANCE });
 export default async (req) => {
-  if (new URL(req.url).pathname === '/slow') await new Promise((r) => setTimeout(r, 600));
-  return Response.json({ token: process.env.API_TOKEN ?? null, other: process.env.OTHER ?? null, greeting: process.env.GREETING ?? null, pid: INSTANCE });
+  if (new URL(req.url).pathname !== '/slow') return new Response(show(), { headers: { 'content-type': 'application/json' } });
+  const encoder = new TextEncoder();
+  return new Response(new ReadableStream({
+    async start(c) {
+      c.enqueue(encoder.encode('started;'));
+      await req.arrayBuffer();
+      c.enqueue(encoder.encode(show()));
+      c.close();
+    },
+  }));
 };`,
 };
 
@@ -93,17 +106,22 @@ describe('secrets', () => {
 
   test('replacing a value replaces running instances: in-flight requests finish, the next one sees the new value', async () => {
     const first = await shown();
-    const slow = invoke(url(), 'env/slow');
-    await new Promise((r) => setTimeout(r, 200));
-    const set = await setSecret(url(), 'API_TOKEN', 'tok-2');
-    assert.equal(set.status, 200);
-    assert.deepEqual(set.json.functions, ['env']);
-    const next = await shown();
-    assert.equal(next.token, 'tok-2');
-    assert.notEqual(next.pid, first.pid, 'a new instance');
-    const inFlight = await slow;
-    assert.equal(inFlight.status, 200, 'the running request was not cut off');
-    assert.equal(JSON.parse(inFlight.text).token, 'tok-1');
+    const slow = new RawConnection(url());
+    try {
+      slow.write(heldInvocation('env/slow'));
+      await slow.waitFor(/started;/);
+      const set = await setSecret(url(), 'API_TOKEN', 'tok-2');
+      assert.equal(set.status, 200);
+      assert.deepEqual(set.json.functions, ['env']);
+      const next = await shown();
+      assert.equal(next.token, 'tok-2');
+      assert.notEqual(next.pid, first.pid, 'a new instance');
+      slow.write(END_OF_BODY);
+      await slow.waitFor(/"token":"tok-1".*\r\n0\r\n\r\n$/s);
+      assert.match(slow.text(), /^HTTP\/1\.1 200 /, 'the running request was not cut off');
+    } finally {
+      slow.destroy();
+    }
   });
 
   test('a used secret cannot be removed; after deploying without it, it can', async () => {

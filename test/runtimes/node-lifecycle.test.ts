@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { LAMBDA_CALLBACK, WEB_ROUTES } from './node-fixtures.js';
-import { startFunction, within, writeFixtures } from './shim-harness.js';
+import { startFunction, EVENT_LIMIT_MS, within, writeFixtures } from './shim-harness.js';
 import { checkControlChannel, checkInitContract, checkLogTagging, checkSigtermDrain } from './shim-contract.js';
 
 test('logs are tagged with the right invocation id when invocations run concurrently', async () => {
@@ -31,7 +31,7 @@ test('lifecycle: fd 3 closed -> exit; SIGTERM drains; uncaught exception -> exit
   const crashing = await startFunction('node', { 'routes.cjs': WEB_ROUTES }, { entry: 'routes.cjs' });
   try {
     await crashing.shim.request({ path: '/crash', id: 'inv-crash' });
-    assert.equal((await within(crashing.shim.exited, 2000, 'exit after crash')).code, 1);
+    assert.equal((await within(crashing.shim.exited, EVENT_LIMIT_MS, 'exit after crash')).code, 1);
     assert.ok(crashing.shim.logs.some((l) => l.s === 'err' && l.m.includes('crash later')));
   } finally {
     await crashing.shim.stop();

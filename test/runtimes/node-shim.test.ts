@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { BINARY, startFunction, startShim, within, writeFixtures } from './shim-harness.js';
+import { BINARY, startFunction, startShim, EVENT_LIMIT_MS, within, writeFixtures } from './shim-harness.js';
 import { LAMBDA_CALLBACK, LAMBDA_ROUTES, WEB_ECHO, WEB_OBJECT, WEB_ROUTES, WEB_SYNC_ROUTES } from './node-fixtures.js';
 import { checkLambdaEvent, checkLambdaResponses } from './shim-contract.js';
 
@@ -97,7 +97,7 @@ test('web responses: multiple set-cookie, errors, invalid results, streaming, ab
     // The second chunk is only produced after /release: a buffering shim would never answer.
     const stream = await shim.pool.request({ method: 'GET', path: '/stream' });
     const reader = stream.body[Symbol.asyncIterator]();
-    assert.equal(String((await within(reader.next(), 2000, 'first chunk')).value), 'first;');
+    assert.equal(String((await within(reader.next(), EVENT_LIMIT_MS, 'first chunk')).value), 'first;');
     assert.equal((await shim.request({ path: '/release' })).text(), 'released');
     assert.equal(String((await reader.next()).value), 'second');
 

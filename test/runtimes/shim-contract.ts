@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RuntimeName } from '../../src/core/spec.js';
-import { type Shim, spawnShim, startFunction, startShim, within } from './shim-harness.js';
+import { type Shim, spawnShim, startFunction, startShim, EVENT_LIMIT_MS, within } from './shim-harness.js';
 
 /**
  * Checks of the runtime protocol that every shim must pass, whatever its language: each runtime's
@@ -53,12 +53,12 @@ export async function checkInitContract(runtime: RuntimeName, codeDir: string, f
 export async function checkControlChannel(runtime: RuntimeName): Promise<void> {
   const orphan = spawnShim(runtime);
   orphan.control.destroy();
-  assert.deepEqual(await within(orphan.exited, 2000, 'exit when the platform died during start-up'), { code: 0, signal: null });
+  assert.deepEqual(await within(orphan.exited, EVENT_LIMIT_MS, 'exit when the platform died during start-up'), { code: 0, signal: null });
   await orphan.stop();
 
   const idle = await startShim(runtime);
   idle.control.destroy();
-  await within(idle.exited, 2000, 'exit after the control channel closed');
+  await within(idle.exited, EVENT_LIMIT_MS, 'exit after the control channel closed');
   await idle.stop();
 }
 
@@ -72,7 +72,7 @@ export async function checkSigtermDrain(runtime: RuntimeName, files: Record<stri
     const res = await slow;
     assert.equal(res.status, 200);
     assert.equal(res.text(), 'done');
-    assert.deepEqual(await within(shim.exited, 2000, 'exit after drain'), { code: 0, signal: null });
+    assert.deepEqual(await within(shim.exited, EVENT_LIMIT_MS, 'exit after drain'), { code: 0, signal: null });
   } finally {
     await shim.stop();
   }

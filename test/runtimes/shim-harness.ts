@@ -188,7 +188,13 @@ export async function startFunction(
   return { shim, codeDir, form, loadMs };
 }
 
-/** Milliseconds until `promise` settles, or rejects after `limitMs`. */
+/**
+ * Upper bound for an event a test waits for (an exit, a chunk): generous, because reaching it means
+ * the event never came, not that the machine was slow. Speed is the benchmark's business.
+ */
+export const EVENT_LIMIT_MS = 20_000;
+
+/** `promise`'s value, or a rejection naming `what` after `limitMs`. */
 export async function within<T>(promise: Promise<T>, limitMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, rmdir, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CGROUP_PREFIX } from '../../src/sandbox/probe.js';
+import { startPlatform } from '../integration/harness.js';
+import { hostHas } from './host-needs.js';
 import { CgroupV1Driver, CgroupV2Driver, detectCgroups, removeBases } from '../../src/sandbox/cgroups.js';
 
 /**
@@ -66,10 +70,7 @@ describe('cgroup drivers', () => {
 
   test('on this host: a real process is limited and the cgroup removed after it exits', async (t) => {
     const { driver, reason } = await detectCgroups(`nimbus-test-${process.pid}`);
-    if (!driver) {
-      if (process.env.CI && process.getuid?.() === 0) throw new Error(`cgroups must work for root under CI: ${reason}`);
-      return t.skip(`no usable cgroups here: ${reason}`);
-    }
+    if (!hostHas(t, 'cgroups', driver ? undefined : reason) || !driver) return;
     const group = await driver.create('sleeper', { memoryMb: 64, maxProcesses: 4 });
     const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
     await new Promise((resolve) => child.once('spawn', resolve));
@@ -81,5 +82,30 @@ describe('cgroup drivers', () => {
     await group.remove();
     assert.equal(await group.outOfMemory(), false);
     await removeBases(driver);
+  });
+
+  test('on this host: a starting platform removes the cgroups a killed platform left, and keeps those of live ones', async (t) => {
+    const { driver, reason } = await detectCgroups(`nimbus-test-${process.pid}`);
+    if (!hostHas(t, 'cgroups', driver ? undefined : reason) || !driver) return;
+    const parents = driver.bases.map((base) => dirname(base));
+    // A platform killed with -9 leaves nimbus-<its pid>/<instance> behind: a pid that has exited.
+    const dead = spawn('/bin/true');
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const live = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
+    const leftOver = parents.map((parent) => join(parent, `${CGROUP_PREFIX}${dead.pid}`));
+    const kept = parents.map((parent) => join(parent, `${CGROUP_PREFIX}${live.pid}`));
+    try {
+      for (const dir of [...leftOver, ...kept]) await mkdir(join(dir, 'p-instance'), { recursive: true });
+      const platform = await startPlatform();
+      await platform.close();
+      for (const dir of leftOver) assert.equal(existsSync(dir), false, `${dir} was removed`);
+      for (const dir of kept) assert.equal(existsSync(join(dir, 'p-instance')), true, `${dir} of a running platform was kept`);
+    } finally {
+      live.kill('SIGKILL');
+      for (const dir of [...leftOver, ...kept]) {
+        await rmdir(join(dir, 'p-instance')).catch(() => undefined);
+        await rmdir(dir).catch(() => undefined);
+      }
+    }
   });
 });

@@ -105,6 +105,27 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
     assert.equal((await second.exited).signal, 'SIGKILL');
   });
 
+  test(`${name}: killed right after its start, twenty times: no pipe error goes unhandled`, async (t) => {
+    if (!sandbox) return t.skip(`${name} is not available on this host`);
+    // What a platform closing just after starting its warm runtimes does; an 'error' event without
+    // a listener on any of the process's pipes would crash the platform (node:test fails this test).
+    for (let i = 0; i < 20; i++) {
+      const socketDir = join(work, `k${i}`);
+      await mkdir(socketDir, { mode: 0o700 });
+      const proc: SandboxedProcess = await sandbox!.start({
+        command: process.execPath,
+        args: [join(FIXTURE_DIR, 'instance.cjs')],
+        runtimePaths: [FIXTURE_DIR],
+        env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: join(socketDir, 'fn.sock') },
+        socketDir,
+        network: 'outbound',
+        limits: { memoryMb: 256, maxProcesses: 64, maxOpenFiles: 256, tmpMb: 16 },
+      });
+      proc.kill('SIGKILL');
+      assert.equal((await proc.exited).signal, 'SIGKILL');
+    }
+  });
+
   test(`${name}: passes on no descriptor of the platform but its own pipes`, async (t) => {
     if (!sandbox) return t.skip(`${name} is not available on this host`);
     const { get } = await start();

@@ -96,6 +96,24 @@ describe('decide', () => {
     assert.equal(sim.last().desired, 15); // ceil(100 / 7)
   });
 
+  test('panic starts at exactly twice the running capacity, not below', () => {
+    // Two instances ran 14 in flight for a minute; then the last panic window (6 s) held `burst`.
+    const decideAfter = (burst: number) => {
+      const window = new ConcurrencyWindow();
+      for (let t = 0; t <= 60_000; t += 1_000) window.record(t, t > 54_000 ? burst : 14);
+      return decide({ settings: settings(), window, current: 2, state: INITIAL_SCALING_STATE, now: 60_000 });
+    };
+    // 28 needs ceil(28 / 7) = 4 instances: exactly twice the 2 running.
+    const atThreshold = decideAfter(28);
+    assert.equal(atThreshold.panic, true);
+    assert.equal(atThreshold.desired, 4, 'the panic count, not the stable one (3)');
+    // 21 needs 3: 1.5 times, below the threshold, so the stable average decides.
+    const below = decideAfter(21);
+    assert.equal(below.panic, false);
+    assert.equal(below.desired, 3);
+    assert.match(below.reason, /^stable: /);
+  });
+
   test('constant load gives a stable count without flapping or panic', () => {
     const sim = new Sim(settings(), 5);
     sim.load = 35;
