@@ -114,8 +114,8 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
       await mkdir(socketDir, { mode: 0o700 });
       const proc: SandboxedProcess = await sandbox!.start({
         command: process.execPath,
-        args: [join(FIXTURE_DIR, 'instance.cjs')],
-        runtimePaths: [FIXTURE_DIR],
+        args: [join(fixtureDir, 'instance.cjs')],
+        runtimePaths: [fixtureDir],
         env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: join(socketDir, 'fn.sock') },
         socketDir,
         network: 'outbound',

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { NimbusClient, UnreachableError, type FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
@@ -37,7 +38,7 @@ interface Started {
 }
 
 /** Starts a platform in this process where `url` points (loopback only), with a quiet logger. */
-async function startLocalPlatform(url: string, cwd: string, stderr: NodeJS.WritableStream): Promise<Started> {
+async function startLocalPlatform(url: string, cwd: string, stderr: Writable): Promise<Started> {
   const [{ startServer }, { pino }] = await Promise.all([import('../../server.js'), import('pino')]);
   const { hostname, port } = new URL(url);
   const dataDir = resolve(cwd, '.nimbus');
@@ -45,7 +46,8 @@ async function startLocalPlatform(url: string, cwd: string, stderr: NodeJS.Writa
     host: hostname.replace(/^\[|\]$/g, ''),
     port: Number(port || 80),
     dataDir,
-    logger: pino({ level: 'warn', base: undefined }, pino.destination({ dest: 2, sync: true })),
+    // Only what needs attention, on the command's own stderr.
+    logger: pino({ level: 'warn', base: undefined }, stderr),
   });
   stderr.write(`Started Nimbus on ${server.url} (state in ${dataDir}); it stops with this command.\n`);
   const token = (await readFile(server.adminTokenFile, 'utf8')).trim();
