@@ -30,7 +30,7 @@ export const ERRORS = {
 
   // Packages and builds
   INVALID_ARCHIVE: { status: 400, description: 'The upload is not a valid tar.gz or zip archive.' },
-  UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path or a `..` segment.' },
+  UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path, a `..` segment, or a control character in its name.' },
   UNSAFE_ARCHIVE_LINK: { status: 400, description: 'An archive entry is a link pointing outside the package, or a special file.' },
   ARCHIVE_TOO_LARGE: { status: 413, description: 'The archive exceeds the compressed or unpacked size limit.' },
   ARCHIVE_TOO_MANY_ENTRIES: { status: 413, description: 'The archive has more entries than allowed.' },
