@@ -45,7 +45,10 @@ export interface ServerOptions {
   scaleIntervalMs?: number;
   /** Requests allowed to wait for capacity per function. @default 1000 */
   maxQueue?: number;
-  /** Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms). @default 10000 */
+  /**
+   * Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms); the function's own
+   * timeout ends the wait sooner when it is shorter. @default 10000
+   */
   maxQueueWaitMs?: number;
   /** Generic runtime processes kept ready per runtime. @default 1 */
   warmPoolSize?: number;

@@ -82,12 +82,17 @@ export class Gateway {
     let abortWait: AbortController | undefined;
     let forwarder: ResponseForwarder | undefined;
     let stopped: unknown;
+    let leased = false;
     const stop = (reason: unknown) => {
       stopped ??= reason;
       abortWait?.abort(reason);
       forwarder?.abort(reason instanceof Error ? reason : new Error('client gone'));
     };
-    const deadlineTimer = this.deadlines.add(timeoutMs, () => stop(this.timeoutError(name, timeoutMs)));
+    // Still waiting for capacity when the deadline passes: no instance ran the request, so the
+    // answer is the retryable FUNCTION_OVERLOADED (nothing to recycle), as for the wait cap.
+    const deadlineTimer = this.deadlines.add(timeoutMs, () =>
+      stop(abortWait && !leased ? this.waitedOutError(name, timeoutMs) : this.timeoutError(name, timeoutMs)),
+    );
     const onClientGone = () => {
       if (!res.writableFinished) stop(CLIENT_GONE);
     };
@@ -98,6 +103,7 @@ export class Gateway {
         abortWait = new AbortController();
         try {
           lease = await this.deps.backend.acquire(record, abortWait.signal);
+          leased = true;
         } catch (err) {
           return this.fail(req, res, invocationId, stopped ?? err);
         }
@@ -174,6 +180,12 @@ export class Gateway {
       return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The instance of "${record.spec.name}" ${why ?? 'ran out of memory'}; raise its memory (nimbus deploy --memory) or use less.`, { cause: outcome.error }));
     }
     this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+  }
+
+  private waitedOutError(name: string, timeoutMs: number): NimbusError {
+    return new NimbusError('FUNCTION_OVERLOADED', `"${name}" had no free capacity within its timeout of ${formatDuration(timeoutMs)}; retry shortly.`, {
+      headers: { 'retry-after': '1' },
+    });
   }
 
   private timeoutError(name: string, timeoutMs: number): NimbusError {
