@@ -196,7 +196,7 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
       const text = r.stdout.toString();
       return r.code === 0 && text.includes('invoked /sub/path payload') && text.includes('[stderr] to stderr') ? text : undefined;
     });
-    assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +invoked \/sub\/path payload$/m);
+    assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +\[stdout\] invoked \/sub\/path payload$/m);
     assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +\[stderr\] to stderr \/sub\/path$/m);
     const j = await nimbus(['logs', 'echo', '--json', '--since', '10m']);
     const entries = j.stdout.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { message: string; stream: string; invocationId: string | null });
