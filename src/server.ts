@@ -7,6 +7,7 @@ import { authRoutes } from './api/auth-routes.js';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
 import { guardApi } from './auth/api-guard.js';
+import { errorDetailPolicy } from './auth/error-detail.js';
 import { setupAccessControl } from './auth/setup.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
@@ -58,6 +59,11 @@ export interface ServerOptions {
   instanceLimits?: Partial<InstanceLimits>;
   /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
   defaultAuth?: InvokeAuth;
+  /**
+   * Show every invocation's caller the function's own error text (development only); otherwise
+   * only callers presenting an API token of scope `read` see it. @default false
+   */
+  exposeErrors?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -147,7 +153,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     invokeKeys: access.keys,
   });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys });
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });

@@ -26,7 +26,15 @@ export interface GatewayDeps {
   onInternalError(err: unknown): void;
   /** Checks invoke keys of functions with auth `key`; absent, every function is public. */
   invokeAuth?: InvokeAuthorizer;
+  /**
+   * Whether a caller may see the function's own error text (exception messages, load failures);
+   * absent, nobody does. Others get the code, a generic message and the invocation id.
+   */
+  revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
 }
+
+/** Errors whose message carries the function's own text (exception messages may hold secrets). */
+const FUNCTION_TEXT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_START_FAILED']);
 
 /** What the gateway needs to check invoke keys (src/auth/invoke-keys.ts). */
 export interface InvokeAuthorizer {
@@ -179,7 +187,7 @@ export class Gateway {
     if (lease.outOfMemory()) {
       return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The instance of "${record.spec.name}" ${why ?? 'ran out of memory'}; raise its memory (nimbus deploy --memory) or use less.`, { cause: outcome.error }));
     }
-    this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+    return this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
   }
 
   private waitedOutError(name: string, timeoutMs: number): NimbusError {
@@ -225,11 +233,30 @@ export class Gateway {
   }
 
   /** Sends a platform error; an unread request body is not waited for. */
-  private fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): void {
+  private async fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): Promise<void> {
     if (err === CLIENT_GONE) return; // nobody is listening for an answer
+    if (isNimbusError(err) && FUNCTION_TEXT_CODES.has(err.code)) err = await this.forCaller(req, err, invocationId);
     if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');
     sendError(res, err, this.deps.onInternalError);
+  }
+
+  /**
+   * The error as this caller may see it: in full for callers the policy trusts, else the code and
+   * a generic message pointing at the logs (the shims log the full reason with the invocation id).
+   */
+  private async forCaller(req: IncomingMessage, err: NimbusError, invocationId: string): Promise<NimbusError> {
+    const reveal = this.deps.revealFunctionErrors;
+    const trusted = reveal ? await reveal(req).catch((lookup: unknown) => (this.deps.onInternalError(lookup), false)) : false;
+    if (trusted) return err;
+    // The function exists (it failed), so its name in the path is a plain DNS label.
+    const name = /^\/fn\/([a-z0-9-]+)/.exec(req.url ?? '')?.[1] ?? '<name>';
+    const what = err.code === 'FUNCTION_ERROR' ? `The handler of "${name}" failed` : `No instance of "${name}" could start`;
+    return new NimbusError(err.code, `${what}. The reason is in its logs (nimbus logs ${name}) under invocation ${invocationId}; callers presenting an API token of scope read (x-nimbus-token) see it here.`, {
+      details: { invocationId },
+      ...(err.headers ? { headers: err.headers } : {}),
+      cause: err,
+    });
   }
 }
 

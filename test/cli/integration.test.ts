@@ -162,6 +162,8 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
     assert.equal(thrown.code, 1);
     assert.match(thrown.stderr, /^Error: HTTP 502 \[FUNCTION_ERROR\]: /m);
     assert.match(thrown.stderr, /nimbus logs echo/);
+    // The CLI presents its token (x-nimbus-token, never forwarded): the operator sees the reason.
+    assert.match(thrown.stderr, /boom from the handler/);
   });
 
   it('ls shows a table, --json the array', async () => {

@@ -73,16 +73,56 @@ describe('bad input and failing functions', () => {
     assert.equal(fits.body.length, 64 * 1024);
   });
 
-  test('handler that throws: 502 FUNCTION_ERROR with the reason, and the next request works', async () => {
+  test('handler that throws: 502 FUNCTION_ERROR, the reason only for read tokens and in the logs; the next request works', async () => {
     await deploy(platform.url, 'thrower', {
       file: 'index.js',
-      content: 'export default (req) => { if (new URL(req.url).pathname === "/boom") throw new TypeError("kaboom"); return new Response("fine"); };',
+      content: 'export default (req) => { if (new URL(req.url).pathname === "/boom") throw new TypeError("kaboom s3cr3t-value"); return new Response("fine"); };',
     });
+    // Anonymous: the code, a generic message and the invocation id; never the exception text.
     const res = await invoke(platform.url, 'thrower/boom');
     assert.equal(res.status, 502);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
-    assert.match(JSON.parse(res.text).error.message, /TypeError: kaboom/);
+    assert.doesNotMatch(res.text, /kaboom|s3cr3t|TypeError/);
+    const id = String(res.headers['x-nimbus-invocation-id']);
+    const body = JSON.parse(res.text) as { error: { message: string; details: { invocationId: string } } };
+    assert.equal(body.error.details.invocationId, id);
+    assert.match(body.error.message, new RegExp(`nimbus logs thrower\\) under invocation ${id}`));
+    // An invalid token and one sent as Authorization (which belongs to the function) change nothing.
+    for (const headers of [{ 'x-nimbus-token': 'nmb_not-a-token' }, authHeaders(platform.url)]) {
+      assert.doesNotMatch((await invoke(platform.url, 'thrower/boom', { headers })).text, /kaboom/);
+    }
+    // The full reason is in the function's logs under that invocation.
+    await waitFor(async () => {
+      const logs = await api(platform.url, 'GET', '/api/v1/functions/thrower/logs');
+      return (logs.json!.logs as Array<{ invocationId: string; message: string }>).some((l) => l.invocationId === id && /TypeError: kaboom s3cr3t-value/.test(l.message));
+    }, 5000, 'the exception in the logs');
+    // A token of scope read, presented in x-nimbus-token, gets the reason.
+    const read = (await api(platform.url, 'POST', '/api/v1/tokens', { name: 'reader', scope: 'read' })).json!.token as string;
+    const trusted = await invoke(platform.url, 'thrower/boom', { headers: { 'x-nimbus-token': read } });
+    assert.equal(trusted.status, 502);
+    assert.match(JSON.parse(trusted.text).error.message, /TypeError: kaboom s3cr3t-value/);
     assert.equal((await invoke(platform.url, 'thrower/ok')).text, 'fine');
+  });
+
+  test('with exposeErrors (nimbus up --expose-errors) every caller sees the reason', async () => {
+    const dev = await startPlatform({ exposeErrors: true });
+    try {
+      await deploy(dev.url, 'thrower', { file: 'index.js', content: 'export default () => { throw new RangeError("dev-visible"); };' });
+      const res = await invoke(dev.url, 'thrower');
+      assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
+      assert.match(JSON.parse(res.text).error.message, /RangeError: dev-visible/);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  test('a Python exception holding a secret value is not sent to an anonymous caller', async () => {
+    await deploy(platform.url, 'pythrower', { file: 'handler.py', content: 'def handler(event, context):\n    raise ValueError("password=hunter2-py")\n' });
+    const res = await invoke(platform.url, 'pythrower');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
+    assert.doesNotMatch(res.text, /hunter2|ValueError/);
+    assert.match(JSON.parse(res.text).error.message, /nimbus logs pythrower/);
   });
 
   test('instance that dies mid-request: 502 FUNCTION_CRASHED, the next request gets a healthy instance', async () => {
@@ -120,12 +160,16 @@ describe('bad input and failing functions', () => {
     assert.notEqual(next.text, first.text);
   });
 
-  test('handler that fails to load: 502 FUNCTION_START_FAILED naming the error', async () => {
+  test('handler that fails to load: 502 FUNCTION_START_FAILED, naming the error to read tokens only', async () => {
     await deploy(platform.url, 'broken-load', { file: 'index.js', content: 'throw new Error("cannot start: missing config"); export default () => new Response("x");' });
     const res = await invoke(platform.url, 'broken-load');
     assert.equal(res.status, 502);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
-    assert.match(JSON.parse(res.text).error.message, /missing config/);
+    assert.doesNotMatch(res.text, /missing config/);
+    assert.match(JSON.parse(res.text).error.message, /nimbus logs broken-load/);
+    const trusted = await invoke(platform.url, 'broken-load', { headers: { 'x-nimbus-token': platform.token } });
+    assert.equal(trusted.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
+    assert.match(JSON.parse(trusted.text).error.message, /missing config/);
   });
 
   test('invalid function names are refused with INVALID_NAME', async () => {

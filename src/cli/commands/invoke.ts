@@ -122,6 +122,7 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         headers,
         body: body ?? null,
         auth: false,
+        callerToken: true,
         headersTimeout: 0,
         bodyTimeout: 0,
       });

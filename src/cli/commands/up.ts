@@ -29,6 +29,7 @@ interface UpOptions {
   maxOpenFiles?: number;
   tmpSize?: number;
   defaultAuth?: InvokeAuth;
+  exposeErrors?: boolean;
 }
 
 const EXAMPLES = `
@@ -77,6 +78,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         INVOKE_AUTH_MODES,
       ),
     )
+    .option('--expose-errors', "development: show every caller the function's own error text (e.g. exception messages), not only callers with a read token")
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -104,6 +106,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
             ...(opts.tmpSize !== undefined ? { tmpMb: opts.tmpSize } : {}),
           },
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
+          ...(opts.exposeErrors ? { exposeErrors: true } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
