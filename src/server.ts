@@ -8,6 +8,7 @@ import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
 import { guardApi } from './auth/api-guard.js';
 import { errorDetailPolicy } from './auth/error-detail.js';
+import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
@@ -153,11 +154,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     invokeKeys: access.keys,
   });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false) });
+  // One budget of failed token checks per client address, for the API and the invoke path.
+  const authFailures = new FailureLimiter(clock);
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
-  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
+  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError, authFailures);
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
