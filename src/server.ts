@@ -10,6 +10,7 @@ import { guardApi } from './auth/api-guard.js';
 import { errorDetailPolicy } from './auth/error-detail.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
+import { CleanupStack } from './core/cleanup-stack.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import type { InvokeAuth } from './core/invoke-auth.js';
@@ -96,6 +97,19 @@ export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
  * esbuild builder, process sandbox, local backend) and serves the API and gateway on one port.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const started = new CleanupStack();
+  try {
+    return await startSteps(options, started);
+  } catch (err) {
+    // A failed start releases what it started (warm processes, cgroups, the run directory, the
+    // store), so `nimbus up` exits instead of holding them, and a supervisor's retries do not pile up.
+    await started.releaseAll((releaseErr) => (options.logger ?? pino({ base: undefined })).warn({ err: releaseErr }, 'could not release after a failed start'));
+    throw err;
+  }
+}
+
+/** The steps of {@link startServer}; each registers in `started` how to undo it. */
+async function startSteps(options: ServerOptions, started: CleanupStack): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const dataDir = resolve(options.dataDir ?? '.nimbus');
   const clock = options.clock ?? systemClock;
@@ -108,15 +122,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const secretsKey = await loadSecretsKey(dataDir);
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
-  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth }).catch(async (err: unknown) => {
-    await store.close();
-    throw err;
-  });
+  started.defer(() => store.close());
+  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
   const logs = new LogBuffer();
   const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto');
+  started.defer(() => sandbox.close());
   const backend = new LocalBackend({
     sandbox,
     runtimes: runtimeAdapters,
@@ -136,6 +149,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
+  started.defer(() => backend.shutdown());
   const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
   const cache = new FunctionCache(store);
   const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
@@ -192,6 +206,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => resolveListen());
   });
+  started.defer(() => new Promise((closed) => server.close(closed)));
   // Functions that must keep instances running get them from the start.
   for (const record of await store.listFunctions()) backend.configure(record);
   const { port } = server.address() as AddressInfo;

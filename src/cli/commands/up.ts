@@ -119,6 +119,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
         if (code === 'EACCES') {
           throw new CliError(`Not allowed to listen on port ${opts.port} (ports below 1024 need privileges): pick another with --port.`);
         }
+        if ((code === 'EEXIST' || code === 'ENOTDIR') && (err as NodeJS.ErrnoException).syscall === 'mkdir') {
+          throw new CliError(`--data-dir ${dataDir} cannot be used: ${(err as NodeJS.ErrnoException).path ?? dataDir} exists and is not a directory.`);
+        }
         if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
         throw err;
       }
