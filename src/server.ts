@@ -25,10 +25,12 @@ import { runtimeAdapters } from './runtimes/index.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 import { LocalBackend } from './backends/local/backend.js';
+import { removeStaleRunDirs } from './backends/local/run-dir.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretService } from './secrets/service.js';
+import { prepareDataDir } from './store/data-dir.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
@@ -115,7 +117,12 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
   const packageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...options.packageLimits };
-  await mkdir(dataDir, { recursive: true });
+  const dataDirState = await prepareDataDir(dataDir);
+  if (dataDirState.openToOthers !== undefined) {
+    logger.warn({ dataDir, mode: dataDirState.openToOthers.toString(8) }, 'the data dir is open to other users (it holds every function\'s code and the store): chmod 700 it');
+  }
+  // Stale run directories of platforms that were killed (kill -9) hold sockets and code.
+  await removeStaleRunDirs();
   // Uploads and builds interrupted by a crash leave work files here; nothing in it is referenced.
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 

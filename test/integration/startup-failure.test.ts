@@ -51,6 +51,19 @@ function ownCgroupDirs(): string[] {
   return dirs.filter((dir) => existsSync(dir));
 }
 
+/** Run directories (`$TMPDIR/nimbus-*`) whose pid file names this process. */
+function ownRunDirs(): string[] {
+  return readdirSync(tmpdir())
+    .filter((name) => name.startsWith('nimbus-'))
+    .filter((name) => {
+      try {
+        return readFileSync(join(tmpdir(), name, 'platform.pid'), 'utf8').trim() === String(process.pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
 function listen(): Promise<{ server: Server; port: number }> {
   return new Promise((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
@@ -71,6 +84,7 @@ test('a busy port: startServer rejects and leaves no process, cgroup or open dat
     assert.deepEqual(children().filter((pid) => !before.includes(pid)), [], 'no runtime process left running');
     assert.deepEqual(openFilesUnder(dataDir), [], 'the store is closed');
     assert.deepEqual(ownCgroupDirs(), [], 'no cgroup left');
+    assert.deepEqual(ownRunDirs(), [], 'no run directory left');
   } finally {
     server.close();
     await rm(dataDir, { recursive: true, force: true });
