@@ -101,8 +101,15 @@ export class Gateway {
     const deadlineTimer = this.deadlines.add(timeoutMs, () =>
       stop(abortWait && !leased ? this.waitedOutError(name, timeoutMs) : this.timeoutError(name, timeoutMs)),
     );
+    let clientGone = false;
     const onClientGone = () => {
-      if (!res.writableFinished) stop(CLIENT_GONE);
+      if (res.writableFinished) return;
+      clientGone = true;
+      // Once dispatched, the instance is working on it: the exchange continues unseen until the
+      // instance answers or the deadline recycles it (a stopped or spinning instance must not
+      // keep its slot looking free because its client gave up). Before, there is nothing to wait for.
+      if (forwarder) forwarder.detach();
+      else stop(CLIENT_GONE);
     };
     watchClient(req.socket, onClientGone);
     try {
@@ -130,7 +137,7 @@ export class Gateway {
         },
         forwarder,
       );
-      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped);
+      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped ?? (clientGone ? CLIENT_GONE : undefined));
     } finally {
       deadlineTimer.cancel();
       unwatchClient(req.socket, onClientGone);
@@ -234,7 +241,7 @@ export class Gateway {
 
   /** Sends a platform error; an unread request body is not waited for. */
   private async fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): Promise<void> {
-    if (err === CLIENT_GONE) return; // nobody is listening for an answer
+    if (err === CLIENT_GONE || res.destroyed) return; // nobody is listening for an answer
     if (isNimbusError(err) && FUNCTION_TEXT_CODES.has(err.code)) err = await this.forCaller(req, err, invocationId);
     if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');

@@ -140,6 +140,30 @@ describe('bad input and failing functions', () => {
     assert.notEqual(next.text, before.text, 'a new instance (new pid) serves');
   });
 
+  test('a stuck instance is recycled at the deadline even when its client gave up before', async () => {
+    await deploy(platform.url, 'stuck', {
+      file: 'index.js',
+      content: 'const id = crypto.randomUUID(); export default async (req) => { const p = new URL(req.url).pathname; if (p === "/stuck") await new Promise(() => {}); if (p === "/slow") await new Promise((r) => setTimeout(r, 500)); return new Response("instance " + id); };',
+    }, { timeout: '2s' });
+    const first = await invoke(platform.url, 'stuck');
+    const [pid] = platform.server.instancePids('stuck');
+    assert.ok(pid);
+    // A client that leaves a healthy, slow answer early: the instance finishes and is kept.
+    await assert.rejects(request(`${platform.url}/fn/stuck/slow`, { signal: AbortSignal.timeout(100) }));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.deepEqual(platform.server.instancePids('stuck'), [pid], 'not recycled for a client that left');
+    assert.equal((await invoke(platform.url, 'stuck')).text, first.text);
+    // A client that leaves a stuck invocation: the deadline still recycles the instance.
+    const started = Date.now();
+    await assert.rejects(request(`${platform.url}/fn/stuck/stuck`, { signal: AbortSignal.timeout(300) }));
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 6000, 'the stuck instance to be killed');
+    const took = Date.now() - started;
+    assert.ok(took >= 1800, `killed after ${took} ms, before the deadline`);
+    const next = await invoke(platform.url, 'stuck');
+    assert.equal(next.status, 200, next.text);
+    assert.notEqual(next.text, first.text, 'a new instance serves');
+  });
+
   test('handler that hangs: 504 FUNCTION_TIMEOUT at the deadline, the instance is recycled', async () => {
     await deploy(platform.url, 'hanger', {
       file: 'index.js',
