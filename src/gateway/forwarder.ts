@@ -21,8 +21,6 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private abortReason: Error | undefined;
   private shimError: { reason: string; chunks: Buffer[] } | undefined;
-  /** The client went away: the exchange runs to its end (or the deadline), its output discarded. */
-  private detached = false;
 
   constructor(
     private readonly res: ServerResponse,
@@ -39,17 +37,6 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
     else this.finish({ kind: 'failed', error: reason });
   }
 
-  /**
-   * The client is gone but the instance may still be working: let the exchange finish (so the
-   * instance's slot is only freed when it has really answered, and the deadline can still recycle
-   * an instance that never does), writing nothing more to the client.
-   */
-  detach(): void {
-    this.detached = true;
-    // Paused by backpressure from a client that will never drain: nothing else would resume it.
-    this.controller?.resume();
-  }
-
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.abortReason) controller.abort(this.abortReason);
@@ -61,7 +48,6 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
       this.shimError = { reason: String(reason), chunks: [] };
       return;
     }
-    if (this.detached) return;
     this.res.writeHead(statusCode, this.head(statusCode, headers));
   }
 
@@ -70,12 +56,10 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
       this.shimError.chunks.push(chunk);
       return;
     }
-    if (this.detached) return;
     // Backpressure: a slow client pauses the instance instead of filling our memory.
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', () => controller.resume());
-      // A client that left while paused never drains; detach() resumes instead.
     }
   }
 
@@ -84,7 +68,7 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
       this.finish({ kind: 'handler-error', reason: this.shimError.reason, body: Buffer.concat(this.shimError.chunks) });
       return;
     }
-    if (!this.detached) this.res.end();
+    this.res.end();
     this.finish({ kind: 'ok' });
   }
 

@@ -7,7 +7,7 @@ import { isNimbusError, NimbusError } from '../core/errors.js';
 import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
 import { formatDuration } from '../core/spec.js';
 import { sendError } from '../http/respond.js';
-import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { HEALTH_PATH, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { unwatchClient, watchClient } from './client-gone.js';
 import { DeadlineTimers } from './deadlines.js';
@@ -101,15 +101,8 @@ export class Gateway {
     const deadlineTimer = this.deadlines.add(timeoutMs, () =>
       stop(abortWait && !leased ? this.waitedOutError(name, timeoutMs) : this.timeoutError(name, timeoutMs)),
     );
-    let clientGone = false;
     const onClientGone = () => {
-      if (res.writableFinished) return;
-      clientGone = true;
-      // Once dispatched, the instance is working on it: the exchange continues unseen until the
-      // instance answers or the deadline recycles it (a stopped or spinning instance must not
-      // keep its slot looking free because its client gave up). Before, there is nothing to wait for.
-      if (forwarder) forwarder.detach();
-      else stop(CLIENT_GONE);
+      if (!res.writableFinished) stop(CLIENT_GONE);
     };
     watchClient(req.socket, onClientGone);
     try {
@@ -137,7 +130,7 @@ export class Gateway {
         },
         forwarder,
       );
-      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped ?? (clientGone ? CLIENT_GONE : undefined));
+      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped, deadline);
     } finally {
       deadlineTimer.cancel();
       unwatchClient(req.socket, onClientGone);
@@ -166,6 +159,7 @@ export class Gateway {
     lease: InstanceLease,
     outcome: ForwardOutcome,
     stopped: () => unknown,
+    deadline: number,
   ): Promise<void> {
     if (outcome.kind === 'ok') return lease.release('ok');
     if (outcome.kind === 'handler-error' && outcome.reason === 'OUT_OF_MEMORY') {
@@ -178,7 +172,7 @@ export class Gateway {
       return this.fail(req, res, invocationId, handlerError(outcome.reason, outcome.body, record.spec.name));
     }
     const reason = stopped() ?? outcome.error;
-    if (reason === CLIENT_GONE) return lease.release('ok');
+    if (reason === CLIENT_GONE) return lease.release((await this.answersWithin(lease, deadline)) ? 'ok' : 'timeout');
     if (isNimbusError(reason) && reason.code === 'PAYLOAD_TOO_LARGE') {
       lease.release('ok');
       return this.fail(req, res, invocationId, reason);
@@ -195,6 +189,26 @@ export class Gateway {
       return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The instance of "${record.spec.name}" ${why ?? 'ran out of memory'}; raise its memory (nimbus deploy --memory) or use less.`, { cause: outcome.error }));
     }
     return this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+  }
+
+  /**
+   * After a client left mid-invocation (the function sees the abort): whether the instance still
+   * answers its health check before the invocation's deadline. One that does not (stopped by
+   * ptrace, spinning, wedged) is recycled at the deadline, as it would have been had the client
+   * waited; until then its slot stays taken.
+   */
+  private async answersWithin(lease: InstanceLease, deadline: number): Promise<boolean> {
+    const abort = new AbortController();
+    const cancel = this.deps.clock.after(Math.max(0, deadline - this.deps.clock.now()), () => abort.abort());
+    try {
+      const res = await lease.dispatcher.request({ path: HEALTH_PATH, method: 'GET', signal: abort.signal });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    } finally {
+      cancel();
+    }
   }
 
   private waitedOutError(name: string, timeoutMs: number): NimbusError {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -143,7 +144,8 @@ describe('bad input and failing functions', () => {
   test('a stuck instance is recycled at the deadline even when its client gave up before', async () => {
     await deploy(platform.url, 'stuck', {
       file: 'index.js',
-      content: 'const id = crypto.randomUUID(); export default async (req) => { const p = new URL(req.url).pathname; if (p === "/stuck") await new Promise(() => {}); if (p === "/slow") await new Promise((r) => setTimeout(r, 500)); return new Response("instance " + id); };',
+      // "/stuck" wedges the whole instance, as a ptrace stop of its PID 1 does: it answers nothing more.
+      content: 'const id = crypto.randomUUID(); export default async (req) => { const p = new URL(req.url).pathname; if (p === "/stuck") for (;;) {} if (p === "/slow") await new Promise((r) => setTimeout(r, 500)); return new Response("instance " + id); };',
     }, { timeout: '2s' });
     const first = await invoke(platform.url, 'stuck');
     const [pid] = platform.server.instancePids('stuck');
@@ -162,6 +164,32 @@ describe('bad input and failing functions', () => {
     const next = await invoke(platform.url, 'stuck');
     assert.equal(next.status, 200, next.text);
     assert.notEqual(next.text, first.text, 'a new instance serves');
+  });
+
+  test('an instance whose PID 1 was stopped with PTRACE_ATTACH is recycled at the deadline after its client left', async () => {
+    // A child of the handler attaches to the runtime (PID 1 of the sandbox), which stops (state t).
+    const attach = "import ctypes, time; ctypes.CDLL(None).ptrace(16, 1, 0, 0); time.sleep(3600)"; // 16: PTRACE_ATTACH
+    const content = `import { spawn } from 'node:child_process';
+export default async (req) => {
+  if (new URL(req.url).pathname === '/trace') {
+    spawn('/usr/bin/python3', ['-c', ${JSON.stringify(attach)}], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  return new Response('ok');
+};`;
+    await deploy(platform.url, 'traced', { file: 'index.js', content }, { timeout: '2s' });
+    assert.equal((await invoke(platform.url, 'traced')).status, 200);
+    const [pid] = platform.server.instancePids('traced');
+    assert.ok(pid);
+    const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    // The client gives up long before the deadline, once the runtime is stopped.
+    const started = Date.now();
+    const gone = assert.rejects(request(`${platform.url}/fn/traced/trace`, { signal: AbortSignal.timeout(500) }));
+    await waitFor(() => state() === 't', 3000, 'the runtime to be in tracing stop');
+    await gone;
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 6000, 'the stopped instance to be killed');
+    assert.ok(Date.now() - started >= 1800, 'not before the deadline');
+    assert.equal((await invoke(platform.url, 'traced')).status, 200, 'a new instance serves');
   });
 
   test('handler that hangs: 504 FUNCTION_TIMEOUT at the deadline, the instance is recycled', async () => {
