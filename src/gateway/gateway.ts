@@ -13,6 +13,7 @@ import { unwatchClient, watchClient } from './client-gone.js';
 import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';
 import { type ForwardOutcome, ResponseForwarder } from './forwarder.js';
+import { FUNCTION_TEXT_CODES, handlerError, withoutFunctionText } from './function-errors.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 
 /** What the gateway needs. */
@@ -33,8 +34,6 @@ export interface GatewayDeps {
   revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
 }
 
-/** Errors whose message carries the function's own text (exception messages may hold secrets). */
-const FUNCTION_TEXT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_START_FAILED']);
 
 /** What the gateway needs to check invoke keys (src/auth/invoke-keys.ts). */
 export interface InvokeAuthorizer {
@@ -270,14 +269,7 @@ export class Gateway {
     const reveal = this.deps.revealFunctionErrors;
     const trusted = reveal ? await reveal(req).catch((lookup: unknown) => (this.deps.onInternalError(lookup), false)) : false;
     if (trusted) return err;
-    // The function exists (it failed), so its name in the path is a plain DNS label.
-    const name = /^\/fn\/([a-z0-9-]+)/.exec(req.url ?? '')?.[1] ?? '<name>';
-    const what = err.code === 'FUNCTION_ERROR' ? `The handler of "${name}" failed` : `No instance of "${name}" could start`;
-    return new NimbusError(err.code, `${what}. The reason is in its logs (nimbus logs ${name}) under invocation ${invocationId}; callers presenting an API token of scope read (x-nimbus-token) see it here.`, {
-      details: { invocationId },
-      ...(err.headers ? { headers: err.headers } : {}),
-      cause: err,
-    });
+    return withoutFunctionText(err, req.url ?? '', invocationId);
   }
 }
 
@@ -298,16 +290,4 @@ function pathAndQueryOf(req: IncomingMessage): string {
   const query = url.indexOf('?');
   if (afterName === -1 || (query !== -1 && query < afterName)) return query === -1 ? '/' : `/${url.slice(query)}`;
   return url.slice(afterName);
-}
-
-function handlerError(reason: string, raw: Buffer, name: string): NimbusError {
-  let detail = '';
-  try {
-    const body = JSON.parse(raw.toString('utf8')) as { error?: { type?: string; message?: string } };
-    detail = [body.error?.type, body.error?.message].filter(Boolean).join(': ');
-  } catch {
-    detail = reason;
-  }
-  const what = reason === 'INVALID_RESPONSE' ? 'returned an invalid response' : 'threw';
-  return new NimbusError('FUNCTION_ERROR', `The handler of "${name}" ${what}${detail ? `: ${detail.slice(0, 500)}` : ''}. See: nimbus logs ${name}`);
 }
