@@ -57,12 +57,13 @@ describe('nimbus up: files it leaves', () => {
   });
 
   it('removes the run directory of a platform killed with kill -9 at the next start', async () => {
-    assert.deepEqual(await runDirs(), [], 'stopped platforms removed their run directories');
+    // A platform of the test above that was slow to stop under load may have left one too.
+    const earlier = await runDirs();
     const killed = startNimbus(['up', '--port', '0', '--data-dir', join(dir, 'one')], { env: { TMPDIR: runParent } });
     let stale: string | undefined;
     try {
       await killed.waitFor(SERVING, 60_000);
-      const found = await runDirs();
+      const found = (await runDirs()).filter((d) => !earlier.includes(d));
       assert.equal(found.length, 1, 'one run directory');
       stale = found[0]!;
     } finally {
