@@ -34,7 +34,7 @@ export default {
       return new Response(await request.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } });
     }
     if (url.pathname === '/teapot') return new Response('nope', { status: 418 });
-    if (url.pathname === '/throw') throw new Error('boom from the handler');
+    if (url.pathname === '/throw') throw new Error('boom from the handler \\u001b]0;pwned\\u0007');
     const body = await request.text();
     console.log('invoked ' + url.pathname + ' ' + body);
     console.error('to stderr ' + url.pathname);
@@ -163,7 +163,8 @@ describe('nimbus CLI against the real platform', { skip, timeout: 180_000 }, () 
     assert.match(thrown.stderr, /^Error: HTTP 502 \[FUNCTION_ERROR\]: /m);
     assert.match(thrown.stderr, /nimbus logs echo/);
     // The CLI presents its token (x-nimbus-token, never forwarded): the operator sees the reason.
-    assert.match(thrown.stderr, /boom from the handler/);
+    assert.match(thrown.stderr, /boom from the handler \\x1b\]0;pwned\\a/);
+    assert.doesNotMatch(thrown.stderr, /\u001b/, "the function's text cannot act on the terminal");
   });
 
   it('ls shows a table, --json the array', async () => {
