@@ -7,7 +7,10 @@ import { authRoutes } from './api/auth-routes.js';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
 import { guardApi } from './auth/api-guard.js';
+import { errorDetailPolicy } from './auth/error-detail.js';
+import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
+import { CleanupStack } from './core/cleanup-stack.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import type { InvokeAuth } from './core/invoke-auth.js';
@@ -25,10 +28,12 @@ import { checkRuntimeStarts } from './backends/local/runtime-check.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 import { LocalBackend } from './backends/local/backend.js';
+import { removeStaleRunDirs } from './backends/local/run-dir.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretService } from './secrets/service.js';
+import { prepareDataDir } from './store/data-dir.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
@@ -48,7 +53,10 @@ export interface ServerOptions {
   scaleIntervalMs?: number;
   /** Requests allowed to wait for capacity per function. @default 1000 */
   maxQueue?: number;
-  /** Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms). @default 10000 */
+  /**
+   * Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms); the function's own
+   * timeout ends the wait sooner when it is shorter. @default 10000
+   */
   maxQueueWaitMs?: number;
   /** Generic runtime processes kept ready per runtime. @default 1 */
   warmPoolSize?: number;
@@ -65,6 +73,11 @@ export interface ServerOptions {
   domain?: string;
   /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
   runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
+  /**
+   * Show every invocation's caller the function's own error text (development only); otherwise
+   * only callers presenting an API token of scope `read` see it. @default false
+   */
+  exposeErrors?: boolean;
   clock?: Clock;
   logger?: Logger;
 }
@@ -98,23 +111,39 @@ export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
  * esbuild builder, process sandbox, local backend) and serves the API and gateway on one port.
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const started = new CleanupStack();
+  try {
+    return await startSteps(options, started);
+  } catch (err) {
+    // A failed start releases what it started (warm processes, cgroups, the run directory, the
+    // store), so `nimbus up` exits instead of holding them, and a supervisor's retries do not pile up.
+    await started.releaseAll((releaseErr) => (options.logger ?? pino({ base: undefined })).warn({ err: releaseErr }, 'could not release after a failed start'));
+    throw err;
+  }
+}
+
+/** The steps of {@link startServer}; each registers in `started` how to undo it. */
+async function startSteps(options: ServerOptions, started: CleanupStack): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const domain = options.domain ?? 'localhost';
   const dataDir = resolve(options.dataDir ?? '.nimbus');
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
   const packageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...options.packageLimits };
-  await mkdir(dataDir, { recursive: true });
+  const dataDirState = await prepareDataDir(dataDir);
+  if (dataDirState.openToOthers !== undefined) {
+    logger.warn({ dataDir, mode: dataDirState.openToOthers.toString(8) }, 'the data dir is open to other users (it holds every function\'s code and the store): chmod 700 it');
+  }
+  // Stale run directories of platforms that were killed (kill -9) hold sockets and code.
+  await removeStaleRunDirs();
   // Uploads and builds interrupted by a crash leave work files here; nothing in it is referenced.
   await rm(join(dataDir, 'tmp'), { recursive: true, force: true });
 
   const secretsKey = await loadSecretsKey(dataDir);
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
-  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth }).catch(async (err: unknown) => {
-    await store.close();
-    throw err;
-  });
+  started.defer(() => store.close());
+  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
@@ -122,6 +151,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const runtimes = { ...runtimeAdapters, ...options.runtimes };
   // Bubblewrap is only taken when a real node instance starts in it (see checkRuntimeStarts).
   const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
+  started.defer(() => sandbox.close());
   if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
   const backend = new LocalBackend({
     sandbox,
@@ -142,6 +172,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
+  started.defer(() => backend.shutdown());
   const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
   const cache = new FunctionCache(store);
   const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
@@ -161,11 +192,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     domain,
   });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys });
+  // One budget of failed token checks per client address, for the API and the invoke path.
+  const authFailures = new FailureLimiter(clock);
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
-  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError);
+  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError, authFailures);
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -200,6 +233,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => resolveListen());
   });
+  started.defer(() => new Promise((closed) => server.close(closed)));
   // Functions that must keep instances running get them from the start.
   for (const record of await store.listFunctions()) backend.configure(record);
   const { port } = server.address() as AddressInfo;

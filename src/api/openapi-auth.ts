@@ -89,6 +89,7 @@ export function withSecurity(paths: Record<string, Record<string, unknown>>): Re
           ...(operation['responses'] as object),
           401: errorResponse('UNAUTHENTICATED, INVALID_TOKEN'),
           403: errorResponse(`FORBIDDEN (needs scope ${scope})`),
+          429: errorResponse('AUTH_RATE_LIMITED'),
         };
       }
     }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NimbusError } from '../core/errors.js';
 import { sendError } from '../http/respond.js';
 import type { TokenRecord } from '../store/auth-types.js';
+import { clientAddress, type FailureLimiter } from './failure-limiter.js';
 import { requiredScope, scopeAllows } from './scopes.js';
 import type { TokenService } from './token-service.js';
 
@@ -22,8 +23,10 @@ const REALM = 'Bearer realm="nimbus"';
  * revoked one 401 INVALID_TOKEN, a token whose scope is too small 403 FORBIDDEN naming the scope
  * needed (the `www-authenticate` headers follow RFC 6750). The scope each request needs comes
  * from {@link requiredScope}. Tokens are looked up on every request, so a revoke is immediate.
+ * With `failures`, a client address past its allowance of unknown tokens gets 429
+ * AUTH_RATE_LIMITED with `Retry-After` instead of 401 INVALID_TOKEN.
  */
-export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError: (err: unknown) => void): ApiHandler {
+export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError: (err: unknown) => void, failures?: FailureLimiter): ApiHandler {
   return async (req, res) => {
     try {
       // Parsed exactly as the API parses it, so both see the same path.
@@ -39,6 +42,13 @@ export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError:
       }
       const token = await tokens.authenticate(presented);
       if (!token) {
+        // Counted only on failure, after the lookup: a correct token is never slowed or refused.
+        const retryAfter = failures?.fail(clientAddress(req.socket.remoteAddress)) ?? 0;
+        if (retryAfter > 0) {
+          throw new NimbusError('AUTH_RATE_LIMITED', `Too many failed authentication attempts from this address; retry in ${retryAfter} s with a valid token.`, {
+            headers: { 'retry-after': String(retryAfter) },
+          });
+        }
         throw new NimbusError('INVALID_TOKEN', 'The bearer token is unknown or was revoked. Ask an admin for a new one (nimbus tokens create), or use <data-dir>/admin.token.', {
           headers: { 'www-authenticate': `${REALM}, error="invalid_token"` },
         });

@@ -1,4 +1,5 @@
 import type { FunctionView } from '../api/function-service.js';
+import { CALLER_TOKEN_HEADER } from '../core/invoke-auth.js';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
@@ -136,6 +137,11 @@ export interface RawRequest {
   body?: string | Buffer | Uint8Array | Readable | null;
   /** Send the bearer token (management API only; never forwarded to functions). @default true */
   auth?: boolean;
+  /**
+   * Send the token as `x-nimbus-token` (invocations): the gateway never forwards it to the
+   * function, and shows a caller with a `read` token the full reason of a failure. @default false
+   */
+  callerToken?: boolean;
   /** Milliseconds to wait for response headers; 0 waits forever. @default 300000 */
   headersTimeout?: number;
   /** Milliseconds allowed between body chunks; 0 waits forever. @default 300000 */
@@ -274,6 +280,7 @@ export class NimbusClient {
     if (this.token && options.auth !== false && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) {
       headers['authorization'] = `Bearer ${this.token}`;
     }
+    if (this.token && options.callerToken) headers[CALLER_TOKEN_HEADER] = this.token;
     try {
       const res = await request(this.url(path), {
         dispatcher: this.agent,

@@ -23,6 +23,7 @@ export const ERRORS = {
   UNAUTHENTICATED: { status: 401, description: 'The management API needs a bearer token and none was sent.' },
   INVALID_TOKEN: { status: 401, description: 'The bearer token is unknown or was revoked.' },
   FORBIDDEN: { status: 403, description: "The token's scope does not allow this request." },
+  AUTH_RATE_LIMITED: { status: 429, description: 'Too many failed authentication attempts from this address; retry after Retry-After seconds.' },
   TOKEN_NOT_FOUND: { status: 404, description: 'No API token with this id exists.' },
   INVOKE_KEY_REQUIRED: { status: 401, description: 'The function requires an invoke key and none was sent.' },
   INVOKE_KEY_INVALID: { status: 403, description: 'The invoke key is not a valid key of this function (unknown, revoked, or of another function).' },
@@ -30,7 +31,7 @@ export const ERRORS = {
 
   // Packages and builds
   INVALID_ARCHIVE: { status: 400, description: 'The upload is not a valid tar.gz or zip archive.' },
-  UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path or a `..` segment.' },
+  UNSAFE_ARCHIVE_PATH: { status: 400, description: 'An archive entry has an absolute path, a `..` segment, or a control character in its name.' },
   UNSAFE_ARCHIVE_LINK: { status: 400, description: 'An archive entry is a link pointing outside the package, or a special file.' },
   ARCHIVE_TOO_LARGE: { status: 413, description: 'The archive exceeds the compressed or unpacked size limit.' },
   ARCHIVE_TOO_MANY_ENTRIES: { status: 413, description: 'The archive has more entries than allowed.' },

@@ -10,6 +10,14 @@ export type InvokeAuth = (typeof INVOKE_AUTH_MODES)[number];
 /** The request header that carries an invoke key. */
 export const INVOKE_KEY_HEADER = 'x-nimbus-key';
 
+/**
+ * The request header in which an invocation's caller may present an API token, to get the full
+ * reason of a failure in the response. A header of its own rather than `Authorization`, which
+ * belongs to the function: client `x-nimbus-*` headers are never forwarded, so the token never
+ * reaches the function's code.
+ */
+export const CALLER_TOKEN_HEADER = 'x-nimbus-token';
+
 /** True when `host` can only be reached from this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;

@@ -7,12 +7,13 @@ import { isNimbusError, NimbusError } from '../core/errors.js';
 import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
 import { formatDuration } from '../core/spec.js';
 import { sendError } from '../http/respond.js';
-import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { HEALTH_PATH, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { unwatchClient, watchClient } from './client-gone.js';
 import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';
 import { type ForwardOutcome, ResponseForwarder } from './forwarder.js';
+import { FUNCTION_TEXT_CODES, handlerError, withoutFunctionText } from './function-errors.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 
 /** What the gateway needs. */
@@ -26,7 +27,13 @@ export interface GatewayDeps {
   onInternalError(err: unknown): void;
   /** Checks invoke keys of functions with auth `key`; absent, every function is public. */
   invokeAuth?: InvokeAuthorizer;
+  /**
+   * Whether a caller may see the function's own error text (exception messages, load failures);
+   * absent, nobody does. Others get the code, a generic message and the invocation id.
+   */
+  revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
 }
+
 
 /** What the gateway needs to check invoke keys (src/auth/invoke-keys.ts). */
 export interface InvokeAuthorizer {
@@ -84,12 +91,17 @@ export class Gateway {
     let abortWait: AbortController | undefined;
     let forwarder: ResponseForwarder | undefined;
     let stopped: unknown;
+    let leased = false;
     const stop = (reason: unknown) => {
       stopped ??= reason;
       abortWait?.abort(reason);
       forwarder?.abort(reason instanceof Error ? reason : new Error('client gone'));
     };
-    const deadlineTimer = this.deadlines.add(timeoutMs, () => stop(this.timeoutError(name, timeoutMs)));
+    // Still waiting for capacity when the deadline passes: no instance ran the request, so the
+    // answer is the retryable FUNCTION_OVERLOADED (nothing to recycle), as for the wait cap.
+    const deadlineTimer = this.deadlines.add(timeoutMs, () =>
+      stop(abortWait && !leased ? this.waitedOutError(name, timeoutMs) : this.timeoutError(name, timeoutMs)),
+    );
     const onClientGone = () => {
       if (!res.writableFinished) stop(CLIENT_GONE);
     };
@@ -102,6 +114,7 @@ export class Gateway {
         abortWait = new AbortController();
         try {
           lease = await this.deps.backend.acquire(record, abortWait.signal);
+          leased = true;
         } catch (err) {
           return this.fail(req, res, invocationId, stopped ?? err);
         }
@@ -120,7 +133,7 @@ export class Gateway {
         },
         forwarder,
       );
-      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped);
+      await this.settle(req, res, invocationId, record, lease, await forwarder.done, () => stopped, deadline);
     } finally {
       deadlineTimer.cancel();
       unwatchClient(socket, onClientGone);
@@ -149,6 +162,7 @@ export class Gateway {
     lease: InstanceLease,
     outcome: ForwardOutcome,
     stopped: () => unknown,
+    deadline: number,
   ): Promise<void> {
     if (outcome.kind === 'ok') return lease.release('ok');
     if (outcome.kind === 'handler-error' && outcome.reason === 'OUT_OF_MEMORY') {
@@ -161,7 +175,7 @@ export class Gateway {
       return this.fail(req, res, invocationId, handlerError(outcome.reason, outcome.body, record.spec.name));
     }
     const reason = stopped() ?? outcome.error;
-    if (reason === CLIENT_GONE) return lease.release('ok');
+    if (reason === CLIENT_GONE) return lease.release((await this.answersWithin(lease, deadline)) ? 'ok' : 'timeout');
     if (isNimbusError(reason) && reason.code === 'PAYLOAD_TOO_LARGE') {
       lease.release('ok');
       return this.fail(req, res, invocationId, reason);
@@ -177,7 +191,33 @@ export class Gateway {
     if (lease.outOfMemory()) {
       return this.fail(req, res, invocationId, new NimbusError('FUNCTION_OUT_OF_MEMORY', `The instance of "${record.spec.name}" ${why ?? 'ran out of memory'}; raise its memory (nimbus deploy --memory) or use less.`, { cause: outcome.error }));
     }
-    this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+    return this.fail(req, res, invocationId, new NimbusError('FUNCTION_CRASHED', `The instance of "${record.spec.name}" ${why ?? 'closed the connection'} while serving this request.`, { cause: outcome.error }));
+  }
+
+  /**
+   * After a client left mid-invocation (the function sees the abort): whether the instance still
+   * answers its health check before the invocation's deadline. One that does not (stopped by
+   * ptrace, spinning, wedged) is recycled at the deadline, as it would have been had the client
+   * waited; until then its slot stays taken.
+   */
+  private async answersWithin(lease: InstanceLease, deadline: number): Promise<boolean> {
+    const abort = new AbortController();
+    const cancel = this.deps.clock.after(Math.max(0, deadline - this.deps.clock.now()), () => abort.abort());
+    try {
+      const res = await lease.dispatcher.request({ path: HEALTH_PATH, method: 'GET', signal: abort.signal });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    } finally {
+      cancel();
+    }
+  }
+
+  private waitedOutError(name: string, timeoutMs: number): NimbusError {
+    return new NimbusError('FUNCTION_OVERLOADED', `"${name}" had no free capacity within its timeout of ${formatDuration(timeoutMs)}; retry shortly.`, {
+      headers: { 'retry-after': '1' },
+    });
   }
 
   private timeoutError(name: string, timeoutMs: number): NimbusError {
@@ -217,11 +257,23 @@ export class Gateway {
   }
 
   /** Sends a platform error; an unread request body is not waited for. */
-  private fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): void {
-    if (err === CLIENT_GONE) return; // nobody is listening for an answer
+  private async fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): Promise<void> {
+    if (err === CLIENT_GONE || res.destroyed) return; // nobody is listening for an answer
+    if (isNimbusError(err) && FUNCTION_TEXT_CODES.has(err.code)) err = await this.forCaller(req, err, invocationId);
     if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');
     sendError(res, err, this.deps.onInternalError);
+  }
+
+  /**
+   * The error as this caller may see it: in full for callers the policy trusts, else the code and
+   * a generic message pointing at the logs (the shims log the full reason with the invocation id).
+   */
+  private async forCaller(req: IncomingMessage, err: NimbusError, invocationId: string): Promise<NimbusError> {
+    const reveal = this.deps.revealFunctionErrors;
+    const trusted = reveal ? await reveal(req).catch((lookup: unknown) => (this.deps.onInternalError(lookup), false)) : false;
+    if (trusted) return err;
+    return withoutFunctionText(err, req.url ?? '', invocationId);
   }
 }
 
@@ -242,16 +294,4 @@ function pathAndQueryOf(req: IncomingMessage): string {
   const query = url.indexOf('?');
   if (afterName === -1 || (query !== -1 && query < afterName)) return query === -1 ? '/' : `/${url.slice(query)}`;
   return url.slice(afterName);
-}
-
-function handlerError(reason: string, raw: Buffer, name: string): NimbusError {
-  let detail = '';
-  try {
-    const body = JSON.parse(raw.toString('utf8')) as { error?: { type?: string; message?: string } };
-    detail = [body.error?.type, body.error?.message].filter(Boolean).join(': ');
-  } catch {
-    detail = reason;
-  }
-  const what = reason === 'INVALID_RESPONSE' ? 'returned an invalid response' : 'threw';
-  return new NimbusError('FUNCTION_ERROR', `The handler of "${name}" ${what}${detail ? `: ${detail.slice(0, 500)}` : ''}. See: nimbus logs ${name}`);
 }

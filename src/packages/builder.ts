@@ -69,7 +69,8 @@ export class EsbuildBuilder implements Builder {
       const code = join(work, 'code');
       await mirrorTree(tree, code);
       if (resolved.runtime === 'node') await bundleNode(code, resolved.entry);
-      await mkdir(this.buildsDir, { recursive: true });
+      // Owner-only: instances see their build through hard links in the run dir, never through here.
+      await mkdir(this.buildsDir, { recursive: true, mode: 0o700 });
       await publishDir(code, dir);
     } finally {
       await removeTree(work);

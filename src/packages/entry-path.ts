@@ -3,12 +3,16 @@ import { NimbusError } from '../core/errors.js';
 /** Advice appended to path errors: the usual cause is how the archive was made. */
 const MAKE_ARCHIVE_HINT = 'Create the archive from inside the function folder, e.g. `tar czf fn.tgz -C myfn .` or `cd myfn && zip -r ../fn.zip .`.';
 
+/** C0 controls, DEL and C1 controls (`\p{Cc}`). */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+
 /**
  * Splits an archive entry name into path segments below the package root, dropping empty and
  * `.` segments (so `./src/` and `src` are the same directory).
  *
- * @throws UNSAFE_ARCHIVE_PATH for absolute paths, `..` segments, backslashes or NUL bytes,
- *   naming the entry: such archives are refused as a whole, never repaired.
+ * @throws UNSAFE_ARCHIVE_PATH for absolute paths, `..` segments, backslashes, NUL bytes or
+ *   other control characters, naming the entry: such archives are refused as a whole, never
+ *   repaired.
  */
 export function entrySegments(name: string): string[] {
   const shown = JSON.stringify(name.slice(0, 200));
@@ -18,6 +22,9 @@ export function entrySegments(name: string): string[] {
     });
   };
   if (name.includes('\0')) refuse('contains a NUL byte');
+  // A newline or terminal escape in a file name forges lines in listings, logs and build
+  // messages that show it, and no runtime needs one.
+  if (CONTROL_CHARACTER.test(name)) refuse('contains a control character (newline, tab, escape or similar)');
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) refuse('has an absolute path');
   // Windows separators would mean something else on Windows tools than here: refuse the ambiguity.
   if (name.includes('\\')) refuse('contains a backslash (Windows path separator)');

@@ -23,7 +23,7 @@ export function errorCode(err: unknown): string | undefined {
  * the same filesystem as the final location, so publishing it is one atomic rename.
  */
 export async function makeWorkDir(tmpRoot: string, prefix: string): Promise<string> {
-  await mkdir(tmpRoot, { recursive: true });
+  await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
   return mkdtemp(join(tmpRoot, `${prefix}-`));
 }
 

@@ -89,7 +89,8 @@ export class FsPackageRepository implements PackageRepository {
       throw new NimbusError('EMPTY_PACKAGE', 'The archive contains no files (only directories or links); package the folder that holds the function code.');
     }
     await assertLinksInside(root, summary.symlinks);
-    await mkdir(this.packagesDir, { recursive: true });
+    // Owner-only: every function's code is in here.
+    await mkdir(this.packagesDir, { recursive: true, mode: 0o700 });
     await publishDir(root, target);
     return summary;
   }

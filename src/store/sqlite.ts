@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
@@ -72,7 +72,9 @@ export class SqliteStore implements Store {
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */
   static async open(dataDir: string): Promise<SqliteStore> {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
+    await (await open(join(dataDir, DB_FILE), 'a', 0o600)).close();
     const db = new BetterSqlite3(join(dataDir, DB_FILE));
     try {
       db.pragma('journal_mode = WAL');

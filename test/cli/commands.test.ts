@@ -454,14 +454,14 @@ describe('logs', () => {
     });
   });
 
-  it('prints human lines: time, short invocation id (- at module load), [stderr]', async () => {
+  it('prints human lines: time, short invocation id (- at module load), [stdout] or [stderr]', async () => {
     const r = await run(['logs', 'hello']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     // 'loaded' twice: the deploy's check of the code loaded it once, the first instance again.
     assert.equal(lines.length, 3, r.stdout);
-    assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} - +loaded$/);
-    assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d{3} - +loaded$/);
+    assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} - +\[stdout\] loaded$/);
+    assert.match(lines[1]!, /^\d\d:\d\d:\d\d\.\d{3} - +\[stdout\] loaded$/);
     assert.equal(lines[2]!.slice(13), `${oopsId.slice(0, 8)} [stderr] oops`);
     assert.match(lines[2]!, /^\d\d:\d\d:\d\d\.\d{3} /);
   });
@@ -526,6 +526,23 @@ describe('logs', () => {
     const follow = await run(['logs', 'nope', '--follow']);
     assert.equal(follow.code, 1);
     assert.equal(follow.stderr, r.stderr);
+  });
+
+  it('shows terminal escapes a function printed as visible text, and --json keeps them raw', async () => {
+    const hostile = '\u001b[2J\u001b]0;title\u0007 \r\u001b[K[stderr] forged \u009b2J';
+    const res = await invoke(platform.url, 'hello/say', { body: hostile });
+    assert.equal(res.status, 200, res.text);
+    await eventually(async () => (await run(['logs', 'hello', '--json'])).stdout.includes('forged'));
+    const human = await run(['logs', 'hello']);
+    assert.equal(human.code, 0, human.stderr);
+    const line = human.stdout.trimEnd().split('\n').at(-1)!;
+    assert.doesNotMatch(human.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control character reaches the terminal');
+    assert.match(line, / \[stdout\] \\x1b\[2J\\x1b\]0;title\\a \\r\\x1b\[K\[stderr\] forged \\x9b2J$/);
+    const json = await run(['logs', 'hello', '--json']);
+    assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const last = JSON.parse(json.stdout.trimEnd().split('\n').at(-1)!) as { message: string; stream: string };
+    assert.equal(last.message, hostile);
+    assert.equal(last.stream, 'stdout');
   });
 });
 

@@ -91,4 +91,14 @@ describe('nimbus doctor', { timeout: 60_000 }, () => {
       assert.equal(check.ok, true, check.detail);
     }
   });
+
+  test('says what limits ptrace in instances, and what does not', async () => {
+    const { code, stdout } = await runInProcess(['doctor']);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ptrace:$/m);
+    assert.match(stdout, /^ {2}on {3}an instance stopped by ptrace is recycled at its deadline/m);
+    assert.match(stdout, /^ {2}off {2}no seccomp filter blocks the ptrace system call$/m);
+    const json = JSON.parse((await runInProcess(['doctor', '--json'])).stdout) as { ptrace: { enforced: string[]; notEnforced: string[] } };
+    assert.ok(json.ptrace.enforced.length > 0 && json.ptrace.notEnforced.length > 0);
+  });
 });

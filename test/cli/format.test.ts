@@ -169,13 +169,27 @@ describe('command views', () => {
     const time = new Date(2026, 10, 23, 10, 0, 0, 123).toISOString();
     assert.equal(
       formatLogLine({ time, function: 'hello', invocationId: 'inv_abcdef0123456789', stream: 'stdout', message: 'hi\n' }, plain),
-      '10:00:00.123 abcdef01 hi\n',
+      '10:00:00.123 abcdef01 [stdout] hi\n',
     );
     assert.equal(
       formatLogLine({ time, function: 'hello', invocationId: null, stream: 'stderr', message: 'boom' }, plain),
       '10:00:00.123 -        [stderr] boom\n',
     );
     assert.equal(shortInvocationId('abc'), 'abc');
+  });
+
+  it('log lines cannot act on the terminal, forge a stream tag or start another entry', () => {
+    const time = new Date(2026, 10, 23, 10, 0, 0, 123).toISOString();
+    const line = (message: string, stream: 'stdout' | 'stderr' = 'stdout') =>
+      formatLogLine({ time, function: 'hello', invocationId: 'inv_abcdef0123456789', stream, message }, plain);
+    assert.equal(line('\u001b[2J\u001b]0;title\u0007'), '10:00:00.123 abcdef01 [stdout] \\x1b[2J\\x1b]0;title\\a\n');
+    assert.equal(line('x\r\u001b[Kfake'), '10:00:00.123 abcdef01 [stdout] x\\r\\x1b[Kfake\n');
+    assert.equal(line('[stderr] not really'), '10:00:00.123 abcdef01 [stdout] [stderr] not really\n');
+    assert.equal(line('one\n10:00:00.124 abcdef01 [stderr] two'), '10:00:00.123 abcdef01 [stdout] one\\n10:00:00.124 abcdef01 [stderr] two\n');
+    assert.equal(line('c1 \u009b2J del \u007f nul \u0000 rlo \u202e ls \u2028 tab\tok'), '10:00:00.123 abcdef01 [stdout] c1 \\x9b2J del \\x7f nul \\0 rlo \\u202e ls \\u2028 tab\tok\n');
+    // Colours are the CLI's own escapes, around the tag only.
+    const colored = formatLogLine({ time, function: 'hello', invocationId: null, stream: 'stderr', message: '\u001b[31mred' }, colors(true));
+    assert.ok(colored.endsWith(' \\x1b[31mred\n'), colored);
     assert.equal(shortInvocationId(undefined), '-');
   });
 });

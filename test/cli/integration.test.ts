@@ -24,7 +24,7 @@ export default {
       return new Response(await request.arrayBuffer(), { headers: { 'content-type': 'application/octet-stream' } });
     }
     if (url.pathname === '/teapot') return new Response('nope', { status: 418 });
-    if (url.pathname === '/throw') throw new Error('boom from the handler');
+    if (url.pathname === '/throw') throw new Error('boom from the handler \\u001b]0;pwned\\u0007');
     const body = await request.text();
     console.log('invoked ' + url.pathname + ' ' + body);
     console.error('to stderr ' + url.pathname);
@@ -148,6 +148,9 @@ describe('nimbus CLI against the real platform', { timeout: 180_000 }, () => {
     assert.equal(thrown.code, 1);
     assert.match(thrown.stderr, /^Error: HTTP 502 \[FUNCTION_ERROR\]: /m);
     assert.match(thrown.stderr, /nimbus logs echo/);
+    // The CLI presents its token (x-nimbus-token, never forwarded): the operator sees the reason.
+    assert.match(thrown.stderr, /boom from the handler \\x1b\]0;pwned\\a/);
+    assert.doesNotMatch(thrown.stderr, /\u001b/, "the function's text cannot act on the terminal");
   });
 
   it('ls shows a table, --json the array', async () => {
@@ -182,7 +185,7 @@ describe('nimbus CLI against the real platform', { timeout: 180_000 }, () => {
       const text = r.stdout.toString();
       return r.code === 0 && text.includes('invoked /sub/path payload') && text.includes('[stderr] to stderr') ? text : undefined;
     });
-    assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +invoked \/sub\/path payload$/m);
+    assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +\[stdout\] invoked \/sub\/path payload$/m);
     assert.match(out, /^\d\d:\d\d:\d\d\.\d{3} \S+ +\[stderr\] to stderr \/sub\/path$/m);
     const j = await nimbus(['logs', 'echo', '--json', '--since', '10m']);
     const entries = j.stdout.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { message: string; stream: string; invocationId: string | null });

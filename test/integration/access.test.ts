@@ -186,3 +186,30 @@ describe('management API access control', () => {
     }
   });
 });
+
+describe('failed authentication is rate-limited per client address', () => {
+  test('past 10 unknown tokens: 429 AUTH_RATE_LIMITED with Retry-After, while a valid token still passes at once', async () => {
+    const platform = await startPlatform();
+    try {
+      for (let i = 0; i < 10; i++) {
+        const res = await api(platform.url, 'GET', '/api/v1/functions', undefined, { token: `nmb_wrong${i}` });
+        assert.equal(res.status, 401, `attempt ${i + 1}`);
+        assert.equal(res.json!.error.code, 'INVALID_TOKEN');
+      }
+      const limited = await api(platform.url, 'GET', '/api/v1/functions', undefined, { token: 'nmb_wrong-again' });
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers['x-nimbus-error'], 'AUTH_RATE_LIMITED');
+      assert.ok(Number(limited.headers['retry-after']) >= 1, String(limited.headers['retry-after']));
+      // The same address with the right token: answered, not slowed.
+      const started = Date.now();
+      const ok = await api(platform.url, 'GET', '/api/v1/functions', undefined, { token: platform.token });
+      assert.equal(ok.status, 200);
+      assert.ok(Date.now() - started < 1000);
+      // No token at all is not a guess: still 401 UNAUTHENTICATED.
+      assert.equal((await api(platform.url, 'GET', '/api/v1/functions', undefined, { token: null })).json!.error.code, 'UNAUTHENTICATED');
+      assert.equal((await api(platform.url, 'GET', '/api/v1/whoami', undefined, { token: 'nmb_still-wrong' })).status, 429);
+    } finally {
+      await platform.close();
+    }
+  });
+});

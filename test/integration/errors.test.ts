@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,16 +74,56 @@ describe('bad input and failing functions', () => {
     assert.equal(fits.body.length, 64 * 1024);
   });
 
-  test('handler that throws: 502 FUNCTION_ERROR with the reason, and the next request works', async () => {
+  test('handler that throws: 502 FUNCTION_ERROR, the reason only for read tokens and in the logs; the next request works', async () => {
     await deploy(platform.url, 'thrower', {
       file: 'index.js',
-      content: 'export default (req) => { if (new URL(req.url).pathname === "/boom") throw new TypeError("kaboom"); return new Response("fine"); };',
+      content: 'export default (req) => { if (new URL(req.url).pathname === "/boom") throw new TypeError("kaboom s3cr3t-value"); return new Response("fine"); };',
     });
+    // Anonymous: the code, a generic message and the invocation id; never the exception text.
     const res = await invoke(platform.url, 'thrower/boom');
     assert.equal(res.status, 502);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
-    assert.match(JSON.parse(res.text).error.message, /TypeError: kaboom/);
+    assert.doesNotMatch(res.text, /kaboom|s3cr3t|TypeError/);
+    const id = String(res.headers['x-nimbus-invocation-id']);
+    const body = JSON.parse(res.text) as { error: { message: string; details: { invocationId: string } } };
+    assert.equal(body.error.details.invocationId, id);
+    assert.match(body.error.message, new RegExp(`nimbus logs thrower\\) under invocation ${id}`));
+    // An invalid token and one sent as Authorization (which belongs to the function) change nothing.
+    for (const headers of [{ 'x-nimbus-token': 'nmb_not-a-token' }, authHeaders(platform.url)]) {
+      assert.doesNotMatch((await invoke(platform.url, 'thrower/boom', { headers })).text, /kaboom/);
+    }
+    // The full reason is in the function's logs under that invocation.
+    await waitFor(async () => {
+      const logs = await api(platform.url, 'GET', '/api/v1/functions/thrower/logs');
+      return (logs.json!.logs as Array<{ invocationId: string; message: string }>).some((l) => l.invocationId === id && /TypeError: kaboom s3cr3t-value/.test(l.message));
+    }, 5000, 'the exception in the logs');
+    // A token of scope read, presented in x-nimbus-token, gets the reason.
+    const read = (await api(platform.url, 'POST', '/api/v1/tokens', { name: 'reader', scope: 'read' })).json!.token as string;
+    const trusted = await invoke(platform.url, 'thrower/boom', { headers: { 'x-nimbus-token': read } });
+    assert.equal(trusted.status, 502);
+    assert.match(JSON.parse(trusted.text).error.message, /TypeError: kaboom s3cr3t-value/);
     assert.equal((await invoke(platform.url, 'thrower/ok')).text, 'fine');
+  });
+
+  test('with exposeErrors (nimbus up --expose-errors) every caller sees the reason', async () => {
+    const dev = await startPlatform({ exposeErrors: true });
+    try {
+      await deploy(dev.url, 'thrower', { file: 'index.js', content: 'export default () => { throw new RangeError("dev-visible"); };' });
+      const res = await invoke(dev.url, 'thrower');
+      assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
+      assert.match(JSON.parse(res.text).error.message, /RangeError: dev-visible/);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  test('a Python exception holding a secret value is not sent to an anonymous caller', async () => {
+    await deploy(platform.url, 'pythrower', { file: 'handler.py', content: 'def handler(event, context):\n    raise ValueError("password=hunter2-py")\n' });
+    const res = await invoke(platform.url, 'pythrower');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_ERROR');
+    assert.doesNotMatch(res.text, /hunter2|ValueError/);
+    assert.match(JSON.parse(res.text).error.message, /nimbus logs pythrower/);
   });
 
   test('instance that dies mid-request: 502 FUNCTION_CRASHED, the next request gets a healthy instance', async () => {
@@ -98,6 +139,57 @@ describe('bad input and failing functions', () => {
     const next = await invoke(platform.url, 'crasher');
     assert.equal(next.status, 200);
     assert.notEqual(next.text, before.text, 'a new instance (new pid) serves');
+  });
+
+  test('a stuck instance is recycled at the deadline even when its client gave up before', async () => {
+    await deploy(platform.url, 'stuck', {
+      file: 'index.js',
+      // "/stuck" wedges the whole instance, as a ptrace stop of its PID 1 does: it answers nothing more.
+      content: 'const id = crypto.randomUUID(); export default async (req) => { const p = new URL(req.url).pathname; if (p === "/stuck") for (;;) {} if (p === "/slow") await new Promise((r) => setTimeout(r, 500)); return new Response("instance " + id); };',
+    }, { timeout: '2s' });
+    const first = await invoke(platform.url, 'stuck');
+    const [pid] = platform.server.instancePids('stuck');
+    assert.ok(pid);
+    // A client that leaves a healthy, slow answer early: the instance finishes and is kept.
+    await assert.rejects(request(`${platform.url}/fn/stuck/slow`, { signal: AbortSignal.timeout(100) }));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.deepEqual(platform.server.instancePids('stuck'), [pid], 'not recycled for a client that left');
+    assert.equal((await invoke(platform.url, 'stuck')).text, first.text);
+    // A client that leaves a stuck invocation: the deadline still recycles the instance.
+    const started = Date.now();
+    await assert.rejects(request(`${platform.url}/fn/stuck/stuck`, { signal: AbortSignal.timeout(300) }));
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 6000, 'the stuck instance to be killed');
+    const took = Date.now() - started;
+    assert.ok(took >= 1800, `killed after ${took} ms, before the deadline`);
+    const next = await invoke(platform.url, 'stuck');
+    assert.equal(next.status, 200, next.text);
+    assert.notEqual(next.text, first.text, 'a new instance serves');
+  });
+
+  test('an instance whose PID 1 was stopped with PTRACE_ATTACH is recycled at the deadline after its client left', async () => {
+    // A child of the handler attaches to the runtime (PID 1 of the sandbox), which stops (state t).
+    const attach = "import ctypes, time; ctypes.CDLL(None).ptrace(16, 1, 0, 0); time.sleep(3600)"; // 16: PTRACE_ATTACH
+    const content = `import { spawn } from 'node:child_process';
+export default async (req) => {
+  if (new URL(req.url).pathname === '/trace') {
+    spawn('/usr/bin/python3', ['-c', ${JSON.stringify(attach)}], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  return new Response('ok');
+};`;
+    await deploy(platform.url, 'traced', { file: 'index.js', content }, { timeout: '2s' });
+    assert.equal((await invoke(platform.url, 'traced')).status, 200);
+    const [pid] = platform.server.instancePids('traced');
+    assert.ok(pid);
+    const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+    // The client gives up long before the deadline, once the runtime is stopped.
+    const started = Date.now();
+    const gone = assert.rejects(request(`${platform.url}/fn/traced/trace`, { signal: AbortSignal.timeout(500) }));
+    await waitFor(() => state() === 't', 3000, 'the runtime to be in tracing stop');
+    await gone;
+    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 6000, 'the stopped instance to be killed');
+    assert.ok(Date.now() - started >= 1800, 'not before the deadline');
+    assert.equal((await invoke(platform.url, 'traced')).status, 200, 'a new instance serves');
   });
 
   test('handler that hangs: 504 FUNCTION_TIMEOUT at the deadline, the instance is recycled', async () => {
@@ -121,12 +213,16 @@ describe('bad input and failing functions', () => {
     assert.notEqual(next.text, first.text);
   });
 
-  test('handler that fails to load: 502 FUNCTION_START_FAILED naming the error', async () => {
+  test('handler that fails to load: 502 FUNCTION_START_FAILED, naming the error to read tokens only', async () => {
     await deploy(platform.url, 'broken-load', { file: 'index.js', content: 'throw new Error("cannot start: missing config"); export default () => new Response("x");' });
     const res = await invoke(platform.url, 'broken-load');
     assert.equal(res.status, 502);
     assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
-    assert.match(JSON.parse(res.text).error.message, /missing config/);
+    assert.doesNotMatch(res.text, /missing config/);
+    assert.match(JSON.parse(res.text).error.message, /nimbus logs broken-load/);
+    const trusted = await invoke(platform.url, 'broken-load', { headers: { 'x-nimbus-token': platform.token } });
+    assert.equal(trusted.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
+    assert.match(JSON.parse(trusted.text).error.message, /missing config/);
   });
 
   test('invalid function names are refused with INVALID_NAME', async () => {

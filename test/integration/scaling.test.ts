@@ -120,6 +120,25 @@ describe('scaling', { timeout: 120_000 }, () => {
     }
   });
 
+  test('the wait for capacity ends at the function timeout when that is shorter than the cap: 503, not 504', async () => {
+    const platform = await startPlatform({ maxQueueWaitMs: 10_000 });
+    try {
+      // Loading takes 3 s (busy at module level), the timeout is 1 s: the request never gets an instance.
+      const slowLoad = { file: 'index.js', content: 'const end = Date.now() + 3000; while (Date.now() < end); export default () => new Response("x");' };
+      await deploy(platform.url, 'slowload', slowLoad, { timeout: '1s' });
+      const started = Date.now();
+      const waited = await request(`${platform.url}/fn/slowload`);
+      const elapsed = Date.now() - started;
+      assert.equal(waited.statusCode, 503);
+      assert.equal(waited.headers['x-nimbus-error'], 'FUNCTION_OVERLOADED');
+      assert.equal(waited.headers['retry-after'], '1');
+      assert.match(((await waited.body.json()) as { error: { message: string } }).error.message, /no free capacity within its timeout of 1s/);
+      assert.ok(elapsed >= 800 && elapsed < 2500, `answered after ${elapsed} ms`);
+    } finally {
+      await platform.close();
+    }
+  });
+
   test('past the queue bounds the answer is 503 FUNCTION_OVERLOADED with Retry-After: at once when full, after the wait bound when waiting', async () => {
     const platform = await startPlatform({ maxQueue: 2, maxQueueWaitMs: 2000 });
     let held: RawConnection | undefined;

@@ -17,6 +17,14 @@ const CASES: Array<{ name: string; upload: () => Buffer | Promise<Buffer>; code:
   { name: 'tar: ../ path', upload: () => tar([{ name: 'ok.js' }, { name: '../evil' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /"\.\.\/evil"/ },
   { name: 'tar: .. in the middle', upload: () => tar([{ name: 'a/../../evil' }]), code: 'UNSAFE_ARCHIVE_PATH' },
   { name: 'tar: backslash path', upload: () => tar([{ name: '..\\evil' }]), code: 'UNSAFE_ARCHIVE_PATH' },
+  { name: 'tar: newline in a name', upload: () => tar([{ name: 'ok.js' }, { name: 'a\nINFO forged.js' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /control character/ },
+  { name: 'tar: escape sequence in a name', upload: () => tar([{ name: 'x\u001b[2J.js' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /control character/ },
+  { name: 'tar: carriage return in a folder name', upload: () => tar([{ name: 'a\rb/index.js' }]), code: 'UNSAFE_ARCHIVE_PATH' },
+  { name: 'tar: C1 control in a name', upload: () => tar([{ name: 'a\u009bb.js' }]), code: 'UNSAFE_ARCHIVE_PATH' },
+  // Zip names reach us as control characters only when flagged UTF-8 (Python sets the flag for
+  // non-ASCII names); legacy CP437 names decode bytes below 0x20 as printable glyphs.
+  { name: 'zip: newline in a UTF-8 name', upload: () => zip([{ name: 'ok.js' }, { name: 'é\nb.js' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /control character/ },
+  { name: 'zip: escape in a UTF-8 name', upload: () => zip([{ name: 'é\u001b]0;x\u0007.js' }]), code: 'UNSAFE_ARCHIVE_PATH' },
   { name: 'zip: absolute path', upload: () => zip([{ name: '/tmp/nimbus-evil' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /absolute path/ },
   { name: 'zip: ../ path', upload: () => zip([{ name: 'ok.js' }, { name: '../evil' }]), code: 'UNSAFE_ARCHIVE_PATH', message: /"\.\.\/evil"/ },
   // Links and special files

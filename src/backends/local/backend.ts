@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
@@ -13,6 +12,7 @@ import type { LogSink } from '../../telemetry/logs.js';
 import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
 import { FunctionPool } from './function-pool.js';
 import { LocalInstance, profileOf } from './instance.js';
+import { createRunDir } from './run-dir.js';
 import { RuntimeProcess, type ProcessProfile } from './runtime-process.js';
 import { WarmPool } from './warm-pool.js';
 
@@ -68,7 +68,7 @@ export class LocalBackend implements Backend {
 
   constructor(private readonly options: LocalBackendOptions) {
     this.limits = { ...DEFAULT_INSTANCE_LIMITS, ...options.limits };
-    this.runDir = mkdtempSync(join(tmpdir(), 'nimbus-'));
+    this.runDir = createRunDir();
     this.runtimes = stageRuntimes(options.runtimes, join(this.runDir, 'runtimes'));
     this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js';
 import { ConcurrencyWindow } from '../../scaling/concurrency-window.js';
 import { decide, INITIAL_SCALING_STATE, SCALING_DEFAULTS, type ScalingSettings, type ScalingState } from '../../scaling/autoscaler.js';
 import { NimbusError } from '../../core/errors.js';
+import { formatDuration } from '../../core/spec.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { FunctionStatus, InstanceLease, LeaseOutcome } from '../types.js';
 import type { LocalInstance } from './instance.js';
@@ -24,7 +25,10 @@ export interface PoolDeps {
   onStart?(name: string, err: unknown): void;
   /** Most requests allowed to wait for capacity. */
   maxQueue: number;
-  /** Longest a request waits for capacity before FUNCTION_OVERLOADED (within its own timeout). */
+  /**
+   * Longest a request waits for capacity before FUNCTION_OVERLOADED. The caller's signal ends the
+   * wait sooner at the invocation's deadline (the gateway answers FUNCTION_OVERLOADED then too).
+   */
   maxQueueWaitMs: number;
 }
 
@@ -86,7 +90,7 @@ export class FunctionPool {
       const onAbort = () => leave(signal.reason);
       const cancelTimer = this.deps.clock.after(this.deps.maxQueueWaitMs, () =>
         leave(
-          new NimbusError('FUNCTION_OVERLOADED', `"${this.record.spec.name}" had no free capacity for ${this.deps.maxQueueWaitMs} ms; retry shortly.`, {
+          new NimbusError('FUNCTION_OVERLOADED', `"${this.record.spec.name}" had no free capacity within the platform's wait limit of ${formatDuration(this.deps.maxQueueWaitMs)} (nimbus up --max-queue-wait); retry shortly.`, {
             headers: { 'retry-after': '1' },
           }),
         ),

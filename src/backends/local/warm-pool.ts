@@ -41,6 +41,8 @@ interface Slot {
 export class WarmPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
+  /** Spares being spawned, settled once each is a spare or stopped. */
+  private readonly spawning = new Set<Promise<void>>();
 
   constructor(
     private readonly spawn: (profile: ProcessProfile) => Promise<RuntimeProcess>,
@@ -84,7 +86,9 @@ export class WarmPool {
     this.closed = true;
     for (const slot of this.slots.values()) this.cancelRefill(slot);
     const spares = [...this.slots.values()].flatMap((slot) => slot.spares.splice(0));
-    await Promise.all(spares.map((spare) => spare.stop()));
+    // Spawns still in flight (e.g. a start-up that failed right after creating the pool) are
+    // waited for and stopped too: nothing may outlive the pool or start in a removed directory.
+    await Promise.all([...spares.map((spare) => spare.stop()), ...this.spawning]);
   }
 
   private slot(profile: ProcessProfile, pinned: boolean): Slot {
@@ -116,10 +120,10 @@ export class WarmPool {
   private fill(slot: Slot): void {
     while (!this.closed && slot.spares.length + slot.filling < this.options.size) {
       slot.filling++;
-      this.spawnSpare(slot).then(
+      const spawning: Promise<void> = this.spawnSpare(slot).then(
         (spare) => {
           slot.filling--;
-          if (this.closed || !this.slots.has(slot.key)) return void spare.stop();
+          if (this.closed || !this.slots.has(slot.key)) return spare.stop();
           slot.spares.push(spare);
           // A spare that dies while waiting is dropped; the next take refills.
           spare.onExit(() => {
@@ -130,9 +134,11 @@ export class WarmPool {
         (err: unknown) => {
           // No retry loop here: a runtime that cannot start is reported, and the next take tries again.
           slot.filling--;
-          this.onSpawnError(err);
+          if (!this.closed) this.onSpawnError(err);
         },
       );
+      this.spawning.add(spawning);
+      void spawning.finally(() => this.spawning.delete(spawning));
     }
   }
 

@@ -29,10 +29,11 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const { io } = ctx;
       const c = ctx.out;
       // Loaded here so the other commands never load the sandbox code.
-      const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }] = await Promise.all([
+      const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }, { ptraceReport }] = await Promise.all([
         import('../../sandbox/probe.js'),
         import('../../backends/local/runtime-check.js'),
         import('../../runtimes/index.js'),
+        import('../../sandbox/ptrace-policy.js'),
       ]);
       const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.instanceUids?.first));
       for (const adapter of Object.values(runtimeAdapters)) {
@@ -43,8 +44,9 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       }
       const protections = sandbox.protections();
       await sandbox.close();
+      const ptrace = ptraceReport(sandbox.name === 'bubblewrap');
       if (opts.json) {
-        io.stdout.write(formatJson({ sandbox: sandbox.name, checks: probe.checks, protections }));
+        io.stdout.write(formatJson({ sandbox: sandbox.name, checks: probe.checks, protections, ptrace }));
         return;
       }
       io.stdout.write(`Sandbox: ${sandbox.name === 'bubblewrap' ? c.green(sandbox.name) : c.yellow(`${sandbox.name} (weaker isolation)`)}\n\n`);
@@ -54,6 +56,9 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       io.stdout.write('\nProtections of each instance:\n');
       const rows = protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
       io.stdout.write(indentTable(formatTable(['', '', ''], rows)));
+      io.stdout.write('\nptrace:\n');
+      for (const line of ptrace.enforced) io.stdout.write(`  ${c.green('on')}   ${line}\n`);
+      for (const line of ptrace.notEnforced) io.stdout.write(`  ${c.yellow('off')}  ${line}\n`);
       const fixes = probe.checks.filter((check) => !check.ok && FIXES[check.name]);
       if (fixes.length > 0) {
         io.stdout.write('\nTo turn on what is missing:\n');

@@ -5,6 +5,7 @@ import type { Readable, Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import { INVOKE_KEY_HEADER } from '../../core/invoke-auth.js';
 import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
+import { visibleText } from '../visible-text.js';
 import { CliError, type CliContext } from '../context.js';
 import { collectHeader, headersToObject, parseMethod, parseSubPath } from '../flags.js';
 import { write } from '../io.js';
@@ -152,6 +153,7 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         headers,
         body: body ?? null,
         auth: false,
+        callerToken: true,
         headersTimeout: 0,
         bodyTimeout: 0,
       });
@@ -162,7 +164,8 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
       if (res.status >= 400 && typeof code === 'string') {
         const err = await decodeError(res);
         if (opts.include) await write(io.stdout, JSON.stringify({ error: { code: err.code, message: err.message } }) + '\n');
-        let message = `HTTP ${res.status} [${code}]: ${err.message}`;
+        // The message may quote the function's own text (an exception message): never raw to a terminal.
+        let message = `HTTP ${res.status} [${code}]: ${visibleText(err.message)}`;
         if (LOG_HINT_CODES.has(code)) message += `\nSee what the function logged with: nimbus logs ${name} --since 5m`;
         if (code === 'INVOKE_KEY_REQUIRED' || code === 'INVOKE_KEY_INVALID') {
           message += `\nPass a key of ${name} with --key; create one with: nimbus keys create ${name}`;

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { parseIntFlag } from '../flags.js';
 import { formatClock, type Colors } from '../format.js';
 import { write } from '../io.js';
+import { terminalSafeJson, visibleText } from '../visible-text.js';
 
 interface LogsOptions {
   follow?: boolean;
@@ -22,7 +23,9 @@ Examples:
   $ nimbus logs hello --since 2026-11-23T10:00:00Z --json | jq -r .message
 
 Each line: local time, the first 8 characters of the invocation id (- for lines written outside
-an invocation, e.g. at module load), [stderr] for lines written to stderr, then the message.`;
+an invocation, e.g. at module load), [stdout] or [stderr], then the message. Control characters
+in messages (escape sequences, carriage returns, newlines) are shown as visible escapes such as
+\\x1b; --json keeps the raw text, escaped as JSON.`;
 
 /** `--since`: a duration back from now (30s, 10m, 1h) or an ISO timestamp. */
 export function parseSince(value: string): string {
@@ -38,12 +41,17 @@ export function shortInvocationId(id: string | null | undefined): string {
   return id.replace(/^inv_/, '').slice(0, 8);
 }
 
-/** One human log line (with a final newline). */
+/**
+ * One human log line (with a final newline). The message is the function's own text, so what a
+ * terminal would act on (escape sequences, carriage returns, newlines) is shown as visible
+ * escapes, and every line carries its stream tag in the same column: a stdout line that starts
+ * with "[stderr]" cannot pass for a stderr line, nor a newline for another entry.
+ */
 export function formatLogLine(entry: LogEntry, c: Colors): string {
-  const id = shortInvocationId(entry.invocationId).padEnd(8);
-  const marker = entry.stream === 'stderr' ? `${c.red('[stderr]')} ` : '';
-  const message = String(entry.message ?? '').replace(/\r?\n$/, '');
-  return `${c.dim(formatClock(entry.time))} ${c.dim(id)} ${marker}${message}\n`;
+  const id = visibleText(shortInvocationId(entry.invocationId)).padEnd(8);
+  const tag = entry.stream === 'stderr' ? c.red('[stderr]') : c.dim('[stdout]');
+  const message = visibleText(String(entry.message ?? '').replace(/\r?\n$/, ''));
+  return `${c.dim(formatClock(entry.time))} ${c.dim(id)} ${tag} ${message}\n`;
 }
 
 export function registerLogs(program: Command, ctx: CliContext): void {
@@ -65,7 +73,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
         ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
       };
       const print = (entry: LogEntry): Promise<void> =>
-        write(io.stdout, opts.json ? `${JSON.stringify(entry)}\n` : formatLogLine(entry, ctx.out));
+        write(io.stdout, opts.json ? `${terminalSafeJson(entry)}\n` : formatLogLine(entry, ctx.out));
 
       if (!opts.follow) {
         for (const entry of await client.logs(name, query)) await print(entry);

@@ -31,6 +31,7 @@ interface UpOptions {
   maxOpenFiles?: number;
   tmpSize?: number;
   defaultAuth?: InvokeAuth;
+  exposeErrors?: boolean;
 }
 
 const EXAMPLES = `
@@ -80,6 +81,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         INVOKE_AUTH_MODES,
       ),
     )
+    .option('--expose-errors', "development: show every caller the function's own error text (e.g. exception messages), not only callers with a read token")
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -108,6 +110,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
             ...(opts.tmpSize !== undefined ? { tmpMb: opts.tmpSize } : {}),
           },
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
+          ...(opts.exposeErrors ? { exposeErrors: true } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -119,6 +122,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
         }
         if (code === 'EACCES') {
           throw new CliError(`Not allowed to listen on port ${opts.port} (ports below 1024 need privileges): pick another with --port.`);
+        }
+        if ((code === 'EEXIST' || code === 'ENOTDIR') && (err as NodeJS.ErrnoException).syscall === 'mkdir') {
+          throw new CliError(`--data-dir ${dataDir} cannot be used: ${(err as NodeJS.ErrnoException).path ?? dataDir} exists and is not a directory.`);
         }
         if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
         throw err;
