@@ -19,6 +19,8 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/faulty-platform.js', import.me
 
 interface FaultyPlatform {
   url: string;
+  /** The admin token: failing invocations show their reason only to callers presenting one. */
+  token: string;
   child: ChildProcess;
   stderr: () => string;
 }
@@ -45,8 +47,8 @@ async function startFaulty(mode: string, marker: string): Promise<FaultyPlatform
     child.once('exit', (code) => reject(new Error(`the platform exited (${code}) before serving: ${stderr.slice(-2000)}`)));
   });
   const { url } = JSON.parse(first) as { url: string };
-  await useAdminToken(url, dataDir);
-  return { url, child, stderr: () => stderr };
+  const token = await useAdminToken(url, dataDir);
+  return { url, token, child, stderr: () => stderr };
 }
 
 /** Pids of the runtime shells whose command line ends with `marker` (not the platform or bwrap, which carry it too). */
@@ -101,7 +103,7 @@ describe('failed instance starts never crash the platform', () => {
 
       // Failing starts and healthy traffic at the same time.
       const failing = Array.from({ length: 5 }, async () => {
-        const res = await invoke(platform.url, 'broken');
+        const res = await invoke(platform.url, 'broken', { headers: { 'x-nimbus-token': platform.token } });
         assert.equal(res.status, 502, res.text);
         assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_START_FAILED');
         assert.match(res.text, why);

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../../core/spec.js';
 import { explainNetworkError, type LogEntry } from '../client.js';
@@ -6,6 +5,7 @@ import type { CliContext } from '../context.js';
 import { parseIntFlag } from '../flags.js';
 import { formatClock, type Colors } from '../format.js';
 import { write } from '../io.js';
+import { followLogEntries } from '../log-follow.js';
 import { terminalSafeJson, visibleText } from '../visible-text.js';
 
 interface LogsOptions {
@@ -83,29 +83,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       const abort = new AbortController();
       const stopListening = io.onSignal(() => abort.abort());
       try {
-        const res = await client.followLogs(name, query, abort.signal);
-        const decoder = new StringDecoder('utf8');
-        let buffered = '';
-        const flushLine = async (line: string): Promise<void> => {
-          if (!line.trim()) return;
-          let entry: LogEntry;
-          try {
-            entry = JSON.parse(line) as LogEntry;
-          } catch {
-            return; // a partial or foreign line: skip it rather than stop following
-          }
-          await print(entry);
-        };
-        for await (const chunk of res.body) {
-          buffered += decoder.write(chunk as Buffer);
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl);
-            buffered = buffered.slice(nl + 1);
-            await flushLine(line);
-          }
-        }
-        await flushLine(buffered + decoder.end());
+        await followLogEntries(client, name, query, abort.signal, print);
       } catch (err) {
         if (!abort.signal.aborted) throw explainNetworkError(err, client.baseUrl); // Ctrl-C ends --follow normally
       } finally {
