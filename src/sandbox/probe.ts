@@ -7,6 +7,7 @@ import { StdioPlan } from './descriptors.js';
 import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
 import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
+import { processAlive } from '../core/process-alive.js';
 
 /** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
 export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
@@ -85,22 +86,13 @@ export async function probeHost(): Promise<HostProbe> {
   if (driver) {
     // Groups of platform processes that died without cleaning up (kill -9) go first.
     const parents = driver.bases.map((dir) => dirname(dir));
-    await removeStaleGroups(parents, CGROUP_PREFIX, isAlive);
+    await removeStaleGroups(parents, CGROUP_PREFIX, processAlive);
   }
   checks.push({ name: 'cgroups', ok: driver !== undefined, detail: driver ? `${reason}: memory and process limits` : `unavailable: ${reason}` });
 
   const prlimit = findExecutable('prlimit');
   checks.push({ name: 'rlimits', ok: prlimit !== undefined, detail: prlimit ? `${prlimit}: open files, processes, no core dumps` : 'prlimit(1) not found (util-linux)' });
   return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The sandbox asked for cannot run on this host. */

@@ -1,22 +1,15 @@
 /** `nimbus dev`: deploy, redeploy on change, tail the logs; start a platform when none runs. */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../src/cli/program.js';
-import { invoke, startPlatform, type TestPlatform } from '../integration/harness.js';
+import { freePort, invoke, startPlatform, type TestPlatform } from '../integration/harness.js';
 import { eventually, memoryIO, removeDir, tempDir, writeTree } from './helpers.js';
 
 const handler = (text: string) => `export default (request) => { console.log('serving ${text}'); return new Response('${text}'); };\n`;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('nimbus dev', () => {
   let platform: TestPlatform;

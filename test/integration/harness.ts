@@ -10,6 +10,7 @@ import * as tar from 'tar';
 import { request } from 'undici';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.js';
 import { LogGuard } from './log-guard.js';
+import { createServer as createNetServer } from 'node:net';
 
 /** Repository root (this file runs from dist/test/integration). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -183,3 +184,13 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** A TCP port on 127.0.0.1 that is free now (for a server a test wants at a known address). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+

@@ -4,18 +4,11 @@
  * end in test/integration/node-forms.test.ts.
  */
 import assert from 'node:assert/strict';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
+import { freePort } from '../integration/harness.js';
 import { test } from 'node:test';
 import { startFunction } from './shim-harness.js';
 
-/** A TCP port that is free now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Whether something accepts connections on 127.0.0.1:port. */
 function accepting(port: number): Promise<boolean> {

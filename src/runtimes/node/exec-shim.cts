@@ -11,14 +11,13 @@
  * The init's `entry` is the command line, run with /bin/sh. It runs with node: builtins only (it
  * runs in the sandbox, like the Node shim).
  */
-import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
-import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
+import { HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
 import { ExecHttpProgram } from './exec-http.cjs';
 import { runStdio } from './exec-stdio.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { flushAll, shimLog } from './log-capture.cjs';
+import { serveProtocol } from './protocol-server.cjs';
 
 let state: 'waiting' | 'loading' | 'ready' | 'failed' = 'waiting';
 let init: InitRequest | undefined;
@@ -26,7 +25,6 @@ let program: ExecHttpProgram | undefined;
 let inflight = 0;
 let draining = false;
 let localIds = 0;
-let controlChannel: Socket | undefined;
 
 /** The program's environment: a clean base (what the platform gave the shim) plus the function's own. */
 function programEnv(extra: Record<string, string>): Record<string, string> {
@@ -104,24 +102,6 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   invoke(req, res, init);
 }
 
-/** EOF on the control channel: the platform is gone, and so must this instance be (its program too). */
-function openControl(): void {
-  try {
-    const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
-    const gone = (): void => {
-      program?.kill();
-      process.exit(0);
-    };
-    control.on('end', gone);
-    control.on('close', gone);
-    control.on('error', gone);
-    control.resume();
-    controlChannel = control;
-  } catch (err) {
-    shimLog(`no control channel on fd ${CONTROL_FD} (${(err as Error).message}); running without one`);
-  }
-}
-
 function main(): void {
   process.on('uncaughtException', (err) => {
     shimLog(`uncaught exception, exiting: ${describeError(err).stack}`);
@@ -129,34 +109,17 @@ function main(): void {
     flushAll();
     process.exit(1);
   });
-  const socketPath = process.env.NIMBUS_SOCKET;
-  if (!socketPath) {
-    shimLog('NIMBUS_SOCKET is not set: nowhere to listen');
-    process.exit(2);
-  }
-  delete process.env.NIMBUS_SOCKET;
-  openControl();
   const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0 }, onRequest);
-  server.keepAliveTimeout = 0;
-  server.on('error', (err) => {
-    shimLog(`cannot listen on ${socketPath}: ${err.message}`);
-    process.exit(1);
+  serveProtocol(server, {
+    onDrain: () => {
+      draining = true;
+      exitIfDrained();
+    },
+    onPlatformGone: () => {
+      program?.kill();
+      process.exit(0);
+    },
   });
-  const drain = (): void => {
-    if (draining) return;
-    draining = true;
-    server.close();
-    server.closeIdleConnections();
-    exitIfDrained();
-  };
-  process.on('SIGTERM', drain);
-  process.on('SIGINT', drain);
-  try {
-    unlinkSync(socketPath);
-  } catch {
-    // none there
-  }
-  server.listen(socketPath, () => controlChannel?.write('{"type":"ready"}\n'));
 }
 
 main();

@@ -7,10 +7,8 @@
  * dependencies are not available, and keeps module-load work small because it is on the cold
  * start path.
  */
-import { unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
-import { CONTROL_FD, HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
+import { HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
@@ -20,6 +18,7 @@ import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
 import { installLightRequest } from './light-request.cjs';
 import { installLightResponse } from './light-response.cjs';
+import { serveProtocol } from './protocol-server.cjs';
 import { invokeWeb, warmUpWeb } from './web.cjs';
 
 /**
@@ -200,26 +199,6 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   invoke(req, res, handler, initRequest);
 }
 
-/**
- * Opens the control channel. Its EOF means the platform is gone (even if it was SIGKILLed: the
- * kernel closes its end), and an instance must never outlive the platform, so exit at once.
- */
-function openControl(): Socket | undefined {
-  try {
-    const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
-    const gone = (): never => process.exit(0);
-    control.on('end', gone);
-    control.on('close', gone);
-    control.on('error', gone);
-    control.resume();
-    return control;
-  } catch (err) {
-    // Started by hand without fd 3: serve anyway, for debugging.
-    shimLog(`no control channel on fd ${CONTROL_FD} (${(err as Error).message}); running without one`);
-    return undefined;
-  }
-}
-
 function main(): void {
   installLogCapture();
   // Before any user code loads, so `new Response()` in handlers makes the lightweight kind.
@@ -232,45 +211,17 @@ function main(): void {
     process.exit(1);
   });
 
-  const socketPath = process.env.NIMBUS_SOCKET;
-  if (!socketPath) {
-    shimLog('NIMBUS_SOCKET is not set: nowhere to listen');
-    process.exit(2);
-  }
-  delete process.env.NIMBUS_SOCKET;
-  const control = openControl();
-
   const server = createServer({ maxHeaderSize: 64 * 1024, requestTimeout: 0, ServerResponse: InvocationResponse }, onRequest);
-  // The platform enforces the invocation deadline; the shim never cuts a request short.
-  // The platform pools its connections and closes idle ones itself, so the shim never times them
-  // out (0), which also spares every response its `Keep-Alive: timeout=` header and the platform
-  // parsing it.
-  server.keepAliveTimeout = 0;
-  server.on('error', (err) => {
-    shimLog(`cannot listen on ${socketPath}: ${err.message}`);
-    process.exit(1);
-  });
-
-  const drain = (): void => {
-    if (draining) return;
-    draining = true;
-    server.close();
-    server.closeIdleConnections();
-    exitIfDrained();
-  };
-  process.on('SIGTERM', drain);
-  process.on('SIGINT', drain);
-
-  try {
-    unlinkSync(socketPath); // a stale socket file from an earlier instance would make listen fail
-  } catch {
-    // none there
-  }
-  server.listen(socketPath, () => {
-    control?.write('{"type":"ready"}\n');
-    warmUpTimer = setTimeout(() => {
-      warmUpWeb().catch((err: unknown) => shimLog(`warm-up failed: ${describeError(err).message}`));
-    }, WARM_UP_DELAY_MS);
+  serveProtocol(server, {
+    onDrain: () => {
+      draining = true;
+      exitIfDrained();
+    },
+    onReady: () => {
+      warmUpTimer = setTimeout(() => {
+        warmUpWeb().catch((err: unknown) => shimLog(`warm-up failed: ${describeError(err).message}`));
+      }, WARM_UP_DELAY_MS);
+    },
   });
 }
 

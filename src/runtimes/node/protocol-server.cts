@@ -1,0 +1,85 @@
+/**
+ * The part of the runtime protocol every Node-based shim serves the same way: the control channel
+ * (fd 3), listening on NIMBUS_SOCKET, the ready message, and a graceful drain on SIGTERM.
+ */
+import { unlinkSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { CONTROL_FD } from './constants.cjs';
+import { shimLog } from './log-capture.cjs';
+
+/** What the shim does at each step of its life. */
+export interface ProtocolHooks {
+  /** SIGTERM or SIGINT: the server no longer accepts; finish in-flight work, then exit. */
+  onDrain(): void;
+  /** Listening, and the platform was told (e.g. start warming up while waiting for init). */
+  onReady?(): void;
+  /** The platform is gone (its end of the control channel closed): exit now. @default exit 0 */
+  onPlatformGone?(): void;
+}
+
+/**
+ * Opens the control channel. Its EOF means the platform is gone (even if it was SIGKILLed: the
+ * kernel closes its end), and an instance must never outlive the platform.
+ */
+function openControl(onGone: () => void): Socket | undefined {
+  try {
+    const control = new Socket({ fd: CONTROL_FD, readable: true, writable: true });
+    control.on('end', onGone);
+    control.on('close', onGone);
+    control.on('error', onGone);
+    control.resume();
+    return control;
+  } catch (err) {
+    // Started by hand without fd 3: serve anyway, for debugging.
+    shimLog(`no control channel on fd ${CONTROL_FD} (${(err as Error).message}); running without one`);
+    return undefined;
+  }
+}
+
+/** Serves `server` on the socket named by NIMBUS_SOCKET (taken out of the environment user code sees). */
+/** What serveProtocol needs of a node:http server (any request and response classes). */
+interface ProtocolServer {
+  keepAliveTimeout: number;
+  close(): unknown;
+  closeIdleConnections(): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  listen(path: string, listening: () => void): unknown;
+}
+
+export function serveProtocol(server: ProtocolServer, hooks: ProtocolHooks): void {
+  const socketPath = process.env.NIMBUS_SOCKET;
+  if (!socketPath) {
+    shimLog('NIMBUS_SOCKET is not set: nowhere to listen');
+    process.exit(2);
+  }
+  delete process.env.NIMBUS_SOCKET;
+  const control = openControl(hooks.onPlatformGone ?? (() => process.exit(0)));
+  // The platform enforces the invocation deadline; the shim never cuts a request short.
+  // The platform pools its connections and closes idle ones itself, so the shim never times them
+  // out (0), which also spares every response its `Keep-Alive: timeout=` header and the platform
+  // parsing it.
+  server.keepAliveTimeout = 0;
+  server.on('error', (err) => {
+    shimLog(`cannot listen on ${socketPath}: ${err.message}`);
+    process.exit(1);
+  });
+  let draining = false;
+  const drain = (): void => {
+    if (draining) return;
+    draining = true;
+    server.close();
+    server.closeIdleConnections();
+    hooks.onDrain();
+  };
+  process.on('SIGTERM', drain);
+  process.on('SIGINT', drain);
+  try {
+    unlinkSync(socketPath); // a stale socket file from an earlier instance would make listen fail
+  } catch {
+    // none there
+  }
+  server.listen(socketPath, () => {
+    control?.write('{"type":"ready"}\n');
+    hooks.onReady?.();
+  });
+}
