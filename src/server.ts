@@ -10,7 +10,7 @@ import { guardApi } from './auth/api-guard.js';
 import { setupAccessControl } from './auth/setup.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
-import type { InvokeAuth } from './core/invoke-auth.js';
+import { isLoopbackHost, type InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
 import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
@@ -57,6 +57,11 @@ export interface ServerOptions {
   instanceLimits?: Partial<InstanceLimits>;
   /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
   defaultAuth?: InvokeAuth;
+  /**
+   * Accept functions with network `host` although the platform listens beyond loopback (they
+   * share the host's network, loopback services included). @default false
+   */
+  allowHostNetwork?: boolean;
   /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
   runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
   clock?: Clock;
@@ -147,6 +152,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logs,
     clock,
     networkPolicies: sandbox.networkPolicies,
+    hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork ?? false),
     sandboxName: sandbox.name,
     instanceLimits,
     defaultAuth: access.defaultAuth,
@@ -217,4 +223,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await store.close();
     },
   };
+}
+
+/** Why network `host` is refused on a platform listening on `host`; undefined when it is allowed. */
+function hostNetworkRefusal(host: string, allowed: boolean): string | undefined {
+  if (allowed || isLoopbackHost(host)) return undefined;
+  return `network "host" is refused: this platform listens on ${host}, and a function on the host's network reaches every service on this machine's loopback. Start it with --allow-host-network to allow it, or deploy with network "outbound".`;
 }

@@ -39,6 +39,7 @@ export const ERRORS = {
   RUNTIME_NOT_DETECTED: { status: 400, description: 'The runtime could not be detected; pass it explicitly.' },
   HANDLER_NOT_FOUND: { status: 400, description: 'The handler entry file or export does not exist in the package.' },
   UNSUPPORTED_ON_HOST: { status: 400, description: 'A setting needs a protection this host cannot enforce (see nimbus doctor).' },
+  HOST_NETWORK_NOT_ALLOWED: { status: 403, description: 'Network "host" is refused: the platform listens beyond loopback and was not started with --allow-host-network.' },
   BUILD_FAILED: { status: 400, description: 'Bundling the function code failed.' },
 
   // Functions and invocation

@@ -6,6 +6,7 @@ import { detectCgroups, removeStaleGroups, type CgroupDriver } from './cgroups.j
 import { StdioPlan } from './descriptors.js';
 import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
+import { findUserNet, UserNet, type UserNetTools } from './user-net.js';
 
 /** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
 export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
@@ -27,6 +28,10 @@ export interface HostProbe {
   prlimit: string | undefined;
   cgroups: CgroupDriver | undefined;
   hostUid: number | undefined;
+  /** pasta and its helpers, for the `outbound` network; undefined when missing. */
+  userNet: UserNetTools | undefined;
+  /** Why `outbound` cannot be offered; undefined when it can. */
+  userNetProblem: string | undefined;
 }
 
 /** Prefix of the cgroup directory of one platform process (`nimbus-<pid>`). */
@@ -85,7 +90,19 @@ export async function probeHost(): Promise<HostProbe> {
 
   const prlimit = findExecutable('prlimit');
   checks.push({ name: 'rlimits', ok: prlimit !== undefined, detail: prlimit ? `${prlimit}: open files, processes, no core dumps` : 'prlimit(1) not found (util-linux)' });
-  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, hostUid };
+
+  const userNet = findUserNet(findExecutable, process.getuid?.() === 0);
+  checks.push({
+    name: 'user-mode networking',
+    ok: userNet.tools !== undefined,
+    detail: userNet.problem ?? `${userNet.tools!.pasta} gives each outbound instance its own network, without the host's loopback or listening ports`,
+  });
+  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, hostUid, userNet: userNet.tools, userNetProblem: userNet.problem };
+}
+
+/** The bubblewrap sandbox's user-mode networking options from what the probe found. */
+function userNetOf(probe: HostProbe): { userNet: UserNet | undefined; userNetProblem: string | undefined } {
+  return { userNet: probe.userNet ? new UserNet(probe.userNet) : undefined, userNetProblem: probe.userNetProblem };
 }
 
 function isAlive(pid: number): boolean {
@@ -117,7 +134,7 @@ export type SandboxVerifier = (sandbox: Sandbox, probe: HostProbe) => Promise<st
 export async function createSandbox(mode: SandboxMode, verify?: SandboxVerifier): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
   const probe = await probeHost();
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan() });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, hostUid: probe.hostUid, stdio: new StdioPlan(), ...userNetOf(probe) });
     const problem = verify ? await verify(sandbox, probe) : undefined;
     probe.checks.push({ name: 'sandboxed runtime', ok: !problem, detail: problem ?? (verify ? 'a node instance starts in the bubblewrap sandbox' : 'not checked') });
     if (!problem) return { sandbox, probe };

@@ -44,7 +44,8 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
       runtimePaths: [FIXTURE_DIR],
       env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: socket, CONTRACT_MARK: 'present' },
       socketDir,
-      network: 'outbound',
+      // Every sandbox can run the host's network; outbound needs pasta (test/integration/network.test.ts).
+      network: 'host',
       limits: { memoryMb: 256, maxProcesses: 64, maxOpenFiles: 256, tmpMb: 16 },
       ...overrides,
     });

@@ -30,6 +30,7 @@ interface UpOptions {
   maxOpenFiles?: number;
   tmpSize?: number;
   defaultAuth?: InvokeAuth;
+  allowHostNetwork?: boolean;
 }
 
 const EXAMPLES = `
@@ -44,7 +45,9 @@ lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how m
 
 The management API needs a token: the admin token is written to <data-dir>/admin.token (mode
 0600) at first start. Functions deployed without --auth are public while the platform listens on
-loopback only, and need an invoke key otherwise (--default-auth changes that).`;
+loopback only, and need an invoke key otherwise (--default-auth changes that). Functions deployed
+with --network host share this machine's network, loopback included; beyond loopback that needs
+--allow-host-network.`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   const command = program
@@ -78,6 +81,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         INVOKE_AUTH_MODES,
       ),
     )
+    .option('--allow-host-network', 'accept functions deployed with --network host although --host is not loopback (they reach every service on this machine)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -105,6 +109,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
             ...(opts.tmpSize !== undefined ? { tmpMb: opts.tmpSize } : {}),
           },
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
+          ...(opts.allowHostNetwork ? { allowHostNetwork: true } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
