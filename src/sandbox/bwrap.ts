@@ -96,7 +96,7 @@ export class BwrapSandbox implements Sandbox {
     });
     let network: UserNetLink | undefined;
     const cleanUp = async (): Promise<boolean> => {
-      network?.stop();
+      await network?.stop();
       const outOfMemory = (await cgroup?.outOfMemory()) ?? false;
       await cgroup?.remove().catch(() => undefined);
       await rm(codeDir, { recursive: true, force: true });

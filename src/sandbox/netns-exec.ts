@@ -10,16 +10,16 @@
  * cannot call; Perl (always installed on Debian and Ubuntu, as perl-base) can. The script only
  * opens, asks and execs: the command replaces it, so its pid is the command's pid.
  *
- * When `prctl` is a syscall number (not 0), the command is also killed when the platform dies,
- * however it dies (PR_SET_PDEATHSIG survives the exec as long as the command keeps its uid).
+ * When `prctl` is the prctl(2) syscall number (not 0), the script stays as the command's parent
+ * and ends it (SIGKILL) when it receives SIGTERM, which the kernel also sends it when the platform
+ * dies, however it dies (PR_SET_PDEATHSIG). The command cannot keep such a signal itself: joining
+ * a user namespace clears it.
  *
  * Usage: `perl -e NETNS_EXEC_SCRIPT <prctl> <platform pid> <pid> <command> [args...]`.
  */
 export const NETNS_EXEC_SCRIPT = String.raw`
 use strict; use warnings; use Fcntl qw(F_SETFD);
 my ($prctl, $parent, $pid, @cmd) = @ARGV;
-# PR_SET_PDEATHSIG (1) = SIGKILL (9); a parent gone already would never send it.
-if ($prctl) { syscall($prctl, 1, 9) == 0 or die "prctl: $!\n"; exit 1 if getppid() != $parent; }
 open(my $net, '<', "/proc/$pid/ns/net") or die "cannot open the network namespace of process $pid: $!\n";
 # NS_GET_USERNS = _IO(0xb7, 0x1): a new descriptor of the user namespace owning $net.
 my $fd = ioctl($net, 0xb701, 0) or die "cannot find the user namespace owning that network namespace: $!\n";
@@ -28,7 +28,17 @@ open(my $user, '<&=', $fd + 0) or die "cannot use the user namespace descriptor:
 fcntl($_, F_SETFD, 0) or die "fcntl: $!\n" for ($net, $user);
 my ($n, $u) = (fileno($net), fileno($user));
 s/\{netns\}/\/proc\/self\/fd\/$n/g, s/\{userns\}/\/proc\/self\/fd\/$u/g for @cmd;
-exec { $cmd[0] } @cmd or die "cannot run $cmd[0]: $!\n";
+exec { $cmd[0] } @cmd or die "cannot run $cmd[0]: $!\n" unless $prctl;
+my ($child, $stop) = (0, 0);
+$SIG{TERM} = sub { $stop = 1; kill 'KILL', $child if $child; };
+# PR_SET_PDEATHSIG (1) = SIGTERM (15); a parent gone already would never send it.
+syscall($prctl, 1, 15) == 0 or die "prctl: $!\n";
+exit 1 if getppid() != $parent;
+$child = fork() // die "fork: $!\n";
+if ($child == 0) { exec { $cmd[0] } @cmd; print STDERR "cannot run $cmd[0]: $!\n"; exit 127; }
+kill 'KILL', $child if $stop;
+1 while waitpid($child, 0) == -1 && $!{EINTR};
+exit($? & 127 ? 128 + ($? & 127) : $? >> 8);
 `;
 
 /** The prctl(2) syscall number on this machine's architecture (0: unknown, no parent-death signal). */

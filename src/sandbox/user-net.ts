@@ -44,7 +44,8 @@ export function findUserNet(find: (name: string) => string | undefined, isRoot: 
 
 /** The link of one instance's network namespace to the outside; {@link stop} it when the instance is gone. */
 export interface UserNetLink {
-  stop(): void;
+  /** Ends pasta; resolves once it has exited and its pid file is gone. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -72,14 +73,15 @@ export class UserNet {
     try {
       await Promise.all([this.blockHostAddresses(pid), pasta.ready]);
     } catch (err) {
-      pasta.stop();
+      await pasta.stop();
       throw err;
     }
     return { stop: pasta.stop };
   }
 
-  private exec(pid: number, command: string[]) {
-    return spawn(this.tools.perl, ['-e', NETNS_EXEC_SCRIPT, String(PRCTL_SYSCALL), String(process.pid), String(pid), ...command], {
+  /** Runs `command` with the namespace descriptors of `pid`; `supervised`: ended with the platform (see netns-exec.ts). */
+  private exec(pid: number, command: string[], supervised: boolean) {
+    return spawn(this.tools.perl, ['-e', NETNS_EXEC_SCRIPT, String(supervised ? PRCTL_SYSCALL : 0), String(process.pid), String(pid), ...command], {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
       stdio: ['pipe', 'ignore', 'pipe'],
     });
@@ -91,7 +93,7 @@ export class UserNet {
     if (routes.length === 0) return;
     const { tools } = this;
     // nsenter becomes root of the owning user namespace (not --preserve-credentials): ip keeps CAP_NET_ADMIN there.
-    const child = this.exec(pid, [tools.nsenter, '--user={userns}', '--net={netns}', '--', tools.ip, '-batch', '-']);
+    const child = this.exec(pid, [tools.nsenter, '--user={userns}', '--net={netns}', '--', tools.ip, '-batch', '-'], false);
     const stderr = collect(child.stderr);
     child.stdin.on('error', () => undefined);
     child.stdin.end(routes.join(''));
@@ -102,7 +104,7 @@ export class UserNet {
     if (code !== 0) throw new Error(`could not block the host's addresses in the instance's network: ${stderr().trim().slice(0, 300) || `exit code ${code}`}`);
   }
 
-  private startPasta(pid: number, pidFile: string): { ready: Promise<void>; stop: () => void } {
+  private startPasta(pid: number, pidFile: string): { ready: Promise<void>; stop: () => Promise<void> } {
     const { tools } = this;
     const child = this.exec(pid, [
       tools.pasta,
@@ -115,16 +117,16 @@ export class UserNet {
       ...(tools.runAsRoot ? ['--runas', '0'] : []),
       '--userns', '{userns}',
       '--netns', '{netns}',
-    ]);
+    ], true);
     child.stdin.end();
     const stderr = collect(child.stderr);
     let exited = false;
     const exit = new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
-    }).then(() => {
+    }).then(async () => {
       exited = true;
-      void rm(pidFile, { force: true });
+      await rm(pidFile, { force: true });
     });
     const ready = (async () => {
       const deadline = Date.now() + ATTACH_TIMEOUT_MS;
@@ -135,8 +137,10 @@ export class UserNet {
         await Promise.race([exit, new Promise((resolve) => setTimeout(resolve, 2))]);
       }
     })();
-    const stop = () => {
-      if (!exited) child.kill('SIGKILL');
+    const stop = async () => {
+      // SIGTERM: the supervising script then SIGKILLs pasta (a SIGKILL here would orphan it).
+      if (!exited) child.kill('SIGTERM');
+      await exit;
     };
     return { ready, stop };
   }
