@@ -165,9 +165,8 @@ export class BwrapSandbox implements Sandbox {
 
 /**
  * Reads the sandboxed process id, moves it into its cgroup, `connect`s its network (when given),
- * then lets it run. When bubblewrap
- * gives up during set-up (a path it cannot bind, namespaces refused), the error says what
- * bubblewrap printed rather than what failed next on our side.
+ * then lets it run. When bubblewrap gives up during set-up (a path it cannot bind, namespaces
+ * refused), the error says what bubblewrap printed rather than what failed next on our side.
  */
 async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined, exit: Promise<unknown>, connect?: (pid: number) => Promise<void>): Promise<number> {
   const info = child.stdio[INFO_FD] as Readable;

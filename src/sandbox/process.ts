@@ -20,6 +20,8 @@ export class ProcessSandbox implements Sandbox {
   ) {}
 
   async start(spec: SandboxSpec): Promise<SandboxedProcess> {
+    // A function deployed elsewhere (or before this check) must not get the host's network silently.
+    if (spec.network !== 'host') throw new Error(`network "${spec.network}" cannot be enforced by the process sandbox (${this.why}); redeploy with network "host" or install bubblewrap and pasta`);
     const child = spawn(spec.command, spec.args, {
       cwd: spec.socketDir,
       env: spec.env,

@@ -41,6 +41,8 @@ interface Slot {
 export class WarmPool {
   private readonly slots = new Map<string, Slot>();
   private closed = false;
+  /** Spawns under way (each settles once its spare is pooled or stopped), awaited by shutdown. */
+  private readonly spawning = new Set<Promise<void>>();
 
   constructor(
     private readonly spawn: (profile: ProcessProfile) => Promise<RuntimeProcess>,
@@ -84,7 +86,9 @@ export class WarmPool {
     this.closed = true;
     for (const slot of this.slots.values()) this.cancelRefill(slot);
     const spares = [...this.slots.values()].flatMap((slot) => slot.spares.splice(0));
-    await Promise.all(spares.map((spare) => spare.stop()));
+    // Spawns under way too: a spare still starting (connecting its network, say) must be stopped
+    // before the caller removes the directories it lives in.
+    await Promise.all([...spares.map((spare) => spare.stop()), ...this.spawning]);
   }
 
   private slot(profile: ProcessProfile, pinned: boolean): Slot {
@@ -116,10 +120,10 @@ export class WarmPool {
   private fill(slot: Slot): void {
     while (!this.closed && slot.spares.length + slot.filling < this.options.size) {
       slot.filling++;
-      this.spawnSpare(slot).then(
-        (spare) => {
+      const spawning = this.spawnSpare(slot).then(
+        async (spare) => {
           slot.filling--;
-          if (this.closed || !this.slots.has(slot.key)) return void spare.stop();
+          if (this.closed || !this.slots.has(slot.key)) return spare.stop();
           slot.spares.push(spare);
           // A spare that dies while waiting is dropped; the next take refills.
           spare.onExit(() => {
@@ -133,6 +137,8 @@ export class WarmPool {
           this.onSpawnError(err);
         },
       );
+      this.spawning.add(spawning);
+      void spawning.finally(() => this.spawning.delete(spawning));
     }
   }
 
