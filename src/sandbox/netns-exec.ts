@@ -28,14 +28,15 @@ open(my $user, '<&=', $fd + 0) or die "cannot use the user namespace descriptor:
 fcntl($_, F_SETFD, 0) or die "fcntl: $!\n" for ($net, $user);
 my ($n, $u) = (fileno($net), fileno($user));
 s/\{netns\}/\/proc\/self\/fd\/$n/g, s/\{userns\}/\/proc\/self\/fd\/$u/g for @cmd;
-exec { $cmd[0] } @cmd or die "cannot run $cmd[0]: $!\n" unless $prctl;
+# (Braces: Perl warns about statements after an exec otherwise.)
+if (!$prctl) { { exec { $cmd[0] } @cmd }; die "cannot run $cmd[0]: $!\n"; }
 my ($child, $stop) = (0, 0);
 $SIG{TERM} = sub { $stop = 1; kill 'KILL', $child if $child; };
 # PR_SET_PDEATHSIG (1) = SIGTERM (15); a parent gone already would never send it.
 syscall($prctl, 1, 15) == 0 or die "prctl: $!\n";
 exit 1 if getppid() != $parent;
 $child = fork() // die "fork: $!\n";
-if ($child == 0) { exec { $cmd[0] } @cmd; print STDERR "cannot run $cmd[0]: $!\n"; exit 127; }
+if ($child == 0) { { exec { $cmd[0] } @cmd }; print STDERR "cannot run $cmd[0]: $!\n"; exit 127; }
 kill 'KILL', $child if $stop;
 1 while waitpid($child, 0) == -1 && $!{EINTR};
 exit($? & 127 ? 128 + ($? & 127) : $? >> 8);
