@@ -154,6 +154,8 @@ export async function measureColdStarts(
   sha: string,
   runs: number,
   settleMs = 300,
+  /** Deploy settings of each function (e.g. the network policy). */
+  settings: Record<string, unknown> = {},
 ): Promise<ColdStartSample[]> {
   // One keep-alive connection, opened before the timed request, so TCP setup is not counted.
   const client = new Client(origin, { keepAliveTimeout: 60_000, pipelining: 1 });
@@ -161,7 +163,7 @@ export async function measureColdStarts(
   try {
     for (let i = 0; i < runs; i++) {
       const fresh = `${name}-cold-${i}`;
-      await deployFunction(origin, fresh, sha);
+      await deployFunction(origin, fresh, sha, {}, settings);
       await sleep(settleMs);
       const probe = await client.request({ method: 'GET', path: '/healthz' });
       await probe.body.dump();

@@ -104,10 +104,10 @@ async function coldStage(origin: string, runtime: Runtime, name: string, sha: st
   results.coldStarts = { ...results.coldStarts, [runtime]: summary };
 }
 
-/** Deploy a folder as function `name` and check it answers; returns its package sha. */
-async function deployDir(origin: string, name: string, dir: string): Promise<string> {
+/** Deploy a folder as function `name` (with `settings`) and check it answers; returns its package sha. */
+async function deployDir(origin: string, name: string, dir: string, settings: Record<string, unknown> = {}): Promise<string> {
   const sha = await uploadPackage(origin, await packDir(dir));
-  await deployFunction(origin, name, sha);
+  await deployFunction(origin, name, sha, {}, settings);
   await warmUp(`${origin}/fn/${name}`, 3);
   return sha;
 }
@@ -172,13 +172,15 @@ async function benchWithoutSandbox(generator: LoadGenerator, options: SuiteOptio
   const nimbus = await startNimbus(join(workDir, 'nimbus-data-process'), ['--sandbox', 'process']);
   try {
     const { origin } = nimbus;
-    const sha = await deployDir(origin, 'hello', HELLO_DIR);
+    // The process sandbox can only give the host's network (outbound needs a network namespace).
+    const host = { network: 'host' };
+    const sha = await deployDir(origin, 'hello', HELLO_DIR, host);
     const concurrency = Math.max(...options.concurrencies);
     const result = await measure(generator, `${origin}/fn/hello`, concurrency, options.seconds, options.warmupSeconds);
     const warm = { target: `${TARGET_C} (--sandbox process)`, concurrency, result };
     console.error(tableRow(warm));
     console.error(`measuring ${options.coldRuns} cold starts (node, --sandbox process) ...`);
-    const coldStartNode = summariseColdStarts(await measureColdStarts(origin, 'hello', sha, options.coldRuns));
+    const coldStartNode = summariseColdStarts(await measureColdStarts(origin, 'hello', sha, options.coldRuns, undefined, host));
     results.sandboxOff = { sandbox: nimbus.sandbox, warm, coldStartNode };
   } finally {
     await stopChild(nimbus.child, 5000);

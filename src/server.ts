@@ -13,7 +13,7 @@ import { setupAccessControl } from './auth/setup.js';
 import { CleanupStack } from './core/cleanup-stack.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
-import type { InvokeAuth } from './core/invoke-auth.js';
+import { isLoopbackHost, type InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { Gateway } from './gateway/gateway.js';
 import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
@@ -29,7 +29,7 @@ import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe
 import type { Protection } from './sandbox/types.js';
 import { LocalBackend } from './backends/local/backend.js';
 import { removeStaleRunDirs } from './backends/local/run-dir.js';
-import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from './core/spec.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretService } from './secrets/service.js';
@@ -71,6 +71,11 @@ export interface ServerOptions {
    * turns this off. @default localhost
    */
   domain?: string;
+  /**
+   * Accept functions with network `host` although the platform listens beyond loopback (they
+   * share the host's network, loopback services included). @default false
+   */
+  allowHostNetwork?: boolean;
   /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
   runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
   /**
@@ -94,6 +99,8 @@ export interface RunningServer {
   hostChecks: HostCheck[];
   /** Why the bubblewrap sandbox is not in use, in one sentence; undefined when it is. */
   sandboxProblem: string | undefined;
+  /** The network of functions deployed without one (`outbound` unless this host cannot isolate it). */
+  defaultNetwork: NetworkPolicy;
   /** The file holding the admin token of the management API (mode 0600). */
   adminTokenFile: string;
   /** Auth of functions deployed without one. */
@@ -185,6 +192,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     logs,
     clock,
     networkPolicies: sandbox.networkPolicies,
+    hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork ?? false),
     sandboxName: sandbox.name,
     instanceLimits,
     defaultAuth: access.defaultAuth,
@@ -248,6 +256,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     sandboxProblem: sandbox.name === 'bubblewrap' ? undefined : probe.bwrapProblem,
     adminTokenFile: access.adminToken.path,
     defaultAuth: access.defaultAuth,
+    defaultNetwork: service.defaultNetwork,
     instancePids: (name) => backend.pids(name),
     async close() {
       if (closing) return;
@@ -262,4 +271,10 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
       await store.close();
     },
   };
+}
+
+/** Why network `host` is refused on a platform listening on `host`; undefined when it is allowed. */
+function hostNetworkRefusal(host: string, allowed: boolean): string | undefined {
+  if (allowed || isLoopbackHost(host)) return undefined;
+  return `network "host" is refused: this platform listens on ${host}, and a function on the host's network reaches every service on this machine's loopback. Start it with --allow-host-network to allow it, or deploy with network "outbound".`;
 }

@@ -75,6 +75,8 @@ export interface FunctionServiceDeps {
   instanceLimits: InstanceLimits;
   /** Network policies the sandbox can enforce; others are refused rather than silently not applied. */
   networkPolicies: readonly NetworkPolicy[];
+  /** Why network `host` is refused on this platform (it listens beyond loopback); undefined when it is allowed. */
+  hostNetworkRefusal?: string | undefined;
   sandboxName: string;
   /** Auth of functions deployed without one (see defaultInvokeAuth). @default 'public' */
   defaultAuth?: InvokeAuth;
@@ -90,17 +92,37 @@ export class FunctionService {
   constructor(private readonly deps: FunctionServiceDeps) {}
 
   /**
+   * The network of functions deployed without one: `outbound` where the sandbox can isolate it.
+   * Where it cannot (no bubblewrap or no pasta) and the platform listens on loopback only, `host`:
+   * what every instance had before network isolation existed, so a machine with nothing but Node
+   * still runs the walk-through; `nimbus up` says so. Beyond loopback the default stays `outbound`,
+   * which such a host refuses: exposure is never the silent default.
+   */
+  get defaultNetwork(): NetworkPolicy {
+    const { networkPolicies, hostNetworkRefusal } = this.deps;
+    return networkPolicies.includes('outbound') || hostNetworkRefusal ? 'outbound' : 'host';
+  }
+
+  /** Refuses a network policy the sandbox cannot enforce, or `host` where it is not allowed. */
+  private checkNetwork(network: NetworkPolicy): void {
+    const { networkPolicies, sandboxName, hostNetworkRefusal } = this.deps;
+    if (!networkPolicies.includes(network)) {
+      const install = network === 'outbound' && sandboxName === 'bubblewrap' ? 'install pasta (Debian/Ubuntu: apt-get install passt)' : 'install bubblewrap and pasta';
+      throw new NimbusError('UNSUPPORTED_ON_HOST', `network "${network}" cannot be enforced by the ${sandboxName} sandbox on this host: ${install} (see nimbus doctor), or deploy with network ${networkPolicies.map((p) => `"${p}"`).join(' or ')}.`, {
+        details: { field: 'network' },
+      });
+    }
+    if (network === 'host' && hostNetworkRefusal) throw new NimbusError('HOST_NETWORK_NOT_ALLOWED', hostNetworkRefusal, { details: { field: 'network' } });
+  }
+
+  /**
    * Creates a function or deploys a new version. Settings not given keep their previous values
    * (defaults for a new function); runtime and handler not given are detected from the new code.
    */
   async deploy(name: string, body: unknown): Promise<{ record: FunctionRecord; created: boolean }> {
     assertFunctionName(name);
     const config = parseFunctionConfig(body);
-    if (config.network && !this.deps.networkPolicies.includes(config.network)) {
-      throw new NimbusError('UNSUPPORTED_ON_HOST', `network "${config.network}" cannot be enforced by the ${this.deps.sandboxName} sandbox on this host; install bubblewrap (see nimbus doctor) or deploy with network "outbound".`, {
-        details: { field: 'network' },
-      });
-    }
+    this.checkNetwork(config.network ?? (await this.deps.store.getFunction(name))?.spec.network ?? this.defaultNetwork);
     if (!(await this.deps.packages.has(config.package))) {
       throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${config.package} was uploaded. Upload the code first with POST /api/v1/packages.`, {
         details: { field: 'package' },
@@ -127,7 +149,7 @@ export class FunctionService {
       concurrency: config.concurrency ?? (runtimeChanged ? undefined : previous?.concurrency) ?? DEFAULT_CONCURRENCY[built.runtime],
       maxInstances: config.maxInstances ?? previous?.maxInstances ?? LIMITS.maxInstances.default,
       minInstances: config.minInstances ?? previous?.minInstances ?? LIMITS.minInstances.default,
-      network: config.network ?? previous?.network ?? 'outbound',
+      network: config.network ?? previous?.network ?? this.defaultNetwork,
       ...ownLimits(config, previous),
       packageSha256: config.package,
     };

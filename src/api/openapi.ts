@@ -47,7 +47,11 @@ const functionSchema = {
     concurrency: { type: 'integer' },
     maxInstances: { type: 'integer' },
     minInstances: { type: 'integer' },
-    network: { type: 'string', enum: ['outbound', 'none'], description: 'outbound: may open connections; none: loopback only' },
+    network: {
+      type: 'string',
+      enum: ['outbound', 'none', 'host'],
+      description: "outbound: own network reaching the outside, not the host's loopback or ports; none: loopback only; host: the host's network (explicit; refused on a non-loopback platform without --allow-host-network)",
+    },
     auth: { type: 'string', enum: ['public', 'key'], description: "who may invoke it, in effect (its own setting, else the platform's default)" },
     url: { type: 'string', format: 'uri' },
     instances: { type: 'integer', description: 'running instances (starting, ready or draining)' },

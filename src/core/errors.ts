@@ -42,6 +42,7 @@ export const ERRORS = {
   INVALID_MANIFEST: { status: 400, description: "The package's nimbus.json is not valid." },
   HANDLER_SYNTAX_ERROR: { status: 400, description: 'The code does not parse; the message names the file and line.' },
   UNSUPPORTED_ON_HOST: { status: 400, description: 'A setting needs a protection this host cannot enforce (see nimbus doctor).' },
+  HOST_NETWORK_NOT_ALLOWED: { status: 403, description: 'Network "host" is refused: the platform listens beyond loopback and was not started with --allow-host-network.' },
   BUILD_FAILED: { status: 400, description: 'Bundling the function code failed.' },
 
   // Functions and invocation

@@ -15,10 +15,15 @@ export const EXEC_PROTOCOLS = ['http', 'stdio'] as const;
 export type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
 
 /**
- * Network policy of a function's instances: `outbound` may open connections (the host's network),
- * `none` has only loopback in its own network namespace (invocations still arrive over its unix socket).
+ * Network policy of a function's instances (invocations arrive over a unix socket with any of them):
+ * - `outbound` (default): its own network namespace connected to the outside by user-mode
+ *   networking; it cannot reach the host's loopback, addresses or ports, and its listeners are
+ *   invisible to the host;
+ * - `none`: only loopback, in its own network namespace;
+ * - `host`: the host's network, loopback included (local databases, the platform's own API): an
+ *   explicit choice, refused on a platform listening beyond loopback unless allowed.
  */
-export const NETWORK_POLICIES = ['outbound', 'none'] as const;
+export const NETWORK_POLICIES = ['outbound', 'none', 'host'] as const;
 export type NetworkPolicy = (typeof NETWORK_POLICIES)[number];
 
 /** DNS-label names: lowercase letters, digits and `-`, starting with a letter, at most 63 chars. */

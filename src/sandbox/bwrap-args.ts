@@ -30,19 +30,21 @@ export interface BwrapPlan {
 }
 
 /**
- * The bubblewrap command line of one instance: new user, mount, PID, IPC, UTS and cgroup
- * namespaces (and network, unless outbound calls are allowed), a read-only root with only /usr,
+ * The bubblewrap command line of one instance: new user, mount, PID, IPC, UTS, cgroup and network
+ * namespaces (the host's network only with the `host` policy; `outbound` has pasta attach its own
+ * namespace to the outside during the handshake), a read-only root with only /usr,
  * the runtime, the code, a few /etc files, a size-capped private /tmp, and the socket directory.
  * The command runs as PID 1 of its namespace, so killing it ends everything it started.
  *
  * Handshake: bwrap reports the sandboxed process id on {@link INFO_FD} and waits for a byte on
- * {@link BLOCK_FD} before running the command, so the platform can put it into its cgroup first.
+ * {@link BLOCK_FD} before running the command, so the platform can put it into its cgroup (and
+ * connect its network) first.
  */
 export function bwrapArgs(plan: BwrapPlan): string[] {
   const args = [
     '--unshare-all',
     '--unshare-user',
-    ...(plan.network === 'outbound' ? ['--share-net'] : []),
+    ...(plan.network === 'host' ? ['--share-net'] : []),
     '--uid', String(plan.uid),
     '--gid', String(plan.uid),
     '--disable-userns',

@@ -10,6 +10,7 @@ import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.j
 import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
 import type { UidPool } from './uid-pool.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
+import type { UserNet, UserNetLink } from './user-net.js';
 
 /** The uid instances run as inside their user namespace. */
 export const SANDBOX_UID = 65534;
@@ -28,26 +29,34 @@ export interface BwrapSandboxOptions {
    */
   uids: UidPool | undefined;
   stdio: StdioPlan;
+  /** Connects `outbound` instances to the outside (pasta); undefined when this host lacks it: `outbound` is refused. */
+  userNet?: UserNet | undefined;
+  /** Why {@link userNet} is missing, for the reports. */
+  userNetProblem?: string | undefined;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
- * Instances in bubblewrap: own user, mount, PID, IPC, UTS and cgroup namespaces (network too
- * with the `none` policy), a read-only view of /usr, the runtime and their own code, a
- * size-capped /tmp, cgroup memory and process limits, and rlimits.
+ * Instances in bubblewrap: own user, mount, PID, IPC, UTS, cgroup and network namespaces (the
+ * host's network only with the `host` policy), a read-only view of /usr, the runtime and their
+ * own code, a size-capped /tmp, cgroup memory and process limits, and rlimits.
  */
 export class BwrapSandbox implements Sandbox {
   readonly name = 'bubblewrap';
-  readonly networkPolicies: readonly NetworkPolicy[] = ['none', 'outbound'];
+  readonly networkPolicies: readonly NetworkPolicy[];
 
   /** Run directories already opened to the sandbox uid for traversal. */
   private readonly traversable = new Set<string>();
 
-  constructor(private readonly options: BwrapSandboxOptions) {}
+  constructor(private readonly options: BwrapSandboxOptions) {
+    this.networkPolicies = options.userNet ? ['outbound', 'none', 'host'] : ['none', 'host'];
+  }
 
   async start(spec: SandboxSpec): Promise<SandboxedProcess> {
     const { options } = this;
+    const { userNet } = options;
+    if (spec.network === 'outbound' && !userNet) throw new Error(`network "outbound" needs user-mode networking, and ${options.userNetProblem ?? 'it is unavailable'}`);
     // The code directory sits next to the socket directory, never inside it: the socket
     // directory is writable from inside, the code must not be.
     const codeDir = `${spec.socketDir}.code`;
@@ -100,7 +109,9 @@ export class BwrapSandbox implements Sandbox {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', () => resolve({ code: child.exitCode ?? 127, signal: null }));
     });
+    let network: UserNetLink | undefined;
     const cleanUp = async (): Promise<boolean> => {
+      await network?.stop();
       const outOfMemory = (await cgroup?.outOfMemory()) ?? false;
       await cgroup?.remove().catch(() => undefined);
       await rm(codeDir, { recursive: true, force: true });
@@ -110,7 +121,9 @@ export class BwrapSandbox implements Sandbox {
     };
     let pid: number;
     try {
-      pid = await handshake(child, cgroup, exitOfBwrap);
+      // The outbound network is connected while the handshake holds the instance: nothing runs before it is in place.
+      const connect = spec.network === 'outbound' ? async (inside: number) => void (network = await userNet!.attach(inside, `${spec.socketDir}.pasta.pid`)) : undefined;
+      pid = await handshake(child, cgroup, exitOfBwrap, connect);
     } catch (err) {
       // Its namespace child first: killed mid-setup, bwrap cannot take it along, and it would wait forever.
       if (child.pid !== undefined) killChildren(child.pid);
@@ -159,7 +172,7 @@ export class BwrapSandbox implements Sandbox {
       { name: 'namespaces', active: true, detail: 'own mount, PID, IPC, UTS and cgroup namespaces (bubblewrap)' },
       { name: 'file system isolation', active: true, detail: 'sees /usr, the runtime and its own code read-only, a private /tmp, nothing else of the host' },
       { name: 'clean environment', active: true, detail: "the platform's environment variables are not passed on" },
-      { name: 'network policy', active: true, detail: '--network none leaves only loopback (own network namespace); outbound shares the host network' },
+      { name: 'network policy', active: true, detail: networkDetail(this.options.userNetProblem) },
       { name: 'memory limit', active: cgroups !== undefined, detail: cgroups ? `cgroup ${cgroups.version} memory limit from --memory` : 'no cgroup could be created: only the runtime heap limit' },
       { name: 'process limit', active: cgroups !== undefined || prlimit !== undefined, detail: [cgroups ? `cgroup ${cgroups.version} pids limit` : '', prlimit ? 'RLIMIT_NPROC' : ''].filter(Boolean).join(' and ') || 'none' },
       { name: 'open files limit', active: prlimit !== undefined, detail: prlimit ? 'RLIMIT_NOFILE' : 'prlimit(1) not found' },
@@ -170,11 +183,11 @@ export class BwrapSandbox implements Sandbox {
 }
 
 /**
- * Reads the sandboxed process id, moves it into its cgroup, then lets it run. When bubblewrap
- * gives up during set-up (a path it cannot bind, namespaces refused), the error says what
- * bubblewrap printed rather than what failed next on our side.
+ * Reads the sandboxed process id, moves it into its cgroup, `connect`s its network (when given),
+ * then lets it run. When bubblewrap gives up during set-up (a path it cannot bind, namespaces
+ * refused), the error says what bubblewrap printed rather than what failed next on our side.
  */
-async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined, exit: Promise<unknown>): Promise<number> {
+async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined, exit: Promise<unknown>, connect?: (pid: number) => Promise<void>): Promise<number> {
   const info = child.stdio[INFO_FD] as Readable;
   const block = (child.stdio as unknown as Writable[])[BLOCK_FD]!;
   const stderr: string[] = [];
@@ -215,6 +228,7 @@ async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined
       if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw await bwrapFailure();
       throw err;
     }
+    await connect?.(pid);
     block.end('1');
     return pid;
   } finally {
@@ -222,6 +236,14 @@ async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined
     // Hold later output until the owner of the process reads it.
     child.stderr!.pause();
   }
+}
+
+/** What the network policies mean on this host, for the reports. */
+function networkDetail(userNetProblem: string | undefined): string {
+  const outbound = userNetProblem
+    ? `outbound is refused: ${userNetProblem}`
+    : "outbound (default) reaches the outside through its own network namespace (pasta), never the host's loopback, addresses or ports, and its listeners are invisible to the host";
+  return `${outbound}; none leaves only loopback; host shares the host's network (explicit)`;
 }
 
 /** SIGKILLs the direct children of `pid` (from /proc; nothing when it cannot be read). */

@@ -8,6 +8,7 @@ import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
 import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
 import { processAlive } from '../core/process-alive.js';
+import { findUserNet, UserNet, type UserNetTools } from './user-net.js';
 
 /** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
 export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
@@ -30,6 +31,10 @@ export interface HostProbe {
   cgroups: CgroupDriver | undefined;
   /** Host uids instances run as (one each), when the platform runs as root; undefined otherwise. */
   instanceUids: UidRange | undefined;
+  /** pasta and its helpers, for the `outbound` network; undefined when missing. */
+  userNet: UserNetTools | undefined;
+  /** Why `outbound` cannot be offered; undefined when it can. */
+  userNetProblem: string | undefined;
 }
 
 /** Prefix of the cgroup directory of one platform process (`nimbus-<pid>`). */
@@ -92,7 +97,19 @@ export async function probeHost(): Promise<HostProbe> {
 
   const prlimit = findExecutable('prlimit');
   checks.push({ name: 'rlimits', ok: prlimit !== undefined, detail: prlimit ? `${prlimit}: open files, processes, no core dumps` : 'prlimit(1) not found (util-linux)' });
-  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids };
+
+  const userNet = findUserNet(findExecutable, process.getuid?.() === 0);
+  checks.push({
+    name: 'user-mode networking',
+    ok: userNet.tools !== undefined,
+    detail: userNet.problem ?? `${userNet.tools!.pasta} gives each outbound instance its own network, without the host's loopback or listening ports`,
+  });
+  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids, userNet: userNet.tools, userNetProblem: userNet.problem };
+}
+
+/** The bubblewrap sandbox's user-mode networking options from what the probe found. */
+function userNetOf(probe: HostProbe): { userNet: UserNet | undefined; userNetProblem: string | undefined } {
+  return { userNet: probe.userNet ? new UserNet(probe.userNet) : undefined, userNetProblem: probe.userNetProblem };
 }
 
 /** The sandbox asked for cannot run on this host. */
@@ -115,7 +132,7 @@ export type SandboxVerifier = (sandbox: Sandbox, probe: HostProbe) => Promise<st
 export async function createSandbox(mode: SandboxMode, verify?: SandboxVerifier): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
   const probe = await probeHost();
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan(), ...userNetOf(probe) });
     const problem = verify ? await verify(sandbox, probe) : undefined;
     probe.checks.push({ name: 'sandboxed runtime', ok: !problem, detail: problem ?? (verify ? 'a node instance starts in the bubblewrap sandbox' : 'not checked') });
     if (!problem) return { sandbox, probe };

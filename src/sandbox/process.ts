@@ -10,7 +10,8 @@ import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit,
  */
 export class ProcessSandbox implements Sandbox {
   readonly name = 'process';
-  readonly networkPolicies: readonly NetworkPolicy[] = ['outbound'];
+  /** Only the host's network: without namespaces, nothing else can be enforced. */
+  readonly networkPolicies: readonly NetworkPolicy[] = ['host'];
 
   constructor(
     private readonly stdio: StdioPlan,
@@ -19,6 +20,8 @@ export class ProcessSandbox implements Sandbox {
   ) {}
 
   async start(spec: SandboxSpec): Promise<SandboxedProcess> {
+    // A function deployed elsewhere (or before this check) must not get the host's network silently.
+    if (spec.network !== 'host') throw new Error(`network "${spec.network}" cannot be enforced by the process sandbox (${this.why}); redeploy with network "host" or install bubblewrap and pasta`);
     const child = spawn(spec.command, spec.args, {
       cwd: spec.socketDir,
       env: spec.env,
@@ -55,7 +58,7 @@ export class ProcessSandbox implements Sandbox {
       { name: 'memory limit', active: true, detail: 'runtime heap limit from --memory (not a hard limit)' },
       { name: 'unprivileged user', active: false, detail: `instances run as the platform's user (${this.why})` },
       { name: 'file system isolation', active: false, detail: `instances can read what the platform's user can (${this.why})` },
-      { name: 'network policy', active: false, detail: `--network none cannot be enforced (${this.why})` },
+      { name: 'network policy', active: false, detail: `only --network host: outbound and none cannot be enforced (${this.why})` },
       { name: 'process limit', active: false, detail: this.why },
       { name: 'time limit', active: true, detail: 'the function timeout: the platform kills an instance that exceeds it' },
     ];

@@ -70,7 +70,7 @@ export interface Protection {
  */
 export interface Sandbox {
   readonly name: string;
-  /** Network policies this sandbox can enforce (`outbound` needs nothing). */
+  /** Network policies this sandbox can enforce; the others are refused at deploy. */
   readonly networkPolicies: readonly NetworkPolicy[];
   start(spec: SandboxSpec): Promise<SandboxedProcess>;
   /** What this sandbox enforces on this host, honestly: never a protection that is not in force. */

@@ -52,6 +52,24 @@ function fixture(refillDelayMs?: number, always: ProcessProfile[] = [NODE]) {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('WarmPool', () => {
+  test('shutdown waits for a spare still starting, and stops it', async () => {
+    let finish: (proc: RuntimeProcess) => void = () => undefined;
+    const slow = new FakeProcess(NODE);
+    const pool = new WarmPool(
+      () => new Promise<RuntimeProcess>((resolve) => (finish = resolve)),
+      new ManualClock(1_000),
+      { size: 1, always: [NODE], retireAfterMs: 60_000 },
+      (err) => assert.fail(`unexpected spawn error: ${String(err)}`),
+    );
+    let done = false;
+    const shutdown = pool.shutdown().then(() => (done = true));
+    await settle();
+    assert.equal(done, false, 'shutdown returned while a spare was still starting');
+    finish(slow as unknown as RuntimeProcess);
+    await shutdown;
+    assert.equal(slow.stopped, true);
+  });
+
   test('starts a spare for each pinned profile and hands each out once', async () => {
     const { spawned, pool } = fixture();
     await settle();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { DB_FILE } from '../../src/store/sqlite.js';
 import { hostHas } from '../sandbox/host-needs.js';
-import { api, deploy, invoke, ROOT, startPlatform, type TestPlatform } from './harness.js';
+import { api, deploy, invoke, ROOT, startPlatform, useAdminToken, type TestPlatform } from './harness.js';
 
 /**
  * Hostile functions against the bubblewrap sandbox: each attempt must be contained, and a
@@ -189,14 +189,16 @@ describe('hostile functions are contained', async () => {
     assert.deepEqual(foreign, []);
   });
 
-  test('network none: only loopback, the platform is unreachable; outbound can reach it', async (t) => {
+  test('network none: only loopback, the platform is unreachable; outbound (default) cannot reach it either', async (t) => {
     if (!sandboxed(t)) return;
     const target = encodeURIComponent(`${platform.url}/healthz`);
     const isolated = (await attempt(`net?url=${target}`, 'isolated')).json;
     assert.deepEqual(isolated.interfaces, ['lo']);
     assert.equal(isolated.reached, false);
+    // The platform listens on the host's loopback, which the outbound network does not reach
+    // (more in network.test.ts).
     const outbound = (await attempt(`net?url=${target}`)).json;
-    assert.equal(outbound.reached, true);
+    assert.equal(outbound.reached, false, JSON.stringify(outbound));
   });
 
   test('the well-behaved function answered correctly throughout', async () => {
@@ -230,7 +232,7 @@ function keepInvoking(url: string, name: string, expected: string) {
 }
 
 describe('without bubblewrap (--sandbox process)', () => {
-  test('reports the weaker isolation honestly and refuses network none', async () => {
+  test('reports the weaker isolation honestly, refuses network none and outbound, and defaults to host on loopback', async () => {
     const platform = await startPlatform({ sandbox: 'process' });
     try {
       assert.equal(platform.server.sandbox, 'process');
@@ -240,8 +242,27 @@ describe('without bubblewrap (--sandbox process)', () => {
       assert.equal(res.status, 400);
       assert.equal(res.json!.error.code, 'UNSUPPORTED_ON_HOST');
       assert.equal(res.json!.error.details.field, 'network');
-      await deploy(platform.url, 'plain', { file: 'index.js', content: 'export default () => new Response("still works");' });
+      // Outbound cannot be enforced without namespaces either: asked for, it is refused.
+      const plain = { file: 'index.js', content: 'export default () => new Response("still works");' };
+      await assert.rejects(deploy(platform.url, 'plain', plain, { network: 'outbound' }), /UNSUPPORTED_ON_HOST/);
+      // Not asked for, on a loopback platform: the host's network, said in the function's settings.
+      assert.equal(platform.server.defaultNetwork, 'host');
+      const deployed = await deploy(platform.url, 'plain', plain);
+      assert.equal(deployed.network, 'host');
       assert.equal((await invoke(platform.url, 'plain')).text, 'still works');
+    } finally {
+      await platform.close();
+    }
+  });
+
+  test('beyond loopback the default stays outbound, and is refused: exposure is never the silent default', async () => {
+    const platform = await startPlatform({ sandbox: 'process', host: '0.0.0.0' });
+    try {
+      assert.equal(platform.server.defaultNetwork, 'outbound');
+      const url = platform.url.replace('0.0.0.0', '127.0.0.1');
+      await useAdminToken(url, platform.dataDir);
+      const plain = { file: 'index.js', content: 'export default () => new Response("x");' };
+      await assert.rejects(deploy(url, 'plain', plain), /UNSUPPORTED_ON_HOST/);
     } finally {
       await platform.close();
     }

@@ -77,7 +77,8 @@ describe('Nimbus in a private folder, instances in bubblewrap as another uid', {
         [false],
       );
       const dir = await writeFunction({ 'index.js': 'export default () => new Response("ok")' });
-      await deploy(platform.url, 'hello', dir);
+      // The process sandbox serves only the host's network.
+      await deploy(platform.url, 'hello', dir, { network: 'host' });
       assert.equal((await invoke(platform.url, 'hello')).status, 200);
       rmSync(dir, { recursive: true, force: true });
     } finally {

@@ -23,9 +23,10 @@ describe('bwrapArgs', () => {
     }
   });
 
-  test('network none keeps the network namespace; outbound shares the host network', () => {
+  test('none and outbound get their own network namespace; only host shares the host network', () => {
     assert.ok(!bwrapArgs(plan).includes('--share-net'));
-    assert.ok(bwrapArgs({ ...plan, network: 'outbound' }).includes('--share-net'));
+    assert.ok(!bwrapArgs({ ...plan, network: 'outbound' }).includes('--share-net'));
+    assert.ok(bwrapArgs({ ...plan, network: 'host' }).includes('--share-net'));
   });
 
   test('code read-only at /code, socket dir writable at its fixed place, capped /tmp, read-only root', () => {

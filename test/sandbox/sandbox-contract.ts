@@ -50,7 +50,8 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
       runtimePaths: [fixtureDir],
       env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: socket, CONTRACT_MARK: 'present' },
       socketDir,
-      network: 'outbound',
+      // Every sandbox can run the host's network; outbound needs pasta (test/integration/network.test.ts).
+      network: 'host',
       limits: { memoryMb: 256, maxProcesses: 64, maxOpenFiles: 256, tmpMb: 16 },
       ...overrides,
     });
@@ -118,7 +119,8 @@ export function sandboxContract(name: string, make: () => Promise<Sandbox | unde
         runtimePaths: [fixtureDir],
         env: { PATH: '/usr/bin:/bin', NIMBUS_SOCKET: join(socketDir, 'fn.sock') },
         socketDir,
-        network: 'outbound',
+        // Any network the sandbox offers: this is about the pipes, not the network.
+        network: sandbox!.networkPolicies[0]!,
         limits: { memoryMb: 256, maxProcesses: 64, maxOpenFiles: 256, tmpMb: 16 },
       });
       proc.kill('SIGKILL');

@@ -30,6 +30,25 @@ describe('BwrapSandbox', () => {
   });
 });
 
+describe('BwrapSandbox without pasta', () => {
+  test('offers none and host but not outbound, and refuses to start outbound', async (t) => {
+    const probe = await probeHost();
+    if (probe.bwrapProblem) {
+      if (process.env.CI) throw new Error(`bubblewrap must work under CI: ${probe.bwrapProblem}`);
+      return t.skip(`bubblewrap is not usable here: ${probe.bwrapProblem}`);
+    }
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: undefined, uids: undefined, stdio: new StdioPlan(), userNetProblem: 'pasta is not installed' });
+    try {
+      assert.deepEqual([...sandbox.networkPolicies].sort(), ['host', 'none']);
+      assert.match(sandbox.protections().find((p) => p.name === 'network policy')!.detail, /outbound is refused: pasta is not installed/);
+      const spec = { command: '/usr/bin/true', args: [], runtimePaths: [], env: {}, socketDir: '/nonexistent', network: 'outbound' as const, limits: { memoryMb: 64, maxProcesses: 8, maxOpenFiles: 64, tmpMb: 1 } };
+      await assert.rejects(sandbox.start(spec), /needs user-mode networking, and pasta is not installed/);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe('BwrapSandbox failures', () => {
   test('a start that fails during set-up leaves no process behind', { timeout: 20_000 }, async (t) => {
     const probe = await probeHost();
@@ -58,7 +77,7 @@ describe('BwrapSandbox failures', () => {
           runtimePaths: [],
           env: { PATH: '/usr/bin' },
           socketDir,
-          network: 'outbound',
+          network: 'host',
           limits: { memoryMb: 64, maxProcesses: 8, maxOpenFiles: 64, tmpMb: 1 },
         }),
         /no room in this cgroup/,

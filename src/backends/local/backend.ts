@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type RuntimeName } from '../../core/spec.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from '../../core/spec.js';
 import { stageRuntimes } from '../../runtimes/staging.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { Sandbox } from '../../sandbox/types.js';
@@ -72,6 +72,9 @@ export class LocalBackend implements Backend {
     this.runtimes = stageRuntimes(options.runtimes, join(this.runDir, 'runtimes'));
     this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
+    // The network of functions deployed with defaults, with its namespace created ahead of time:
+    // attaching pasta is then never on the cold path. A sandbox without it serves only `host`.
+    const defaultNetwork: NetworkPolicy = options.sandbox.networkPolicies.includes('outbound') ? 'outbound' : 'host';
     this.warm = new WarmPool(
       (profile) => this.spawnProcess(profile),
       options.clock,
@@ -79,7 +82,7 @@ export class LocalBackend implements Backend {
         size: options.warmPoolSize ?? 1,
         // Exec spares are kept once exec functions run: most platforms never start one.
         always: runtimes.filter((runtime) => runtime !== 'exec').flatMap((runtime) =>
-          (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: 'outbound' as const, limits: this.limits })),
+          (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: defaultNetwork, limits: this.limits })),
         ),
         retireAfterMs: 10 * 60_000,
       },

@@ -38,7 +38,8 @@ export async function checkRuntimeStarts(sandbox: Sandbox, adapter: RuntimeAdapt
     }
     const process = await RuntimeProcess.spawn(
       { sandbox, adapter: staged, logs: { append: () => undefined }, socketDir: join(runDir, 'check'), startTimeoutMs: CHECK_TIMEOUT_MS, stopGraceMs: 1000 },
-      { runtime: adapter.name, memoryMb: 128, network: 'outbound', limits: DEFAULT_INSTANCE_LIMITS },
+      // Without networking: whether pasta works is its own check (user-mode networking), and must not decide the sandbox.
+      { runtime: adapter.name, memoryMb: 128, network: sandbox.networkPolicies.includes('none') ? 'none' : 'host', limits: DEFAULT_INSTANCE_LIMITS },
     );
     await process.stop();
     return undefined;

@@ -33,6 +33,7 @@ Examples:
   $ nimbus deploy ./api --name api --concurrency 16 --max-instances 4 --idle-timeout 10m --json
   $ nimbus deploy ./api --name api --min-instances 1   # never cold: one instance always runs
   $ nimbus deploy ./resize --name resize --network none  # no network access at all
+  $ nimbus deploy ./report --name report --network host  # may reach the database on this machine's loopback
   $ nimbus deploy ./api --name api --auth key          # callers need a key: nimbus keys create api
   $ nimbus deploy ./api --name api --secret DB_PASSWORD  # see: nimbus secret --help
   $ nimbus deploy ./tool --name tool --runtime exec --command ./tool.sh --protocol stdio
@@ -88,7 +89,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     );
   addInstanceLimitOptions(command, "default: the platform's, normally ");
   command
-    .addOption(new Option('--network <policy>', 'outbound: may open connections; none: loopback only (default: outbound)').choices([...NETWORK_POLICIES]))
+    .addOption(new Option('--network <policy>', "outbound: reaches the outside, not this machine's loopback or ports; none: loopback only; host: this machine's network, local databases included (default: outbound)").choices([...NETWORK_POLICIES]))
     .addOption(
       new Option('--auth <auth>', 'who may invoke it: public, or key (callers send an invoke key) (default: public when the platform listens on loopback only, else key)').choices(
         INVOKE_AUTH_MODES,

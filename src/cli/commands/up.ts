@@ -15,6 +15,7 @@ interface RunningServer {
   protections: { name: string; active: boolean; detail: string }[];
   adminTokenFile: string;
   defaultAuth: InvokeAuth;
+  defaultNetwork: string;
 }
 
 interface UpOptions {
@@ -32,6 +33,7 @@ interface UpOptions {
   tmpSize?: number;
   defaultAuth?: InvokeAuth;
   exposeErrors?: boolean;
+  allowHostNetwork?: boolean;
 }
 
 const EXAMPLES = `
@@ -46,7 +48,9 @@ lines on stderr; set NIMBUS_LOG_LEVEL (debug, info, warn, error) to choose how m
 
 The management API needs a token: the admin token is written to <data-dir>/admin.token (mode
 0600) at first start. Functions deployed without --auth are public while the platform listens on
-loopback only, and need an invoke key otherwise (--default-auth changes that).`;
+loopback only, and need an invoke key otherwise (--default-auth changes that). Functions deployed
+with --network host share this machine's network, loopback included; beyond loopback that needs
+--allow-host-network.`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   const command = program
@@ -82,6 +86,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       ),
     )
     .option('--expose-errors', "development: show every caller the function's own error text (e.g. exception messages), not only callers with a read token")
+    .option('--allow-host-network', 'accept functions deployed with --network host although --host is not loopback (they reach every service on this machine)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -111,6 +116,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           },
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
           ...(opts.exposeErrors ? { exposeErrors: true } : {}),
+          ...(opts.allowHostNetwork ? { allowHostNetwork: true } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -139,6 +145,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ? 'Functions: need an invoke key unless deployed with --auth public\n'
           : 'Functions: public unless deployed with --auth key\n',
       );
+      if (server.defaultNetwork === 'host') {
+        out.write(`${c.yellow('Network:')} functions deployed without --network share this machine's network (install bubblewrap and passt to isolate them; see nimbus doctor)\n`);
+      }
       if (opts.domain) out.write(`Function URLs: ${server.url}/fn/<name>/… and ${new URL(server.url).protocol}//<name>.${opts.domain}:${new URL(server.url).port}/…\n`);
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
