@@ -21,11 +21,16 @@ function uidOf(pid: number): number {
   return Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
-/** The unix socket of the instance running as `uid` (its socket directory is owned by that uid). */
+/**
+ * The unix socket of the instance running as `uid` (its socket directory is owned by that uid), in
+ * the run directory of the platform this test process runs (others' may hold stale sockets of a
+ * uid that was given out again).
+ */
 function socketOf(uid: number): string {
   for (const run of readdirSync(tmpdir()).filter((name) => name.startsWith('nimbus-'))) {
     let entries: string[];
     try {
+      if (readFileSync(join(tmpdir(), run, 'platform.pid'), 'utf8').trim() !== String(process.pid)) continue;
       entries = readdirSync(join(tmpdir(), run));
     } catch {
       continue;
