@@ -12,6 +12,8 @@ const HOST_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/nsswitch.conf', '/et
 /** File descriptors (in bwrap) of the set-up handshake; see {@link bwrapArgs}. */
 export const INFO_FD = 4;
 export const BLOCK_FD = 5;
+/** File descriptor (in bwrap) of the seccomp filter, when there is one (see seccomp.ts). */
+export const SECCOMP_FD = 6;
 
 /** Everything {@link bwrapArgs} needs. */
 export interface BwrapPlan {
@@ -27,6 +29,8 @@ export interface BwrapPlan {
   uid: number;
   /** Executed inside, after the rlimit wrapper if any. */
   command: string[];
+  /** A seccomp filter is passed on {@link SECCOMP_FD}. */
+  seccomp?: boolean;
 }
 
 /**
@@ -72,6 +76,7 @@ export function bwrapArgs(plan: BwrapPlan): string[] {
     '--chdir', SANDBOX_TMP_DIR,
     '--info-fd', String(INFO_FD),
     '--block-fd', String(BLOCK_FD),
+    ...(plan.seccomp ? ['--seccomp', String(SECCOMP_FD)] : []),
     '--',
     ...plan.command,
   );

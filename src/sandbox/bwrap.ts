@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { mirrorInto } from '../packages/mirror.js';
 import { BLOCK_FD, bwrapArgs, INFO_FD, rlimitArgs, SANDBOX_CODE_DIR, SANDBOX_SOCKET_DIR, SANDBOX_TMP_DIR } from './bwrap-args.js';
 import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.js';
 import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
+import { ptraceFilter } from './seccomp.js';
 import type { UidPool } from './uid-pool.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 import type { UserNet, UserNetLink } from './user-net.js';
@@ -48,6 +49,10 @@ export class BwrapSandbox implements Sandbox {
 
   /** Run directories already opened to the sandbox uid for traversal. */
   private readonly traversable = new Set<string>();
+  /** The seccomp filter of every instance (ptrace refused); undefined where none is built. */
+  private readonly seccomp = ptraceFilter();
+  /** The filter's file per run directory, written once. */
+  private readonly seccompFiles = new Map<string, Promise<string>>();
 
   constructor(private readonly options: BwrapSandboxOptions) {
     this.networkPolicies = options.userNet ? ['outbound', 'none', 'host'] : ['none', 'host'];
@@ -63,7 +68,10 @@ export class BwrapSandbox implements Sandbox {
     const hostUid = options.uids?.acquire();
     const releaseUid = () => hostUid !== undefined && options.uids!.release(hostUid);
     let cgroup: InstanceCgroup | undefined;
+    let seccompFd: number | undefined;
     try {
+      // bwrap reads the filter from its fd 6: a file of the run directory, opened for this start.
+      if (this.seccomp) seccompFd = openSync(await this.seccompFile(dirname(spec.socketDir), this.seccomp), 'r');
       if (hostUid === undefined) {
         await mkdir(codeDir, { mode: 0o755 });
       } else {
@@ -84,6 +92,7 @@ export class BwrapSandbox implements Sandbox {
         throw new Error(`could not create the instance's cgroup: ${err.message}`);
       });
     } catch (err) {
+      if (seccompFd !== undefined) closeSync(seccompFd);
       await rm(codeDir, { recursive: true, force: true });
       releaseUid();
       throw err;
@@ -97,13 +106,16 @@ export class BwrapSandbox implements Sandbox {
       tmpBytes: spec.limits.tmpMb * 1024 * 1024,
       uid: SANDBOX_UID,
       command: [...rlimits, spec.command, ...spec.args],
+      seccomp: this.seccomp !== undefined,
     });
+
     const child = spawn(options.bwrap, args, {
       env: { ...insideEnv(spec), HOME: SANDBOX_TMP_DIR, TMPDIR: SANDBOX_TMP_DIR },
       // fd 3: control channel; 4 and 5: the set-up handshake (see bwrapArgs).
-      stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe']),
+      stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(seccompFd === undefined ? [] : [seccompFd])]),
       ...(hostUid !== undefined ? { uid: hostUid, gid: hostUid } : {}),
     });
+    if (seccompFd !== undefined) closeSync(seccompFd);
     ignoreStdioErrors(child);
     const exitOfBwrap = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -155,6 +167,17 @@ export class BwrapSandbox implements Sandbox {
         }
       },
     };
+  }
+
+  /** Writes the filter into the run directory once; answers its path. */
+  private seccompFile(runDir: string, filter: Buffer): Promise<string> {
+    let file = this.seccompFiles.get(runDir);
+    if (!file) {
+      const path = join(runDir, 'seccomp.bpf');
+      file = writeFile(path, filter, { mode: 0o600 }).then(() => path);
+      this.seccompFiles.set(runDir, file);
+    }
+    return file;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ptraceFilter } from './seccomp.js';
 
 /** What keeps an instance from tracing (and so stopping or reading) processes, on this host. */
 export interface PtraceReport {
@@ -19,22 +20,26 @@ const YAMA_SCOPE_FILE = '/proc/sys/kernel/yama/ptrace_scope';
  * Always in force with bubblewrap: each instance
  * has its own PID namespace and no capabilities (no CAP_SYS_PTRACE), so it can only reach its
  * own processes, and the invocation deadline recycles an instance that is stopped (state `T`)
- * even when its client left. Tracing its own runtime (PID 1, an ancestor) is refused only by Yama
- * scope 1 or more; no seccomp filter is applied yet (it needs a compiled BPF program passed to
- * bubblewrap, and no maintained npm package builds one on Node 20).
+ * even when its client left. On x86_64 bubblewrap also loads a seccomp filter that refuses the
+ * ptrace system call (seccomp.ts); elsewhere tracing its own runtime (PID 1, an ancestor) is
+ * refused only by Yama scope 1 or more.
  */
-export function ptraceReport(sandboxed: boolean, readScope: () => string | undefined = readYamaScope): PtraceReport {
+export function ptraceReport(sandboxed: boolean, readScope: () => string | undefined = readYamaScope, filtered: boolean = ptraceFilter() !== undefined): PtraceReport {
   const text = readScope();
   const scope = text === undefined ? undefined : Number(text.trim());
   const yamaScope = scope !== undefined && Number.isInteger(scope) ? scope : undefined;
-  const blocked = yamaScope !== undefined && yamaScope >= 1;
+  const seccomp = sandboxed && filtered;
+  const blocked = seccomp || (yamaScope !== undefined && yamaScope >= 1);
   const enforced = ['an instance stopped by ptrace is recycled at its deadline, whether or not the client still waits'];
   const notEnforced: string[] = [];
   if (sandboxed) enforced.unshift('an instance sees and can trace only its own processes (own PID namespace, no capabilities): never the platform nor another instance');
   else notEnforced.push("the process sandbox has no PID namespace: an instance can trace any process of the platform's user, the platform included");
-  if (blocked) enforced.push(`Yama ptrace_scope ${yamaScope}: a process cannot attach to its own runtime (PID 1), only to its descendants or not at all`);
-  else notEnforced.push(`${yamaScope === undefined ? 'this kernel has no Yama' : `Yama ptrace_scope is ${yamaScope}`}: a process of an instance can attach to the instance's own runtime and stop it until the deadline (sysctl kernel.yama.ptrace_scope=1 where Yama exists)`);
-  notEnforced.push('no seccomp filter blocks the ptrace system call');
+  if (seccomp) enforced.push('a seccomp filter refuses the ptrace system call in every instance (EPERM)');
+  if (yamaScope !== undefined && yamaScope >= 1) enforced.push(`Yama ptrace_scope ${yamaScope}: a process cannot attach to its own runtime (PID 1), only to its descendants or not at all`);
+  if (!blocked) {
+    notEnforced.push(`${yamaScope === undefined ? 'this kernel has no Yama' : `Yama ptrace_scope is ${yamaScope}`}: a process of an instance can attach to the instance's own runtime and stop it until the deadline (sysctl kernel.yama.ptrace_scope=1 where Yama exists)`);
+  }
+  if (!seccomp) notEnforced.push(sandboxed ? 'no seccomp filter blocks the ptrace system call (the filter is built for x86_64 only)' : 'no seccomp filter blocks the ptrace system call (it comes with the bubblewrap sandbox)');
   return { blockedInsideInstance: blocked, yamaScope, enforced, notEnforced };
 }
 
