@@ -34,7 +34,6 @@ export interface GatewayDeps {
   revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
 }
 
-
 /** What the gateway needs to check invoke keys (src/auth/invoke-keys.ts). */
 export interface InvokeAuthorizer {
   /** The auth a function has in effect (no I/O: the hot path of public functions). */

@@ -12,12 +12,12 @@
  * runs in the sandbox, like the Node shim).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
+import { INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
 import { ExecHttpProgram } from './exec-http.cjs';
 import { runStdio } from './exec-stdio.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { flushAll, shimLog } from './log-capture.cjs';
-import { serveProtocol } from './protocol-server.cjs';
+import { answerProtocol, type ProtocolState, serveProtocol } from './protocol-server.cjs';
 
 let state: 'waiting' | 'loading' | 'ready' | 'failed' = 'waiting';
 let init: InitRequest | undefined;
@@ -86,18 +86,10 @@ function exitIfDrained(): void {
   else process.exit(0);
 }
 
+const PROTOCOL: ProtocolState = { health: () => ({ inflight, initialised: state === 'ready' }), init: handleInit };
+
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
-  res.sendDate = false;
-  const url = req.url ?? '/';
-  const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
-  if (path === HEALTH_PATH) return sendJson(res, 200, { inflight, initialised: state === 'ready' });
-  if (path === INIT_PATH && req.method === 'POST') {
-    handleInit(req, res).catch((err: unknown) => {
-      shimLog(`init crashed: ${describeError(err).stack}`);
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'HANDLER_LOAD_FAILED', message: describeError(err).message } });
-    });
-    return;
-  }
+  if (answerProtocol(req, res, PROTOCOL) === undefined) return;
   if (state !== 'ready' || !init) return sendJson(res, 503, { error: { code: 'NOT_INITIALISED', message: 'The instance has not started its program yet.' } });
   invoke(req, res, init);
 }

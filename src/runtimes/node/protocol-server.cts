@@ -3,8 +3,10 @@
  * (fd 3), listening on NIMBUS_SOCKET, the ready message, and a graceful drain on SIGTERM.
  */
 import { unlinkSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { CONTROL_FD } from './constants.cjs';
+import { CONTROL_FD, HEALTH_PATH, INIT_PATH } from './constants.cjs';
+import { describeError, sendJson } from './http-util.cjs';
 import { shimLog } from './log-capture.cjs';
 
 /** What the shim does at each step of its life. */
@@ -82,4 +84,34 @@ export function serveProtocol(server: ProtocolServer, hooks: ProtocolHooks): voi
     control?.write('{"type":"ready"}\n');
     hooks.onReady?.();
   });
+}
+
+/** How a shim answers the protocol's own requests (see {@link answerProtocol}). */
+export interface ProtocolState {
+  /** For the health probe: invocations in flight, and whether a handler is loaded. */
+  health(): { inflight: number; initialised: boolean };
+  /** Runs `POST /__nimbus/init`; a rejection is answered 500 HANDLER_LOAD_FAILED. */
+  init(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+/**
+ * Answers the health probe and init, and answers the path of any other request (without its
+ * query) for the shim to route; undefined when the request was answered here. Sits on every
+ * invocation's path, so it allocates nothing but the path.
+ */
+export function answerProtocol(req: IncomingMessage, res: ServerResponse, shim: ProtocolState): string | undefined {
+  // The gateway dates the response it sends; one made here would only be parsed and passed on.
+  res.sendDate = false;
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  if (path === HEALTH_PATH) return void sendJson(res, 200, shim.health());
+  if (path === INIT_PATH && req.method === 'POST') {
+    shim.init(req, res).catch((err: unknown) => {
+      shimLog(`init crashed: ${describeError(err).stack}`);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'HANDLER_LOAD_FAILED', message: describeError(err).message } });
+    });
+    return undefined;
+  }
+  return path;
 }

@@ -8,7 +8,7 @@
  * start path.
  */
 import { createServer, type IncomingMessage, ServerResponse } from 'node:http';
-import { HEALTH_PATH, INIT_PATH, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
+import { INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
@@ -18,7 +18,7 @@ import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
 import { installLightRequest } from './light-request.cjs';
 import { installLightResponse } from './light-response.cjs';
-import { serveProtocol } from './protocol-server.cjs';
+import { answerProtocol, type ProtocolState, serveProtocol } from './protocol-server.cjs';
 import { invokeWeb, warmUpWeb } from './web.cjs';
 
 /**
@@ -179,19 +179,11 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   });
 }
 
+const PROTOCOL: ProtocolState = { health: () => ({ inflight, initialised: state === 'ready' }), init: handleInit };
+
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
-  // The gateway dates the response it sends; one made here would only be parsed and passed on.
-  res.sendDate = false;
-  const url = req.url ?? '/';
-  const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
-  if (path === HEALTH_PATH) return sendJson(res, 200, { inflight, initialised: state === 'ready' });
-  if (path === INIT_PATH && req.method === 'POST') {
-    handleInit(req, res).catch((err: unknown) => {
-      shimLog(`init crashed: ${describeError(err).stack}`);
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'HANDLER_LOAD_FAILED', message: describeError(err).message } });
-    });
-    return;
-  }
+  const path = answerProtocol(req, res, PROTOCOL);
+  if (path === undefined) return;
   if (path === WARM_UP_PATH && state === 'waiting') return invoke(req, res, WARM_UP_HANDLER, WARM_UP_INIT);
   if (!handler || !initRequest) {
     return sendJson(res, 503, { error: { code: 'NOT_INITIALISED', message: 'The instance has not loaded a handler yet.' } });
