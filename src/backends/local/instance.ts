@@ -45,6 +45,8 @@ export class LocalInstance {
 
   private process: RuntimeProcess | undefined;
   private drained: Promise<void> | undefined;
+  /** Settles when start() has (either way); a stop asked for meanwhile waits for it. */
+  private startSettled: Promise<unknown> | undefined;
 
   constructor(
     id: string,
@@ -56,7 +58,13 @@ export class LocalInstance {
   }
 
   /** Gets a runtime process and loads the handler into it. Rejects with FUNCTION_START_FAILED. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    const starting = this.startProcess();
+    this.startSettled = starting.catch(() => undefined);
+    return starting;
+  }
+
+  private async startProcess(): Promise<void> {
     const { deps, record } = this;
     const began = deps.clock.monotonic();
     const name = record.spec.name;
@@ -144,6 +152,10 @@ export class LocalInstance {
   /** Graceful stop: SIGTERM, then SIGKILL after the grace period. Resolves once exited. */
   stop(): Promise<void> {
     if (this.state !== 'stopped') this.state = 'draining';
+    // Still starting: its process may not exist yet, but will (and ends itself, seeing the
+    // draining state). Waiting for that keeps a shutdown from removing the run directory
+    // under a process being set up in it.
+    if (this.state === 'draining' && !this.process && this.startSettled) return this.startSettled.then(() => this.process?.stop());
     return this.process?.stop() ?? Promise.resolve();
   }
 
