@@ -122,6 +122,8 @@ test('web handlers that answer synchronously: responses, errors, streams, thenab
     assert.equal(ok.status, 202);
     assert.equal(ok.text(), 'sync ok');
     assert.equal(ok.headers['x-form'], 'sync');
+    // The log line travels on stdout, apart from the response: wait for it rather than race it.
+    await shim.waitForLog((line) => line.id === 'inv-sync', 20_000);
     assert.deepEqual(shim.lines('inv-sync'), ['sync /ok']);
 
     const thrown = await shim.request({ path: '/throw', id: 'inv-sync-throw' });
