@@ -15,7 +15,9 @@ import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import { isLoopbackHost, type InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
-import { Gateway } from './gateway/gateway.js';
+import { InvocationEvents } from './gateway/invocation-events.js';
+import { Invoker } from './gateway/invoker.js';
+import { HttpInvokeEdge } from './edges/http-invoke.js';
 import { answerClientError, refuseConnect, refuseExpectation } from './http/client-error.js';
 import { functionFromHost } from './http/function-host.js';
 import { sendError, sendJson } from './http/respond.js';
@@ -24,11 +26,12 @@ import { FsPackageRepository } from './packages/repository.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js';
 import { runtimeAdapters } from './runtimes/index.js';
 import type { RuntimeAdapter } from './runtimes/types.js';
-import { checkRuntimeStarts } from './backends/local/runtime-check.js';
+import { checkRuntimeStarts } from './providers/local/runtime-check.js';
 import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
-import { LocalBackend } from './backends/local/backend.js';
-import { removeStaleRunDirs } from './backends/local/run-dir.js';
+import { LocalProvider } from './providers/local/provider.js';
+import { InstanceManager } from './scaling/instance-manager.js';
+import { removeStaleRunDirs } from './providers/local/run-dir.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
@@ -160,7 +163,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
   started.defer(() => sandbox.close());
   if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
-  const backend = new LocalBackend({
+  const provider = new LocalProvider({
     sandbox,
     runtimes,
     logs,
@@ -172,12 +175,18 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
         if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
         throw err;
       }),
-    ...(options.scaleIntervalMs !== undefined ? { scaleIntervalMs: options.scaleIntervalMs } : {}),
-    ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
-    ...(options.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: options.maxQueueWaitMs } : {}),
     ...(options.warmPoolSize !== undefined ? { warmPoolSize: options.warmPoolSize } : {}),
     ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
+  });
+  started.defer(() => provider.shutdown());
+  // Admission and scaling for every function, above the provider (the instance manager).
+  const backend = new InstanceManager({
+    provider,
+    clock,
+    scaleIntervalMs: options.scaleIntervalMs ?? 1000,
+    maxQueue: options.maxQueue ?? 1000,
+    maxQueueWaitMs: options.maxQueueWaitMs ?? 10_000,
   });
   started.defer(() => backend.shutdown());
   const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
@@ -202,7 +211,9 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(clock);
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
+  const invocations = new InvocationEvents((err) => logger.error({ err }, 'an invocation-ended listener failed'));
+  const invoker = new Invoker({ functions: cache, admission: backend, clock, events: invocations });
+  const gateway = new HttpInvokeEdge({ invoker, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
@@ -213,11 +224,11 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     const path = req.url ?? '/';
     const ownHost = functionFromHost(req.headers.host, domain);
     if (ownHost !== undefined) {
-      gateway.invoke(req, res, ownHost, path.startsWith('/') ? path : `/${path}`).catch((err: unknown) => sendError(res, err, onInternalError));
+      gateway.handle(req, res, ownHost, path.startsWith('/') ? path : `/${path}`).catch((err: unknown) => sendError(res, err, onInternalError));
     } else if (path.startsWith('/fn/')) {
       const end = path.slice(4).search(/[/?]/);
       const name = end === -1 ? path.slice(4) : path.slice(4, 4 + end);
-      gateway.invoke(req, res, name).catch((err: unknown) => sendError(res, err, onInternalError));
+      gateway.handle(req, res, name).catch((err: unknown) => sendError(res, err, onInternalError));
     } else if (path.startsWith('/api/')) {
       void api(req, res);
     } else if (path === '/healthz') {
@@ -257,7 +268,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     adminTokenFile: access.adminToken.path,
     defaultAuth: access.defaultAuth,
     defaultNetwork: service.defaultNetwork,
-    instancePids: (name) => backend.pids(name),
+    instancePids: (name) => provider.list(name).flatMap((i) => (i.pid !== undefined && i.pid > 0 ? [i.pid] : [])),
     async close() {
       if (closing) return;
       closing = true;

@@ -1,4 +1,4 @@
-import type { Backend } from '../backends/types.js';
+import type { InstanceManager } from '../scaling/instance-manager.js';
 import type { Clock } from '../core/clock.js';
 import { isNimbusError, NimbusError } from '../core/errors.js';
 import type { InvokeAuth } from '../core/invoke-auth.js';
@@ -67,7 +67,7 @@ export interface FunctionServiceDeps {
   store: Store;
   packages: PackageRepository;
   builder: Builder;
-  backend: Backend;
+  backend: InstanceManager;
   cache: FunctionCache;
   logs: LogBuffer;
   clock: Clock;

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { SHIM_ERROR_HEADER } from '../runtimes/protocol.js';
 
@@ -10,7 +10,21 @@ export type ForwardOutcome =
   | { kind: 'failed'; error: Error };
 
 /**
- * Streams one instance response into the client response, at the lowest level undici offers
+ * Where a function's response goes. A node:http `ServerResponse` is one as it is (the HTTP edge
+ * passes its own, so the warm path adds no wrapper); a queue worker passes a buffering one.
+ */
+export interface ResponseSink {
+  writeHead(statusCode: number, headers: Record<string, string | string[]>): unknown;
+  /** A body chunk; false asks for a pause until 'drain'. */
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end(): unknown;
+  /** True once the whole response was handed over. */
+  readonly writableFinished: boolean;
+}
+
+/**
+ * Streams one instance response into a response sink, at the lowest level undici offers
  * (a dispatch handler): no promise or stream wrapper per request, and an abort that needs no
  * AbortSignal. The caller shapes the response headers in `head`.
  */
@@ -21,9 +35,13 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | undefined;
   private abortReason: Error | undefined;
   private shimError: { reason: string; chunks: Buffer[] } | undefined;
+  /** The function's status, once its response started (0 before, and for shim-reported errors). */
+  status = 0;
+  /** Response body bytes handed to the sink. */
+  bytesOut = 0;
 
   constructor(
-    private readonly res: ServerResponse,
+    private readonly res: ResponseSink,
     private readonly head: (statusCode: number, headers: IncomingHttpHeaders) => Record<string, string | string[]>,
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
@@ -48,6 +66,7 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
       this.shimError = { reason: String(reason), chunks: [] };
       return;
     }
+    this.status = statusCode;
     this.res.writeHead(statusCode, this.head(statusCode, headers));
   }
 
@@ -56,6 +75,7 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
       this.shimError.chunks.push(chunk);
       return;
     }
+    this.bytesOut += chunk.length;
     // Backpressure: a slow client pauses the instance instead of filling our memory.
     if (!this.res.write(chunk)) {
       controller.pause();

@@ -32,7 +32,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       // Loaded here so the other commands never load the sandbox code.
       const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }, { ptraceReport }] = await Promise.all([
         import('../../sandbox/probe.js'),
-        import('../../backends/local/runtime-check.js'),
+        import('../../providers/local/runtime-check.js'),
         import('../../runtimes/index.js'),
         import('../../sandbox/ptrace-policy.js'),
       ]);

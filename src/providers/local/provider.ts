@@ -9,15 +9,14 @@ import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { LogSink } from '../../telemetry/logs.js';
-import type { Backend, FunctionStatus, InstanceLease } from '../types.js';
-import { FunctionPool } from './function-pool.js';
+import type { InstanceProvider } from '../types.js';
 import { LocalInstance, profileOf } from './instance.js';
 import { createRunDir } from './run-dir.js';
 import { RuntimeProcess, type ProcessProfile } from './runtime-process.js';
 import { WarmPool } from './warm-pool.js';
 
-/** Settings of the local backend. */
-export interface LocalBackendOptions {
+/** Settings of the local provider. */
+export interface LocalProviderOptions {
   sandbox: Sandbox;
   runtimes: Record<RuntimeName, RuntimeAdapter>;
   logs: LogSink;
@@ -30,12 +29,6 @@ export interface LocalBackendOptions {
   startTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL. @default 3000 */
   stopGraceMs?: number;
-  /** Requests allowed to wait for capacity per function. @default 1000 */
-  maxQueue?: number;
-  /** Longest a request waits for capacity before FUNCTION_OVERLOADED. @default 10000 */
-  maxQueueWaitMs?: number;
-  /** How often the autoscaler decides. @default 1000 */
-  scaleIntervalMs?: number;
   /** Generic processes kept ready per runtime and memory size, for fast cold starts. @default 1 */
   warmPoolSize?: number;
   /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
@@ -46,31 +39,35 @@ export interface LocalBackendOptions {
   onWarmPoolError?(err: unknown): void;
 }
 
+/** How often unused warm spares are looked for (they retire after 10 minutes without a take). */
+const RETIRE_CHECK_MS = 10_000;
+
 /**
- * Runs instances as local processes (through the sandbox), one pool per function. Unix sockets
- * live in a short private directory under the OS temp dir: socket paths are limited to ~107 bytes,
- * and a deep data dir would exceed that.
+ * Runs instances as local processes (through the sandbox), specialised from a warm pool of
+ * generic runtime processes. Unix sockets live in a short private directory under the OS temp
+ * dir: socket paths are limited to ~107 bytes, and a deep data dir would exceed that.
  */
-export class LocalBackend implements Backend {
-  private readonly pools = new Map<string, FunctionPool>();
+export class LocalProvider implements InstanceProvider {
   private readonly runDir: string;
-  private readonly stopReaper: () => void;
+  private readonly stopRetiring: () => void;
   private readonly warm: WarmPool;
   /** The runtimes, with their shim files staged in the run directory. */
   private readonly runtimes: Record<RuntimeName, RuntimeAdapter>;
+  /** Instances started and not yet exited. */
+  private readonly running = new Set<LocalInstance>();
+  /** Starts under way: a shutdown waits for them, so nothing starts in a removed run directory. */
+  private readonly starting = new Set<Promise<unknown>>();
   private shuttingDown = false;
-  /** The last failed start per function, until one succeeds (`nimbus get` shows it). */
-  private readonly startErrors = new Map<string, { message: string; at: number }>();
   private nextId = 1;
 
   /** Instance limits of functions that set none of their own. */
   private readonly limits: InstanceLimits;
 
-  constructor(private readonly options: LocalBackendOptions) {
+  constructor(private readonly options: LocalProviderOptions) {
     this.limits = { ...DEFAULT_INSTANCE_LIMITS, ...options.limits };
     this.runDir = createRunDir();
     this.runtimes = stageRuntimes(options.runtimes, join(this.runDir, 'runtimes'));
-    this.stopReaper = options.clock.every(options.scaleIntervalMs ?? 1000, () => this.tick());
+    this.stopRetiring = options.clock.every(RETIRE_CHECK_MS, () => this.warm.retireUnused(options.clock.now()));
     const runtimes = Object.keys(options.runtimes) as RuntimeName[];
     // The network of functions deployed with defaults, with its namespace created ahead of time:
     // attaching pasta is then never on the cold path. A sandbox without it serves only `host`.
@@ -106,39 +103,30 @@ export class LocalBackend implements Backend {
     );
   }
 
-  tryAcquire(fn: FunctionRecord): InstanceLease | undefined {
-    return this.shuttingDown ? undefined : this.pools.get(fn.spec.name)?.tryAcquire(fn);
+  start(fn: FunctionRecord): Promise<LocalInstance> {
+    if (this.shuttingDown) return Promise.reject(shuttingDown());
+    const starting = this.startInstance(fn);
+    // The whole start, including stopping an instance that came up during a shutdown.
+    const settled = starting.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.starting.add(settled);
+    void settled.then(() => this.starting.delete(settled));
+    return starting;
   }
 
-  acquire(fn: FunctionRecord, signal: AbortSignal): Promise<InstanceLease> {
-    if (this.shuttingDown) return Promise.reject(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down; retry against another instance or later.'));
-    return this.pool(fn).acquire(fn, signal);
-  }
-
-  /** A function was deployed (or found at start-up): keep its minimum instances running. */
-  configure(fn: FunctionRecord): void {
-    if (this.shuttingDown) return;
-    const pool = this.pools.get(fn.spec.name);
-    if (pool) {
-      pool.update(fn);
-    } else if ((fn.spec.minInstances ?? 0) > 0) {
-      this.pool(fn).tick(this.options.clock.now());
+  private async startInstance(fn: FunctionRecord): Promise<LocalInstance> {
+    const instance = this.createInstance(fn);
+    await instance.start();
+    if (this.shuttingDown) {
+      // Shutdown began while it started: it never serves.
+      await instance.stop();
+      throw shuttingDown();
     }
-  }
-
-  private pool(fn: FunctionRecord): FunctionPool {
-    let pool = this.pools.get(fn.spec.name);
-    if (!pool) {
-      pool = new FunctionPool(fn, {
-        clock: this.options.clock,
-        maxQueue: this.options.maxQueue ?? 1000,
-        maxQueueWaitMs: this.options.maxQueueWaitMs ?? 10_000,
-        createInstance: (record) => this.createInstance(record),
-        onStart: (name, err) => this.noteStart(name, err),
-      });
-      this.pools.set(fn.spec.name, pool);
-    }
-    return pool;
+    this.running.add(instance);
+    void instance.exited.then(() => this.running.delete(instance));
+    return instance;
   }
 
   private createInstance(record: FunctionRecord): LocalInstance {
@@ -153,68 +141,26 @@ export class LocalBackend implements Backend {
     });
   }
 
-  /** Replaces the function's running instances: they drain, and new requests start fresh ones. */
-  recycle(name: string): void {
-    this.pools.get(name)?.recycle();
-  }
-
-  status(name: string): FunctionStatus {
-    const status = this.pools.get(name)?.status() ?? { instances: 0, ready: 0, inflight: 0, queued: 0, desired: 0 };
-    const failed = this.startErrors.get(name);
-    return failed ? { ...status, lastStartError: failed } : status;
-  }
-
   async check(fn: FunctionRecord): Promise<void> {
-    const instance = this.createInstance(fn);
-    try {
-      await instance.start();
-    } catch (err) {
-      this.noteStart(fn.spec.name, err);
-      throw err;
-    }
-    this.noteStart(fn.spec.name, undefined);
+    const instance = await this.start(fn);
     await instance.stop();
   }
 
-  /** Remembers the outcome of a function's latest instance start, for status(). */
-  private noteStart(name: string, err: unknown): void {
-    if (err === undefined) this.startErrors.delete(name);
-    else this.startErrors.set(name, { message: (err as Error).message, at: this.options.clock.now() });
-  }
-
-  /** Process ids of a function's instances (for tests and diagnostics). */
-  pids(name: string): number[] {
-    const pool = this.pools.get(name);
-    return pool ? [...pool.instances].flatMap((i) => (i.pid !== undefined && i.pid > 0 ? [i.pid] : [])) : [];
-  }
-
-  async remove(name: string): Promise<void> {
-    const pool = this.pools.get(name);
-    this.startErrors.delete(name);
-    if (!pool) return;
-    this.pools.delete(name);
-    pool.failWaiters(new NimbusError('FUNCTION_NOT_FOUND', `Function "${name}" was removed.`));
-    await pool.drainAll();
+  list(name?: string): LocalInstance[] {
+    const all = [...this.running];
+    return name === undefined ? all : all.filter((instance) => instance.record.spec.name === name);
   }
 
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.stopReaper();
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    for (const pool of pools) pool.failWaiters(new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
-    await Promise.all([this.warm.shutdown(), ...pools.map((pool) => pool.drainAll())]);
+    this.stopRetiring();
+    await Promise.allSettled([...this.starting]);
+    await Promise.all([this.warm.shutdown(), ...[...this.running].map((instance) => instance.stop())]);
     rmSync(this.runDir, { recursive: true, force: true });
   }
+}
 
-  /** One autoscaling round over every function, and retirement of unused warm spares. */
-  private tick(): void {
-    const now = this.options.clock.now();
-    this.warm.retireUnused(now);
-    for (const [name, pool] of this.pools) {
-      pool.tick(now);
-      if (pool.idle && pool.desired === 0) this.pools.delete(name);
-    }
-  }
+function shuttingDown(): NimbusError {
+  return new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down; retry against another instance or later.');
 }

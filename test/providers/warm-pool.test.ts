@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ProcessProfile, RuntimeProcess } from '../../src/backends/local/runtime-process.js';
-import { WarmPool } from '../../src/backends/local/warm-pool.js';
+import type { ProcessProfile, RuntimeProcess } from '../../src/providers/local/runtime-process.js';
+import { WarmPool } from '../../src/providers/local/warm-pool.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_INSTANCE_LIMITS } from '../../src/core/spec.js';
 

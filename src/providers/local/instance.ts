@@ -4,6 +4,7 @@ import { NimbusError } from '../../core/errors.js';
 import { instanceLimitsOf, type InstanceLimits } from '../../core/spec.js';
 import { INIT_PATH, type InitRequest } from '../../runtimes/protocol.js';
 import type { FunctionRecord } from '../../store/types.js';
+import type { ProvidedInstance } from '../types.js';
 import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';
 
 /** What an instance needs from its backend. */
@@ -21,32 +22,22 @@ export interface InstanceDeps {
   secretEnv?(record: FunctionRecord): Promise<Record<string, string>>;
 }
 
-export type InstanceState = 'starting' | 'ready' | 'draining' | 'stopped';
-
 /**
  * One function instance: a runtime process specialised with one function version's code (via
- * `POST /__nimbus/init`), serving that version until it is stopped.
+ * `POST /__nimbus/init`). Whether it takes work, and when it drains, is decided by the instance
+ * manager above the provider.
  */
-export class LocalInstance {
+export class LocalInstance implements ProvidedInstance {
   readonly id: string;
   readonly record: FunctionRecord;
-  state: InstanceState = 'starting';
-  /** Invocations currently using this instance. */
-  inflight = 0;
-  /** Epoch ms of the last release (or of readiness). */
-  lastUsed = 0;
-  /** When it became ready, on the clock's monotonic scale; Infinity until then. */
-  readyAt = Number.POSITIVE_INFINITY;
   /** Milliseconds from asking for a process to handler loaded. */
   startMs = 0;
-  dispatcher: Dispatcher | undefined;
-  /** Called once when the process exits, for whatever reason. */
-  onExit: (instance: LocalInstance) => void = () => undefined;
+  dispatcher!: Dispatcher;
+  /** Resolves once the process has exited (at once for an instance that never got one). */
+  readonly exited: Promise<unknown>;
 
   private process: RuntimeProcess | undefined;
-  private drained: Promise<void> | undefined;
-  /** Settles when start() has (either way); a stop asked for meanwhile waits for it. */
-  private startSettled: Promise<unknown> | undefined;
+  private markExited!: () => void;
 
   constructor(
     id: string,
@@ -55,13 +46,17 @@ export class LocalInstance {
   ) {
     this.id = id;
     this.record = record;
+    this.exited = new Promise<void>((resolve) => (this.markExited = resolve));
   }
 
   /** Gets a runtime process and loads the handler into it. Rejects with FUNCTION_START_FAILED. */
-  start(): Promise<void> {
-    const starting = this.startProcess();
-    this.startSettled = starting.catch(() => undefined);
-    return starting;
+  async start(): Promise<void> {
+    try {
+      await this.startProcess();
+    } catch (err) {
+      if (!this.process) this.markExited();
+      throw err;
+    }
   }
 
   private async startProcess(): Promise<void> {
@@ -79,10 +74,7 @@ export class LocalInstance {
     }
     this.process = proc;
     proc.owner = name;
-    proc.onExit(() => {
-      this.state = 'stopped';
-      this.onExit(this);
-    });
+    proc.onExit(() => this.markExited());
     this.dispatcher = proc.dispatcher;
     try {
       await this.init(proc, secretEnv);
@@ -94,16 +86,7 @@ export class LocalInstance {
       throw new NimbusError('FUNCTION_START_FAILED', `The instance of "${name}" failed to start: ${why}`, { cause: err, ...(details ? { details } : {}) });
     }
     if (!proc.alive) throw new NimbusError('FUNCTION_START_FAILED', `The instance of "${name}" ${proc.exitReason ?? 'exited'} while starting.`);
-    if (this.state !== 'starting') {
-      // Drained while starting (a newer version arrived): never serve.
-      await proc.stop();
-      this.state = 'stopped';
-      return;
-    }
-    this.state = 'ready';
-    this.lastUsed = deps.clock.now();
-    this.readyAt = deps.clock.monotonic();
-    this.startMs = this.readyAt - began;
+    this.startMs = deps.clock.monotonic() - began;
   }
 
   private async init(proc: RuntimeProcess, secretEnv: Record<string, string>): Promise<void> {
@@ -118,7 +101,7 @@ export class LocalInstance {
       memoryMb: record.spec.memoryMb,
       ...(record.build.export ? { export: record.build.export } : {}),
     };
-    const res = await this.dispatcher!.request({
+    const res = await this.dispatcher.request({
       path: INIT_PATH,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -141,46 +124,24 @@ export class LocalInstance {
     }
   }
 
-  /** Stops taking new work; stops once the last in-flight invocation is released. */
-  drain(): Promise<void> {
-    if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
-    if (this.inflight === 0) return this.stop();
-    this.drained ??= new Promise((resolve) => (this.process ? this.process.onExit(resolve) : resolve()));
-    return this.drained;
+  /** Graceful stop: SIGTERM (the shim finishes what it serves), SIGKILL after the grace period. */
+  async stop(): Promise<void> {
+    await this.process?.stop();
   }
 
-  /** Graceful stop: SIGTERM, then SIGKILL after the grace period. Resolves once exited. */
-  stop(): Promise<void> {
-    if (this.state !== 'stopped') this.state = 'draining';
-    // Still starting: its process may not exist yet, but will (and ends itself, seeing the
-    // draining state). Waiting for that keeps a shutdown from removing the run directory
-    // under a process being set up in it.
-    if (this.state === 'draining' && !this.process && this.startSettled) return this.startSettled.then(() => this.process?.stop());
-    return this.process?.stop() ?? Promise.resolve();
-  }
-
-  /** Immediate stop (timeouts, crashes). Takes no new work from now on, before the exit is seen. */
+  /** Immediate stop (timeouts, crashes). */
   kill(): void {
-    if (this.state === 'starting' || this.state === 'ready') this.state = 'draining';
     this.process?.kill();
   }
 
   /** Why the process ended; undefined while it runs. */
-  get exitReason(): string | undefined {
+  exitReason(): string | undefined {
     return this.process?.exitReason;
   }
 
   /** True when the process ended by exceeding its memory limit. */
-  get outOfMemory(): boolean {
+  outOfMemory(): boolean {
     return this.process?.outOfMemory ?? false;
-  }
-
-  /** Resolves once the process has exited, or after `ms` (whichever is first). */
-  async exitedWithin(ms: number): Promise<void> {
-    if (!this.process) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.process.exited, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
   }
 
   get pid(): number | undefined {

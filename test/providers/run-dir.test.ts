@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createRunDir, removeStaleRunDirs, RUN_DIR_PID_FILE } from '../../src/backends/local/run-dir.js';
+import { createRunDir, removeStaleRunDirs, RUN_DIR_PID_FILE } from '../../src/providers/local/run-dir.js';
 
 const DEAD = 999_999_001;
 const ALIVE = 999_999_002;

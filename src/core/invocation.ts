@@ -1,0 +1,88 @@
+import type { Readable } from 'node:stream';
+import type { ErrorCode } from './errors.js';
+
+/** Where an invocation came from. */
+export type InvocationSource = 'http' | 'async' | 'trigger';
+
+/**
+ * A request to a function, independent of how it arrived: what the function's HTTP handler sees.
+ * Edges (the HTTP `/fn` route, later queue workers and trigger sources) build it.
+ */
+export interface InvocationRequest {
+  method: string;
+  /** Path and query as the function sees them, e.g. `/orders/7?full=1`. */
+  path: string;
+  /**
+   * Headers for the function, already without hop-by-hop and client-set `x-nimbus-*` ones. The
+   * invoker adds the platform's headers (invocation id, deadline, attempt) to this object, which
+   * is its own from then on: building it once per invocation is the edge's only copy.
+   */
+  headers: Record<string, string | string[]>;
+  /** The body: a stream (forwarded as it arrives), whole bytes, or none. */
+  body: Readable | Buffer | null;
+  /** Body size when known up front (`content-length`, a stored body); else counted as it streams. */
+  bodyBytes?: number;
+}
+
+/** How an invocation is to run. */
+export interface InvokeOptions {
+  source: InvocationSource;
+  /** Unique per invocation (a retry of an async invocation keeps its id). */
+  invocationId: string;
+  /** 1 for the first try; later attempts of a retried invocation count up. */
+  attempt?: number;
+  /** The deadline, from now: the function's timeout unless the caller has less time left. */
+  timeoutMs?: number;
+  /** The caller, when it can go away mid-invocation (an HTTP client); the function then sees an abort. */
+  caller?: CallerConnection;
+}
+
+/** Tells an invocation that its caller went away (an HTTP client's connection closed). */
+export interface CallerConnection {
+  /** Calls `gone` once the caller is gone (at once when it is already), until `offGone`. */
+  onGone(gone: () => void): void;
+  offGone(gone: () => void): void;
+}
+
+/**
+ * Emitted once per invocation of a deployed function when it ends, however it ended; metrics,
+ * invocation records and the metering ledger subscribe to it.
+ */
+export interface InvocationEnded {
+  invocationId: string;
+  function: string;
+  version: number;
+  source: InvocationSource;
+  attempt: number;
+  /** Epoch milliseconds when the invoker took the invocation. */
+  startedAt: number;
+  /**
+   * `response`: the function answered (any status, `status` set); `error`: the platform answered
+   * with `error` instead; `abandoned`: the caller went away first (no one received an answer).
+   */
+  outcome: 'response' | 'error' | 'abandoned';
+  /** The function's HTTP status, when it answered. */
+  status?: number;
+  error?: { code: ErrorCode; retryable: boolean };
+  /** The invocation waited for a new instance to start. */
+  coldStart: boolean;
+  /** The instance that served it, when one did. */
+  instanceId?: string;
+  /** Milliseconds, on the monotonic clock. */
+  timings: InvocationTimings;
+  /** Request body bytes sent to the instance, and response body bytes sent back. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Where an invocation's time went (the `Server-Timing` header shows the same figures). */
+export interface InvocationTimings {
+  /** Waiting for capacity, not counting an instance start. */
+  queueMs: number;
+  /** Starting an instance and loading the handler (cold starts only, else 0). */
+  startMs: number;
+  /** From forwarding the request to the end of the response. */
+  handlerMs: number;
+  /** From the invoker taking the invocation to its end. */
+  totalMs: number;
+}

@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { isNimbusError, NimbusError } from '../core/errors.js';
+import type { InvocationRequest } from '../core/invocation.js';
+import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
+import { FUNCTION_TEXT_CODES, withoutFunctionText } from '../gateway/function-errors.js';
+import type { Invoker } from '../gateway/invoker.js';
+import { sendError } from '../http/respond.js';
+import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import type { FunctionRecord } from '../store/types.js';
+import { callerConnection } from './client-gone.js';
+import { forwardedHeaders } from './http-headers.js';
+
+/** What the HTTP edge needs. */
+export interface HttpInvokeDeps {
+  invoker: Invoker;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+  /** Reports unexpected platform errors. */
+  onInternalError(err: unknown): void;
+  /** Checks invoke keys of functions with auth `key`; absent, every function is public. */
+  invokeAuth?: InvokeAuthorizer;
+  /**
+   * Whether a caller may see the function's own error text (exception messages, load failures);
+   * absent, nobody does. Others get the code, a generic message and the invocation id.
+   */
+  revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
+}
+
+/** What the edge needs to check invoke keys (src/auth/invoke-keys.ts). */
+export interface InvokeAuthorizer {
+  /** The auth a function has in effect (no I/O: the hot path of public functions). */
+  modeOf(record: FunctionRecord): InvokeAuth;
+  /** The error to answer, or undefined when the presented key opens the function. */
+  verify(name: string, presented: string | string[] | undefined): Promise<NimbusError | undefined>;
+}
+
+/** Sub-paths the runtime protocol uses between platform and instance; clients cannot reach them. */
+const RESERVED_PREFIX = '/__nimbus/';
+
+/**
+ * The HTTP edge of invocations: `ANY /fn/<name>[/<sub/path>][?query]` and requests to a function's
+ * own host. It checks what only HTTP has (invoke keys, body size, reserved paths), turns the
+ * request into an invocation request (the body streams through), hands the client's response
+ * to the invoker as the sink, and answers platform errors as JSON with `x-nimbus-error`.
+ */
+export class HttpInvokeEdge {
+  constructor(private readonly deps: HttpInvokeDeps) {}
+
+  /** Invokes `name` with this request; `path` is the path and query the function sees. */
+  async handle(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req)): Promise<void> {
+    const invocationId = randomUUID();
+    const { invoker, invokeAuth } = this.deps;
+    let record: FunctionRecord;
+    try {
+      record = invoker.peek(name) ?? (await invoker.lookup(name));
+    } catch (err) {
+      return this.fail(req, res, invocationId, err);
+    }
+    if (invokeAuth?.modeOf(record) === 'key') {
+      // The key header is never forwarded: forwardedHeaders drops every x-nimbus-* client header.
+      const denied = await invokeAuth.verify(name, req.headers[INVOKE_KEY_HEADER]);
+      if (denied) return this.fail(req, res, invocationId, denied);
+    }
+    if (path.startsWith(RESERVED_PREFIX)) {
+      return this.fail(req, res, invocationId, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, invocationId, this.tooLarge());
+
+    const request: InvocationRequest = {
+      method: req.method ?? 'GET',
+      path,
+      headers: forwardedHeaders(req, name),
+      body: null,
+    };
+    request.body = this.requestBody(req, request);
+    const { error } = await invoker.invoke(record, request, res, { source: 'http', invocationId, caller: callerConnection(req.socket) });
+    if (error) await this.fail(req, res, invocationId, error);
+  }
+
+  /**
+   * The body to forward: nothing for bodiless requests, the request itself when its length is
+   * declared (already checked), else a stream that counts into `request.bodyBytes` and stops
+   * past the limit.
+   */
+  private requestBody(req: IncomingMessage, request: InvocationRequest): Readable | null {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined) {
+      request.bodyBytes = Number(declared);
+      return declared === '0' ? null : req;
+    }
+    if (req.headers['transfer-encoding'] === undefined) return null;
+    const limit = this.deps.maxBodyBytes;
+    const tooLarge = () => this.tooLarge();
+    request.bodyBytes = 0;
+    return Readable.from(
+      (async function* limited() {
+        for await (const chunk of req as AsyncIterable<Buffer>) {
+          request.bodyBytes! += chunk.length;
+          if (request.bodyBytes! > limit) throw tooLarge();
+          yield chunk;
+        }
+      })(),
+      { objectMode: false },
+    );
+  }
+
+  private tooLarge(): NimbusError {
+    return new NimbusError('PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${this.deps.maxBodyBytes} bytes.`);
+  }
+
+  /** Sends a platform error; an unread request body is not waited for. */
+  private async fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): Promise<void> {
+    if (res.destroyed) return; // nobody is listening for an answer
+    if (isNimbusError(err) && FUNCTION_TEXT_CODES.has(err.code)) err = await this.forCaller(req, err, invocationId);
+    if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
+    if (!req.complete) res.setHeader('connection', 'close');
+    sendError(res, err, this.deps.onInternalError);
+  }
+
+  /**
+   * The error as this caller may see it: in full for callers the policy trusts, else the code and
+   * a generic message pointing at the logs (the shims log the full reason with the invocation id).
+   */
+  private async forCaller(req: IncomingMessage, err: NimbusError, invocationId: string): Promise<NimbusError> {
+    const reveal = this.deps.revealFunctionErrors;
+    const trusted = reveal ? await reveal(req).catch((lookup: unknown) => (this.deps.onInternalError(lookup), false)) : false;
+    if (trusted) return err;
+    return withoutFunctionText(err, req.url ?? '', invocationId);
+  }
+}
+
+/** The sub-path and query of `/fn/<name>/<sub>?<query>`, as the function sees it. */
+function pathAndQueryOf(req: IncomingMessage): string {
+  const url = req.url ?? '/';
+  const afterName = url.indexOf('/', 4);
+  const query = url.indexOf('?');
+  if (afterName === -1 || (query !== -1 && query < afterName)) return query === -1 ? '/' : `/${url.slice(query)}`;
+  return url.slice(afterName);
+}

@@ -1,0 +1,60 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../../src/core/clock.js';
+import { LocalProvider } from '../../src/providers/local/provider.js';
+import { runtimeAdapters } from '../../src/runtimes/index.js';
+import { ProcessSandbox } from '../../src/sandbox/process.js';
+import { StdioPlan } from '../../src/sandbox/descriptors.js';
+import type { FunctionRecord } from '../../src/store/types.js';
+import { LogBuffer } from '../../src/telemetry/logs.js';
+import { InProcessProvider } from './in-process-provider.js';
+import { providerContract } from './provider-contract.js';
+
+function record(name: string, buildId: string): FunctionRecord {
+  return {
+    version: 1,
+    createdAt: 0,
+    updatedAt: 0,
+    build: { buildId, entry: 'index.js' },
+    spec: { name, runtime: 'node', handler: 'index.js', env: {}, timeoutMs: 5000, memoryMb: 128, idleTimeoutMs: 60_000, concurrency: 4, maxInstances: 2, minInstances: 0, network: 'host', packageSha256: 'x' },
+  };
+}
+
+providerContract('in-process test servers', async () => ({
+  provider: () =>
+    new InProcessProvider({
+      handlerFor: (fn) => (fn.spec.name === 'broken' ? new Error('SyntaxError: Unexpected token') : (_req, res) => void res.end('hello')),
+    }),
+  hello: record('hello', 'hello'),
+  broken: record('broken', 'broken'),
+}));
+
+providerContract('local processes (process sandbox)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nimbus-provider-'));
+  const code = (buildId: string, source: string) => {
+    const dir = join(root, buildId);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'index.js'), source);
+  };
+  code('hello', 'module.exports = async () => new Response("hello");');
+  code('broken', 'module.exports = async () => { return new Response("x") ;; )');
+  const sandbox = new ProcessSandbox(new StdioPlan());
+  return {
+    provider: () =>
+      new LocalProvider({
+        sandbox,
+        runtimes: runtimeAdapters,
+        logs: new LogBuffer(),
+        clock: systemClock,
+        codeDir: (fn) => join(root, fn.build.buildId),
+        warmPoolSize: 0,
+      }),
+    hello: record('hello', 'hello'),
+    broken: record('broken', 'broken'),
+    cleanup: async () => {
+      await sandbox.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+});
