@@ -1,4 +1,5 @@
-import { requiredScope, SCOPES } from '../auth/scopes.js';
+import { requiredScope } from '../auth/scopes.js';
+import { SCOPES } from '../core/scope.js';
 import { INVOKE_KEY_HEADER } from '../core/invoke-auth.js';
 import { FUNCTION_NAME_PATTERN } from '../core/spec.js';
 

@@ -3,7 +3,8 @@ import { NimbusError } from '../core/errors.js';
 import { sendError } from '../http/respond.js';
 import type { TokenRecord } from '../store/auth-types.js';
 import { clientAddress, type FailureLimiter } from './failure-limiter.js';
-import { requiredScope, scopeAllows } from './scopes.js';
+import { scopeAllows } from '../core/scope.js';
+import { requiredScope } from './scopes.js';
 import type { TokenService } from './token-service.js';
 
 type ApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;

@@ -1,18 +1,10 @@
-/**
- * What an API token may do. Each scope includes the ones before it:
- * - `read`: GET on the API (functions, logs);
- * - `deploy`: read, plus uploading packages, deploying and removing functions, and managing
- *   the functions' invoke keys;
- * - `admin`: everything, including API token management and setting or removing secrets
- *   (their names and metadata are readable with `read`; values never are).
- */
-export const SCOPES = ['read', 'deploy', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+import type { Scope } from '../core/scope.js';
 
-/** True when a token of scope `have` may do what needs `need`. */
-export function scopeAllows(have: Scope, need: Scope): boolean {
-  return SCOPES.indexOf(have) >= SCOPES.indexOf(need);
-}
+/**
+ * Kept for src/cli/commands/tokens.ts, which imports SCOPES from here: the CLI moves to the public
+ * wire types (issue 11, item 7), then this re-export goes.
+ */
+export { SCOPES, type Scope, scopeAllows } from '../core/scope.js';
 
 /** API paths that need no token: the API description (it holds nothing about this platform). */
 const OPEN_PATHS = new Set(['/api/v1/openapi.json']);

@@ -4,7 +4,7 @@ import { NimbusError } from '../core/errors.js';
 import type { TokenRecord } from '../store/auth-types.js';
 import type { Store } from '../store/types.js';
 import { hashSecret, isWellFormed, newId, newToken, TOKEN_PREFIX } from './credentials.js';
-import { type Scope, SCOPES } from './scopes.js';
+import { type Scope, SCOPES } from '../core/scope.js';
 import { credentialName, isoOrNull, parseBody } from './validation.js';
 
 /** A token as the API lists it: never its value nor its hash. */

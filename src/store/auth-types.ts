@@ -1,4 +1,4 @@
-import type { Scope } from '../auth/scopes.js';
+import type { Scope } from '../core/scope.js';
 
 /** A management API token as stored: never its value, only the value's sha256. */
 export interface TokenRecord {

@@ -1,5 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Scope } from '../auth/scopes.js';
+import type { Scope } from '../core/scope.js';
 import { NimbusError } from '../core/errors.js';
 import type { InvokeKeyRecord, TokenRecord } from './auth-types.js';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bearerToken } from '../../src/auth/api-guard.js';
 import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newInvokeKey, newToken, TOKEN_PREFIX } from '../../src/auth/credentials.js';
-import { requiredScope, scopeAllows } from '../../src/auth/scopes.js';
+import { requiredScope } from '../../src/auth/scopes.js';
+import { scopeAllows } from '../../src/core/scope.js';
 import { defaultInvokeAuth, isLoopbackHost } from '../../src/core/invoke-auth.js';
 
 describe('requiredScope', () => {
