@@ -150,7 +150,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
   started.defer(() => store.close());
-  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
+  const access = await setupAccessControl({ auth: store.auth, clock, dataDir, host, defaultAuth: options.defaultAuth });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
@@ -180,11 +180,12 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   started.defer(() => backend.shutdown());
-  const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
-  const cache = new FunctionCache(store);
+  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
+  const cache = new FunctionCache(store.functions);
   const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
   const service = new FunctionService({
-    store,
+    functions: store.functions,
+    secrets: store.secrets,
     packages,
     builder,
     backend,
@@ -243,7 +244,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   });
   started.defer(() => new Promise((closed) => server.close(closed)));
   // Functions that must keep instances running get them from the start.
-  for (const record of await store.listFunctions()) backend.configure(record);
+  for (const record of await store.functions.listFunctions()) backend.configure(record);
   const { port } = server.address() as AddressInfo;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, dataDir }, 'nimbus serving');

@@ -17,7 +17,7 @@ import type { FunctionCache } from '../gateway/function-cache.js';
 import type { Builder, PackageRepository } from '../packages/types.js';
 import { functionHostUrl } from '../http/function-host.js';
 import { checkSecretReferences } from '../secrets/references.js';
-import type { FunctionRecord, Store } from '../store/types.js';
+import type { FunctionRecord, FunctionRepository, SecretRepository } from '../store/types.js';
 import type { LogBuffer } from '../telemetry/logs.js';
 
 /** A function as the API shows it: times in seconds, memory in MB. */
@@ -64,7 +64,9 @@ export interface FunctionView {
 export interface FunctionServiceDeps {
   /** Functions also answer at `<name>.<domain>` (see function-host.ts); empty or absent: not shown. */
   domain?: string;
-  store: Store;
+  functions: FunctionRepository;
+  /** Read to check the secrets a deploy refers to. */
+  secrets: Pick<SecretRepository, 'listSecrets'>;
   packages: PackageRepository;
   builder: Builder;
   backend: Backend;
@@ -122,18 +124,18 @@ export class FunctionService {
   async deploy(name: string, body: unknown): Promise<{ record: FunctionRecord; created: boolean }> {
     assertFunctionName(name);
     const config = parseFunctionConfig(body);
-    this.checkNetwork(config.network ?? (await this.deps.store.getFunction(name))?.spec.network ?? this.defaultNetwork);
+    this.checkNetwork(config.network ?? (await this.deps.functions.getFunction(name))?.spec.network ?? this.defaultNetwork);
     if (!(await this.deps.packages.has(config.package))) {
       throw new NimbusError('PACKAGE_NOT_FOUND', `No package ${config.package} was uploaded. Upload the code first with POST /api/v1/packages.`, {
         details: { field: 'package' },
       });
     }
-    const previousRecord = await this.deps.store.getFunction(name);
+    const previousRecord = await this.deps.functions.getFunction(name);
     const previous = previousRecord?.spec;
     const previousVersion = previousRecord?.version;
     const env = config.env ?? previous?.env ?? {};
     const secrets = config.secrets ?? previous?.secrets ?? [];
-    await checkSecretReferences(this.deps.store, env, secrets);
+    await checkSecretReferences(this.deps.secrets, env, secrets);
     const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler, command: config.command, protocol: config.protocol });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
     const spec: FunctionSpec = {
@@ -157,26 +159,26 @@ export class FunctionService {
     if (auth !== undefined) spec.auth = auth;
     await this.checkStart({ spec, version: (previousVersion ?? 0) + 1, build: built.build, createdAt: this.deps.clock.now(), updatedAt: this.deps.clock.now() });
     // Again: a secret may have been removed while the code was building.
-    await checkSecretReferences(this.deps.store, env, secrets);
-    const record = await this.deps.store.putFunction(spec, built.build, this.deps.clock.now());
+    await checkSecretReferences(this.deps.secrets, env, secrets);
+    const record = await this.deps.functions.putFunction(spec, built.build, this.deps.clock.now());
     this.deps.cache.set(record);
     this.deps.backend.configure(record);
     return { record, created: previous === undefined };
   }
 
   async get(name: string): Promise<FunctionRecord> {
-    const record = await this.deps.store.getFunction(name);
+    const record = await this.deps.functions.getFunction(name);
     if (!record) throw notFound(name);
     return record;
   }
 
   list(): Promise<FunctionRecord[]> {
-    return this.deps.store.listFunctions();
+    return this.deps.functions.listFunctions();
   }
 
   /** Deletes the function; in-flight invocations finish, then its instances stop. */
   async remove(name: string): Promise<void> {
-    if (!(await this.deps.store.deleteFunction(name))) throw notFound(name);
+    if (!(await this.deps.functions.deleteFunction(name))) throw notFound(name);
     this.deps.cache.delete(name);
     this.deps.invokeKeys?.forget(name);
     this.deps.logs.drop(name);

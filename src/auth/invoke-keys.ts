@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
-import type { InvokeKeyRecord } from '../store/auth-types.js';
-import type { FunctionRecord, Store } from '../store/types.js';
+import type { InvokeKeyRecord, InvokeKeyRepository } from '../store/auth-types.js';
+import type { FunctionRecord } from '../store/types.js';
 import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newId, newInvokeKey } from './credentials.js';
 import { credentialName, isoOrNull, parseBody } from './validation.js';
 
@@ -36,7 +36,7 @@ export class InvokeKeys {
   /** Bumped on every change of a function's keys, so a load that raced with one is not kept. */
   private readonly changes = new Map<string, number>();
 
-  constructor(private readonly deps: { store: Store; clock: Clock; defaultAuth: InvokeAuth }) {}
+  constructor(private readonly deps: { keys: InvokeKeyRepository; clock: Clock; defaultAuth: InvokeAuth }) {}
 
   /** The auth a function has: its own setting, else the platform's default. */
   modeOf(record: FunctionRecord): InvokeAuth {
@@ -48,18 +48,18 @@ export class InvokeKeys {
     const { name } = parseBody(createKeySchema, body);
     const key = newInvokeKey();
     const record: InvokeKeyRecord = { id: newId('key'), function: functionName, name: name ?? 'default', hash: hashSecret(key), createdAt: this.deps.clock.now() };
-    await this.deps.store.createInvokeKey(record);
+    await this.deps.keys.createInvokeKey(record);
     this.forget(functionName);
     return { ...view(record), key };
   }
 
   async list(functionName: string): Promise<InvokeKeyView[]> {
-    return (await this.deps.store.listInvokeKeys(functionName)).map(view);
+    return (await this.deps.keys.listInvokeKeys(functionName)).map(view);
   }
 
   /** Revokes a key: every invocation that starts after this returns is refused with it. */
   async revoke(functionName: string, id: string): Promise<void> {
-    const found = await this.deps.store.revokeInvokeKey(functionName, id, this.deps.clock.now());
+    const found = await this.deps.keys.revokeInvokeKey(functionName, id, this.deps.clock.now());
     this.forget(functionName);
     if (!found) {
       throw new NimbusError('INVOKE_KEY_NOT_FOUND', `"${functionName}" has no invoke key with id "${id.slice(0, 80)}". See its keys with: nimbus keys ls ${functionName}`);
@@ -93,7 +93,7 @@ export class InvokeKeys {
     const cached = this.valid.get(functionName);
     if (cached) return cached;
     const seen = this.changes.get(functionName) ?? 0;
-    const keys = await this.deps.store.listInvokeKeys(functionName);
+    const keys = await this.deps.keys.listInvokeKeys(functionName);
     const hashes = new Set(keys.filter((k) => k.revokedAt === undefined).map((k) => k.hash));
     if ((this.changes.get(functionName) ?? 0) === seen) this.valid.set(functionName, hashes);
     return hashes;

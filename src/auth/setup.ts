@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { defaultInvokeAuth, type InvokeAuth } from '../core/invoke-auth.js';
-import type { Store } from '../store/types.js';
+import type { AuthRepository } from '../store/auth-types.js';
 import { type AdminToken, ensureAdminToken } from './admin-token.js';
 import { InvokeKeys } from './invoke-keys.js';
 import { TokenService } from './token-service.js';
@@ -18,13 +18,13 @@ export interface AccessControl {
  * Sets up access control for a platform listening on `host`: the admin token file (created on
  * first start), API tokens, and invoke keys with the default auth for that host unless given.
  */
-export async function setupAccessControl(options: { store: Store; clock: Clock; dataDir: string; host: string; defaultAuth?: InvokeAuth | undefined }): Promise<AccessControl> {
-  const { store, clock } = options;
+export async function setupAccessControl(options: { auth: AuthRepository; clock: Clock; dataDir: string; host: string; defaultAuth?: InvokeAuth | undefined }): Promise<AccessControl> {
+  const { auth, clock } = options;
   const defaultAuth = options.defaultAuth ?? defaultInvokeAuth(options.host);
   return {
-    tokens: new TokenService({ store, clock }),
-    keys: new InvokeKeys({ store, clock, defaultAuth }),
-    adminToken: await ensureAdminToken(options.dataDir, store, clock.now()),
+    tokens: new TokenService({ tokens: auth, clock }),
+    keys: new InvokeKeys({ keys: auth, clock, defaultAuth }),
+    adminToken: await ensureAdminToken(options.dataDir, auth, clock.now()),
     defaultAuth,
   };
 }

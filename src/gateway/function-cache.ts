@@ -1,4 +1,4 @@
-import type { FunctionRecord, Store } from '../store/types.js';
+import type { FunctionRecord, FunctionRepository } from '../store/types.js';
 
 /**
  * The gateway's view of deployed functions: looked up in the store once, then served from memory.
@@ -8,7 +8,7 @@ import type { FunctionRecord, Store } from '../store/types.js';
 export class FunctionCache {
   private readonly records = new Map<string, FunctionRecord>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<FunctionRepository, 'getFunction'>) {}
 
   /** The cached record, if any (no I/O: the hot path). */
   peek(name: string): FunctionRecord | undefined {

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import { assertSecretName, checkSecretValue } from '../core/secret-rules.js';
-import type { FunctionRecord, SecretRecord, Store } from '../store/types.js';
+import type { FunctionRecord, FunctionRepository, SecretRecord, SecretRepository } from '../store/types.js';
 import type { SecretCipher } from './cipher.js';
 
 /** A secret as the API shows it: metadata and who uses it, never the value. */
@@ -16,7 +16,9 @@ export interface SecretView {
 }
 
 export interface SecretServiceDeps {
-  store: Store;
+  secrets: SecretRepository;
+  /** Read to tell which functions use a secret. */
+  functions: Pick<FunctionRepository, 'listFunctions'>;
   cipher: SecretCipher;
   clock: Clock;
   /**
@@ -42,7 +44,7 @@ export class SecretService {
     assertSecretName(name);
     checkSecretValue(value);
     const sealed = this.deps.cipher.seal(name, Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    const record = await this.deps.store.putSecret(name, sealed, this.deps.clock.now());
+    const record = await this.deps.secrets.putSecret(name, sealed, this.deps.clock.now());
     const users = (await this.usage()).get(name) ?? [];
     for (const fn of users) this.deps.recycle(fn);
     return { view: toView(record, users), created: record.version === 1 };
@@ -51,12 +53,12 @@ export class SecretService {
   /** All secrets, ordered by name. */
   async list(): Promise<SecretView[]> {
     const usage = await this.usage();
-    return (await this.deps.store.listSecrets()).map((record) => toView(record, usage.get(record.name) ?? []));
+    return (await this.deps.secrets.listSecrets()).map((record) => toView(record, usage.get(record.name) ?? []));
   }
 
   async get(name: string): Promise<SecretView> {
     assertSecretName(name);
-    const stored = await this.deps.store.getSecret(name);
+    const stored = await this.deps.secrets.getSecret(name);
     if (!stored) throw notFound(name);
     const { sealed: _sealed, ...record } = stored;
     return toView(record, (await this.usage()).get(name) ?? []);
@@ -76,7 +78,7 @@ export class SecretService {
         { details: { functions: users } },
       );
     }
-    if (!(await this.deps.store.deleteSecret(name))) throw notFound(name);
+    if (!(await this.deps.secrets.deleteSecret(name))) throw notFound(name);
   }
 
   /**
@@ -86,7 +88,7 @@ export class SecretService {
   async envFor(record: FunctionRecord): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
     for (const name of record.spec.secrets ?? []) {
-      const stored = await this.deps.store.getSecret(name);
+      const stored = await this.deps.secrets.getSecret(name);
       if (!stored) {
         throw new NimbusError('FUNCTION_START_FAILED', `"${record.spec.name}" uses the secret ${name}, which no longer exists. Set it with: nimbus secret set ${name}`);
       }
@@ -98,7 +100,7 @@ export class SecretService {
   /** Secret name → names of the functions whose current version uses it. */
   private async usage(): Promise<Map<string, string[]>> {
     const usage = new Map<string, string[]>();
-    for (const fn of await this.deps.store.listFunctions()) {
+    for (const fn of await this.deps.functions.listFunctions()) {
       for (const name of fn.spec.secrets ?? []) usage.set(name, [...(usage.get(name) ?? []), fn.spec.name]);
     }
     return usage;
