@@ -6,7 +6,7 @@ import { pino, type Logger } from 'pino';
 import { authRoutes } from './api/auth-routes.js';
 import { FunctionService } from './api/function-service.js';
 import { createApi } from './api/routes.js';
-import { guardApi } from './auth/api-guard.js';
+import { apiAuthorizer } from './auth/api-guard.js';
 import { errorDetailPolicy } from './auth/error-detail.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
@@ -207,7 +207,8 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
-  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError, authFailures);
+  const authorize = apiAuthorizer(access.tokens, authFailures);
+  const api = createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, authorize, extraRoutes });
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

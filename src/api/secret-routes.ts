@@ -14,20 +14,27 @@ export function secretRoutes(secrets: SecretService): ApiRoute[] {
   return [
     {
       pattern: /^\/api\/v1\/secrets$/,
-      methods: { GET: async (_req, res) => sendJson(res, 200, { secrets: await secrets.list() }) },
+      methods: { GET: { scope: 'read', handle: async (_req, res) => sendJson(res, 200, { secrets: await secrets.list() }) } },
     },
     {
       pattern: /^\/api\/v1\/secrets\/([^/]+)$/,
+      // Names and metadata are readable with `read`; setting or removing a value needs admin.
       methods: {
-        GET: async (_req, res, { name }) => sendJson(res, 200, await secrets.get(name)),
-        PUT: async (req, res, { name }) => {
-          assertSecretName(name);
-          const { view, created } = await secrets.set(name, await readSecretValue(req));
-          sendJson(res, created ? 201 : 200, view);
+        GET: { scope: 'read', handle: async (_req, res, { name }) => sendJson(res, 200, await secrets.get(name)) },
+        PUT: {
+          scope: 'admin',
+          handle: async (req, res, { name }) => {
+            assertSecretName(name);
+            const { view, created } = await secrets.set(name, await readSecretValue(req));
+            sendJson(res, created ? 201 : 200, view);
+          },
         },
-        DELETE: async (_req, res, { name }) => {
-          await secrets.remove(name);
-          res.writeHead(204).end();
+        DELETE: {
+          scope: 'admin',
+          handle: async (_req, res, { name }) => {
+            await secrets.remove(name);
+            res.writeHead(204).end();
+          },
         },
       },
     },
