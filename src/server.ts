@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { authRoutes } from './api/auth-routes.js';
-import { FunctionService } from './api/function-service.js';
+import { FunctionViews } from './api/function-view.js';
 import { createApi } from './api/routes.js';
 import { apiAuthorizer } from './auth/api-guard.js';
 import { errorDetailPolicy } from './auth/error-detail.js';
@@ -12,6 +12,10 @@ import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
 import { CleanupStack } from './core/cleanup-stack.js';
 import { type Clock, systemClock } from './core/clock.js';
+import { followChanges } from './control/followers.js';
+import { FunctionService } from './control/function-service.js';
+import { InProcessChangeFeed } from './control/in-process-feed.js';
+import { SecretService } from './control/secret-service.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import { isLoopbackHost, type InvokeAuth } from './core/invoke-auth.js';
 import { FunctionCache } from './gateway/function-cache.js';
@@ -32,7 +36,7 @@ import { removeStaleRunDirs } from './backends/local/run-dir.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
-import { SecretService } from './secrets/service.js';
+import { SecretEnv } from './secrets/secret-env.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
@@ -150,7 +154,8 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
   started.defer(() => store.close());
-  const access = await setupAccessControl({ auth: store.auth, clock, dataDir, host, defaultAuth: options.defaultAuth });
+  const feed = new InProcessChangeFeed();
+  const access = await setupAccessControl({ auth: store.auth, feed, clock, dataDir, host, defaultAuth: options.defaultAuth });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
@@ -167,7 +172,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
     secretEnv: (record) =>
-      secrets.envFor(record).catch((err: unknown) => {
+      secretEnv.envFor(record).catch((err: unknown) => {
         // The invocation gets the error; the operator needs to hear about a key problem too.
         if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
         throw err;
@@ -180,35 +185,34 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   started.defer(() => backend.shutdown());
-  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
+  const cipher = new SecretCipher(secretsKey.key);
+  const secretEnv = new SecretEnv({ secrets: store.secrets, cipher });
+  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
   const cache = new FunctionCache(store.functions);
+  followChanges(feed, { functions: cache, invokeKeys: access.keyCheck, logs, instances: backend });
   const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
   const service = new FunctionService({
     functions: store.functions,
     secrets: store.secrets,
     packages,
     builder,
-    backend,
-    cache,
-    logs,
+    feed,
     clock,
+    check: (candidate) => backend.check(candidate),
     networkPolicies: sandbox.networkPolicies,
     hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork ?? false),
     sandboxName: sandbox.name,
-    instanceLimits,
-    defaultAuth: access.defaultAuth,
-    invokeKeys: access.keys,
-    domain,
   });
+  const views = new FunctionViews({ status: (name) => backend.status(name), instanceLimits, defaultAuth: access.defaultAuth, domain });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(clock);
-  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
+  const gateway = new Gateway({ functions: cache, backend, clock, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keyCheck, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
   const authorize = apiAuthorizer(access.tokens, authFailures);
-  const api = createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, authorize, extraRoutes });
+  const api = createApi({ service, views, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, authorize, extraRoutes });
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {

@@ -4,8 +4,8 @@ import type { InvokeKeys } from '../auth/invoke-keys.js';
 import type { TokenService } from '../auth/token-service.js';
 import { sendJson } from '../http/respond.js';
 import { readJson } from './body.js';
-import type { FunctionService } from './function-service.js';
-import type { ApiRoute } from './routes.js';
+import type { FunctionService } from '../control/function-service.js';
+import type { ApiRoute } from './route-table.js';
 
 /** What the access control routes need. */
 export interface AuthRouteDeps {

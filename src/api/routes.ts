@@ -1,14 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FunctionService } from '../control/function-service.js';
+import type { SecretService } from '../control/secret-service.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { Scope } from '../core/scope.js';
 import { assertFunctionName } from '../core/spec.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { PackageLimits, PackageRepository } from '../packages/types.js';
-import type { SecretService } from '../secrets/service.js';
 import type { LogBuffer } from '../telemetry/logs.js';
 import { baseUrlOf, readJson } from './body.js';
-import type { FunctionService } from './function-service.js';
+import type { FunctionViews } from './function-view.js';
 import { serveLogs } from './logs-route.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRoute, matchRoute, type RouteAccess, scopeOf } from './route-table.js';
@@ -18,6 +19,7 @@ export type { ApiRoute, Handler, RouteAccess } from './route-table.js';
 
 export interface ApiDeps {
   service: FunctionService;
+  views: FunctionViews;
   packages: PackageRepository;
   packageLimits: PackageLimits;
   logs: LogBuffer;
@@ -41,7 +43,7 @@ export interface ApiDeps {
  * it needs and its handler. `scopeFor` answers the scope of any request (for the API description).
  */
 function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => RouteAccess): ApiRoute[] {
-  const { service } = deps;
+  const { service, views } = deps;
   const base = (req: IncomingMessage) => baseUrlOf(req, deps.serverUrl());
   return [
     {
@@ -73,7 +75,7 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
           scope: 'read',
           handle: async (req, res) => {
             const records = await service.list();
-            sendJson(res, 200, { functions: records.map((r) => service.view(r, base(req))) });
+            sendJson(res, 200, { functions: records.map((r) => views.view(r, base(req))) });
           },
         },
       },
@@ -85,7 +87,7 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
           scope: 'read',
           handle: async (req, res, { name }) => {
             assertFunctionName(name);
-            sendJson(res, 200, service.view(await service.get(name), base(req)));
+            sendJson(res, 200, views.view(await service.get(name), base(req)));
           },
         },
         PUT: {
@@ -93,7 +95,7 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
           handle: async (req, res, { name }) => {
             assertFunctionName(name);
             const { record, created } = await service.deploy(name, await readJson(req));
-            sendJson(res, created ? 201 : 200, service.view(record, base(req)));
+            sendJson(res, created ? 201 : 200, views.view(record, base(req)));
           },
         },
         DELETE: {

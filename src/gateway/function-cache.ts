@@ -2,8 +2,8 @@ import type { FunctionRecord, FunctionRepository } from '../store/types.js';
 
 /**
  * The gateway's view of deployed functions: looked up in the store once, then served from memory.
- * The control plane updates it on every deploy and delete (same process); a clustered control
- * plane will push the same updates over its change feed.
+ * It follows the control plane's change feed (`function.deployed` → `set`, `function.removed` →
+ * `delete`; wired in src/control/followers.ts), whichever process published the change.
  */
 export class FunctionCache {
   private readonly records = new Map<string, FunctionRecord>();
