@@ -4,12 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { authRoutes } from './api/auth-routes.js';
-import { FunctionService } from './api/function-service.js';
+import { FunctionViews } from './api/function-view.js';
 import { createApi } from './api/routes.js';
-import { guardApi } from './auth/api-guard.js';
+import { apiAuthorizer } from './auth/api-guard.js';
 import { errorDetailPolicy } from './auth/error-detail.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { setupAccessControl } from './auth/setup.js';
+import { followChanges } from './control/followers.js';
+import { FunctionService } from './control/function-service.js';
+import { InProcessChangeFeed } from './control/in-process-feed.js';
+import { SecretService } from './control/secret-service.js';
 import { CleanupStack } from './core/cleanup-stack.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
@@ -35,7 +39,7 @@ import { removeStaleRunDirs } from './providers/local/run-dir.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
-import { SecretService } from './secrets/service.js';
+import { SecretEnv } from './secrets/secret-env.js';
 import { prepareDataDir } from './store/data-dir.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
@@ -153,7 +157,8 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
   const store = await SqliteStore.open(dataDir);
   started.defer(() => store.close());
-  const access = await setupAccessControl({ store, clock, dataDir, host, defaultAuth: options.defaultAuth });
+  const feed = new InProcessChangeFeed();
+  const access = await setupAccessControl({ auth: store.auth, feed, clock, dataDir, host, defaultAuth: options.defaultAuth });
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
@@ -170,7 +175,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     clock,
     codeDir: (record) => builder.buildDir(record.build.buildId),
     secretEnv: (record) =>
-      secrets.envFor(record).catch((err: unknown) => {
+      secretEnv.envFor(record).catch((err: unknown) => {
         // The invocation gets the error; the operator needs to hear about a key problem too.
         if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
         throw err;
@@ -189,35 +194,36 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     maxQueueWaitMs: options.maxQueueWaitMs ?? 10_000,
   });
   started.defer(() => backend.shutdown());
-  const secrets = new SecretService({ store, cipher: new SecretCipher(secretsKey.key), clock, recycle: (name) => backend.recycle(name) });
-  const cache = new FunctionCache(store);
+  const cipher = new SecretCipher(secretsKey.key);
+  const secretEnv = new SecretEnv({ secrets: store.secrets, cipher });
+  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
+  const cache = new FunctionCache(store.functions);
+  followChanges(feed, { functions: cache, invokeKeys: access.keyCheck, logs, instances: backend });
   const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
   const service = new FunctionService({
-    store,
+    functions: store.functions,
+    secrets: store.secrets,
     packages,
     builder,
-    backend,
-    cache,
-    logs,
+    feed,
     clock,
+    check: (candidate) => backend.check(candidate),
     networkPolicies: sandbox.networkPolicies,
     hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork ?? false),
     sandboxName: sandbox.name,
-    instanceLimits,
-    defaultAuth: access.defaultAuth,
-    invokeKeys: access.keys,
-    domain,
   });
+  const views = new FunctionViews({ status: (name) => backend.status(name), instanceLimits, defaultAuth: access.defaultAuth, domain });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(clock);
   const invocations = new InvocationEvents((err) => logger.error({ err }, 'an invocation-ended listener failed'));
   const invoker = new Invoker({ functions: cache, admission: backend, clock, events: invocations });
-  const gateway = new HttpInvokeEdge({ invoker, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keys, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
+  const gateway = new HttpInvokeEdge({ invoker, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keyCheck, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
-  const api = guardApi(createApi({ service, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, extraRoutes }), access.tokens, onInternalError, authFailures);
+  const authorize = apiAuthorizer(access.tokens, authFailures);
+  const api = createApi({ service, views, packages, packageLimits, logs, secrets, clock, serverUrl: () => url, onInternalError, authorize, extraRoutes });
   let closing = false;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -254,7 +260,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   });
   started.defer(() => new Promise((closed) => server.close(closed)));
   // Functions that must keep instances running get them from the start.
-  for (const record of await store.listFunctions()) backend.configure(record);
+  for (const record of await store.functions.listFunctions()) backend.configure(record);
   const { port } = server.address() as AddressInfo;
   url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ url, dataDir }, 'nimbus serving');

@@ -1,6 +1,7 @@
-import { requiredScope, SCOPES } from '../auth/scopes.js';
+import { SCOPES } from '../core/scope.js';
 import { INVOKE_KEY_HEADER } from '../core/invoke-auth.js';
 import { FUNCTION_NAME_PATTERN } from '../core/spec.js';
+import type { RouteAccess } from './route-table.js';
 
 /** The OpenAPI parts of access control: token and key routes, their schemas, security schemes. */
 
@@ -69,9 +70,9 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 /**
  * Marks each API operation with the security it needs and its scope (`x-nimbus-scope`), taken
- * from the same policy the platform enforces, so the document cannot drift from it.
+ * from `scopeFor`: the route table the platform enforces, so the document cannot drift from it.
  */
-export function withSecurity(paths: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+export function withSecurity(paths: Record<string, Record<string, unknown>>, scopeFor: (method: string, path: string) => RouteAccess): Record<string, Record<string, unknown>> {
   for (const [path, item] of Object.entries(paths)) {
     const concrete = path.replace(/\{[^}]+\}/g, 'x');
     for (const method of METHODS) {
@@ -81,9 +82,9 @@ export function withSecurity(paths: Record<string, Record<string, unknown>>): Re
         operation['security'] = [{}, { invokeKey: [] }];
         continue;
       }
-      const scope = requiredScope(method.toUpperCase(), concrete);
-      operation['security'] = scope === null ? [] : [{ bearer: [] }];
-      if (scope !== null) {
+      const scope = scopeFor(method.toUpperCase(), concrete);
+      operation['security'] = scope === 'open' ? [] : [{ bearer: [] }];
+      if (scope !== 'open') {
         operation['x-nimbus-scope'] = scope;
         operation['responses'] = {
           ...(operation['responses'] as object),

@@ -3,6 +3,7 @@ import { ERRORS } from '../core/errors.js';
 import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
+import type { RouteAccess } from './route-table.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -62,8 +63,11 @@ const functionSchema = {
   },
 };
 
-/** The OpenAPI 3.1 description of the management API and the invocation route. */
-export function openApiDocument(serverUrl: string): object {
+/**
+ * The OpenAPI 3.1 description of the management API and the invocation route. `scopeFor` answers
+ * the scope a request needs, as the API enforces it (its route table).
+ */
+export function openApiDocument(serverUrl: string, scopeFor: (method: string, path: string) => RouteAccess): object {
   return {
     openapi: '3.1.0',
     info: { title: 'Nimbus API', version: '1', description: 'Management API of the Nimbus serverless platform. See docs/api.md.' },
@@ -152,7 +156,7 @@ export function openApiDocument(serverUrl: string): object {
         get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 500: errorResponse('SECRET_DECRYPT_FAILED'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_OUT_OF_MEMORY, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
       },
       ...authPaths(),
-    }),
+    }, scopeFor),
     components: {
       securitySchemes: SECURITY_SCHEMES,
       schemas: {

@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { NimbusError } from '../core/errors.js';
 import { assertSecretName, SECRET_LIMITS } from '../core/secret-rules.js';
 import { sendJson } from '../http/respond.js';
-import type { SecretService } from '../secrets/service.js';
+import type { SecretService } from '../control/secret-service.js';
 import { isJsonType, readBody } from './body.js';
-import type { ApiRoute } from './routes.js';
+import type { ApiRoute } from './route-table.js';
+import { secretView } from './secret-view.js';
 
 /** A JSON `{"value": "…"}` body: the value escaped, plus room for the wrapper. */
 const MAX_JSON_BYTES = 6 * SECRET_LIMITS.valueBytes + 1024;
@@ -14,20 +15,27 @@ export function secretRoutes(secrets: SecretService): ApiRoute[] {
   return [
     {
       pattern: /^\/api\/v1\/secrets$/,
-      methods: { GET: async (_req, res) => sendJson(res, 200, { secrets: await secrets.list() }) },
+      methods: { GET: { scope: 'read', handle: async (_req, res) => sendJson(res, 200, { secrets: (await secrets.list()).map(secretView) }) } },
     },
     {
       pattern: /^\/api\/v1\/secrets\/([^/]+)$/,
+      // Names and metadata are readable with `read`; setting or removing a value needs admin.
       methods: {
-        GET: async (_req, res, { name }) => sendJson(res, 200, await secrets.get(name)),
-        PUT: async (req, res, { name }) => {
-          assertSecretName(name);
-          const { view, created } = await secrets.set(name, await readSecretValue(req));
-          sendJson(res, created ? 201 : 200, view);
+        GET: { scope: 'read', handle: async (_req, res, { name }) => sendJson(res, 200, secretView(await secrets.get(name))) },
+        PUT: {
+          scope: 'admin',
+          handle: async (req, res, { name }) => {
+            assertSecretName(name);
+            const { secret, created } = await secrets.set(name, await readSecretValue(req));
+            sendJson(res, created ? 201 : 200, secretView(secret));
+          },
         },
-        DELETE: async (_req, res, { name }) => {
-          await secrets.remove(name);
-          res.writeHead(204).end();
+        DELETE: {
+          scope: 'admin',
+          handle: async (_req, res, { name }) => {
+            await secrets.remove(name);
+            res.writeHead(204).end();
+          },
         },
       },
     },

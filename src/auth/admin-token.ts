@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../store/types.js';
+import type { TokenRepository } from '../store/auth-types.js';
 import { hashSecret, isWellFormed, newId, newToken, TOKEN_PREFIX } from './credentials.js';
 import { writePrivateFile } from './private-file.js';
 
@@ -29,7 +29,7 @@ export interface AdminToken {
  *
  * @throws Error when the file exists but does not hold a token (it is never overwritten then).
  */
-export async function ensureAdminToken(dataDir: string, store: Store, now: number): Promise<AdminToken> {
+export async function ensureAdminToken(dataDir: string, store: TokenRepository, now: number): Promise<AdminToken> {
   const path = join(dataDir, ADMIN_TOKEN_FILE);
   const existing = await readToken(path);
   if (existing !== undefined) {

@@ -1,12 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { NimbusError } from '../core/errors.js';
-import { sendError } from '../http/respond.js';
+import { type Scope, scopeAllows } from '../core/scope.js';
 import type { TokenRecord } from '../store/auth-types.js';
 import { clientAddress, type FailureLimiter } from './failure-limiter.js';
-import { requiredScope, scopeAllows } from './scopes.js';
 import type { TokenService } from './token-service.js';
-
-type ApiHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
 /** The token each authenticated request came with (for `GET /api/v1/whoami`). */
 const callers = new WeakMap<IncomingMessage, TokenRecord>();
@@ -18,54 +15,46 @@ export function callerOf(req: IncomingMessage): TokenRecord | undefined {
 
 const REALM = 'Bearer realm="nimbus"';
 
+/** Lets an API request through when its caller may do what needs `scope`; throws the error to answer otherwise. */
+export type ApiAuthorizer = (req: IncomingMessage, scope: Scope) => Promise<void>;
+
 /**
  * Puts the management API behind bearer tokens: no token is 401 UNAUTHENTICATED, an unknown or
  * revoked one 401 INVALID_TOKEN, a token whose scope is too small 403 FORBIDDEN naming the scope
- * needed (the `www-authenticate` headers follow RFC 6750). The scope each request needs comes
- * from {@link requiredScope}. Tokens are looked up on every request, so a revoke is immediate.
- * With `failures`, a client address past its allowance of unknown tokens gets 429
+ * needed (the `www-authenticate` headers follow RFC 6750). The scope each request needs is the one
+ * its route declares (src/api/route-table.ts). Tokens are looked up on every request, so a revoke
+ * is immediate. With `failures`, a client address past its allowance of unknown tokens gets 429
  * AUTH_RATE_LIMITED with `Retry-After` instead of 401 INVALID_TOKEN.
  */
-export function guardApi(api: ApiHandler, tokens: TokenService, onInternalError: (err: unknown) => void, failures?: FailureLimiter): ApiHandler {
-  return async (req, res) => {
-    try {
-      // Parsed exactly as the API parses it, so both see the same path.
-      const { pathname } = new URL(req.url ?? '/', 'http://nimbus.invalid');
-      const method = req.method ?? 'GET';
-      const needed = requiredScope(method, pathname);
-      if (needed === null) return await api(req, res);
-      const presented = bearerToken(req.headers.authorization);
-      if (presented === undefined) {
-        throw new NimbusError('UNAUTHENTICATED', 'The management API needs a token: send "Authorization: Bearer <token>". The admin token is in <data-dir>/admin.token on the machine running Nimbus.', {
-          headers: { 'www-authenticate': REALM },
-        });
-      }
-      const token = await tokens.authenticate(presented);
-      if (!token) {
-        // Counted only on failure, after the lookup: a correct token is never slowed or refused.
-        const retryAfter = failures?.fail(clientAddress(req.socket.remoteAddress)) ?? 0;
-        if (retryAfter > 0) {
-          throw new NimbusError('AUTH_RATE_LIMITED', `Too many failed authentication attempts from this address; retry in ${retryAfter} s with a valid token.`, {
-            headers: { 'retry-after': String(retryAfter) },
-          });
-        }
-        throw new NimbusError('INVALID_TOKEN', 'The bearer token is unknown or was revoked. Ask an admin for a new one (nimbus tokens create), or use <data-dir>/admin.token.', {
-          headers: { 'www-authenticate': `${REALM}, error="invalid_token"` },
-        });
-      }
-      if (!scopeAllows(token.scope, needed)) {
-        throw new NimbusError('FORBIDDEN', `${method} ${pathname} needs a token with scope "${needed}"; this token ("${token.name}") has scope "${token.scope}".`, {
-          details: { requiredScope: needed, scope: token.scope },
-          headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${needed}"` },
-        });
-      }
-      callers.set(req, token);
-    } catch (err) {
-      // Do not wait for a body nobody will read (e.g. a refused upload).
-      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
-      return sendError(res, err, onInternalError);
+export function apiAuthorizer(tokens: TokenService, failures?: FailureLimiter): ApiAuthorizer {
+  return async (req, needed) => {
+    const presented = bearerToken(req.headers.authorization);
+    if (presented === undefined) {
+      throw new NimbusError('UNAUTHENTICATED', 'The management API needs a token: send "Authorization: Bearer <token>". The admin token is in <data-dir>/admin.token on the machine running Nimbus.', {
+        headers: { 'www-authenticate': REALM },
+      });
     }
-    return api(req, res);
+    const token = await tokens.authenticate(presented);
+    if (!token) {
+      // Counted only on failure, after the lookup: a correct token is never slowed or refused.
+      const retryAfter = failures?.fail(clientAddress(req.socket.remoteAddress)) ?? 0;
+      if (retryAfter > 0) {
+        throw new NimbusError('AUTH_RATE_LIMITED', `Too many failed authentication attempts from this address; retry in ${retryAfter} s with a valid token.`, {
+          headers: { 'retry-after': String(retryAfter) },
+        });
+      }
+      throw new NimbusError('INVALID_TOKEN', 'The bearer token is unknown or was revoked. Ask an admin for a new one (nimbus tokens create), or use <data-dir>/admin.token.', {
+        headers: { 'www-authenticate': `${REALM}, error="invalid_token"` },
+      });
+    }
+    if (!scopeAllows(token.scope, needed)) {
+      const { pathname } = new URL(req.url ?? '/', 'http://nimbus.invalid');
+      throw new NimbusError('FORBIDDEN', `${req.method ?? 'GET'} ${pathname} needs a token with scope "${needed}"; this token ("${token.name}") has scope "${token.scope}".`, {
+        details: { requiredScope: needed, scope: token.scope },
+        headers: { 'www-authenticate': `${REALM}, error="insufficient_scope", scope="${needed}"` },
+      });
+    }
+    callers.set(req, token);
   };
 }
 

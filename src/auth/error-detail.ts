@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CALLER_TOKEN_HEADER } from '../core/invoke-auth.js';
 import { clientAddress, type FailureLimiter } from './failure-limiter.js';
-import { scopeAllows } from './scopes.js';
+import { scopeAllows } from '../core/scope.js';
 import type { TokenService } from './token-service.js';
 
 /** Decides whether an invocation's caller may see the function's own error text. */

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
-import type { TokenRecord } from '../store/auth-types.js';
-import type { Store } from '../store/types.js';
+import type { TokenRecord, TokenRepository } from '../store/auth-types.js';
 import { hashSecret, isWellFormed, newId, newToken, TOKEN_PREFIX } from './credentials.js';
-import { type Scope, SCOPES } from './scopes.js';
+import { type Scope, SCOPES } from '../core/scope.js';
 import { credentialName, isoOrNull, parseBody } from './validation.js';
 
 /** A token as the API lists it: never its value nor its hash. */
@@ -36,23 +35,23 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /** Management API tokens: create (value shown once), list, revoke, and check a presented one. */
 export class TokenService {
-  constructor(private readonly deps: { store: Store; clock: Clock }) {}
+  constructor(private readonly deps: { tokens: TokenRepository; clock: Clock }) {}
 
   async create(body: unknown): Promise<CreatedToken> {
     const { name, scope } = parseBody(createTokenSchema, body);
     const token = newToken();
     const record: TokenRecord = { id: newId('tok'), name, scope, hash: hashSecret(token), createdAt: this.deps.clock.now() };
-    await this.deps.store.createToken(record);
+    await this.deps.tokens.createToken(record);
     return { ...view(record), token };
   }
 
   async list(): Promise<TokenView[]> {
-    return (await this.deps.store.listTokens()).map(view);
+    return (await this.deps.tokens.listTokens()).map(view);
   }
 
   /** Revokes a token; requests already authenticated finish, every later one is refused. */
   async revoke(id: string): Promise<void> {
-    if (!(await this.deps.store.revokeToken(id, this.deps.clock.now()))) {
+    if (!(await this.deps.tokens.revokeToken(id, this.deps.clock.now()))) {
       throw new NimbusError('TOKEN_NOT_FOUND', `No API token with id "${id.slice(0, 80)}". See the ids with: nimbus tokens ls`);
     }
   }
@@ -60,10 +59,10 @@ export class TokenService {
   /** The valid (known, not revoked) token with this value, or undefined. */
   async authenticate(token: string): Promise<TokenRecord | undefined> {
     if (!isWellFormed(token, TOKEN_PREFIX)) return undefined;
-    const record = await this.deps.store.findTokenByHash(hashSecret(token));
+    const record = await this.deps.tokens.findTokenByHash(hashSecret(token));
     if (!record || record.revokedAt !== undefined) return undefined;
     const now = this.deps.clock.now();
-    if (record.lastUsedAt === undefined || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) await this.deps.store.touchToken(record.id, now);
+    if (record.lastUsedAt === undefined || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) await this.deps.tokens.touchToken(record.id, now);
     return record;
   }
 }

@@ -1,14 +1,14 @@
-import type { FunctionRecord, Store } from '../store/types.js';
+import type { FunctionRecord, FunctionRepository } from '../store/types.js';
 
 /**
  * The gateway's view of deployed functions: looked up in the store once, then served from memory.
- * The control plane updates it on every deploy and delete (same process); a clustered control
- * plane will push the same updates over its change feed.
+ * It follows the control plane's change feed (`function.deployed` → `set`, `function.removed` →
+ * `delete`; wired in src/control/followers.ts), whichever process published the change.
  */
 export class FunctionCache {
   private readonly records = new Map<string, FunctionRecord>();
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Pick<FunctionRepository, 'getFunction'>) {}
 
   /** The cached record, if any (no I/O: the hot path). */
   peek(name: string): FunctionRecord | undefined {

@@ -1,5 +1,5 @@
 import { NimbusError } from '../core/errors.js';
-import type { Store } from '../store/types.js';
+import type { SecretRepository } from '../store/types.js';
 
 /**
  * Checks the secrets a deploy asks for: each must exist (UNKNOWN_SECRET), and none may share its
@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
  * variables and one would silently win. `env` and `secrets` are the merged settings the new
  * version will have. Both errors name the field `secrets`.
  */
-export async function checkSecretReferences(store: Store, env: Record<string, string>, secrets: string[]): Promise<void> {
+export async function checkSecretReferences(store: Pick<SecretRepository, 'listSecrets'>, env: Record<string, string>, secrets: string[]): Promise<void> {
   if (secrets.length === 0) return;
   const clash = secrets.find((name) => Object.hasOwn(env, name));
   if (clash !== undefined) {

@@ -1,4 +1,4 @@
-import type { Scope } from '../auth/scopes.js';
+import type { Scope } from '../core/scope.js';
 
 /** A management API token as stored: never its value, only the value's sha256. */
 export interface TokenRecord {
@@ -30,11 +30,8 @@ export interface InvokeKeyRecord {
   revokedAt?: number | undefined;
 }
 
-/**
- * Storage of API tokens and invoke keys; part of {@link Store}. Records are copies: changing one
- * changes nothing stored.
- */
-export interface AuthStore {
+/** Management API tokens. Records are copies: changing one changes nothing stored. */
+export interface TokenRepository {
   /** Stores a new token; its id and hash must be new. */
   createToken(token: TokenRecord): Promise<void>;
   /** All tokens, revoked ones included, oldest first. */
@@ -45,7 +42,10 @@ export interface AuthStore {
   revokeToken(id: string, now: number): Promise<boolean>;
   /** Records a use of the token. */
   touchToken(id: string, now: number): Promise<void>;
+}
 
+/** Invoke keys of functions. Records are copies: changing one changes nothing stored. */
+export interface InvokeKeyRepository {
   /**
    * Stores a new invoke key.
    * @throws NimbusError FUNCTION_NOT_FOUND when its function does not exist.
@@ -56,3 +56,10 @@ export interface AuthStore {
   /** Marks a key of this function revoked; false when the function has no such key. */
   revokeInvokeKey(functionName: string, id: string, now: number): Promise<boolean>;
 }
+
+/**
+ * Access control's storage: API tokens and invoke keys (one repository, since keys live and die
+ * with functions of the same store). Consumers take the half they use. Every implementation passes
+ * test/store/auth-contract.ts.
+ */
+export interface AuthRepository extends TokenRepository, InvokeKeyRepository {}

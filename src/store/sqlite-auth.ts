@@ -1,7 +1,8 @@
-import type { Database, Statement } from 'better-sqlite3';
-import type { Scope } from '../auth/scopes.js';
+import type { Statement } from 'better-sqlite3';
 import { NimbusError } from '../core/errors.js';
-import type { InvokeKeyRecord, TokenRecord } from './auth-types.js';
+import type { Scope } from '../core/scope.js';
+import type { AuthRepository, InvokeKeyRecord, TokenRecord } from './auth-types.js';
+import type { SqliteHandle } from './sqlite-handle.js';
 
 interface TokenRow {
   id: string;
@@ -25,11 +26,8 @@ interface KeyRow {
 const TOKEN_COLUMNS = 'id, name, scope, hash, created_at, last_used_at, revoked_at';
 const KEY_COLUMNS = 'id, function, name, hash, created_at, revoked_at';
 
-/**
- * The SQL behind {@link AuthStore} for SqliteStore (tables from migration 2). Kept apart so the
- * function store stays about functions.
- */
-export class SqliteAuthStatements {
+/** API tokens and invoke keys in SQLite (tables from migration 2). */
+export class SqliteAuth implements AuthRepository {
   private readonly insertToken: Statement<[string, string, string, string, number]>;
   private readonly allTokens: Statement<[], TokenRow>;
   private readonly tokenByHash: Statement<[string], TokenRow>;
@@ -42,7 +40,8 @@ export class SqliteAuthStatements {
   private readonly revokeKeyStmt: Statement<[number, string, string]>;
   private readonly keyExists: Statement<[string, string], { id: string }>;
 
-  constructor(private readonly db: Database) {
+  constructor(private readonly handle: SqliteHandle) {
+    const db = handle.get();
     this.insertToken = db.prepare('INSERT INTO api_tokens (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)');
     this.allTokens = db.prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, rowid`);
     this.tokenByHash = db.prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE hash = ?`);
@@ -56,29 +55,34 @@ export class SqliteAuthStatements {
     this.keyExists = db.prepare<[string, string], { id: string }>('SELECT id FROM invoke_keys WHERE function = ? AND id = ?');
   }
 
-  createToken(token: TokenRecord): void {
+  async createToken(token: TokenRecord): Promise<void> {
+    this.handle.get();
     this.insertToken.run(token.id, token.name, token.scope, token.hash, token.createdAt);
   }
 
-  listTokens(): TokenRecord[] {
+  async listTokens(): Promise<TokenRecord[]> {
+    this.handle.get();
     return this.allTokens.all().map(toToken);
   }
 
-  findTokenByHash(hash: string): TokenRecord | undefined {
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    this.handle.get();
     const row = this.tokenByHash.get(hash);
     return row && toToken(row);
   }
 
-  revokeToken(id: string, now: number): boolean {
-    return this.db.transaction(() => this.revokeTokenStmt.run(now, id).changes > 0 || this.tokenExists.get(id) !== undefined).immediate();
+  async revokeToken(id: string, now: number): Promise<boolean> {
+    return this.handle.get().transaction(() => this.revokeTokenStmt.run(now, id).changes > 0 || this.tokenExists.get(id) !== undefined).immediate();
   }
 
-  touchToken(id: string, now: number): void {
+  async touchToken(id: string, now: number): Promise<void> {
+    this.handle.get();
     this.touch.run(now, id);
   }
 
-  createInvokeKey(key: InvokeKeyRecord): void {
-    this.db
+  async createInvokeKey(key: InvokeKeyRecord): Promise<void> {
+    this.handle
+      .get()
       .transaction(() => {
         if (!this.functionExists.get(key.function)) {
           throw new NimbusError('FUNCTION_NOT_FOUND', `No function named "${key.function}" is deployed.`);
@@ -88,12 +92,14 @@ export class SqliteAuthStatements {
       .immediate();
   }
 
-  listInvokeKeys(functionName: string): InvokeKeyRecord[] {
+  async listInvokeKeys(functionName: string): Promise<InvokeKeyRecord[]> {
+    this.handle.get();
     return this.keysOf.all(functionName).map(toKey);
   }
 
-  revokeInvokeKey(functionName: string, id: string, now: number): boolean {
-    return this.db
+  async revokeInvokeKey(functionName: string, id: string, now: number): Promise<boolean> {
+    return this.handle
+      .get()
       .transaction(() => this.revokeKeyStmt.run(now, functionName, id).changes > 0 || this.keyExists.get(functionName, id) !== undefined)
       .immediate();
   }

@@ -1,5 +1,6 @@
-import type { Database, Statement } from 'better-sqlite3';
-import type { SecretRecord, StoredSecret } from './types.js';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteHandle } from './sqlite-handle.js';
+import type { SecretRecord, SecretRepository, StoredSecret } from './types.js';
 
 interface SecretRow {
   name: string;
@@ -11,11 +12,8 @@ interface SecretRow {
 
 type MetaRow = Omit<SecretRow, 'sealed'>;
 
-/**
- * The `secrets` table of the SQLite store (see migration 2). Kept apart from SqliteStore so the
- * function statements and the secret statements each stay small; SqliteStore delegates here.
- */
-export class SqliteSecrets {
+/** Secrets in SQLite: the `secrets` table (see migration 3), one row per secret, sealed value included. */
+export class SqliteSecrets implements SecretRepository {
   private readonly statements: {
     get: Statement<[string], SecretRow>;
     list: Statement<[], MetaRow>;
@@ -24,11 +22,8 @@ export class SqliteSecrets {
     remove: Statement<[string]>;
   };
 
-  /** `handle` answers the open database, or throws when the store is closed. */
-  constructor(
-    db: Database,
-    private readonly handle: () => Database,
-  ) {
+  constructor(private readonly handle: SqliteHandle) {
+    const db = handle.get();
     this.statements = {
       get: db.prepare<[string], SecretRow>('SELECT name, version, sealed, created_at, updated_at FROM secrets WHERE name = ?'),
       list: db.prepare<[], MetaRow>('SELECT name, version, created_at, updated_at FROM secrets ORDER BY name'),
@@ -41,8 +36,8 @@ export class SqliteSecrets {
     };
   }
 
-  put(name: string, sealed: Buffer, now: number): SecretRecord {
-    const db = this.handle();
+  async putSecret(name: string, sealed: Buffer, now: number): Promise<SecretRecord> {
+    const db = this.handle.get();
     const put = db.transaction((): SecretRecord => {
       const previous = this.statements.current.get(name);
       const record: SecretRecord = { name, version: (previous?.version ?? 0) + 1, createdAt: previous?.created_at ?? now, updatedAt: now };
@@ -53,19 +48,19 @@ export class SqliteSecrets {
     return put.immediate();
   }
 
-  get(name: string): StoredSecret | undefined {
-    this.handle();
+  async getSecret(name: string): Promise<StoredSecret | undefined> {
+    this.handle.get();
     const row = this.statements.get.get(name);
     return row && { ...toRecord(row), sealed: Buffer.from(row.sealed) };
   }
 
-  list(): SecretRecord[] {
-    this.handle();
+  async listSecrets(): Promise<SecretRecord[]> {
+    this.handle.get();
     return this.statements.list.all().map(toRecord);
   }
 
-  delete(name: string): boolean {
-    this.handle();
+  async deleteSecret(name: string): Promise<boolean> {
+    this.handle.get();
     return this.statements.remove.run(name).changes > 0;
   }
 }

@@ -1,5 +1,5 @@
 import type { FunctionSpec } from '../core/spec.js';
-import type { AuthStore } from './auth-types.js';
+import type { AuthRepository } from './auth-types.js';
 
 /** Where a function version's runnable code lives, as produced by the builder. */
 export interface BuildRef {
@@ -22,6 +22,15 @@ export interface FunctionRecord {
   updatedAt: number;
 }
 
+/** One deployed version of a function, as the version history keeps it. */
+export interface FunctionVersion {
+  spec: FunctionSpec;
+  version: number;
+  build: BuildRef;
+  /** When this version was deployed (epoch milliseconds). */
+  deployedAt: number;
+}
+
 /** A stored secret's metadata. The value is never part of it. */
 export interface SecretRecord {
   name: string;
@@ -39,13 +48,13 @@ export interface StoredSecret extends SecretRecord {
 }
 
 /**
- * Function metadata, secrets (sealed), and API tokens and invoke keys ({@link AuthStore}).
- * Implementations: SQLite (embedded, `SqliteStore`), later Postgres. Every implementation passes
- * test/store/store-contract.ts.
+ * Functions and their version history. Records are copies: changing one changes nothing stored.
+ * Every implementation passes test/store/function-contract.ts.
  */
-export interface Store extends AuthStore {
+export interface FunctionRepository {
+  /** The current version of the function; undefined when there is none. */
   getFunction(name: string): Promise<FunctionRecord | undefined>;
-  /** All functions, ordered by name. */
+  /** All functions (their current versions), ordered by name. */
   listFunctions(): Promise<FunctionRecord[]>;
   /**
    * Creates the function or makes a new version current, atomically: the version number is the
@@ -54,8 +63,19 @@ export interface Store extends AuthStore {
   putFunction(spec: FunctionSpec, build: BuildRef, now: number): Promise<FunctionRecord>;
   /** Removes the function, its history and its invoke keys; false if there was none. */
   deleteFunction(name: string): Promise<boolean>;
+  /** One version from the function's history (the current one included); undefined when unknown. */
+  getVersion(name: string, version: number): Promise<FunctionVersion | undefined>;
+  /** The function's version history, newest first; empty for an unknown function. */
+  listVersions(name: string): Promise<FunctionVersion[]>;
   /** Build ids still referenced by any stored version (for garbage collection). */
   referencedBuilds(): Promise<Set<string>>;
+}
+
+/**
+ * Secrets, sealed: the store never sees a value in the clear. Every implementation passes
+ * test/store/secret-contract.ts.
+ */
+export interface SecretRepository {
   /**
    * Creates the secret (version 1) or replaces its sealed value (next version, same createdAt),
    * atomically.
@@ -66,5 +86,17 @@ export interface Store extends AuthStore {
   listSecrets(): Promise<SecretRecord[]>;
   /** Removes the secret; false if there was none. */
   deleteSecret(name: string): Promise<boolean>;
+}
+
+/**
+ * Every repository of one store, for the composition root only: each part is given just the
+ * repository it needs. Implementations: SQLite (embedded, `SqliteStore`), later Postgres. After
+ * `close`, every repository's calls reject with SHUTTING_DOWN.
+ */
+export interface Store {
+  readonly functions: FunctionRepository;
+  readonly secrets: SecretRepository;
+  readonly auth: AuthRepository;
+  /** Closes the store; closing twice is harmless. */
   close(): Promise<void>;
 }

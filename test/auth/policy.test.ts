@@ -2,10 +2,23 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bearerToken } from '../../src/auth/api-guard.js';
 import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newInvokeKey, newToken, TOKEN_PREFIX } from '../../src/auth/credentials.js';
-import { requiredScope, scopeAllows } from '../../src/auth/scopes.js';
+import { authRoutes, type AuthRouteDeps } from '../../src/api/auth-routes.js';
+import { matchRoute, scopeOf } from '../../src/api/route-table.js';
+import { openApiDocument } from '../../src/api/openapi.js';
+import { type ApiDeps, routeTable } from '../../src/api/routes.js';
 import { defaultInvokeAuth, isLoopbackHost } from '../../src/core/invoke-auth.js';
+import { scopeAllows } from '../../src/core/scope.js';
 
-describe('requiredScope', () => {
+/** The API's route table; no handler runs here, so the parts behind the routes are left out. */
+const table = routeTable({ extraRoutes: authRoutes({} as AuthRouteDeps) } as unknown as ApiDeps);
+
+/** The scope a request needs, as the API enforces it; null when it needs none. */
+function requiredScope(method: string, path: string): string | null {
+  const scope = scopeOf(matchRoute(table, method, path), method);
+  return scope === 'open' ? null : scope;
+}
+
+describe('the scope each API route declares', () => {
   const cases: Array<[string, string, string | null]> = [
     ['GET', '/api/v1/openapi.json', null],
     ['GET', '/api/v1/functions', 'read'],
@@ -25,13 +38,39 @@ describe('requiredScope', () => {
     ['GET', '/api/v1/secrets', 'read'],
     ['PUT', '/api/v1/secrets/DB_PASSWORD', 'admin'],
     ['DELETE', '/api/v1/secrets/DB_PASSWORD', 'admin'],
-    // Writes nobody gave a scope to are closed to all but admin.
+    // Requests no route serves still need a token: read for GET and HEAD, admin for writes.
     ['POST', '/api/v1/functions/hello', 'admin'],
     ['PUT', '/api/v1/something-new', 'admin'],
+    ['GET', '/api/v1/something-new', 'read'],
+    ['HEAD', '/api/v1/functions', 'read'],
+    // The scope is the one of the route that runs: the path as sent, never normalised.
+    ['DELETE', '/api/v1/functions/%2e%2e', 'deploy'],
   ];
   for (const [method, path, scope] of cases) {
     it(`${method} ${path} needs ${scope ?? 'nothing'}`, () => assert.equal(requiredScope(method, path), scope));
   }
+});
+
+describe('the API description', () => {
+  it('describes only routes the table serves, with the scope each declares', () => {
+    const scopeFor = (method: string, path: string) => scopeOf(matchRoute(table, method, path), method);
+    const doc = openApiDocument('http://nimbus.test', scopeFor) as { paths: Record<string, Record<string, { 'x-nimbus-scope'?: string; security?: unknown[] }>> };
+    let described = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/api/')) continue;
+      const concrete = path.replace(/\{[^}]+\}/g, 'x');
+      for (const method of ['get', 'put', 'post', 'delete', 'patch']) {
+        const operation = item[method];
+        if (!operation) continue;
+        described++;
+        const match = matchRoute(table, method.toUpperCase(), concrete);
+        assert.equal(match.kind, 'found', `${method} ${path} is routed`);
+        const scope = match.kind === 'found' ? match.method.scope : undefined;
+        assert.equal(operation['x-nimbus-scope'], scope === 'open' ? undefined : scope, `${method} ${path}`);
+      }
+    }
+    assert.ok(described >= 15, `${described} operations`);
+  });
 });
 
 describe('scopeAllows', () => {

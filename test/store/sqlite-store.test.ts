@@ -6,9 +6,14 @@ import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrate, MIGRATIONS } from '../../src/store/migrations.js';
 import { DB_FILE, SqliteStore } from '../../src/store/sqlite.js';
-import { storeContract } from './store-contract.js';
+import { authRepositoryContract } from './auth-contract.js';
+import { functionRepositoryContract } from './function-contract.js';
+import { secretRepositoryContract } from './secret-contract.js';
 
-storeContract('SqliteStore', (dir) => SqliteStore.open(dir));
+const openSqlite = (dir: string) => SqliteStore.open(dir);
+functionRepositoryContract('SqliteStore', openSqlite);
+secretRepositoryContract('SqliteStore', openSqlite);
+authRepositoryContract('SqliteStore', openSqlite);
 
 test('SqliteStore uses WAL and records the schema version', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-sqlite-'));
