@@ -1,19 +1,11 @@
 import type { Clock } from '../core/clock.js';
+import type { SecretView } from '../api/wire.js';
 import { NimbusError } from '../core/errors.js';
 import { assertSecretName, checkSecretValue } from '../core/secret-rules.js';
 import type { FunctionRecord, SecretRecord, Store } from '../store/types.js';
 import type { SecretCipher } from './cipher.js';
 
-/** A secret as the API shows it: metadata and who uses it, never the value. */
-export interface SecretView {
-  name: string;
-  /** Starts at 1; grows by one each time the value is replaced. */
-  version: number;
-  /** Functions whose current version uses the secret, ordered by name. */
-  functions: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type { SecretView } from '../api/wire.js';
 
 export interface SecretServiceDeps {
   store: Store;
