@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { secretNameProblem } from '../core/secret-rules.js';
-import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration } from '../core/spec.js';
+import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration, secretNameProblem } from '../api/wire.js';
 
 /**
  * Parsers for command-line values. Each throws commander's InvalidArgumentError with a message
