@@ -14,9 +14,10 @@ import {
   PACKAGE_FILENAME_HEADER,
   type PackageInfo,
 } from '../api/wire.js';
+import { SERVER_DEFAULTS } from '../config/server-defaults.js';
 
-/** Where the CLI looks for the platform when neither --url nor NIMBUS_URL is given. */
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** Where the CLI looks for the platform when neither --url nor NIMBUS_URL is given: where `nimbus up` listens by default. */
+export const DEFAULT_URL = `http://${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`;
 
 /** An error the platform answered with: `{"error":{"code","message"}}` (or an undecodable body). */
 export class ApiError extends Error {
