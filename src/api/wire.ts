@@ -2,7 +2,8 @@
  * The public HTTP API on the wire: the bodies `/api/v1` takes and answers, the platform's error
  * body, and the names, limits and headers a client needs to speak it. The server's routes answer
  * these types and the CLI (and later the dashboard) read them, so the two cannot drift apart
- * silently; the CLI imports nothing else of the platform.
+ * silently; the CLI takes nothing else from the platform but its start-up defaults
+ * (test/api/wire.test.ts checks what it loads).
  *
  * A leaf: values the API defines are declared here; the few owned by a core rule (the error
  * catalogue's header, token scopes, secret names, the duration syntax) are re-exported from their

@@ -10,6 +10,8 @@ import type { SandboxMode } from '../sandbox/modes.js';
 import { SERVER_DEFAULTS } from './server-defaults.js';
 import { validateServerOptions } from './server-options-schema.js';
 
+export { ServerOptionsError } from './server-options-schema.js';
+
 /** Options of `startServer`, as callers give them; every one may be left out. */
 export interface ServerOptions {
   /** Interface to listen on. @default 127.0.0.1 */
@@ -140,5 +142,3 @@ function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T>
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
-
-export { ServerOptionsError } from './server-options-schema.js';
