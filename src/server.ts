@@ -1,8 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import { join } from 'node:path';
 import { authRoutes } from './api/auth-routes.js';
 import { FunctionViews } from './api/function-view.js';
 import { createApi } from './api/routes.js';
@@ -15,9 +14,10 @@ import { FunctionService } from './control/function-service.js';
 import { InProcessChangeFeed } from './control/in-process-feed.js';
 import { SecretService } from './control/secret-service.js';
 import { CleanupStack } from './core/cleanup-stack.js';
-import { type Clock, systemClock } from './core/clock.js';
 import { isNimbusError, NimbusError } from './core/errors.js';
 import { isLoopbackHost, type InvokeAuth } from './core/invoke-auth.js';
+import { SERVER_DEFAULTS } from './config/server-defaults.js';
+import { compileServerOptions, type CompiledServerOptions, type ServerOptions } from './config/server-options.js';
 import { FunctionCache } from './gateway/function-cache.js';
 import { InvocationEvents } from './gateway/invocation-events.js';
 import { Invoker } from './gateway/invoker.js';
@@ -27,16 +27,14 @@ import { functionFromHost } from './http/function-host.js';
 import { sendError, sendJson } from './http/respond.js';
 import { EsbuildBuilder } from './packages/builder.js';
 import { FsPackageRepository } from './packages/repository.js';
-import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './packages/types.js';
 import { runtimeAdapters } from './runtimes/index.js';
-import type { RuntimeAdapter } from './runtimes/types.js';
 import { checkRuntimeStarts } from './providers/local/runtime-check.js';
-import { createSandbox, type HostCheck, type SandboxMode } from './sandbox/probe.js';
+import { createSandbox, type HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 import { LocalProvider } from './providers/local/provider.js';
 import { InstanceManager } from './scaling/instance-manager.js';
 import { removeStaleRunDirs } from './providers/local/run-dir.js';
-import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from './core/spec.js';
+import type { NetworkPolicy } from './core/spec.js';
 import { SecretCipher } from './secrets/cipher.js';
 import { loadSecretsKey } from './secrets/key.js';
 import { SecretEnv } from './secrets/secret-env.js';
@@ -44,55 +42,8 @@ import { prepareDataDir } from './store/data-dir.js';
 import { SqliteStore } from './store/sqlite.js';
 import { LogBuffer } from './telemetry/logs.js';
 
-/** Options of {@link startServer}. */
-export interface ServerOptions {
-  /** Interface to listen on. @default 127.0.0.1 */
-  host?: string;
-  /** Port; 0 picks a free one. @default 8080 */
-  port?: number;
-  /** Where the store, packages and builds live. @default ./.nimbus */
-  dataDir?: string;
-  /** Largest invocation request body in bytes. @default 6 MB */
-  maxBodyBytes?: number;
-  /** Upload limits. */
-  packageLimits?: Partial<PackageLimits>;
-  /** The autoscaler decides this often (ms). @default 1000 */
-  scaleIntervalMs?: number;
-  /** Requests allowed to wait for capacity per function. @default 1000 */
-  maxQueue?: number;
-  /**
-   * Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms); the function's own
-   * timeout ends the wait sooner when it is shorter. @default 10000
-   */
-  maxQueueWaitMs?: number;
-  /** Generic runtime processes kept ready per runtime. @default 1 */
-  warmPoolSize?: number;
-  /** Which sandbox runs instances: the best this host offers, or exactly one. @default auto */
-  sandbox?: SandboxMode;
-  /** Instance limits (processes, open files, /tmp size) of functions that set none of their own. */
-  instanceLimits?: Partial<InstanceLimits>;
-  /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
-  defaultAuth?: InvokeAuth;
-  /**
-   * Requests to `<function>.<domain>[:port]` invoke that function at its own root; an empty string
-   * turns this off. @default localhost
-   */
-  domain?: string;
-  /**
-   * Accept functions with network `host` although the platform listens beyond loopback (they
-   * share the host's network, loopback services included). @default false
-   */
-  allowHostNetwork?: boolean;
-  /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
-  runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
-  /**
-   * Show every invocation's caller the function's own error text (development only); otherwise
-   * only callers presenting an API token of scope `read` see it. @default false
-   */
-  exposeErrors?: boolean;
-  clock?: Clock;
-  logger?: Logger;
-}
+/** Options of {@link startServer}: every default and allowed range is in src/config/. */
+export type { ServerOptions } from './config/server-options.js';
 
 /** A running platform. */
 export interface RunningServer {
@@ -118,32 +69,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** The default of `maxBodyBytes`; kept for callers that imported it from here. */
+export const DEFAULT_MAX_BODY_BYTES = SERVER_DEFAULTS.maxBodyBytes;
 
 /**
  * The composition root: picks the implementations (SQLite store, file package repository,
  * esbuild builder, process sandbox, local backend) and serves the API and gateway on one port.
  */
-export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(raw: ServerOptions = {}): Promise<RunningServer> {
+  // Compiled once: from here on every value is defaulted, checked and frozen.
+  const options = compileServerOptions(raw);
   const started = new CleanupStack();
   try {
     return await startSteps(options, started);
   } catch (err) {
     // A failed start releases what it started (warm processes, cgroups, the run directory, the
     // store), so `nimbus up` exits instead of holding them, and a supervisor's retries do not pile up.
-    await started.releaseAll((releaseErr) => (options.logger ?? pino({ base: undefined })).warn({ err: releaseErr }, 'could not release after a failed start'));
+    await started.releaseAll((releaseErr) => options.logger.warn({ err: releaseErr }, 'could not release after a failed start'));
     throw err;
   }
 }
 
 /** The steps of {@link startServer}; each registers in `started` how to undo it. */
-async function startSteps(options: ServerOptions, started: CleanupStack): Promise<RunningServer> {
-  const host = options.host ?? '127.0.0.1';
-  const domain = options.domain ?? 'localhost';
-  const dataDir = resolve(options.dataDir ?? '.nimbus');
-  const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? 'info', base: undefined });
-  const packageLimits = { ...DEFAULT_PACKAGE_LIMITS, ...options.packageLimits };
+async function startSteps(options: CompiledServerOptions, started: CleanupStack): Promise<RunningServer> {
+  const { host, domain, dataDir, clock, logger, packageLimits } = options;
   const dataDirState = await prepareDataDir(dataDir);
   if (dataDirState.openToOthers !== undefined) {
     logger.warn({ dataDir, mode: dataDirState.openToOthers.toString(8) }, 'the data dir is open to other users (it holds every function\'s code and the store): chmod 700 it');
@@ -165,7 +114,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const logs = new LogBuffer();
   const runtimes = { ...runtimeAdapters, ...options.runtimes };
   // Bubblewrap is only taken when a real node instance starts in it (see checkRuntimeStarts).
-  const { sandbox, probe } = await createSandbox(options.sandbox ?? 'auto', (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
+  const { sandbox, probe } = await createSandbox(options.sandbox, (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
   started.defer(() => sandbox.close());
   if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
   const provider = new LocalProvider({
@@ -180,8 +129,10 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
         if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
         throw err;
       }),
-    ...(options.warmPoolSize !== undefined ? { warmPoolSize: options.warmPoolSize } : {}),
-    ...(options.instanceLimits ? { limits: options.instanceLimits } : {}),
+    warmPoolSize: options.warmPoolSize,
+    startTimeoutMs: options.startTimeoutMs,
+    stopGraceMs: options.stopGraceMs,
+    limits: options.instanceLimits,
     onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
   });
   started.defer(() => provider.shutdown());
@@ -189,9 +140,9 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const backend = new InstanceManager({
     provider,
     clock,
-    scaleIntervalMs: options.scaleIntervalMs ?? 1000,
-    maxQueue: options.maxQueue ?? 1000,
-    maxQueueWaitMs: options.maxQueueWaitMs ?? 10_000,
+    scaleIntervalMs: options.scaleIntervalMs,
+    maxQueue: options.maxQueue,
+    maxQueueWaitMs: options.maxQueueWaitMs,
   });
   started.defer(() => backend.shutdown());
   const cipher = new SecretCipher(secretsKey.key);
@@ -199,7 +150,6 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
   const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
   const cache = new FunctionCache(store.functions);
   followChanges(feed, { functions: cache, invokeKeys: access.keyCheck, logs, instances: backend });
-  const instanceLimits: InstanceLimits = { ...DEFAULT_INSTANCE_LIMITS, ...options.instanceLimits };
   const service = new FunctionService({
     functions: store.functions,
     secrets: store.secrets,
@@ -209,16 +159,16 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
     clock,
     check: (candidate) => backend.check(candidate),
     networkPolicies: sandbox.networkPolicies,
-    hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork ?? false),
+    hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork),
     sandboxName: sandbox.name,
   });
-  const views = new FunctionViews({ status: (name) => backend.status(name), instanceLimits, defaultAuth: access.defaultAuth, domain });
+  const views = new FunctionViews({ status: (name) => backend.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(clock);
   const invocations = new InvocationEvents((err) => logger.error({ err }, 'an invocation-ended listener failed'));
   const invoker = new Invoker({ functions: cache, admission: backend, clock, events: invocations });
-  const gateway = new HttpInvokeEdge({ invoker, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, onInternalError, invokeAuth: access.keyCheck, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors ?? false, authFailures) });
+  const gateway = new HttpInvokeEdge({ invoker, maxBodyBytes: options.maxBodyBytes, onInternalError, invokeAuth: access.keyCheck, revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors, authFailures) });
 
   let url = '';
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
@@ -256,7 +206,7 @@ async function startSteps(options: ServerOptions, started: CleanupStack): Promis
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8080, host, () => resolveListen());
+    server.listen(options.port, host, () => resolveListen());
   });
   started.defer(() => new Promise((closed) => server.close(closed)));
   // Functions that must keep instances running get them from the start.

@@ -2,47 +2,9 @@ import type { InvokeAuth } from '../core/invoke-auth.js';
 import { type InstanceLimits, instanceLimitsOf, type NetworkPolicy } from '../core/spec.js';
 import { functionHostUrl } from '../http/function-host.js';
 import type { FunctionRecord } from '../store/types.js';
+import type { FunctionView } from './wire.js';
 
-/** A function as the API shows it: times in seconds, memory in MB. */
-export interface FunctionView {
-  name: string;
-  runtime: string;
-  handler: string;
-  /** exec functions: how the program serves invocations. */
-  protocol?: 'http' | 'stdio';
-  version: number;
-  package: string;
-  env: Record<string, string>;
-  /** Names of the secrets the function gets as environment variables (never their values). */
-  secrets: string[];
-  timeout: number;
-  memory: number;
-  idleTimeout: number;
-  concurrency: number;
-  maxInstances: number;
-  minInstances: number;
-  network: NetworkPolicy;
-  /** Instance limits in effect (the function's own, else the platform's). */
-  maxProcesses: number;
-  maxOpenFiles: number;
-  /** MB */
-  tmpSize: number;
-  /** Who may invoke it, in effect: its own setting, else the platform's default. */
-  auth: InvokeAuth;
-  url: string;
-  /** The function's own host, where it sees its paths from the root (e.g. http://hello.localhost:8080/). */
-  hostUrl?: string;
-  /** Running instances (starting, ready or draining). */
-  instances: number;
-  /** Instances ready to serve. */
-  readyInstances: number;
-  /** Instances the autoscaler currently wants. */
-  desired: number;
-  /** The last failed instance start, until an instance starts again (a deploy's check counts). */
-  lastStartError?: { message: string; at: string };
-  createdAt: string;
-  updatedAt: string;
-}
+export type { FunctionView } from './wire.js';
 
 /** What the instances of a function look like right now (the backend's status of it). */
 export interface InstanceStatus {

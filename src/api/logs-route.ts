@@ -4,9 +4,10 @@ import { NimbusError } from '../core/errors.js';
 import { parseDuration } from '../core/spec.js';
 import { sendJson } from '../http/respond.js';
 import type { LogBuffer, LogEntry } from '../telemetry/logs.js';
+import type { LogLine, LogList } from './wire.js';
 
 /** The wire form of a log entry. */
-function toWire(entry: LogEntry) {
+function toWire(entry: LogEntry): LogLine {
   return {
     time: new Date(entry.time).toISOString(),
     function: entry.function,
@@ -46,7 +47,7 @@ export function serveLogs(req: IncomingMessage, res: ServerResponse, url: URL, n
   const past = logs.query(name, { ...(since !== undefined ? { since } : {}), ...(limit !== undefined ? { limit } : {}) });
   const follow = ['true', '1', ''].includes(url.searchParams.get('follow') ?? 'no');
   if (!follow) {
-    sendJson(res, 200, { logs: past.map(toWire) });
+    sendJson(res, 200, { logs: past.map(toWire) } satisfies LogList);
     return;
   }
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-cache' });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CreatedInvokeKey, InvokeKeyView } from '../api/wire.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { ChangeFeed } from '../control/change-feed.js';
@@ -6,20 +7,7 @@ import type { InvokeKeyRecord, InvokeKeyRepository } from '../store/auth-types.j
 import { hashSecret, newId, newInvokeKey } from './credentials.js';
 import { credentialName, isoOrNull, parseBody } from './validation.js';
 
-/** An invoke key as the API lists it: never the key nor its hash. */
-export interface InvokeKeyView {
-  id: string;
-  function: string;
-  name: string;
-  createdAt: string;
-  revoked: boolean;
-  revokedAt: string | null;
-}
-
-/** The answer to creating a key: the only time the key is shown. */
-export interface CreatedInvokeKey extends InvokeKeyView {
-  key: string;
-}
+export type { CreatedInvokeKey, InvokeKeyView } from '../api/wire.js';
 
 /** The body of `POST /api/v1/functions/{name}/keys`. */
 const createKeySchema = z.object({ name: credentialName('key').optional() }).strict();

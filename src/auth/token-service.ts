@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CreatedToken, TokenView } from '../api/wire.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { TokenRecord, TokenRepository } from '../store/auth-types.js';
@@ -6,21 +7,7 @@ import { hashSecret, isWellFormed, newId, newToken, TOKEN_PREFIX } from './crede
 import { type Scope, SCOPES } from '../core/scope.js';
 import { credentialName, isoOrNull, parseBody } from './validation.js';
 
-/** A token as the API lists it: never its value nor its hash. */
-export interface TokenView {
-  id: string;
-  name: string;
-  scope: Scope;
-  createdAt: string;
-  lastUsedAt: string | null;
-  revoked: boolean;
-  revokedAt: string | null;
-}
-
-/** The answer to creating a token: the only time its value is shown. */
-export interface CreatedToken extends TokenView {
-  token: string;
-}
+export type { CreatedToken, TokenView } from '../api/wire.js';
 
 /** The body of `POST /api/v1/tokens`. */
 const createTokenSchema = z

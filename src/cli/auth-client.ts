@@ -1,5 +1,4 @@
-import type { InvokeKeyView, CreatedInvokeKey } from '../auth/invoke-keys.js';
-import type { CreatedToken, TokenView } from '../auth/token-service.js';
+import type { CreatedInvokeKey, CreatedToken, InvokeKeyList, InvokeKeyView, TokenList, TokenView, WhoAmI } from '../api/wire.js';
 import type { NimbusClient } from './client.js';
 
 /** Access control calls of the management API (the types are the API's own; no code is shared). */
@@ -10,11 +9,7 @@ export type KeyInfo = InvokeKeyView;
 export type NewKey = CreatedInvokeKey;
 
 /** The token the client sends, as the platform sees it. */
-export interface WhoAmI {
-  id: string;
-  name: string;
-  scope: string;
-}
+export type { WhoAmI } from '../api/wire.js';
 
 export function whoami(client: NimbusClient): Promise<WhoAmI> {
   return client.json<WhoAmI>('GET', '/api/v1/whoami');
@@ -25,7 +20,7 @@ export function createToken(client: NimbusClient, name: string, scope: string): 
 }
 
 export async function listTokens(client: NimbusClient): Promise<TokenInfo[]> {
-  return (await client.json<{ tokens: TokenInfo[] }>('GET', '/api/v1/tokens')).tokens;
+  return (await client.json<TokenList>('GET', '/api/v1/tokens')).tokens;
 }
 
 export async function revokeToken(client: NimbusClient, id: string): Promise<void> {
@@ -39,7 +34,7 @@ export function createKey(client: NimbusClient, fn: string, name?: string): Prom
 }
 
 export async function listKeys(client: NimbusClient, fn: string): Promise<KeyInfo[]> {
-  return (await client.json<{ keys: KeyInfo[] }>('GET', keysPath(fn))).keys;
+  return (await client.json<InvokeKeyList>('GET', keysPath(fn))).keys;
 }
 
 export async function revokeKey(client: NimbusClient, fn: string, id: string): Promise<void> {

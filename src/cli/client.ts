@@ -1,11 +1,23 @@
-import type { FunctionView } from '../api/function-service.js';
-import { CALLER_TOKEN_HEADER } from '../core/invoke-auth.js';
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import {
+  CALLER_TOKEN_HEADER,
+  type DeployRequest,
+  ERROR_HEADER,
+  type ErrorBody,
+  type FunctionList,
+  type FunctionView,
+  type LogLine,
+  type LogList,
+  type LogsQuery,
+  PACKAGE_FILENAME_HEADER,
+  type PackageInfo,
+} from '../api/wire.js';
+import { SERVER_DEFAULTS } from '../config/server-defaults.js';
 
-/** Where the CLI looks for the platform when neither --url nor NIMBUS_URL is given. */
-export const DEFAULT_URL = 'http://127.0.0.1:8080';
+/** Where the CLI looks for the platform when neither --url nor NIMBUS_URL is given: where `nimbus up` listens by default. */
+export const DEFAULT_URL = `http://${SERVER_DEFAULTS.host}:${SERVER_DEFAULTS.port}`;
 
 /** An error the platform answered with: `{"error":{"code","message"}}` (or an undecodable body). */
 export class ApiError extends Error {
@@ -80,48 +92,16 @@ function tlsProblem(err: unknown, baseUrl: string): string | undefined {
   return undefined;
 }
 
-/** A package as answered by `POST /api/v1/packages`. */
-export interface PackageInfo {
-  sha256: string;
-  size: number;
-  format: string;
-  files: number;
-  unpackedBytes: number;
-}
+export type { PackageInfo } from '../api/wire.js';
 
 /** A function as answered by the management API (the type is the API's own; no code is shared). */
 export type FunctionInfo = FunctionView;
 
 /** One log line as answered by the logs endpoint. */
-export interface LogEntry {
-  time: string;
-  function: string;
-  invocationId: string | null;
-  stream: 'stdout' | 'stderr' | string;
-  message: string;
-}
+export type LogEntry = LogLine;
 
 /** The body of `PUT /api/v1/functions/{name}`. */
-export interface DeployBody {
-  package: string;
-  runtime?: string;
-  handler?: string;
-  command?: string;
-  protocol?: 'http' | 'stdio';
-  env?: Record<string, string>;
-  secrets?: string[];
-  timeout?: number | string;
-  memory?: number;
-  idleTimeout?: number | string;
-  concurrency?: number;
-  maxInstances?: number;
-  minInstances?: number;
-  network?: string;
-  maxProcesses?: number;
-  maxOpenFiles?: number;
-  tmpSize?: number;
-  auth?: 'public' | 'key';
-}
+export type DeployBody = DeployRequest;
 
 /** A response whose body has not been read yet. */
 export interface RawResponse {
@@ -228,9 +208,10 @@ export async function decodeError(res: RawResponse): Promise<ApiError> {
   } catch {
     // the body is only a hint; the status still says what happened
   }
-  const headerCode = res.headers['x-nimbus-error'];
+  const headerCode = res.headers[ERROR_HEADER];
   try {
-    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    // Decoded defensively: whatever answered may not be Nimbus, or a newer one.
+    const parsed = JSON.parse(text) as { error?: { [K in keyof ErrorBody['error']]?: unknown } };
     const e = parsed.error;
     if (e && typeof e.code === 'string' && typeof e.message === 'string') {
       const details = e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
@@ -342,7 +323,7 @@ export class NimbusClient {
       accept: 'application/json',
       'content-type': filename === undefined ? 'application/gzip' : 'application/octet-stream',
     };
-    if (filename !== undefined) headers['x-nimbus-filename'] = filename;
+    if (filename !== undefined) headers[PACKAGE_FILENAME_HEADER] = filename;
     const res = await this.raw('/api/v1/packages', { method: 'POST', headers, body: bytes });
     return this.decode<PackageInfo>(res);
   }
@@ -353,7 +334,7 @@ export class NimbusClient {
   }
 
   async listFunctions(): Promise<FunctionInfo[]> {
-    const res = await this.json<{ functions: FunctionInfo[] }>('GET', '/api/v1/functions');
+    const res = await this.json<FunctionList>('GET', '/api/v1/functions');
     return res.functions;
   }
 
@@ -366,13 +347,13 @@ export class NimbusClient {
   }
 
   /** `GET /api/v1/functions/{name}/logs` as a list. */
-  async logs(name: string, query: { since?: string; limit?: number }): Promise<LogEntry[]> {
-    const res = await this.json<{ logs: LogEntry[] }>('GET', this.logsPath(name, { ...query, follow: false }));
+  async logs(name: string, query: Omit<LogsQuery, 'follow'>): Promise<LogEntry[]> {
+    const res = await this.json<LogList>('GET', this.logsPath(name, { ...query, follow: false }));
     return res.logs;
   }
 
   /** `GET /api/v1/functions/{name}/logs?follow=true`: the open NDJSON stream. */
-  async followLogs(name: string, query: { since?: string; limit?: number }, signal?: AbortSignal): Promise<RawResponse> {
+  async followLogs(name: string, query: Omit<LogsQuery, 'follow'>, signal?: AbortSignal): Promise<RawResponse> {
     const res = await this.raw(this.logsPath(name, { ...query, follow: true }), {
       headers: { accept: 'application/x-ndjson' },
       bodyTimeout: 0,
@@ -382,7 +363,7 @@ export class NimbusClient {
     return res;
   }
 
-  private logsPath(name: string, query: { since?: string; limit?: number; follow: boolean }): string {
+  private logsPath(name: string, query: LogsQuery): string {
     const params = new URLSearchParams();
     if (query.since !== undefined) params.set('since', query.since);
     if (query.limit !== undefined) params.set('limit', String(query.limit));

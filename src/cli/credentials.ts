@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVER_DEFAULTS } from '../config/server-defaults.js';
 import { isLoopbackHost } from '../core/invoke-auth.js';
 import { DEFAULT_URL, normalizeBaseUrl } from './client.js';
 import { configPath, readConfig } from './config.js';
@@ -18,7 +19,7 @@ export interface Credentials {
 }
 
 /** The admin token file of `nimbus up` started in the current folder with the default data dir. */
-export const LOCAL_ADMIN_TOKEN = join('.nimbus', 'admin.token');
+export const LOCAL_ADMIN_TOKEN = join(SERVER_DEFAULTS.dataDir, 'admin.token');
 
 /**
  * Resolves the platform URL (`--url`, `NIMBUS_URL`, the config file, the default) and the token,

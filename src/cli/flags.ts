@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { secretNameProblem } from '../core/secret-rules.js';
-import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration } from '../core/spec.js';
+import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration, secretNameProblem } from '../api/wire.js';
 
 /**
  * Parsers for command-line values. Each throws commander's InvalidArgumentError with a message
@@ -123,6 +122,14 @@ export function parseSize(flag: string, value: string): number {
   return bytes;
 }
 
+/** Bytes in the units `parseSize` reads, for help texts: `6mb`, `512kb`, `1gb`, else bytes. */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [['gb', 1024 ** 3], ['mb', 1024 ** 2], ['kb', 1024]] as const) {
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
 /** A TCP port, 0 (any free port) to 65535. */
 export function parsePort(value: string): number {
   return parseIntFlag('--port', value, { min: 0, max: 65_535 });
@@ -181,16 +188,30 @@ export function collectSecret(value: string, previous: string[] | undefined): st
   return previous?.includes(name) ? previous : [...(previous ?? []), name];
 }
 
+/** Values of the instance limits, as the help shows them. */
+export interface InstanceLimitValues {
+  maxProcesses: number;
+  maxOpenFiles: number;
+  tmpMb: number;
+}
+
+/** The platform's instance limits unless `nimbus up` sets others (the API's defaults). */
+const API_INSTANCE_LIMITS: InstanceLimitValues = {
+  maxProcesses: LIMITS.maxProcesses.default,
+  maxOpenFiles: LIMITS.maxOpenFiles.default,
+  tmpMb: LIMITS.tmpMb.default,
+};
+
 /**
- * Adds --max-processes, --max-open-files and --tmp-size (instance limits) to a command; `defaults`
- * starts the help's note on the default values (e.g. `default: `).
+ * Adds --max-processes, --max-open-files and --tmp-size (instance limits) to a command; `note`
+ * starts the help's note on the default values (e.g. `default: `), which are `defaults`.
  */
-export function addInstanceLimitOptions(command: Command, defaults: string): Command {
+export function addInstanceLimitOptions(command: Command, note: string, defaults: InstanceLimitValues = API_INSTANCE_LIMITS): Command {
   const { maxProcesses, maxOpenFiles, tmpMb } = LIMITS;
   return command
-    .option('--max-processes <n>', `processes and threads one instance may run (${defaults}${maxProcesses.default})`, (v) =>
+    .option('--max-processes <n>', `processes and threads one instance may run (${note}${defaults.maxProcesses})`, (v) =>
       parseIntFlag('--max-processes', v, maxProcesses),
     )
-    .option('--max-open-files <n>', `open files per instance process (${defaults}${maxOpenFiles.default})`, (v) => parseIntFlag('--max-open-files', v, maxOpenFiles))
-    .option('--tmp-size <mb>', `size of each instance's private /tmp in MB (${defaults}${tmpMb.default})`, (v) => parseIntFlag('--tmp-size', v, tmpMb));
+    .option('--max-open-files <n>', `open files per instance process (${note}${defaults.maxOpenFiles})`, (v) => parseIntFlag('--max-open-files', v, maxOpenFiles))
+    .option('--tmp-size <mb>', `size of each instance's private /tmp in MB (${note}${defaults.tmpMb})`, (v) => parseIntFlag('--tmp-size', v, tmpMb));
 }

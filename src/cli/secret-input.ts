@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { SECRET_LIMITS } from '../core/secret-rules.js';
+import { SECRET_LIMITS } from '../api/wire.js';
 import { CliError } from './context.js';
 import type { CliIO } from './io.js';
 

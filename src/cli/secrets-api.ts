@@ -1,4 +1,4 @@
-import type { SecretView } from '../secrets/service.js';
+import type { SecretList, SecretView } from '../api/wire.js';
 import type { NimbusClient } from './client.js';
 
 /** A secret as the management API answers it: metadata only (the type is the API's own). */
@@ -23,7 +23,7 @@ export const secretsApi = {
   },
 
   async list(client: NimbusClient): Promise<SecretInfo[]> {
-    return (await client.json<{ secrets: SecretInfo[] }>('GET', '/api/v1/secrets')).secrets;
+    return (await client.json<SecretList>('GET', '/api/v1/secrets')).secrets;
   },
 
   async remove(client: NimbusClient, name: string): Promise<void> {

@@ -1,22 +1,8 @@
 import { isIP } from 'node:net';
+import type { InvokeAuth } from '../api/wire.js';
 
-/**
- * Who may invoke a function: `public` (anyone who can reach the gateway) or `key` (callers that
- * send one of the function's invoke keys in the `x-nimbus-key` header).
- */
-export const INVOKE_AUTH_MODES = ['public', 'key'] as const;
-export type InvokeAuth = (typeof INVOKE_AUTH_MODES)[number];
-
-/** The request header that carries an invoke key. */
-export const INVOKE_KEY_HEADER = 'x-nimbus-key';
-
-/**
- * The request header in which an invocation's caller may present an API token, to get the full
- * reason of a failure in the response. A header of its own rather than `Authorization`, which
- * belongs to the function: client `x-nimbus-*` headers are never forwarded, so the token never
- * reaches the function's code.
- */
-export const CALLER_TOKEN_HEADER = 'x-nimbus-token';
+// The modes and headers are part of the API: declared with its wire types, re-exported here.
+export { CALLER_TOKEN_HEADER, INVOKE_AUTH_MODES, type InvokeAuth, INVOKE_KEY_HEADER } from '../api/wire.js';
 
 /** True when `host` can only be reached from this machine (127.0.0.0/8, ::1, localhost). */
 export function isLoopbackHost(host: string): boolean {

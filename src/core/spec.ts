@@ -1,33 +1,24 @@
 import { z } from 'zod';
+import {
+  EXEC_PROTOCOLS,
+  type ExecProtocol,
+  FUNCTION_NAME_PATTERN,
+  INVOKE_AUTH_MODES,
+  type InvokeAuth,
+  LIMITS,
+  NETWORK_POLICIES,
+  type NetworkPolicy,
+  RUNTIMES,
+  type RuntimeName,
+} from '../api/wire.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { NimbusError } from './errors.js';
-import { INVOKE_AUTH_MODES, type InvokeAuth } from './invoke-auth.js';
 import { SECRET_LIMITS, secretNameProblem } from './secret-rules.js';
 
-/** Runtimes Nimbus can run: node and python shims, and `exec`, any program (see EXEC_PROTOCOLS). */
-export const RUNTIMES = ['node', 'python', 'exec'] as const;
-export type RuntimeName = (typeof RUNTIMES)[number];
-
-/**
- * How an `exec` function's program serves invocations: `http`, a long-running program serving
- * HTTP on $PORT; `stdio`, one process per invocation (body on stdin, response on stdout).
- */
-export const EXEC_PROTOCOLS = ['http', 'stdio'] as const;
-export type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
-
-/**
- * Network policy of a function's instances (invocations arrive over a unix socket with any of them):
- * - `outbound` (default): its own network namespace connected to the outside by user-mode
- *   networking; it cannot reach the host's loopback, addresses or ports, and its listeners are
- *   invisible to the host;
- * - `none`: only loopback, in its own network namespace;
- * - `host`: the host's network, loopback included (local databases, the platform's own API): an
- *   explicit choice, refused on a platform listening beyond loopback unless allowed.
- */
-export const NETWORK_POLICIES = ['outbound', 'none', 'host'] as const;
-export type NetworkPolicy = (typeof NETWORK_POLICIES)[number];
-
-/** DNS-label names: lowercase letters, digits and `-`, starting with a letter, at most 63 chars. */
-export const FUNCTION_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// The names and limits the API shows are declared with its wire types; re-exported so the
+// platform's code keeps reading them from the spec.
+export { EXEC_PROTOCOLS, type ExecProtocol, FUNCTION_NAME_PATTERN, LIMITS, NETWORK_POLICIES, type NetworkPolicy, RUNTIMES, type RuntimeName };
+export { formatDuration, parseDuration };
 
 /** Throws INVALID_NAME unless `name` is a valid function name. */
 export function assertFunctionName(name: string): void {
@@ -39,21 +30,6 @@ export function assertFunctionName(name: string): void {
     );
   }
 }
-
-/** Limits on settings, so absurd values are refused with a message naming the range. */
-export const LIMITS = {
-  timeoutMs: { min: 100, max: 3_600_000, default: 30_000 },
-  memoryMb: { min: 64, max: 16_384, default: 256 },
-  idleTimeoutMs: { min: 1_000, max: 86_400_000, default: 300_000 },
-  concurrency: { min: 1, max: 1_000 },
-  maxInstances: { min: 1, max: 1_000, default: 10 },
-  minInstances: { min: 0, max: 1_000, default: 0 },
-  /** Instance limits: a function's own, else the platform's (`nimbus up --max-processes` ...). */
-  maxProcesses: { min: 8, max: 4_096, default: 128 },
-  maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
-  tmpMb: { min: 1, max: 4_096, default: 64 },
-  envBytes: 64 * 1024,
-} as const;
 
 /** Limits of every instance besides memory: processes and threads, open files, /tmp size (MB). */
 export interface InstanceLimits {
@@ -80,31 +56,6 @@ export function instanceLimitsOf(spec: Pick<FunctionSpec, 'maxProcesses' | 'maxO
 
 /** Requests one instance serves at once, per runtime, unless set. */
 export const DEFAULT_CONCURRENCY: Record<RuntimeName, number> = { node: 64, python: 8, exec: 16 };
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/**
- * Parses a duration: a number of seconds, or a string such as `500ms`, `30s`, `5m`, `1h`
- * (a bare number in a string is seconds). Returns milliseconds, or undefined when malformed.
- */
-export function parseDuration(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
-  const match = DURATION.exec(value.trim());
-  if (!match) return undefined;
-  const unit = (match[2] ?? 's') as keyof typeof UNIT_MS;
-  return Number(match[1]) * UNIT_MS[unit];
-}
-
-/** Formats milliseconds for people: `500ms`, `30s`, `5m`, `1h30m`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('') || '0s';
-}
 
 function durationField(key: string, range: { min: number; max: number }) {
   return z.union([z.number(), z.string()], { error: `${key} must be a number of seconds or a duration string such as "30s"` }).transform((value, ctx) => {

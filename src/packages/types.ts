@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PackageInfo } from '../api/wire.js';
 import type { ExecProtocol, RuntimeName } from '../core/spec.js';
 import type { BuildRef } from '../store/types.js';
 
@@ -18,16 +19,8 @@ export const DEFAULT_PACKAGE_LIMITS: PackageLimits = {
   maxEntries: 10_000,
 };
 
-/** A stored package: the unpacked, checked file tree of one upload, keyed by its sha256. */
-export interface PackageInfo {
-  sha256: string;
-  /** Upload size in bytes. */
-  size: number;
-  format: 'tar.gz' | 'zip' | 'file';
-  /** Number of regular files. */
-  files: number;
-  unpackedBytes: number;
-}
+/** A stored package: the unpacked, checked file tree of one upload, keyed by its sha256 (what the upload answers). */
+export type { PackageInfo } from '../api/wire.js';
 
 /** What an upload says about itself (from HTTP headers). */
 export interface UploadHints {

@@ -9,10 +9,9 @@ import type { Sandbox } from './types.js';
 import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
 import { processAlive } from '../core/process-alive.js';
 import { findUserNet, UserNet, type UserNetTools } from './user-net.js';
+import type { SandboxMode } from './modes.js';
 
-/** Which sandbox to use: the best available (`auto`), or exactly one (failing when unavailable). */
-export const SANDBOX_MODES = ['auto', 'bubblewrap', 'process'] as const;
-export type SandboxMode = (typeof SANDBOX_MODES)[number];
+export { SANDBOX_MODES, type SandboxMode } from './modes.js';
 
 /** One thing checked on the host, for start-up reports and `nimbus doctor`. */
 export interface HostCheck {

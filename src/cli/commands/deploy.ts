@@ -1,7 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXEC_PROTOCOLS, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../core/spec.js';
-import { INVOKE_AUTH_MODES } from '../../core/invoke-auth.js';
+import { EXEC_PROTOCOLS, INVOKE_AUTH_MODES, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../api/wire.js';
 import type { DeployBody, FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';

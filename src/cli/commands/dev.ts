@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import { SERVER_DEFAULTS } from '../../config/server-defaults.js';
 import { NimbusClient, UnreachableError, type FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { isLoopbackUrl } from '../credentials.js';
@@ -24,7 +25,7 @@ Examples:
 
 Deploys the folder, then redeploys it on every change and prints the function's logs as they
 are written, until Ctrl-C. With no platform running at a local --url, one is started in this
-process (state in ./.nimbus) and stopped with it.`;
+process (state in ${SERVER_DEFAULTS.dataDir}) and stopped with it.`;
 
 interface DevOptions {
   name?: string;
@@ -41,7 +42,7 @@ interface Started {
 async function startLocalPlatform(url: string, cwd: string, stderr: Writable): Promise<Started> {
   const [{ startServer }, { pino }] = await Promise.all([import('../../server.js'), import('pino')]);
   const { hostname, port } = new URL(url);
-  const dataDir = resolve(cwd, '.nimbus');
+  const dataDir = resolve(cwd, SERVER_DEFAULTS.dataDir);
   const server = await startServer({
     host: hostname.replace(/^\[|\]$/g, ''),
     port: Number(port || 80),

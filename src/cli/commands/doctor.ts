@@ -30,37 +30,24 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const { io } = ctx;
       const c = ctx.out;
       // Loaded here so the other commands never load the sandbox code.
-      const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }, { ptraceReport }] = await Promise.all([
-        import('../../sandbox/probe.js'),
-        import('../../providers/local/runtime-check.js'),
-        import('../../runtimes/index.js'),
-        import('../../sandbox/ptrace-policy.js'),
-      ]);
-      const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.instanceUids?.first));
-      for (const adapter of Object.values(runtimeAdapters)) {
-        // Node was started in bubblewrap to choose the sandbox already (the "sandboxed runtime" check).
-        if (adapter.name === 'node' && sandbox.name === 'bubblewrap') continue;
-        const problem = await checkRuntimeStarts(sandbox, adapter, sandbox.name === 'bubblewrap' ? probe.instanceUids?.first : undefined);
-        probe.checks.push({ name: `${adapter.name} runtime`, ok: !problem, detail: problem ?? `an instance starts in the ${sandbox.name} sandbox` });
-      }
-      const protections = sandbox.protections();
-      await sandbox.close();
-      const ptrace = ptraceReport(sandbox.name === 'bubblewrap');
+      const { inspectHost } = await import('../../host-report.js');
+      const report = await inspectHost();
+      const { checks, protections, ptrace } = report;
       if (opts.json) {
-        io.stdout.write(formatJson({ sandbox: sandbox.name, checks: probe.checks, protections, ptrace }));
+        io.stdout.write(formatJson({ sandbox: report.sandbox, checks, protections, ptrace }));
         return;
       }
-      io.stdout.write(`Sandbox: ${sandbox.name === 'bubblewrap' ? c.green(sandbox.name) : c.yellow(`${sandbox.name} (weaker isolation)`)}\n\n`);
+      io.stdout.write(`Sandbox: ${report.sandbox === 'bubblewrap' ? c.green(report.sandbox) : c.yellow(`${report.sandbox} (weaker isolation)`)}\n\n`);
       io.stdout.write('Checks:\n');
-      const checks = probe.checks.map((check) => [check.name, check.ok ? c.green('ok') : c.yellow('missing'), check.detail]);
-      io.stdout.write(indentTable(formatTable(['', '', ''], checks)));
-      io.stdout.write('\nProtections of each instance:\n');
-      const rows = protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
+      const rows = checks.map((check) => [check.name, check.ok ? c.green('ok') : c.yellow('missing'), check.detail]);
       io.stdout.write(indentTable(formatTable(['', '', ''], rows)));
+      io.stdout.write('\nProtections of each instance:\n');
+      const protectionRows = protections.map((p) => [p.name, p.active ? c.green('on') : c.yellow('off'), p.detail]);
+      io.stdout.write(indentTable(formatTable(['', '', ''], protectionRows)));
       io.stdout.write('\nptrace:\n');
       for (const line of ptrace.enforced) io.stdout.write(`  ${c.green('on')}   ${line}\n`);
       for (const line of ptrace.notEnforced) io.stdout.write(`  ${c.yellow('off')}  ${line}\n`);
-      const fixes = probe.checks.filter((check) => !check.ok && FIXES[check.name]);
+      const fixes = checks.filter((check) => !check.ok && FIXES[check.name]);
       if (fixes.length > 0) {
         io.stdout.write('\nTo turn on what is missing:\n');
         for (const check of fixes) io.stdout.write(`  ${check.name}: ${FIXES[check.name]}\n`);

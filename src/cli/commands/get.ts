@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatDuration } from '../../core/spec.js';
+import { formatDuration } from '../../api/wire.js';
 import type { FunctionInfo } from '../client.js';
 import type { CliContext } from '../context.js';
 import { formatAgo, formatJson, formatKeyValues, type Colors } from '../format.js';

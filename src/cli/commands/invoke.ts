@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { INVOKE_KEY_HEADER } from '../../core/invoke-auth.js';
+import { INVOKE_KEY_HEADER } from '../../api/wire.js';
 import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
 import { visibleText } from '../visible-text.js';
 import { CliError, type CliContext } from '../context.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { INVOKE_KEY_HEADER } from '../../core/invoke-auth.js';
+import { INVOKE_KEY_HEADER } from '../../api/wire.js';
 import { createKey, listKeys, revokeKey, type KeyInfo } from '../auth-client.js';
 import type { CliContext } from '../context.js';
 import { parseFunctionName } from '../flags.js';

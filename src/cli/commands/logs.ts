@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDuration } from '../../core/spec.js';
+import { parseDuration } from '../../api/wire.js';
 import { explainNetworkError, type LogEntry } from '../client.js';
 import type { CliContext } from '../context.js';
 import { parseIntFlag } from '../flags.js';

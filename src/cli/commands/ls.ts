@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { FunctionInfo } from '../client.js';
 import type { CliContext } from '../context.js';
 import { formatAgo, formatJson, formatTable, type Colors } from '../format.js';
-import { formatDuration } from '../../core/spec.js';
+import { formatDuration } from '../../api/wire.js';
 
 const EXAMPLES = `
 Examples:

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { SCOPES } from '../../auth/scopes.js';
+import { SCOPES } from '../../api/wire.js';
 import { createToken, listTokens, revokeToken, type TokenInfo } from '../auth-client.js';
 import type { CliContext } from '../context.js';
 import { formatAgo, formatJson, formatTable, type Colors } from '../format.js';

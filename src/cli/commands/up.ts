@@ -1,22 +1,11 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { INVOKE_AUTH_MODES, type InvokeAuth } from '../../core/invoke-auth.js';
-import { LIMITS } from '../../core/spec.js';
+import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wire.js';
+import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
+import type { RunningServer } from '../../server.js';
 import { CliError, type CliContext } from '../context.js';
-import { addInstanceLimitOptions, parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
+import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
-
-/** What `startServer` from src/server.ts answers. */
-interface RunningServer {
-  url: string;
-  close(): Promise<void>;
-  sandbox: string;
-  sandboxProblem: string | undefined;
-  protections: { name: string; active: boolean; detail: string }[];
-  adminTokenFile: string;
-  defaultAuth: InvokeAuth;
-  defaultNetwork: string;
-}
 
 interface UpOptions {
   host: string;
@@ -27,7 +16,7 @@ interface UpOptions {
   maxQueue?: number;
   maxQueueWait?: number;
   warmPool?: number;
-  sandbox: 'auto' | 'bubblewrap' | 'process';
+  sandbox: (typeof SANDBOX_MODES)[number];
   maxProcesses?: number;
   maxOpenFiles?: number;
   tmpSize?: number;
@@ -57,31 +46,35 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .command('up')
     .summary('run the platform on this machine')
     .description('Start Nimbus: the management API and the gateway on one port, with all state under --data-dir.')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on; 0 picks a free port', parsePort, 8080)
-    .option('--data-dir <dir>', 'where packages, functions and state are kept', './.nimbus')
-    .option('--domain <domain>', "functions also answer at <name>.<domain>:<port>, at their own root; '' turns it off", 'localhost')
-    .option('--max-body <size>', 'largest invocation request body, e.g. 6mb, 512kb (default: 6mb)', (v) =>
+    // Every default shown comes from SERVER_DEFAULTS, which startServer fills absent options from.
+    // Flags whose default the platform applies itself (no commander default) leave the option
+    // absent, so the status lines can tell a chosen value from the default.
+    .option('--host <host>', 'interface to listen on', DEFAULTS.host)
+    .option('--port <port>', 'port to listen on; 0 picks a free port', parsePort, DEFAULTS.port)
+    .option('--data-dir <dir>', 'where packages, functions and state are kept', DEFAULTS.dataDir)
+    .option('--domain <domain>', "functions also answer at <name>.<domain>:<port>, at their own root; '' turns it off", DEFAULTS.domain)
+    .option('--max-body <size>', `largest invocation request body, e.g. 6mb, 512kb (default: ${formatSize(DEFAULTS.maxBodyBytes)})`, (v) =>
       parseSize('--max-body', v),
     )
-    .option('--max-queue <n>', 'requests allowed to wait for capacity, per function (default: 1000)', (v) =>
-      parseIntFlag('--max-queue', v, { min: 1, max: 1_000_000 }),
+    .option('--max-queue <n>', `requests allowed to wait for capacity, per function (default: ${DEFAULTS.maxQueue})`, (v) =>
+      parseIntFlag('--max-queue', v, RANGES.maxQueue),
     )
-    .option('--max-queue-wait <duration>', 'longest a request waits for capacity before 503 FUNCTION_OVERLOADED (default: 10s)', (v) =>
-      parseDurationFlag('--max-queue-wait', v, { min: 1, max: 3_600_000 }),
+    .option('--max-queue-wait <duration>', `longest a request waits for capacity before 503 FUNCTION_OVERLOADED (default: ${formatDuration(DEFAULTS.maxQueueWaitMs)})`, (v) =>
+      parseDurationFlag('--max-queue-wait', v, RANGES.maxQueueWaitMs),
     )
-    .option('--warm-pool <n>', 'generic runtime processes kept ready per runtime, for fast cold starts; 0 turns it off (default: 1)', (v) =>
-      parseIntFlag('--warm-pool', v, { min: 0, max: 100 }),
+    .option('--warm-pool <n>', `generic runtime processes kept ready per runtime, for fast cold starts; 0 turns it off (default: ${DEFAULTS.warmPoolSize})`, (v) =>
+      parseIntFlag('--warm-pool', v, RANGES.warmPoolSize),
     )
     .addOption(
       new Option('--sandbox <kind>', 'how instances are isolated: auto picks bubblewrap when it works here (see nimbus doctor)')
-        .choices(['auto', 'bubblewrap', 'process'])
-        .default('auto'),
+        .choices(SANDBOX_MODES)
+        .default(DEFAULTS.sandbox),
     );
-  addInstanceLimitOptions(command, 'for functions that set none; default: ');
+  addInstanceLimitOptions(command, 'for functions that set none; default: ', DEFAULTS.instanceLimits);
+  const { loopback, beyondLoopback } = DEFAULTS.defaultAuth;
   command
     .addOption(
-      new Option('--default-auth <auth>', 'auth of functions deployed without --auth (default: public on a loopback --host, else key)').choices(
+      new Option('--default-auth <auth>', `auth of functions deployed without --auth (default: ${loopback} on a loopback --host, else ${beyondLoopback})`).choices(
         INVOKE_AUTH_MODES,
       ),
     )
@@ -95,7 +88,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       // Loaded here so the client commands start fast and never load the platform.
       const [{ startServer }, { pino }] = await Promise.all([import('../../server.js'), import('pino')]);
       // Platform logs (JSON) go to stderr so stdout stays the human status lines scripts parse.
-      const logger = pino({ level: io.env['NIMBUS_LOG_LEVEL'] ?? 'info', base: undefined }, pino.destination({ dest: 2, sync: true }));
+      const logger = pino({ level: io.env['NIMBUS_LOG_LEVEL'] ?? DEFAULTS.logLevel, base: undefined }, pino.destination({ dest: 2, sync: true }));
       let server: RunningServer;
       try {
         server = await startServer({

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, type NetworkPolicy, type RuntimeName } from '../../core/spec.js';
+import { SERVER_DEFAULTS } from '../../config/server-defaults.js';
+import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, LIMITS, type NetworkPolicy, type RuntimeName } from '../../core/spec.js';
 import { stageRuntimes } from '../../runtimes/staging.js';
 import type { RuntimeAdapter } from '../../runtimes/types.js';
 import type { Sandbox } from '../../sandbox/types.js';
@@ -31,7 +32,7 @@ export interface LocalProviderOptions {
   stopGraceMs?: number;
   /** Generic processes kept ready per runtime and memory size, for fast cold starts. @default 1 */
   warmPoolSize?: number;
-  /** Memory sizes kept warm from the start, per runtime (the default size). @default [256] */
+  /** Memory sizes kept warm from the start, per runtime. @default the default memory size */
   warmMemoryMb?: number[];
   /** Instance limits of functions that set none of their own. @default DEFAULT_INSTANCE_LIMITS */
   limits?: Partial<InstanceLimits>;
@@ -76,10 +77,10 @@ export class LocalProvider implements InstanceProvider {
       (profile) => this.spawnProcess(profile),
       options.clock,
       {
-        size: options.warmPoolSize ?? 1,
+        size: options.warmPoolSize ?? SERVER_DEFAULTS.warmPoolSize,
         // Exec spares are kept once exec functions run: most platforms never start one.
         always: runtimes.filter((runtime) => runtime !== 'exec').flatMap((runtime) =>
-          (options.warmMemoryMb ?? [256]).map((memoryMb) => ({ runtime, memoryMb, network: defaultNetwork, limits: this.limits })),
+          (options.warmMemoryMb ?? [LIMITS.memoryMb.default]).map((memoryMb) => ({ runtime, memoryMb, network: defaultNetwork, limits: this.limits })),
         ),
         retireAfterMs: 10 * 60_000,
       },
@@ -96,8 +97,8 @@ export class LocalProvider implements InstanceProvider {
         adapter: this.runtimes[profile.runtime],
         logs: this.options.logs,
         socketDir: join(this.runDir, id),
-        startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
-        stopGraceMs: this.options.stopGraceMs ?? 3000,
+        startTimeoutMs: this.options.startTimeoutMs ?? SERVER_DEFAULTS.startTimeoutMs,
+        stopGraceMs: this.options.stopGraceMs ?? SERVER_DEFAULTS.stopGraceMs,
       },
       profile,
     );
@@ -134,7 +135,7 @@ export class LocalProvider implements InstanceProvider {
     return new LocalInstance(id, record, {
       clock: this.options.clock,
       codeDir: this.options.codeDir(record),
-      startTimeoutMs: this.options.startTimeoutMs ?? 10_000,
+      startTimeoutMs: this.options.startTimeoutMs ?? SERVER_DEFAULTS.startTimeoutMs,
       ...(this.options.secretEnv ? { secretEnv: this.options.secretEnv } : {}),
       profile: profileOf(record, this.limits),
       provideProcess: async (profile) => this.warm.take(profile) ?? (await this.spawnProcess(profile)),

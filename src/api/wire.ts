@@ -1,0 +1,316 @@
+/**
+ * The public HTTP API on the wire: the bodies `/api/v1` takes and answers, the platform's error
+ * body, and the names, limits and headers a client needs to speak it. The server's routes answer
+ * these types and the CLI (and later the dashboard) read them, so the two cannot drift apart
+ * silently; the CLI takes nothing else from the platform but its start-up defaults
+ * (test/api/wire.test.ts checks what it loads).
+ *
+ * A leaf: values the API defines are declared here; the few owned by a core rule (the error
+ * catalogue's header, token scopes, secret names, the duration syntax) are re-exported from their
+ * modules, which import nothing with side effects. Never import server parts from here: a client
+ * loading this file must not load the platform.
+ */
+
+import type { Scope } from '../core/scope.js';
+import type { ErrorCode } from '../core/errors.js';
+
+export { SCOPES, type Scope } from '../core/scope.js';
+export { formatDuration, parseDuration } from '../core/duration.js';
+export { ERROR_HEADER, type ErrorCode } from '../core/errors.js';
+export { SECRET_LIMITS, SECRET_NAME_PATTERN, secretNameProblem } from '../core/secret-rules.js';
+
+// --- names and limits -------------------------------------------------------------------------
+
+/** Runtimes Nimbus can run: node and python shims, and `exec`, any program (see EXEC_PROTOCOLS). */
+export const RUNTIMES = ['node', 'python', 'exec'] as const;
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/**
+ * How an `exec` function's program serves invocations: `http`, a long-running program serving
+ * HTTP on $PORT; `stdio`, one process per invocation (body on stdin, response on stdout).
+ */
+export const EXEC_PROTOCOLS = ['http', 'stdio'] as const;
+export type ExecProtocol = (typeof EXEC_PROTOCOLS)[number];
+
+/**
+ * Network policy of a function's instances (invocations arrive over a unix socket with any of them):
+ * - `outbound` (default): its own network namespace connected to the outside by user-mode
+ *   networking; it cannot reach the host's loopback, addresses or ports, and its listeners are
+ *   invisible to the host;
+ * - `none`: only loopback, in its own network namespace;
+ * - `host`: the host's network, loopback included (local databases, the platform's own API): an
+ *   explicit choice, refused on a platform listening beyond loopback unless allowed.
+ */
+export const NETWORK_POLICIES = ['outbound', 'none', 'host'] as const;
+export type NetworkPolicy = (typeof NETWORK_POLICIES)[number];
+
+/**
+ * Who may invoke a function: `public` (anyone who can reach the gateway) or `key` (callers that
+ * send one of the function's invoke keys in the `x-nimbus-key` header).
+ */
+export const INVOKE_AUTH_MODES = ['public', 'key'] as const;
+export type InvokeAuth = (typeof INVOKE_AUTH_MODES)[number];
+
+/** DNS-label names: lowercase letters, digits and `-`, starting with a letter, at most 63 chars. */
+export const FUNCTION_NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Ranges of the deploy settings, so absurd values are refused with a message naming the range, and
+ * the defaults a function gets when it sets none. Times in milliseconds (the API takes seconds).
+ */
+export const LIMITS = {
+  timeoutMs: { min: 100, max: 3_600_000, default: 30_000 },
+  memoryMb: { min: 64, max: 16_384, default: 256 },
+  idleTimeoutMs: { min: 1_000, max: 86_400_000, default: 300_000 },
+  concurrency: { min: 1, max: 1_000 },
+  maxInstances: { min: 1, max: 1_000, default: 10 },
+  minInstances: { min: 0, max: 1_000, default: 0 },
+  /** Instance limits: a function's own, else the platform's (`nimbus up --max-processes` ...). */
+  maxProcesses: { min: 8, max: 4_096, default: 128 },
+  maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
+  tmpMb: { min: 1, max: 4_096, default: 64 },
+  envBytes: 64 * 1024,
+} as const;
+
+// --- headers ----------------------------------------------------------------------------------
+
+/** The request header that carries an invoke key. */
+export const INVOKE_KEY_HEADER = 'x-nimbus-key';
+
+/**
+ * The request header in which an invocation's caller may present an API token, to get the full
+ * reason of a failure in the response. A header of its own rather than `Authorization`, which
+ * belongs to the function: client `x-nimbus-*` headers are never forwarded, so the token never
+ * reaches the function's code.
+ */
+export const CALLER_TOKEN_HEADER = 'x-nimbus-token';
+
+/** `POST /api/v1/packages`: the name of a single uploaded file (e.g. `handler.py`). */
+export const PACKAGE_FILENAME_HEADER = 'x-nimbus-filename';
+
+// --- errors -----------------------------------------------------------------------------------
+
+/**
+ * The body of every error the platform makes (with `x-nimbus-error: <code>`), so callers can tell
+ * them from their function's own. Clients should expect codes newer than the ones they know.
+ */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** E.g. `field`, the offending request field. */
+    details?: Record<string, unknown>;
+  };
+}
+
+// --- functions --------------------------------------------------------------------------------
+
+/**
+ * The body of `PUT /api/v1/functions/{name}`: which uploaded package to run, and how. Settings
+ * left out keep the previous version's value (defaults for a new function); runtime and handler
+ * left out are detected from the code. Unknown fields are refused.
+ */
+export interface DeployRequest {
+  /** The sha256 answered by `POST /api/v1/packages`. */
+  package: string;
+  runtime?: RuntimeName;
+  /** node: entry file or file.export; python: module.function. */
+  handler?: string;
+  /** exec: the command line that runs the program. */
+  command?: string;
+  /** exec: how the program serves invocations. @default http */
+  protocol?: ExecProtocol;
+  env?: Record<string, string>;
+  /** Names of secrets exposed as environment variables of the same name; replaces the list. */
+  secrets?: string[];
+  /** Seconds, or a duration such as `"30s"`. @default 30 */
+  timeout?: number | string;
+  /** MB. @default 256 */
+  memory?: number;
+  /** Seconds, or a duration such as `"5m"`. @default 300 */
+  idleTimeout?: number | string;
+  /** Requests one instance serves at once. @default node 64, python 8, exec 16 */
+  concurrency?: number;
+  /** @default 10 */
+  maxInstances?: number;
+  /** @default 0 */
+  minInstances?: number;
+  /** @default outbound (host where the sandbox cannot isolate and the platform is loopback-only) */
+  network?: NetworkPolicy;
+  maxProcesses?: number;
+  maxOpenFiles?: number;
+  /** MB */
+  tmpSize?: number;
+  /** @default the platform's (public on a loopback platform, else key) */
+  auth?: InvokeAuth;
+}
+
+/** A function as the API shows it: times in seconds, memory in MB. */
+export interface FunctionView {
+  name: string;
+  runtime: RuntimeName;
+  handler: string;
+  /** exec functions: how the program serves invocations. */
+  protocol?: ExecProtocol;
+  version: number;
+  package: string;
+  env: Record<string, string>;
+  /** Names of the secrets the function gets as environment variables (never their values). */
+  secrets: string[];
+  timeout: number;
+  memory: number;
+  idleTimeout: number;
+  concurrency: number;
+  maxInstances: number;
+  minInstances: number;
+  network: NetworkPolicy;
+  /** Instance limits in effect (the function's own, else the platform's). */
+  maxProcesses: number;
+  maxOpenFiles: number;
+  /** MB */
+  tmpSize: number;
+  /** Who may invoke it, in effect: its own setting, else the platform's default. */
+  auth: InvokeAuth;
+  url: string;
+  /** The function's own host, where it sees its paths from the root (e.g. http://hello.localhost:8080/). */
+  hostUrl?: string;
+  /** Running instances (starting, ready or draining). */
+  instances: number;
+  /** Instances ready to serve. */
+  readyInstances: number;
+  /** Instances the autoscaler currently wants. */
+  desired: number;
+  /** The last failed instance start, until an instance starts again (a deploy's check counts). */
+  lastStartError?: { message: string; at: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `GET /api/v1/functions`. */
+export interface FunctionList {
+  functions: FunctionView[];
+}
+
+/** The answer to `POST /api/v1/packages`: the stored package, by content hash. */
+export interface PackageInfo {
+  sha256: string;
+  /** Upload size in bytes. */
+  size: number;
+  format: 'tar.gz' | 'zip' | 'file';
+  /** Number of regular files. */
+  files: number;
+  unpackedBytes: number;
+}
+
+// --- logs -------------------------------------------------------------------------------------
+
+/** The query of `GET /api/v1/functions/{name}/logs`. */
+export interface LogsQuery {
+  /** A duration back from now (`10m`) or an ISO timestamp. */
+  since?: string;
+  /** At most this many past lines, 1 to 100000 (the newest). */
+  limit?: number;
+  /** Keep the response open as NDJSON, one {@link LogLine} per line. */
+  follow?: boolean;
+}
+
+/** One line a function wrote, as the logs endpoint answers it. */
+export interface LogLine {
+  /** ISO timestamp. */
+  time: string;
+  function: string;
+  /** The invocation that wrote the line, or null outside any invocation (e.g. module load). */
+  invocationId: string | null;
+  stream: 'stdout' | 'stderr';
+  message: string;
+}
+
+/** `GET /api/v1/functions/{name}/logs` without follow. */
+export interface LogList {
+  logs: LogLine[];
+}
+
+// --- secrets ----------------------------------------------------------------------------------
+
+/** A secret as the API shows it: metadata and who uses it, never the value. */
+export interface SecretView {
+  name: string;
+  /** Starts at 1; grows by one each time the value is replaced. */
+  version: number;
+  /** Functions whose current version uses the secret, ordered by name. */
+  functions: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `GET /api/v1/secrets`. */
+export interface SecretList {
+  secrets: SecretView[];
+}
+
+/** `PUT /api/v1/secrets/{name}` with a JSON content type (any other type: the raw value). */
+export interface SecretValueRequest {
+  value: string;
+}
+
+// --- access: API tokens and invoke keys -------------------------------------------------------
+
+/** `GET /api/v1/whoami`: the token the request was made with. */
+export interface WhoAmI {
+  id: string;
+  name: string;
+  scope: Scope;
+}
+
+/** The body of `POST /api/v1/tokens`. */
+export interface CreateTokenRequest {
+  name: string;
+  scope: Scope;
+}
+
+/** A token as the API lists it: never its value nor its hash. */
+export interface TokenView {
+  id: string;
+  name: string;
+  scope: Scope;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revoked: boolean;
+  revokedAt: string | null;
+}
+
+/** The answer to creating a token: the only time its value is shown. */
+export interface CreatedToken extends TokenView {
+  token: string;
+}
+
+/** `GET /api/v1/tokens`. */
+export interface TokenList {
+  tokens: TokenView[];
+}
+
+/** The body of `POST /api/v1/functions/{name}/keys` (may be empty). */
+export interface CreateInvokeKeyRequest {
+  /** @default default */
+  name?: string;
+}
+
+/** An invoke key as the API lists it: never the key nor its hash. */
+export interface InvokeKeyView {
+  id: string;
+  function: string;
+  name: string;
+  createdAt: string;
+  revoked: boolean;
+  revokedAt: string | null;
+}
+
+/** The answer to creating a key: the only time the key is shown. */
+export interface CreatedInvokeKey extends InvokeKeyView {
+  key: string;
+}
+
+/** `GET /api/v1/functions/{name}/keys`. */
+export interface InvokeKeyList {
+  keys: InvokeKeyView[];
+}

@@ -1,0 +1,71 @@
+import { type InvokeAuth, LIMITS } from '../api/wire.js';
+import { DEFAULT_PACKAGE_LIMITS } from '../packages/types.js';
+import type { SandboxMode } from '../sandbox/modes.js';
+
+/**
+ * Every default of the platform, in one place: `compileServerOptions` fills absent options from
+ * here, and `nimbus up --help` shows these values, so what the help says is what runs.
+ *
+ * Pure constants that load nothing of the platform (the CLI's help imports this file). Defaults a
+ * part's contract owns (instance limits in the API's LIMITS, package limits of the repository)
+ * are referenced rather than copied, so each value is written once.
+ */
+export const SERVER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  /** Relative to the working directory. */
+  dataDir: './.nimbus',
+  /** 6 MB */
+  maxBodyBytes: 6 * 1024 * 1024,
+  packageLimits: Object.freeze({ ...DEFAULT_PACKAGE_LIMITS }),
+  scaleIntervalMs: 1000,
+  maxQueue: 1000,
+  maxQueueWaitMs: 10_000,
+  warmPoolSize: 1,
+  sandbox: 'auto' as SandboxMode,
+  instanceLimits: Object.freeze({
+    maxProcesses: LIMITS.maxProcesses.default,
+    maxOpenFiles: LIMITS.maxOpenFiles.default,
+    tmpMb: LIMITS.tmpMb.default,
+  }),
+  startTimeoutMs: 10_000,
+  stopGraceMs: 3000,
+  /**
+   * Auth of functions deployed without one, by where the platform listens: exposing the platform
+   * beyond loopback never silently exposes every function.
+   */
+  defaultAuth: Object.freeze({ loopback: 'public' as InvokeAuth, beyondLoopback: 'key' as InvokeAuth }),
+  domain: 'localhost',
+  allowHostNetwork: false,
+  exposeErrors: false,
+  /** Of the platform's own log, unless NIMBUS_LOG_LEVEL says otherwise. */
+  logLevel: 'info',
+});
+
+/** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
+export interface Range {
+  min: number;
+  max: number;
+}
+
+/**
+ * Allowed values of the numeric options, shared by `compileServerOptions` and the flags of
+ * `nimbus up`, so both refuse the same values.
+ */
+export const SERVER_OPTION_RANGES = Object.freeze({
+  port: { min: 0, max: 65_535 },
+  maxBodyBytes: { min: 1, max: Infinity },
+  scaleIntervalMs: { min: 10, max: 60_000 },
+  maxQueue: { min: 1, max: 1_000_000 },
+  maxQueueWaitMs: { min: 1, max: 3_600_000 },
+  warmPoolSize: { min: 0, max: 100 },
+  startTimeoutMs: { min: 100, max: 600_000 },
+  stopGraceMs: { min: 0, max: 600_000 },
+  packageLimit: { min: 1, max: Infinity },
+  maxProcesses: { min: LIMITS.maxProcesses.min, max: LIMITS.maxProcesses.max },
+  maxOpenFiles: { min: LIMITS.maxOpenFiles.min, max: LIMITS.maxOpenFiles.max },
+  tmpMb: { min: LIMITS.tmpMb.min, max: LIMITS.tmpMb.max },
+} satisfies Record<string, Range>);
+
+/** The choices of the `sandbox` option. */
+export { SANDBOX_MODES } from '../sandbox/modes.js';

@@ -1,0 +1,144 @@
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { InvokeAuth, RuntimeName } from '../api/wire.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { isLoopbackHost } from '../core/invoke-auth.js';
+import type { InstanceLimits } from '../core/spec.js';
+import type { PackageLimits } from '../packages/types.js';
+import type { RuntimeAdapter } from '../runtimes/types.js';
+import type { SandboxMode } from '../sandbox/modes.js';
+import { SERVER_DEFAULTS } from './server-defaults.js';
+import { validateServerOptions } from './server-options-schema.js';
+
+export { ServerOptionsError } from './server-options-schema.js';
+
+/** Options of `startServer`, as callers give them; every one may be left out. */
+export interface ServerOptions {
+  /** Interface to listen on. @default 127.0.0.1 */
+  host?: string;
+  /** Port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Where the store, packages and builds live. @default ./.nimbus */
+  dataDir?: string;
+  /** Largest invocation request body in bytes. @default 6 MB */
+  maxBodyBytes?: number;
+  /** Upload limits. @default DEFAULT_PACKAGE_LIMITS (50 MB compressed, 250 MB unpacked, 10000 entries) */
+  packageLimits?: Partial<PackageLimits>;
+  /** The autoscaler decides this often (ms). @default 1000 */
+  scaleIntervalMs?: number;
+  /** Requests allowed to wait for capacity per function. @default 1000 */
+  maxQueue?: number;
+  /**
+   * Longest a request waits for capacity before 503 FUNCTION_OVERLOADED (ms); the function's own
+   * timeout ends the wait sooner when it is shorter. @default 10000
+   */
+  maxQueueWaitMs?: number;
+  /** Generic runtime processes kept ready per runtime. @default 1 */
+  warmPoolSize?: number;
+  /** Which sandbox runs instances: the best this host offers, or exactly one. @default auto */
+  sandbox?: SandboxMode;
+  /**
+   * Instance limits (processes, open files, /tmp size) of functions that set none of their own.
+   * @default 128 processes, 1024 open files, 64 MB /tmp (the API's LIMITS)
+   */
+  instanceLimits?: Partial<InstanceLimits>;
+  /** Longest an instance may take to start and load its handler (ms). @default 10000 */
+  startTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL when an instance stops (ms). @default 3000 */
+  stopGraceMs?: number;
+  /** Auth of functions deployed without one. @default 'public' on a loopback host, else 'key' */
+  defaultAuth?: InvokeAuth;
+  /**
+   * Requests to `<function>.<domain>[:port]` invoke that function at its own root; an empty string
+   * turns this off. @default localhost
+   */
+  domain?: string;
+  /**
+   * Accept functions with network `host` although the platform listens beyond loopback (they
+   * share the host's network, loopback services included). @default false
+   */
+  allowHostNetwork?: boolean;
+  /** Runtime adapters replacing the built-in ones (tests inject runtimes that fail to start). */
+  runtimes?: Partial<Record<RuntimeName, RuntimeAdapter>>;
+  /**
+   * Show every invocation's caller the function's own error text (development only); otherwise
+   * only callers presenting an API token of scope `read` see it. @default false
+   */
+  exposeErrors?: boolean;
+  /** @default the system clock */
+  clock?: Clock;
+  /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
+  logger?: Logger;
+}
+
+/**
+ * The options the platform runs with: every default filled in, validated, frozen. Parts read
+ * these values and keep no defaults of their own.
+ */
+export interface CompiledServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute. */
+  readonly dataDir: string;
+  readonly maxBodyBytes: number;
+  readonly packageLimits: Readonly<PackageLimits>;
+  readonly scaleIntervalMs: number;
+  readonly maxQueue: number;
+  readonly maxQueueWaitMs: number;
+  readonly warmPoolSize: number;
+  readonly sandbox: SandboxMode;
+  readonly instanceLimits: Readonly<InstanceLimits>;
+  readonly startTimeoutMs: number;
+  readonly stopGraceMs: number;
+  /** Resolved for `host` when not given. */
+  readonly defaultAuth: InvokeAuth;
+  readonly domain: string;
+  readonly allowHostNetwork: boolean;
+  readonly exposeErrors: boolean;
+  /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
+  readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * Compiles raw options once: validates every key (a {@link ServerOptionsError} names the key, the
+ * value and what is allowed), fills what is absent from {@link SERVER_DEFAULTS}, and freezes the
+ * result, so nothing downstream re-checks or re-defaults.
+ */
+export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOptions {
+  const given = validateServerOptions(raw);
+  const d = SERVER_DEFAULTS;
+  const host = given.host ?? d.host;
+  return Object.freeze({
+    host,
+    port: given.port ?? d.port,
+    dataDir: resolve(given.dataDir ?? d.dataDir),
+    maxBodyBytes: given.maxBodyBytes ?? d.maxBodyBytes,
+    packageLimits: Object.freeze(withDefaults<PackageLimits>(d.packageLimits, given.packageLimits)),
+    scaleIntervalMs: given.scaleIntervalMs ?? d.scaleIntervalMs,
+    maxQueue: given.maxQueue ?? d.maxQueue,
+    maxQueueWaitMs: given.maxQueueWaitMs ?? d.maxQueueWaitMs,
+    warmPoolSize: given.warmPoolSize ?? d.warmPoolSize,
+    sandbox: given.sandbox ?? d.sandbox,
+    instanceLimits: Object.freeze(withDefaults<InstanceLimits>(d.instanceLimits, given.instanceLimits)),
+    startTimeoutMs: given.startTimeoutMs ?? d.startTimeoutMs,
+    stopGraceMs: given.stopGraceMs ?? d.stopGraceMs,
+    defaultAuth: given.defaultAuth ?? (isLoopbackHost(host) ? d.defaultAuth.loopback : d.defaultAuth.beyondLoopback),
+    domain: given.domain ?? d.domain,
+    allowHostNetwork: given.allowHostNetwork ?? d.allowHostNetwork,
+    exposeErrors: given.exposeErrors ?? d.exposeErrors,
+    runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
+    clock: given.clock ?? systemClock,
+    logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),
+  });
+}
+
+/** `defaults` with the values `given` sets; a key given as undefined keeps its default. */
+function withDefaults<T extends object>(defaults: Readonly<T>, given: Partial<T> | undefined): T {
+  return { ...defaults, ...withoutUndefined(given ?? {}) };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
