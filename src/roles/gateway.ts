@@ -1,0 +1,80 @@
+import { errorDetailPolicy } from '../auth/error-detail.js';
+import type { FailureLimiter } from '../auth/failure-limiter.js';
+import type { CompiledServerOptions } from '../config/server-options.js';
+import type { CleanupStack } from '../core/cleanup-stack.js';
+import { isNimbusError } from '../core/errors.js';
+import { HttpInvokeEdge } from '../edges/http-invoke.js';
+import { FunctionCache } from '../gateway/function-cache.js';
+import { InvocationEvents } from '../gateway/invocation-events.js';
+import { Invoker } from '../gateway/invoker.js';
+import { LocalProvider } from '../providers/local/provider.js';
+import { checkRuntimeStarts } from '../providers/local/runtime-check.js';
+import { runtimeAdapters } from '../runtimes/index.js';
+import { createSandbox, type HostProbe } from '../sandbox/probe.js';
+import type { Sandbox } from '../sandbox/types.js';
+import { InstanceManager } from '../scaling/instance-manager.js';
+import { SecretEnv } from '../secrets/secret-env.js';
+import type { Foundation } from './foundation.js';
+
+/** The invocation side of a platform: edges, invoker, instance manager, provider, sandbox. */
+export interface GatewayRole {
+  /** The HTTP edge: `/fn/<name>` and function hosts. */
+  edge: HttpInvokeEdge;
+  invoker: Invoker;
+  /** Told of every invocation that ended. */
+  invocations: InvocationEvents;
+  /** Admission and scaling; the control plane's changes reach it through the feed. */
+  instances: InstanceManager;
+  provider: LocalProvider;
+  /** The deployed functions as the invoker sees them. */
+  functions: FunctionCache;
+  sandbox: Sandbox;
+  probe: HostProbe;
+}
+
+/**
+ * Starts the gateway role: chooses the sandbox (bubblewrap only when a real node instance starts
+ * in it), the local provider with its warm pool, the instance manager above it, the invoker and
+ * the HTTP edge. `authFailures` is the budget of failed token checks it shares with the API.
+ */
+export async function startGatewayRole(options: CompiledServerOptions, foundation: Foundation, authFailures: FailureLimiter, started: CleanupStack): Promise<GatewayRole> {
+  const { clock, logger } = options;
+  const { store, access, logs, builder, cipher } = foundation;
+  const runtimes = { ...runtimeAdapters, ...options.runtimes };
+  const { sandbox, probe } = await createSandbox(options.sandbox, (candidate, host) => checkRuntimeStarts(candidate, runtimes.node, host.instanceUids?.first));
+  started.defer(() => sandbox.close());
+  if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
+  const secretEnv = new SecretEnv({ secrets: store.secrets, cipher });
+  const provider = new LocalProvider({
+    sandbox,
+    runtimes,
+    logs,
+    clock,
+    codeDir: (record) => builder.buildDir(record.build.buildId),
+    secretEnv: (record) =>
+      secretEnv.envFor(record).catch((err: unknown) => {
+        // The invocation gets the error; the operator needs to hear about a key problem too.
+        if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
+        throw err;
+      }),
+    warmPoolSize: options.warmPoolSize,
+    startTimeoutMs: options.startTimeoutMs,
+    stopGraceMs: options.stopGraceMs,
+    limits: options.instanceLimits,
+    onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
+  });
+  started.defer(() => provider.shutdown());
+  const instances = new InstanceManager({ provider, clock, scaleIntervalMs: options.scaleIntervalMs, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
+  started.defer(() => instances.shutdown());
+  const functions = new FunctionCache(store.functions);
+  const invocations = new InvocationEvents((err) => logger.error({ err }, 'an invocation-ended listener failed'));
+  const invoker = new Invoker({ functions, admission: instances, clock, events: invocations });
+  const edge = new HttpInvokeEdge({
+    invoker,
+    maxBodyBytes: options.maxBodyBytes,
+    onInternalError: (err) => logger.error({ err }, 'internal error'),
+    invokeAuth: access.keyCheck,
+    revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors, authFailures),
+  });
+  return { edge, invoker, invocations, instances, provider, functions, sandbox, probe };
+}
