@@ -164,7 +164,7 @@ export async function startShim(runtime: RuntimeName, memoryMb = 128): Promise<S
       text += chunk.toString('utf8');
       if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
     });
-    shim.exited.then(({ code, signal }) => reject(new Error(`shim exited before ready (${code ?? signal}): ${JSON.stringify(shim.logs)} ${shim.rawLines.join('\n')}`)));
+    shim.exited.then(({ code, signal }) => reject(new Error(`shim exited before ready (${code ?? signal}): ${JSON.stringify(shim.logs)} ${shim.rawLines.join('\n')}`)), reject);
   });
   if (ready !== '{"type":"ready"}') throw new Error(`unexpected control message ${ready}`);
   return Object.assign(shim, { readyMs: performance.now() - started });
