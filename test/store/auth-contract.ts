@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { isNimbusError } from '../../src/core/errors.js';
 import type { InvokeKeyRecord, TokenRecord } from '../../src/store/auth-types.js';
 import type { Store } from '../../src/store/types.js';
-import { sampleSpec, storeFixture } from './store-contract.js';
+import { sampleSpec, storeFixture } from './store-fixture.js';
 
 function token(id: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
   return { id, name: `name of ${id}`, scope: 'read', hash: `hash-${id}`, createdAt: 1000, ...overrides };
