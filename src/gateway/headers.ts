@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { DEADLINE_HEADER, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { DEADLINE_HEADER, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 
 /** Connection-scoped headers that a proxy must not forward (RFC 9110 section 7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);

@@ -9,9 +9,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import type { InitRequest, LogLine } from '../../src/core/runtime-protocol.js';
 import type { RuntimeName } from '../../src/core/spec.js';
-import { runtimeAdapters } from '../../src/runtimes/index.js';
-import type { InitRequest, LogLine } from '../../src/runtimes/protocol.js';
+import { runtimeAdapters } from '../../src/runtime-adapters/index.js';
 
 /** A response, fully read. */
 export interface ShimResponse {

@@ -33,7 +33,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       const [{ createSandbox }, { checkRuntimeStarts }, { runtimeAdapters }, { ptraceReport }] = await Promise.all([
         import('../../sandbox/probe.js'),
         import('../../backends/local/runtime-check.js'),
-        import('../../runtimes/index.js'),
+        import('../../runtime-adapters/index.js'),
         import('../../sandbox/ptrace-policy.js'),
       ]);
       const { sandbox, probe } = await createSandbox('auto', (candidate, host) => checkRuntimeStarts(candidate, runtimeAdapters.node, host.instanceUids?.first));
