@@ -1,5 +1,5 @@
 import { checkRuntimeStarts } from './providers/local/runtime-check.js';
-import { runtimeAdapters } from './runtimes/index.js';
+import { runtimeAdapters } from './runtime-adapters/index.js';
 import { createSandbox, type HostCheck } from './sandbox/probe.js';
 import { ptraceReport, type PtraceReport } from './sandbox/ptrace-policy.js';
 import type { Protection } from './sandbox/types.js';

@@ -27,7 +27,6 @@ export function colors(enabled: boolean): Colors {
   };
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** The length of `s` as shown on a terminal (ANSI colour codes do not count). */

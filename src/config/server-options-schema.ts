@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { INVOKE_AUTH_MODES, RUNTIMES } from '../api/wire.js';
 import type { Clock } from '../core/clock.js';
-import type { RuntimeAdapter } from '../runtimes/types.js';
+import type { RuntimeAdapter } from '../runtime-adapters/types.js';
 import { SANDBOX_MODES } from '../sandbox/modes.js';
 import { type Range, SERVER_OPTION_RANGES as RANGES } from './server-defaults.js';
 

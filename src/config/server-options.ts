@@ -5,7 +5,7 @@ import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost } from '../core/invoke-auth.js';
 import type { InstanceLimits } from '../core/spec.js';
 import type { PackageLimits } from '../packages/types.js';
-import type { RuntimeAdapter } from '../runtimes/types.js';
+import type { RuntimeAdapter } from '../runtime-adapters/types.js';
 import type { SandboxMode } from '../sandbox/modes.js';
 import { SERVER_DEFAULTS } from './server-defaults.js';
 import { validateServerOptions } from './server-options-schema.js';

@@ -7,7 +7,7 @@ import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
 import { FUNCTION_TEXT_CODES, withoutFunctionText } from '../gateway/function-errors.js';
 import type { Invoker } from '../gateway/invoker.js';
 import { sendError } from '../http/respond.js';
-import { INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { callerConnection } from './client-gone.js';
 import { forwardedHeaders } from './http-headers.js';

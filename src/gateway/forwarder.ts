@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { SHIM_ERROR_HEADER } from '../runtimes/protocol.js';
+import { SHIM_ERROR_HEADER } from '../core/runtime-protocol.js';
 
 /** How a forwarded request ended. */
 export type ForwardOutcome =

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.js';
 import { isNimbusError, isRetryable, NimbusError } from '../core/errors.js';
 import type { InvocationEnded, InvocationRequest, InvokeOptions } from '../core/invocation.js';
 import { formatDuration } from '../core/spec.js';
-import { DEADLINE_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../runtimes/protocol.js';
+import { DEADLINE_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';

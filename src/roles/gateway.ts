@@ -9,7 +9,7 @@ import { InvocationEvents } from '../gateway/invocation-events.js';
 import { Invoker } from '../gateway/invoker.js';
 import { LocalProvider } from '../providers/local/provider.js';
 import { checkRuntimeStarts } from '../providers/local/runtime-check.js';
-import { runtimeAdapters } from '../runtimes/index.js';
+import { runtimeAdapters } from '../runtime-adapters/index.js';
 import { createSandbox, type HostProbe } from '../sandbox/probe.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { InstanceManager } from '../scaling/instance-manager.js';

@@ -4,10 +4,10 @@ import { delimiter, dirname, join } from 'node:path';
 import { BwrapSandbox, SANDBOX_UID } from './bwrap.js';
 import { detectCgroups, removeStaleGroups, type CgroupDriver } from './cgroups.js';
 import { StdioPlan } from './descriptors.js';
+import { processAlive } from './process-alive.js';
 import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
 import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
-import { processAlive } from '../core/process-alive.js';
 import { findUserNet, UserNet, type UserNetTools } from './user-net.js';
 import type { SandboxMode } from './modes.js';
 

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from '../core/process-alive.js';
+import { processAlive } from './process-alive.js';
 
 /** A range of host uids reserved for instances. */
 export interface UidRange {

@@ -9,7 +9,7 @@ import { compileServerOptions, ServerOptionsError, type ServerOptions } from '..
 import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { DEFAULT_INSTANCE_LIMITS } from '../../src/core/spec.js';
 import { DEFAULT_PACKAGE_LIMITS } from '../../src/packages/types.js';
-import { createNodeAdapter } from '../../src/runtimes/index.js';
+import { createNodeAdapter } from '../../src/runtime-adapters/index.js';
 import { startServer } from '../../src/server.js';
 
 const silent = pino({ level: 'silent' });

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, linkSync, mkdirSync, mkdtempSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createNodeAdapter, runtimeAdapters } from '../../src/runtimes/index.js';
+import { createNodeAdapter, runtimeAdapters } from '../../src/runtime-adapters/index.js';
 import { probeHost } from '../../src/sandbox/probe.js';
 import { startServer } from '../../src/server.js';
 import { deploy, invoke, startPlatform, writeFunction } from './harness.js';

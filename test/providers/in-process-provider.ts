@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { NimbusError } from '../../src/core/errors.js';
 import type { InstanceProvider, ProvidedInstance } from '../../src/providers/types.js';
-import { HEALTH_PATH, SHIM_ERROR_HEADER } from '../../src/runtimes/protocol.js';
+import { HEALTH_PATH, SHIM_ERROR_HEADER } from '../../src/core/runtime-protocol.js';
 import type { FunctionRecord } from '../../src/store/types.js';
 
 /** A function's behaviour: answer the request (the instance's health checks are answered for it). */

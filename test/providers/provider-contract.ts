@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { isNimbusError } from '../../src/core/errors.js';
 import type { InstanceProvider } from '../../src/providers/types.js';
-import { HEALTH_PATH } from '../../src/runtimes/protocol.js';
+import { HEALTH_PATH } from '../../src/core/runtime-protocol.js';
 import type { FunctionRecord } from '../../src/store/types.js';
 
 /** What a contract run needs from the provider under test. */

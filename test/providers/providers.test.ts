@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { LocalProvider } from '../../src/providers/local/provider.js';
-import { runtimeAdapters } from '../../src/runtimes/index.js';
+import { runtimeAdapters } from '../../src/runtime-adapters/index.js';
 import { ProcessSandbox } from '../../src/sandbox/process.js';
 import { StdioPlan } from '../../src/sandbox/descriptors.js';
 import type { FunctionRecord } from '../../src/store/types.js';

@@ -9,9 +9,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import type { InitRequest, LogLine } from '../../src/core/runtime-protocol.js';
 import type { RuntimeName } from '../../src/core/spec.js';
-import { runtimeAdapters } from '../../src/runtimes/index.js';
-import type { InitRequest, LogLine } from '../../src/runtimes/protocol.js';
+import { runtimeAdapters } from '../../src/runtime-adapters/index.js';
 
 /** A response, fully read. */
 export interface ShimResponse {
@@ -164,7 +164,7 @@ export async function startShim(runtime: RuntimeName, memoryMb = 128): Promise<S
       text += chunk.toString('utf8');
       if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
     });
-    shim.exited.then(({ code, signal }) => reject(new Error(`shim exited before ready (${code ?? signal}): ${JSON.stringify(shim.logs)} ${shim.rawLines.join('\n')}`)));
+    shim.exited.then(({ code, signal }) => reject(new Error(`shim exited before ready (${code ?? signal}): ${JSON.stringify(shim.logs)} ${shim.rawLines.join('\n')}`)), reject);
   });
   if (ready !== '{"type":"ready"}') throw new Error(`unexpected control message ${ready}`);
   return Object.assign(shim, { readyMs: performance.now() - started });

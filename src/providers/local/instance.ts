@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
+import { INIT_PATH, type InitRequest } from '../../core/runtime-protocol.js';
 import { instanceLimitsOf, type InstanceLimits } from '../../core/spec.js';
-import { INIT_PATH, type InitRequest } from '../../runtimes/protocol.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { ProvidedInstance } from '../types.js';
 import type { ProcessProfile, RuntimeProcess } from './runtime-process.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { LogLine } from '../../runtimes/protocol.js';
+import type { LogLine } from '../../core/runtime-protocol.js';
 import type { LogSink } from '../../telemetry/logs.js';
 
 /** Longest line kept whole; longer runs without a newline are cut into pieces of this size. */

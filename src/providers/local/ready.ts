@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ControlMessage } from '../../runtimes/protocol.js';
+import type { ControlMessage } from '../../core/runtime-protocol.js';
 
 /**
  * Resolves when the instance writes `{"type":"ready"}` on its control channel; rejects when it

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processAlive } from '../../core/process-alive.js';
+import { processAlive } from '../../sandbox/process-alive.js';
 
 /** Run directories are `<tmp>/nimbus-XXXXXX`: short, because socket paths are limited (~107 bytes). */
 const RUN_DIR_PREFIX = 'nimbus-';

@@ -1,6 +1,6 @@
 /**
  * The runtime protocol's constants and init body: the one definition, used by the node shim and
- * re-exported to the platform by `src/runtimes/protocol.ts` (see there for the protocol). It lives
+ * re-exported to the platform by `src/core/runtime-protocol.ts` (see there for the protocol). It lives
  * here because the shim may load only `node:` builtins and its own files (it runs in the sandbox).
  */
 

@@ -169,7 +169,8 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   invocationStore.run(id, () => {
     // Only the shim's own failures land in these catches (the invokers report handler failures).
     try {
-      if (loaded.form === 'web') invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) });
+      // Fire and forget: invokeWeb's promise never rejects (it answers every failure on res).
+      if (loaded.form === 'web') void invokeWeb(loaded.call, req, res, { id, env: userEnv, waitUntil: waitUntilFor(id) });
       else if (loaded.form === 'node') invokeNodeHttp(loaded.handle, req, res, id);
       else if (loaded.form === 'openfaas') invokeOpenFaas(loaded.fn, req, res, id).catch((err: unknown) => failInternally(res, err, id));
       else invokeLambda(loaded.fn, init, req, res, id).catch((err: unknown) => failInternally(res, err, id));

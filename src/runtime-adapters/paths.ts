@@ -6,8 +6,8 @@ let cached: string | undefined;
 
 /**
  * The package's root directory (the one holding package.json), found by walking up from this
- * module. Works both from `dist/src/runtimes/` and from `src/runtimes/`, which matters because the
- * Python shim is not compiled and lives only in `src/`.
+ * module. Works both from `dist/src/runtime-adapters/` and from `src/runtime-adapters/`, which
+ * matters because the Python shim is not compiled and lives only in `src/`.
  */
 export function packageRoot(): string {
   if (cached) return cached;

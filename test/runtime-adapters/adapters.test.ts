@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { test } from 'node:test';
-import * as protocol from '../../src/runtimes/protocol.js';
-import { createPythonAdapter, findPython, packageRoot, runtimeAdapters } from '../../src/runtimes/index.js';
+import * as protocol from '../../src/core/runtime-protocol.js';
+import { createPythonAdapter, findPython, packageRoot, runtimeAdapters } from '../../src/runtime-adapters/index.js';
 
 test('packageRoot finds the folder with our package.json', () => {
   const root = packageRoot();

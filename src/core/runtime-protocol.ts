@@ -27,8 +27,8 @@ export {
   INVOCATION_ID_HEADER,
   SHIM_ERROR_HEADER,
   WARM_UP_PATH,
-} from './node/constants.cjs';
-export type { InitRequest } from './node/constants.cjs';
+} from '../runtimes/node/constants.cjs';
+export type { InitRequest } from '../runtimes/node/constants.cjs';
 
 /** Answer to a successful init. */
 export interface InitResponse {

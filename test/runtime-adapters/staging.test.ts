@@ -3,8 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { createNodeAdapter, createPythonAdapter, runtimeAdapters } from '../../src/runtimes/index.js';
-import { stageRuntimes } from '../../src/runtimes/staging.js';
+import { createNodeAdapter, createPythonAdapter, runtimeAdapters } from '../../src/runtime-adapters/index.js';
+import { stageRuntimes } from '../../src/runtime-adapters/staging.js';
 
 const root = mkdtempSync(join(tmpdir(), 'nimbus-staging-'));
 after(() => rmSync(root, { recursive: true, force: true }));
