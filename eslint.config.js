@@ -23,7 +23,7 @@ const ioBuiltinPaths = IO_BUILTINS.flatMap((name) => [`node:${name}`, name]).map
 );
 
 /** Where the CLI may import from (relative to src/), besides its own folder: the wire types and where `nimbus up` listens by default. */
-const CLI_ALLOWED = ['cli', 'core', 'api/wire.ts', 'config/server-defaults.ts'];
+const CLI_ALLOWED = ['cli', 'core', 'util', 'api/wire.ts', 'config/server-defaults.ts'];
 
 /** Zone: CLI files reach only the public HTTP API (and, for the listed commands, more). */
 function cliZone(target, extra = []) {

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TokenRepository } from '../store/auth-types.js';
 import { hashSecret, isWellFormed, newId, newToken, TOKEN_PREFIX } from './credentials.js';
-import { writePrivateFile } from './private-file.js';
+import { writePrivateFile } from '../util/private-file.js';
 
 /** File name of the admin token inside the data directory. */
 export const ADMIN_TOKEN_FILE = 'admin.token';

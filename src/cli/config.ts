@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writePrivateFile } from '../util/private-file.js';
 
 /** What `nimbus login` saves: which platform, and the token for it. */
 export interface CliConfig {
@@ -61,26 +61,4 @@ export async function removeConfig(env: Record<string, string | undefined>): Pro
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-/**
- * Writes a file only its owner can read: created 0600 under a temporary name, then renamed over
- * `path`, so there is never a moment with wider permissions nor a half-written file. The
- * platform writes its admin token the same way (src/auth/private-file.ts); the CLI keeps its own
- * copy because it shares nothing with the platform but the HTTP API.
- */
-async function writePrivateFile(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  // 'wx': never follow or reuse something already at the temporary name.
-  const handle = await open(tmp, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  await rename(tmp, path);
 }

@@ -78,6 +78,8 @@ describe('wire types', () => {
       'core/secret-rules.js',
       'packages/types.js',
       'sandbox/modes.js',
+      // Writes the login config 0600 (knows nothing of the platform).
+      'util/private-file.js',
     ]);
     // Commands that run the platform in this process load it when they run, and only then.
     const started = [...dynamic.entries()].flatMap(([from, targets]) => targets.filter((t) => !t.startsWith('cli/') && t !== 'pino').map((t) => `${from} -> ${t}`));

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 
 /**
+ * (src/util: helpers that know nothing of the platform, for every part and the CLI.)
+ *
  * Writes a file only its owner can read: created 0600 under a temporary name, then renamed over
  * `path`, so there is never a moment with wider permissions nor a half-written file.
  */
