@@ -251,7 +251,14 @@ async function handshake(child: ChildProcess, cgroup: InstanceCgroup | undefined
       if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw await bwrapFailure();
       throw err;
     }
-    await connect?.(pid);
+    try {
+      await connect?.(pid);
+    } catch (err) {
+      // The namespace vanished under pasta because bwrap failed after reporting the pid (e.g. a
+      // runtime it cannot reach): bwrap's own message says why; pasta's would only say "gone".
+      const failure = await bwrapFailure();
+      throw child.exitCode !== null || child.signalCode !== null ? failure : err;
+    }
     block.end('1');
     return pid;
   } finally {
