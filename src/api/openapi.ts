@@ -4,6 +4,7 @@ import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 import type { RouteAccess } from './route-table.js';
+import { PACKAGE_FILENAME_HEADER } from './wire.js';
 
 const json = (schema: object) => ({ 'application/json': { schema } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -76,7 +77,7 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
       '/api/v1/packages': {
         post: {
           summary: 'Upload a package (tar.gz, zip or a single file)',
-          parameters: [{ name: 'x-nimbus-filename', in: 'header', schema: { type: 'string' }, description: 'name of a single-file upload' }],
+          parameters: [{ name: PACKAGE_FILENAME_HEADER, in: 'header', schema: { type: 'string' }, description: 'name of a single-file upload' }],
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
           responses: {
             201: { description: 'Stored (or already present)', content: json(ref('Package')) },

@@ -14,6 +14,7 @@ import { serveLogs } from './logs-route.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRoute, matchRoute, type RouteAccess, scopeOf } from './route-table.js';
 import { secretRoutes } from './secret-routes.js';
+import { PACKAGE_FILENAME_HEADER } from './wire.js';
 
 export type { ApiRoute, Handler, RouteAccess } from './route-table.js';
 
@@ -61,7 +62,7 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
             if (declared > deps.packageLimits.maxCompressedBytes) {
               throw new NimbusError('ARCHIVE_TOO_LARGE', `The upload is ${declared} bytes; the limit is ${deps.packageLimits.maxCompressedBytes}.`);
             }
-            const filename = req.headers['x-nimbus-filename'];
+            const filename = req.headers[PACKAGE_FILENAME_HEADER];
             const info = await deps.packages.ingest(req, { contentType: req.headers['content-type'], filename: typeof filename === 'string' ? filename : undefined });
             sendJson(res, 201, info);
           },
