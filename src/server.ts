@@ -1,5 +1,4 @@
 import { FailureLimiter } from './auth/failure-limiter.js';
-import { SERVER_DEFAULTS } from './config/server-defaults.js';
 import { compileServerOptions, type CompiledServerOptions, type ServerOptions } from './config/server-options.js';
 import { followChanges } from './control/followers.js';
 import { CleanupStack } from './core/cleanup-stack.js';
@@ -39,9 +38,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The default of `maxBodyBytes`; kept for callers that imported it from here. */
-export const DEFAULT_MAX_BODY_BYTES = SERVER_DEFAULTS.maxBodyBytes;
-
 /**
  * The composition root: compiles the options, picks the implementations (SQLite store, in-process
  * change feed, file package repository, esbuild builder, sandbox, local provider) and starts every
@@ -64,10 +60,11 @@ export async function startServer(raw: ServerOptions = {}): Promise<RunningServe
 /** The steps of {@link startServer}; each registers in `started` how to undo it. */
 async function startSteps(options: CompiledServerOptions, started: CleanupStack): Promise<RunningServer> {
   const { logger, dataDir } = options;
+  const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const foundation = await openFoundation(options, started);
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(options.clock);
-  const gateway = await startGatewayRole(options, foundation, authFailures, started);
+  const gateway = await startGatewayRole(options, foundation, authFailures, onInternalError, started);
   const { instances, sandbox, probe } = gateway;
   let url = '';
   const api = startApiRole(
@@ -75,13 +72,13 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     foundation,
     { status: (name) => instances.status(name), check: (candidate) => instances.check(candidate), networkPolicies: sandbox.networkPolicies, sandboxName: sandbox.name },
     authFailures,
+    onInternalError,
     () => url,
   );
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
   followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances });
 
   let closing = false;
-  const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, domain: options.domain, onInternalError, closing: () => closing });
   const { server } = listening;
   started.defer(() => new Promise((closed) => server.close(closed)));

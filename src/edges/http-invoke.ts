@@ -75,7 +75,7 @@ export class HttpInvokeEdge {
       headers: forwardedHeaders(req, name),
       body: null,
     };
-    request.body = this.requestBody(req, request);
+    request.body = this.requestBody(req, declared, request);
     const { error } = await invoker.invoke(record, request, res, { source: 'http', invocationId, caller: callerConnection(req.socket) });
     if (error) await this.fail(req, res, invocationId, error);
   }
@@ -85,8 +85,7 @@ export class HttpInvokeEdge {
    * declared (already checked), else a stream that counts into `request.bodyBytes` and stops
    * past the limit.
    */
-  private requestBody(req: IncomingMessage, request: InvocationRequest): Readable | null {
-    const declared = req.headers['content-length'];
+  private requestBody(req: IncomingMessage, declared: string | undefined, request: InvocationRequest): Readable | null {
     if (declared !== undefined) {
       request.bodyBytes = Number(declared);
       return declared === '0' ? null : req;

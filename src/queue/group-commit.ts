@@ -7,6 +7,9 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** How one operation of a batch went. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /**
  * Runs write operations in shared transactions: every operation submitted within one turn of the
  * event loop (or until `maxBatch` have gathered) is applied in ONE transaction, so a burst of
@@ -24,6 +27,8 @@ export class GroupCommit {
   private scheduled = false;
   private commitCount = 0;
   private readonly savepoint: (run: () => unknown) => unknown;
+  /** Runs a batch in one transaction, each operation in its savepoint; answers their outcomes. */
+  private readonly runBatch: (batch: Pending[]) => Outcome[];
 
   /**
    * @param db the connection to write on.
@@ -31,11 +36,21 @@ export class GroupCommit {
    *   bounding a transaction's size (and the time it holds the event loop).
    */
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly maxBatch = 5_000,
   ) {
     // A better-sqlite3 transaction function called inside a transaction uses a SAVEPOINT.
     this.savepoint = db.transaction((run: () => unknown) => run());
+    const inTransaction = db.transaction((batch: Pending[]) =>
+      batch.map((op): Outcome => {
+        try {
+          return { ok: true, value: this.savepoint(op.run) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+    this.runBatch = (batch) => inTransaction.immediate(batch);
   }
 
   /** Transactions committed so far (for tests and metrics: operations / commits = batching). */
@@ -63,19 +78,9 @@ export class GroupCommit {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let outcomes: Outcome[];
     try {
-      this.db
-        .transaction(() => {
-          for (const op of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.savepoint(op.run) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
+      outcomes = this.runBatch(batch);
       this.commitCount++;
     } catch (error) {
       for (const op of batch) op.reject(error);

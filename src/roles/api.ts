@@ -36,8 +36,15 @@ export interface ApiRole {
  * Starts the API role: the control plane (deploys, secrets; they publish on the change feed) and
  * the management API in front of it, with each route's scope checked against API tokens.
  */
-export function startApiRole(options: CompiledServerOptions, foundation: Foundation, instances: InstanceFacts, authFailures: FailureLimiter, serverUrl: () => string): ApiRole {
-  const { clock, logger, host, domain } = options;
+export function startApiRole(
+  options: CompiledServerOptions,
+  foundation: Foundation,
+  instances: InstanceFacts,
+  authFailures: FailureLimiter,
+  onInternalError: (err: unknown) => void,
+  serverUrl: () => string,
+): ApiRole {
+  const { clock, host, domain } = options;
   const { store, feed, access, cipher, logs, packages, builder } = foundation;
   const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
   const service = new FunctionService({
@@ -55,7 +62,6 @@ export function startApiRole(options: CompiledServerOptions, foundation: Foundat
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
   const authorize = apiAuthorizer(access.tokens, authFailures);
-  const onInternalError = (err: unknown) => logger.error({ err }, 'internal error');
   const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
   return { handle, service, secrets };
 }

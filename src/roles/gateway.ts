@@ -35,9 +35,16 @@ export interface GatewayRole {
 /**
  * Starts the gateway role: chooses the sandbox (bubblewrap only when a real node instance starts
  * in it), the local provider with its warm pool, the instance manager above it, the invoker and
- * the HTTP edge. `authFailures` is the budget of failed token checks it shares with the API.
+ * the HTTP edge. `authFailures` is the budget of failed token checks it shares with the API;
+ * `onInternalError` reports unexpected platform errors.
  */
-export async function startGatewayRole(options: CompiledServerOptions, foundation: Foundation, authFailures: FailureLimiter, started: CleanupStack): Promise<GatewayRole> {
+export async function startGatewayRole(
+  options: CompiledServerOptions,
+  foundation: Foundation,
+  authFailures: FailureLimiter,
+  onInternalError: (err: unknown) => void,
+  started: CleanupStack,
+): Promise<GatewayRole> {
   const { clock, logger } = options;
   const { store, access, logs, builder, cipher } = foundation;
   const runtimes = { ...runtimeAdapters, ...options.runtimes };
@@ -72,7 +79,7 @@ export async function startGatewayRole(options: CompiledServerOptions, foundatio
   const edge = new HttpInvokeEdge({
     invoker,
     maxBodyBytes: options.maxBodyBytes,
-    onInternalError: (err) => logger.error({ err }, 'internal error'),
+    onInternalError,
     invokeAuth: access.keyCheck,
     revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors, authFailures),
   });
