@@ -70,7 +70,18 @@ export const LIMITS = {
   maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
   tmpMb: { min: 1, max: 4_096, default: 64 },
   envBytes: 64 * 1024,
+  /** Async invocations of one function running at once; default: half its capacity (see asyncConcurrencyOf). */
+  asyncConcurrency: { min: 1, max: 10_000 },
+  /** Retries of a failed async invocation after its first attempt. */
+  maxRetries: { min: 0, max: 20, default: 2 },
+  /** Delay before the first retry; later ones double (with jitter), capped at {@link RETRY_DELAY_CAP_MS}. */
+  retryDelayMs: { min: 100, max: 300_000, default: 1_000 },
+  /** Age after which a queued async invocation is given up (dead) instead of run. */
+  maxEventAgeMs: { min: 1_000, max: 7 * 86_400_000, default: 6 * 3_600_000 },
 } as const;
+
+/** The longest delay between two attempts of an async invocation (5 minutes). */
+export const RETRY_DELAY_CAP_MS = 300_000;
 
 // --- headers ----------------------------------------------------------------------------------
 
@@ -84,6 +95,33 @@ export const INVOKE_KEY_HEADER = 'x-nimbus-key';
  * reaches the function's code.
  */
 export const CALLER_TOKEN_HEADER = 'x-nimbus-token';
+
+/**
+ * A request to `/fn/<name>` with `Prefer: respond-async` (RFC 7240) is queued and answered 202
+ * instead of run while the caller waits; so is any request to `/async/<name>`.
+ */
+export const PREFER_HEADER = 'prefer';
+/** The path prefix of async invocations, for callers that cannot set headers (webhook senders). */
+export const ASYNC_PATH_PREFIX = '/async/';
+/**
+ * The id of an invocation: answered with every invocation (sync or async), sent to the function,
+ * and on callbacks.
+ */
+export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
+/** An async request's deduplication key: the same key for the same function within 24 hours stores nothing new. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+/** How long an idempotency key deduplicates (24 hours). */
+export const IDEMPOTENCY_WINDOW_MS = 86_400_000;
+/** Longest accepted idempotency key, in characters. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 256;
+/** Where to POST the outcome of an async invocation when it ends (an http(s) URL). */
+export const CALLBACK_URL_HEADER = 'x-nimbus-callback-url';
+/** OpenFaaS's name of {@link CALLBACK_URL_HEADER}, accepted too. */
+export const OPENFAAS_CALLBACK_URL_HEADER = 'x-callback-url';
+/** On a callback: the function's HTTP status (or the platform error's) of the ended invocation. */
+export const CALLBACK_STATUS_HEADER = 'x-nimbus-status';
+/** Sent to the function: which attempt of the invocation this is (1, 2, ...), so it can deduplicate. */
+export const ATTEMPT_HEADER = 'x-nimbus-attempt';
 
 /** `POST /api/v1/packages`: the name of a single uploaded file (e.g. `handler.py`). */
 export const PACKAGE_FILENAME_HEADER = 'x-nimbus-filename';
@@ -313,4 +351,86 @@ export interface CreatedInvokeKey extends InvokeKeyView {
 /** `GET /api/v1/functions/{name}/keys`. */
 export interface InvokeKeyList {
   keys: InvokeKeyView[];
+}
+
+// --- async invocations --------------------------------------------------------------------------
+
+/**
+ * Where an async invocation is: `queued` (waiting for its first attempt), `running`, `retrying`
+ * (an attempt failed, the next is due at `nextAttemptAt`), and the ends: `succeeded` (the function
+ * answered 2xx or 3xx), `failed` (it answered 4xx other than 429, which is not retried), `dead`
+ * (the last attempt failed, or it waited past its maximum event age: a dead letter, redrivable).
+ */
+export const INVOCATION_STATUSES = ['queued', 'running', 'retrying', 'succeeded', 'failed', 'dead'] as const;
+export type InvocationStatus = (typeof INVOCATION_STATUSES)[number];
+
+/** The answer to an accepted async invocation (202, with `Location` and `x-nimbus-invocation-id`). */
+export interface AsyncAccepted {
+  id: string;
+  status: 'queued';
+}
+
+/** A stored response: what the function answered (body kept up to 1 MiB). */
+export interface InvocationResponseView {
+  status: number;
+  headers: Record<string, string | string[]>;
+  /** The body: UTF-8 text, or base64 when it is not valid UTF-8 (see `bodyEncoding`). */
+  body: string;
+  bodyEncoding: 'utf8' | 'base64';
+  /** The function answered more than was kept. */
+  truncated: boolean;
+}
+
+/** `GET /api/v1/invocations/{id}`: an async invocation and how it went. Times are ISO strings. */
+export interface InvocationView {
+  id: string;
+  function: string;
+  /** The function version of the last attempt; null before the first. */
+  version: number | null;
+  status: InvocationStatus;
+  /** Attempts started so far. */
+  attempts: number;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  nextAttemptAt: string | null;
+  /** The platform error of the last attempt, when it ended with one. */
+  error: { code: ErrorCode; message: string } | null;
+  /** The function's response to the last attempt, when it answered. */
+  response: InvocationResponseView | null;
+  /** The request's method and path (with query), as the function sees them. */
+  request: { method: string; path: string };
+}
+
+/** The query of `GET /api/v1/invocations`. */
+export interface InvocationListQuery {
+  function?: string;
+  status?: InvocationStatus;
+  /** 1 to 1000. @default 100 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** `GET /api/v1/invocations`: newest first. */
+export interface InvocationList {
+  invocations: InvocationView[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The body of `POST /api/v1/functions/{name}/dlq/redrive`: some dead letters by id, or all. */
+export interface RedriveRequest {
+  ids?: string[];
+  all?: boolean;
+}
+
+/** The answer to a redrive: the invocations queued again (same ids, fresh retry budget). */
+export interface RedriveResult {
+  redriven: string[];
+}
+
+/** The answer to `DELETE /api/v1/functions/{name}/dlq`. */
+export interface PurgeResult {
+  purged: number;
 }

@@ -1,3 +1,4 @@
+import { ATTEMPT_HEADER } from '../api/wire.js';
 import type { Clock } from '../core/clock.js';
 import { isNimbusError, isRetryable, NimbusError } from '../core/errors.js';
 import type { InvocationEnded, InvocationRequest, InvokeOptions } from '../core/invocation.js';
@@ -13,7 +14,7 @@ import type { InvocationEvents } from './invocation-events.js';
 import type { Admission, InstanceLease } from './lease.js';
 
 /** The attempt number of an invocation, for functions that deduplicate retried work. */
-export const ATTEMPT_HEADER = 'x-nimbus-attempt';
+export { ATTEMPT_HEADER };
 
 /** What the invoker needs. */
 export interface InvokerDeps {
