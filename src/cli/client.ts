@@ -2,17 +2,26 @@ import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import {
+  type AsyncAccepted,
   CALLER_TOKEN_HEADER,
   type DeployRequest,
   ERROR_HEADER,
   type ErrorBody,
   type FunctionList,
   type FunctionView,
+  INVOCATION_ID_HEADER,
+  type InvocationList,
+  type InvocationListQuery,
+  type InvocationView,
   type LogLine,
   type LogList,
   type LogsQuery,
   PACKAGE_FILENAME_HEADER,
   type PackageInfo,
+  PREFER_HEADER,
+  type PurgeResult,
+  type RedriveRequest,
+  type RedriveResult,
 } from '../api/wire.js';
 import { SERVER_DEFAULTS } from '../config/server-defaults.js';
 
@@ -370,6 +379,64 @@ export class NimbusClient {
     if (query.follow) params.set('follow', 'true');
     const qs = params.toString();
     return `/api/v1/functions/${encodeURIComponent(name)}/logs${qs ? `?${qs}` : ''}`;
+  }
+
+  // --- async invocations ----------------------------------------------------------------------
+
+  /**
+   * Sends an invocation of `name` (at `subPath`, with its query) with `Prefer: respond-async`, so
+   * the platform queues it and answers 202 at once. Answers the accepted invocation; throws
+   * ApiError when the platform refuses it (`FUNCTION_NOT_FOUND`, `PAYLOAD_TOO_LARGE`, a bad
+   * callback URL…), and ApiError `ASYNC_UNSUPPORTED` when the platform ran it while waiting
+   * instead (one that predates async invocations ignores the header).
+   */
+  async invokeAsync(name: string, subPath: string, request: Pick<RawRequest, 'method' | 'headers' | 'body'>): Promise<AsyncAccepted> {
+    const res = await this.raw(`/fn/${encodeURIComponent(name)}${subPath}`, {
+      ...request,
+      headers: { ...request.headers, [PREFER_HEADER]: 'respond-async' },
+      // The invocation is not run now: nothing here needs the caller's token.
+      auth: false,
+    });
+    if (res.status >= 400) throw await decodeError(res);
+    if (res.status !== 202) {
+      await res.body.dump().catch(() => undefined);
+      throw new ApiError(
+        res.status,
+        'ASYNC_UNSUPPORTED',
+        `The platform answered ${res.status} instead of 202 Accepted: it ran ${name} while waiting, so it does not support async invocations. Upgrade it, or invoke without --async.`,
+      );
+    }
+    const body = await this.decode<Partial<AsyncAccepted> | undefined>(res);
+    const header = res.headers[INVOCATION_ID_HEADER];
+    const id = typeof body?.id === 'string' ? body.id : typeof header === 'string' ? header : undefined;
+    if (!id) throw new ApiError(res.status, 'NOT_NIMBUS', 'The platform accepted the invocation but answered no invocation id: check that --url points at a Nimbus platform.');
+    return { id, status: 'queued' };
+  }
+
+  /** `GET /api/v1/invocations/{id}`: an async invocation and how it went (ApiError `INVOCATION_NOT_FOUND` when unknown). */
+  getInvocation(id: string): Promise<InvocationView> {
+    return this.json<InvocationView>('GET', `/api/v1/invocations/${encodeURIComponent(id)}`);
+  }
+
+  /** `GET /api/v1/invocations`: one page, newest first; pass `nextCursor` as `cursor` for the next. */
+  listInvocations(query: InvocationListQuery = {}): Promise<InvocationList> {
+    const params = new URLSearchParams();
+    if (query.function !== undefined) params.set('function', query.function);
+    if (query.status !== undefined) params.set('status', query.status);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
+    const qs = params.toString();
+    return this.json<InvocationList>('GET', `/api/v1/invocations${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `POST /api/v1/functions/{name}/dlq/redrive`: queues dead letters again (by id, or all). */
+  redriveDeadLetters(name: string, request: RedriveRequest): Promise<RedriveResult> {
+    return this.json<RedriveResult>('POST', `/api/v1/functions/${encodeURIComponent(name)}/dlq/redrive`, request);
+  }
+
+  /** `DELETE /api/v1/functions/{name}/dlq`: removes every dead letter of the function. */
+  purgeDeadLetters(name: string): Promise<PurgeResult> {
+    return this.json<PurgeResult>('DELETE', `/api/v1/functions/${encodeURIComponent(name)}/dlq`);
   }
 
   /** Closes pooled connections (and aborts anything still open: a command is done with it). */

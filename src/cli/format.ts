@@ -116,6 +116,24 @@ export function formatAgo(time: string | number | Date | undefined | null, now: 
   return new Date(at).toISOString().slice(0, 10);
 }
 
+/**
+ * How long until `time`, for people: `in 3s`, `in 4m`, `in 2h`, `in 3d`; `now` when it is due (or
+ * past). Unknown times give `-`.
+ */
+export function formatUntil(time: string | number | Date | undefined | null, now: number = Date.now()): string {
+  if (time === undefined || time === null) return '-';
+  const at = new Date(time).getTime();
+  if (Number.isNaN(at)) return '-';
+  const seconds = Math.ceil((at - now) / 1000);
+  if (seconds <= 0) return 'now';
+  if (seconds < 60) return `in ${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `in ${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `in ${hours}h`;
+  return `in ${Math.floor(hours / 24)}d`;
+}
+
 /** `HH:MM:SS.mmm` in local time. */
 export function formatClock(time: string | number | Date): string {
   const d = new Date(time);
