@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { FUNCTION_NAME_PATTERN, LIMITS, formatDuration, parseDuration, secretNameProblem } from '../api/wire.js';
+import { FUNCTION_NAME_PATTERN, IDEMPOTENCY_KEY_MAX_LENGTH, LIMITS, formatDuration, parseDuration, secretNameProblem } from '../api/wire.js';
 
 /**
  * Parsers for command-line values. Each throws commander's InvalidArgumentError with a message
@@ -173,6 +173,32 @@ export function parseSubPath(value: string): string {
 export function parseMethod(value: string): string {
   if (!/^[A-Za-z]+$/.test(value)) throw new InvalidArgumentError(`--method must be an HTTP method such as GET or POST, got ${JSON.stringify(value)}.`);
   return value.toUpperCase();
+}
+
+/** `--idempotency-key`: 1 to 256 printable ASCII characters (it travels in a header). */
+export function parseIdempotencyKey(value: string): string {
+  if (value.length === 0 || value.length > IDEMPOTENCY_KEY_MAX_LENGTH) {
+    throw new InvalidArgumentError(`--idempotency-key must be 1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} characters, got ${value.length}.`);
+  }
+  if (!/^[\x20-\x7e]+$/.test(value) || value.trim() !== value) {
+    throw new InvalidArgumentError(`--idempotency-key must be printable ASCII without leading or trailing spaces (e.g. a UUID or order-1234).`);
+  }
+  return value;
+}
+
+/** `--callback-url`: an absolute http:// or https:// URL, where the platform POSTs the outcome. */
+export function parseCallbackUrl(value: string): string {
+  if (/[\s\x00-\x1f\x7f]/.test(value)) throw new InvalidArgumentError(`--callback-url must not contain spaces or control characters; encode them (e.g. %20).`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--callback-url must be an absolute URL such as https://example.com/hook, got ${JSON.stringify(value.slice(0, 200))}.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`--callback-url must be an http:// or https:// URL, got ${JSON.stringify(url.protocol)}.`);
+  }
+  return value;
 }
 
 /** A secret name (`DB_PASSWORD`), checked before anything is sent. */

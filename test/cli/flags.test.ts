@@ -17,7 +17,7 @@ import {
   parseSubPath,
 } from '../../src/cli/flags.js';
 import { deployBody } from '../../src/cli/commands/deploy.js';
-import { contentTypeForData, contentTypeForFile } from '../../src/cli/commands/invoke.js';
+import { contentTypeForData, contentTypeForFile } from '../../src/cli/invoke-request.js';
 import { parseSince } from '../../src/cli/commands/logs.js';
 import { normalizeBaseUrl } from '../../src/cli/client.js';
 import { LIMITS } from '../../src/core/spec.js';
