@@ -1,24 +1,19 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { INVOKE_KEY_HEADER } from '../../api/wire.js';
+import { CALLBACK_URL_HEADER, IDEMPOTENCY_KEY_HEADER, INVOKE_KEY_HEADER, formatDuration } from '../../api/wire.js';
 import { decodeError, explainNetworkError, type RawResponse } from '../client.js';
 import { visibleText } from '../visible-text.js';
 import { CliError, type CliContext } from '../context.js';
-import { collectHeader, headersToObject, parseMethod, parseSubPath } from '../flags.js';
+import { collectHeader, parseCallbackUrl, parseDurationFlag, parseIdempotencyKey, parseMethod, parseSubPath } from '../flags.js';
+import { DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS } from '../invocation-result.js';
+import { buildInvokeRequest, invokeErrorHints, type InvokeRequestFlags } from '../invoke-request.js';
 import { write } from '../io.js';
+import { invokeAsync, type AsyncFlags } from './invoke-async.js';
 
-interface InvokeOptions {
-  data?: string;
-  dataFile?: string;
-  method?: string;
+interface InvokeOptions extends InvokeRequestFlags, AsyncFlags {
   path?: string;
-  header?: [string, string][];
   include?: boolean;
   json?: boolean;
-  key?: string;
 }
 
 const EXAMPLES = `
@@ -29,43 +24,19 @@ Examples:
   $ nimbus invoke api --method DELETE --path '/items/42?force=true' --include
   $ echo hi | nimbus invoke echo --data-file -
   $ nimbus invoke api --key nmk_…                     a function deployed with --auth key
+  $ id=$(nimbus invoke report --async -d '{"month":11}')   queue it; prints the invocation id
+  $ nimbus invoke report --wait -d '{"month":11}'        queue it, wait, print its response
 
 The response body is written to stdout byte for byte (on a terminal, a newline follows a body
 that does not end with one). --json prints {status, headers, body} instead, the body as text, or
 base64 with "bodyEncoding": "base64" when it is not UTF-8. The command exits 1 when the status is
-400 or more; platform errors also print their code (e.g. [FUNCTION_TIMEOUT]) on stderr.`;
+400 or more; platform errors also print their code (e.g. [FUNCTION_TIMEOUT]) on stderr.
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.json': 'application/json',
-  '.txt': 'text/plain; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.xml': 'application/xml',
-  '.csv': 'text/csv; charset=utf-8',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.pdf': 'application/pdf',
-};
-
-/** The content type sent with --data when none is given: JSON when it parses, text otherwise. */
-export function contentTypeForData(data: string): string {
-  try {
-    JSON.parse(data);
-    return 'application/json';
-  } catch {
-    return 'text/plain; charset=utf-8';
-  }
-}
-
-/** The content type sent with --data-file when none is given, from the file extension. */
-export function contentTypeForFile(path: string): string {
-  return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-}
-
-/** Platform codes that mean "look at what the function logged". */
-const LOG_HINT_CODES = new Set(['FUNCTION_ERROR', 'FUNCTION_CRASHED', 'FUNCTION_OUT_OF_MEMORY', 'FUNCTION_START_FAILED', 'FUNCTION_TIMEOUT']);
+--async queues the invocation (Prefer: respond-async) and prints its id (--json: {id, status});
+the platform runs it, retrying failures, and keeps the outcome: see it with nimbus invocations
+get <id>. --wait also waits for the outcome (polling; progress on stderr when it is a terminal)
+and prints it like a sync invoke, exiting 1 when it failed or is a dead letter (--json: the
+invocation object).`;
 
 function headerLines(res: RawResponse): string {
   let text = `HTTP/1.1 ${res.status}${res.statusText ? ` ${res.statusText}` : ''}\n`;
@@ -102,11 +73,25 @@ async function printJson(res: RawResponse, stdout: Writable, baseUrl: string): P
   if (res.status >= 400) throw new CliError(`HTTP ${res.status}`);
 }
 
+/** Flags that only mean something for async invocations are refused without --async (exit 2), before anything is sent. */
+function checkAsyncFlags(opts: InvokeOptions): void {
+  const usage = (message: string): CliError => new CliError(message, { exitCode: 2 });
+  if (!opts.async) {
+    for (const [flag, set] of [['--idempotency-key', opts.idempotencyKey], ['--callback-url', opts.callbackUrl]] as const) {
+      if (set !== undefined) throw usage(`${flag} is for async invocations: add --async (or --wait).`);
+    }
+  }
+  if (opts.timeout !== undefined && !opts.wait) throw usage('--timeout is how long --wait waits: add --wait.');
+  if (opts.async && !opts.wait && opts.include) throw usage('--include shows the response, which an --async invocation does not have yet: add --wait.');
+}
+
 export function registerInvoke(program: Command, ctx: CliContext): void {
   program
     .command('invoke')
     .summary('call a function over HTTP and print its response')
-    .description('Call a function through the gateway (<url>/fn/<name><path>) and write the response body to stdout.')
+    .description(
+      'Call a function through the gateway (<url>/fn/<name><path>) and write the response body to stdout; or queue the invocation (--async) and print its id, or queue it and wait for its outcome (--wait).',
+    )
     .argument('<name>', 'function name')
     .addOption(new Option('-d, --data <text>', 'request body').conflicts('dataFile'))
     .option('--data-file <path>', 'read the request body from a file (- for stdin)')
@@ -114,44 +99,25 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
     .option('-p, --path <path>', 'sub-path and query the function sees, e.g. /users/1?full=1', parseSubPath)
     .option('-H, --header <header>', "request header 'Key: Value' (repeatable)", collectHeader)
     .addOption(new Option('-i, --include', 'print the status line and response headers before the body').conflicts('json'))
-    .option('--json', 'print the status, headers and body as one JSON object')
+    .option('--json', 'print the status, headers and body as one JSON object (--async: the accepted {id, status}; --wait: the invocation)')
     .option('--key <key>', `invoke key, sent as ${INVOKE_KEY_HEADER} (functions deployed with --auth key)`)
+    .option('--async', 'queue the invocation and print its id instead of waiting for the response')
+    .addOption(new Option('--wait', 'queue it, wait until it ends and print its response (implies --async)').implies({ async: true }))
+    .option('--timeout <duration>', `with --wait: give up waiting after this long (default: ${formatDuration(DEFAULT_WAIT_TIMEOUT_MS)})`, (v) =>
+      parseDurationFlag('--timeout', v, { min: 1_000, max: MAX_WAIT_TIMEOUT_MS }),
+    )
+    .option('--idempotency-key <key>', `with --async: the same key within 24 hours queues nothing new (sent as ${IDEMPOTENCY_KEY_HEADER})`, parseIdempotencyKey)
+    .option('--callback-url <url>', `with --async: POST the outcome there when it ends (sent as ${CALLBACK_URL_HEADER})`, parseCallbackUrl)
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, opts: InvokeOptions, command: Command) => {
+      checkAsyncFlags(opts);
       const client = ctx.client(command);
       const { io } = ctx;
-      const headers = headersToObject(opts.header ?? []);
-      if (opts.key !== undefined) headers[INVOKE_KEY_HEADER] = opts.key;
-      let body: string | Readable | undefined;
-      if (opts.data !== undefined) {
-        body = opts.data;
-        headers['content-type'] ??= contentTypeForData(opts.data);
-      } else if (opts.dataFile !== undefined) {
-        if (opts.dataFile === '-') {
-          body = io.stdin;
-        } else {
-          const file = resolve(io.cwd, opts.dataFile);
-          try {
-            const s = await stat(file);
-            if (!s.isFile()) throw new CliError(`--data-file ${opts.dataFile} is not a file.`);
-            headers['content-length'] ??= String(s.size);
-          } catch (err) {
-            if (err instanceof CliError) throw err;
-            throw new CliError(`Cannot read --data-file ${opts.dataFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-          }
-          body = createReadStream(file);
-        }
-        headers['content-type'] ??= opts.dataFile === '-' ? 'application/octet-stream' : contentTypeForFile(opts.dataFile);
-      }
-      const method = opts.method ?? (body === undefined ? 'GET' : 'POST');
-      if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
-        throw new CliError(`A ${method} request cannot have a body: drop --data/--data-file or pass --method POST.`, { exitCode: 2 });
-      }
+      const request = await buildInvokeRequest(opts, io);
+      if (opts.async) return invokeAsync(ctx, client, name, opts.path ?? '', request, opts);
 
       const res = await client.raw(`/fn/${encodeURIComponent(name)}${opts.path ?? ''}`, {
-        method,
-        headers,
-        body: body ?? null,
+        ...request,
         auth: false,
         callerToken: true,
         headersTimeout: 0,
@@ -165,12 +131,7 @@ export function registerInvoke(program: Command, ctx: CliContext): void {
         const err = await decodeError(res);
         if (opts.include) await write(io.stdout, JSON.stringify({ error: { code: err.code, message: err.message } }) + '\n');
         // The message may quote the function's own text (an exception message): never raw to a terminal.
-        let message = `HTTP ${res.status} [${code}]: ${visibleText(err.message)}`;
-        if (LOG_HINT_CODES.has(code)) message += `\nSee what the function logged with: nimbus logs ${name} --since 5m`;
-        if (code === 'INVOKE_KEY_REQUIRED' || code === 'INVOKE_KEY_INVALID') {
-          message += `\nPass a key of ${name} with --key; create one with: nimbus keys create ${name}`;
-        }
-        throw new CliError(message);
+        throw new CliError([`HTTP ${res.status} [${code}]: ${visibleText(err.message)}`, ...invokeErrorHints(name, code)].join('\n'));
       }
 
       let last: number | undefined;
