@@ -3,9 +3,11 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { registerCompletion } from './commands/completion.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDev } from './commands/dev.js';
+import { registerDlq } from './commands/dlq.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
+import { registerInvocations } from './commands/invocations.js';
 import { registerInvoke } from './commands/invoke.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLogin } from './commands/login.js';
@@ -38,6 +40,7 @@ Examples:
   $ nimbus up                                     start the platform on ${DEFAULT_URL}
   $ nimbus deploy ./hello --name hello            deploy a folder (or a single file)
   $ nimbus invoke hello --data '{"name":"Ada"}'   call it
+  $ nimbus invoke hello --async                   queue a call; prints its id (see: nimbus invocations)
   $ nimbus ls                                     list functions
   $ nimbus logs hello --follow                    watch its logs
   $ nimbus doctor                                 which isolation this machine offers
@@ -86,6 +89,8 @@ export function createProgram(ctx: CliContext): Command {
   registerGet(program, ctx);
   registerRm(program, ctx);
   registerLogs(program, ctx);
+  registerInvocations(program, ctx);
+  registerDlq(program, ctx);
   registerDoctor(program, ctx);
   registerKeys(program, ctx);
   registerTokens(program, ctx);
