@@ -427,7 +427,7 @@ describe('ls, get, rm', () => {
   it('rm removes, and then the function is FUNCTION_NOT_FOUND', async () => {
     const r = await run(['rm', 'single']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, 'Removed single\n');
+    assert.equal(r.stdout, 'Removed single, with its queued async invocations and invocation records\n');
     assert.equal((await api(platform.url, 'GET', '/api/v1/functions/single')).status, 404);
     const again = await run(['get', 'single']);
     assert.equal(again.code, 1);

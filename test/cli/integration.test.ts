@@ -214,7 +214,7 @@ describe('nimbus CLI against the real platform', { timeout: 180_000 }, () => {
   it('rm removes a function', async () => {
     const r = await nimbus(['rm', 'single']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.toString(), 'Removed single\n');
+    assert.equal(r.stdout.toString(), 'Removed single, with its queued async invocations and invocation records\n');
     const gone = await nimbus(['get', 'single']);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /^Error \[FUNCTION_NOT_FOUND\]: /m);
