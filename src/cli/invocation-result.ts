@@ -41,7 +41,7 @@ export async function waitWithProgress(ctx: CliContext, client: NimbusClient, id
     });
     const where = outcome.view ? ` (${outcome.view.status})` : '';
     if (outcome.kind === 'stopped') {
-      throw new CliError(`Stopped waiting. Invocation ${id} goes on${where}; see it with: nimbus invocations get ${id}`, { exitCode: 130 });
+      throw new CliError(`Stopped waiting. Invocation ${id} goes on${where}; see it with: nimbus invocations get ${id}`, { exitCode: 130, raw: true });
     }
     if (outcome.kind === 'timeout') {
       throw new CliError(

@@ -11,6 +11,8 @@ import {
   parseHeader,
   parseIntFlag,
   parseMemory,
+  parseCallbackUrl,
+  parseIdempotencyKey,
   parseMethod,
   parsePort,
   parseSize,
@@ -132,6 +134,23 @@ describe('names, methods, paths, URLs', () => {
     assert.equal(parseSubPath('/a?b=1'), '/a?b=1');
     assert.equal(parseSubPath('?q=1'), '?q=1');
     invalid(() => parseSubPath('/a b'), /must not contain spaces/);
+  });
+  it('--idempotency-key: 1 to 256 printable ASCII characters, untrimmed', () => {
+    assert.equal(parseIdempotencyKey('order-1234'), 'order-1234');
+    assert.equal(parseIdempotencyKey('a b'), 'a b');
+    assert.equal(parseIdempotencyKey('k'.repeat(256)), 'k'.repeat(256));
+    invalid(() => parseIdempotencyKey(''), /1 to 256 characters, got 0/);
+    invalid(() => parseIdempotencyKey('k'.repeat(257)), /1 to 256 characters, got 257/);
+    invalid(() => parseIdempotencyKey('line\nbreak'), /printable ASCII/);
+    invalid(() => parseIdempotencyKey('café'), /printable ASCII/);
+    invalid(() => parseIdempotencyKey(' padded'), /leading or trailing spaces/);
+  });
+  it('--callback-url: an absolute http(s) URL', () => {
+    assert.equal(parseCallbackUrl('https://example.com/hook?x=1'), 'https://example.com/hook?x=1');
+    assert.equal(parseCallbackUrl('http://127.0.0.1:9000/done'), 'http://127.0.0.1:9000/done');
+    invalid(() => parseCallbackUrl('/relative'), /must be an absolute URL/);
+    invalid(() => parseCallbackUrl('ftp://example.com/'), /http:\/\/ or https:\/\/ URL, got "ftp:"/);
+    invalid(() => parseCallbackUrl('https://example.com/a\nb'), /must not contain spaces or control characters/);
   });
   it('platform URLs are normalised', () => {
     assert.equal(normalizeBaseUrl('http://127.0.0.1:8080/'), 'http://127.0.0.1:8080');
