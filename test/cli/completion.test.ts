@@ -20,6 +20,19 @@ test('bash completion: commands, sub-commands, flags and flag choices, from the 
   assert.ok(bashComplete(stdout, ['nimbus', 'secret', 'set', '--']).includes('--from-file'));
 });
 
+test('bash completion of the async commands: invoke --async/--wait, invocations, dlq', async () => {
+  const { stdout } = await runInProcess(['completion', 'bash']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invoke', 'hello', '--as']), ['--async']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invoke', 'hello', '--wa']), ['--wait']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invoke', 'hello', '--idem']), ['--idempotency-key']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invocations', '']).filter((w) => !w.startsWith('-')), ['ls', 'get']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invocations', 'ls', '--status', '']), ['queued', 'running', 'retrying', 'succeeded', 'failed', 'dead']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'invocations', 'get', 'x', '--b']), ['--body']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'dlq', '']).filter((w) => !w.startsWith('-')), ['ls', 'redrive', 'purge']);
+  assert.deepEqual(bashComplete(stdout, ['nimbus', 'dlq', 'redrive', 'fn', '--']).sort(), ['--all', '--id', '--json', '--token', '--url', '--version']);
+  assert.ok(bashComplete(stdout, ['nimbus', 'dlq', 'purge', 'fn', '--']).includes('--yes'));
+});
+
 test('zsh uses the bash script through bashcompinit; fish gets its own complete lines', async () => {
   const zsh = await runInProcess(['completion', 'zsh']);
   assert.match(zsh.stdout, /^#compdef nimbus\n/);
