@@ -367,7 +367,8 @@ export type InvocationStatus = (typeof INVOCATION_STATUSES)[number];
 /** The answer to an accepted async invocation (202, with `Location` and `x-nimbus-invocation-id`). */
 export interface AsyncAccepted {
   id: string;
-  status: 'queued';
+  /** `queued`; for a repeated idempotency key, the status of the first invocation now. */
+  status: InvocationStatus;
 }
 
 /** A stored response: what the function answered (body kept up to 1 MiB). */

@@ -99,6 +99,14 @@ export interface CompiledServerOptions {
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Ended async invocation records are kept this long. */
+  readonly retainMs: number;
+  /** Most ended async invocation records kept. */
+  readonly maxEndedInvocations: number;
+  /** Most async invocations running at once. */
+  readonly asyncWorkers: number;
+  /** Where callbacks may go (empty: anywhere). */
+  readonly callbackHosts: (url: URL) => boolean;
 }
 
 /**
@@ -113,6 +121,10 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
   return Object.freeze({
     host,
     port: given.port ?? d.port,
+    retainMs: 7 * 86_400_000,
+    maxEndedInvocations: 100_000,
+    asyncWorkers: 256,
+    callbackHosts: () => true,
     dataDir: resolve(given.dataDir ?? d.dataDir),
     maxBodyBytes: given.maxBodyBytes ?? d.maxBodyBytes,
     packageLimits: Object.freeze(withDefaults<PackageLimits>(d.packageLimits, given.packageLimits)),
