@@ -67,13 +67,13 @@ export function headersToObject(pairs: [string, string][]): Record<string, strin
 }
 
 /**
- * A duration flag such as `--timeout 30s`: a number of seconds or `500ms`, `30s`, `5m`, `1h`.
+ * A duration flag such as `--timeout 30s`: a number of seconds or `500ms`, `30s`, `5m`, `1h`, `7d`.
  * Answers milliseconds; refuses values outside `range` with the allowed range in the message.
  */
 export function parseDurationFlag(flag: string, value: string, range?: { min: number; max: number }): number {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds), got ${JSON.stringify(value)}.`);
+    throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 30s, 5m, 1h or 7d (a bare number is seconds), got ${JSON.stringify(value)}.`);
   }
   if (range && (ms < range.min || ms > range.max)) {
     throw new InvalidArgumentError(

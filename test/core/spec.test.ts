@@ -10,12 +10,17 @@ test('durations: numbers are seconds, strings take units', () => {
   assert.equal(parseDuration('1.5s'), 1500);
   assert.equal(parseDuration('5m'), 300_000);
   assert.equal(parseDuration('2h'), 7_200_000);
+  assert.equal(parseDuration('7d'), 7 * 86_400_000);
+  assert.equal(parseDuration('1.5d'), 36 * 3_600_000);
   assert.equal(parseDuration('-1s'), undefined);
   assert.equal(parseDuration('soon'), undefined);
   assert.equal(parseDuration(Number.NaN), undefined);
   assert.equal(formatDuration(300_000), '5m');
   assert.equal(formatDuration(5_430_000), '1h30m30s');
   assert.equal(formatDuration(250), '250ms');
+  assert.equal(formatDuration(86_400_000), '1d');
+  assert.equal(formatDuration(36 * 3_600_000 + 60_000), '1d12h1m');
+  assert.equal(formatDuration(365 * 86_400_000), '365d');
 });
 
 test('function names are DNS labels', () => {

@@ -74,7 +74,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       parseDurationFlag('--timeout', v, LIMITS.timeoutMs),
     )
     .option('--memory <mb>', 'memory limit per instance in MB, 64 to 16384 (default: 256)', parseMemory)
-    .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 24h (default: 5m)', (v) =>
+    .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 1d (default: 5m)', (v) =>
       parseDurationFlag('--idle-timeout', v, LIMITS.idleTimeoutMs),
     )
     .option('--concurrency <n>', 'requests one instance serves at once (default: node 64, python 8, exec 16)', (v) =>
