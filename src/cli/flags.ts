@@ -83,13 +83,14 @@ export function parseDurationFlag(flag: string, value: string, range?: { min: nu
   return ms;
 }
 
-/** A whole number within `range`. */
+/** A whole number within `range` (`max` Infinity: no upper bound). */
 export function parseIntFlag(flag: string, value: string, range: { min: number; max: number }, unit = ''): number {
   const trimmed = value.trim();
   if (!/^\d+$/.test(trimmed)) throw new InvalidArgumentError(`${flag} must be a whole number, got ${JSON.stringify(value)}.`);
   const n = Number(trimmed);
   if (n < range.min || n > range.max) {
-    throw new InvalidArgumentError(`${flag} must be between ${range.min}${unit} and ${range.max}${unit}, got ${n}${unit}.`);
+    const allowed = range.max === Infinity ? `at least ${range.min}${unit}` : `between ${range.min}${unit} and ${range.max}${unit}`;
+    throw new InvalidArgumentError(`${flag} must be ${allowed}, got ${n}${unit}.`);
   }
   return n;
 }
@@ -143,6 +144,15 @@ export function parseFunctionName(value: string): string {
     );
   }
   return value;
+}
+
+/**
+ * `--on-success` / `--on-failure`: a function name, or `''`, which removes the destination the
+ * previous version had (sent as null: commander turns a parser's null into `''`, so the body
+ * builder maps it).
+ */
+export function parseDestination(value: string): string {
+  return value === '' ? '' : parseFunctionName(value);
 }
 
 /**
