@@ -131,6 +131,17 @@ export function formatSize(bytes: number): string {
   return String(bytes);
 }
 
+/**
+ * A comma-separated list (`--callback-hosts a.example,*.b.example`): items trimmed, empty ones
+ * dropped, so `''` is the empty list. The items themselves are checked where they are used.
+ */
+export function parseHostList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /** A TCP port, 0 (any free port) to 65535. */
 export function parsePort(value: string): number {
   return parseIntFlag('--port', value, { min: 0, max: 65_535 });

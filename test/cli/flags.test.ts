@@ -10,6 +10,7 @@ import {
   parseEnvPair,
   parseFunctionName,
   parseHeader,
+  parseHostList,
   parseIntFlag,
   parseMemory,
   parseMethod,
@@ -131,6 +132,11 @@ describe('names, methods, paths, URLs', () => {
     invalid(() => parseFunctionName('Hello'), /invalid function name/);
     invalid(() => parseFunctionName('a_b'), /invalid function name/);
     invalid(() => parseFunctionName('-a'), /invalid function name/);
+  });
+  it('--callback-hosts lists are comma-separated, trimmed, without empty items', () => {
+    assert.deepEqual(parseHostList('a.example, *.b.example:443 ,[::1]'), ['a.example', '*.b.example:443', '[::1]']);
+    assert.deepEqual(parseHostList(''), []);
+    assert.deepEqual(parseHostList(' , a.example,'), ['a.example']);
   });
   it("async destinations are function names, or '' for none", () => {
     assert.equal(parseDestination('notify'), 'notify');
