@@ -5,6 +5,7 @@ import { CleanupStack } from './core/cleanup-stack.js';
 import type { InvokeAuth } from './core/invoke-auth.js';
 import type { NetworkPolicy } from './core/spec.js';
 import { startApiRole } from './roles/api.js';
+import { startAsyncRole } from './roles/async.js';
 import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
@@ -64,7 +65,11 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   const foundation = await openFoundation(options, started);
   // One budget of failed token checks per client address, for the API and the invoke path.
   const authFailures = new FailureLimiter(options.clock);
-  const gateway = await startGatewayRole(options, foundation, authFailures, onInternalError, started);
+  const asyncRole = await startAsyncRole(options, foundation, started);
+  const gateway = await startGatewayRole(options, foundation, authFailures, onInternalError, started, {
+    acceptor: asyncRole.acceptor,
+    callbackAllowed: options.callbackHosts,
+  });
   const { instances, sandbox, probe } = gateway;
   let url = '';
   const api = startApiRole(
@@ -74,9 +79,10 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     authFailures,
     onInternalError,
     () => url,
+    asyncRole,
   );
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
-  followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances });
+  followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances, asyncWork: asyncRole });
 
   let closing = false;
   const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, domain: options.domain, onInternalError, closing: () => closing });
@@ -84,7 +90,12 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   started.defer(() => new Promise((closed) => server.close(closed)));
   url = listening.url;
   // Functions that must keep instances running get them from the start.
-  for (const record of await foundation.store.functions.listFunctions()) instances.configure(record);
+  for (const record of await foundation.store.functions.listFunctions()) {
+    gateway.functions.set(record);
+    instances.configure(record);
+  }
+  // Queued async work (some of it accepted before a restart) runs from now on.
+  asyncRole.run(gateway.invoker);
   logger.info({ url, dataDir }, 'nimbus serving');
 
   return {
@@ -102,7 +113,10 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       closing = true;
       const stopped = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
+      // No new async work; what runs finishes as the instances drain, then the queue closes.
+      asyncRole.stop();
       await instances.shutdown();
+      await asyncRole.close();
       // Whatever is still open now (log followers, clients mid-request) is cut.
       server.closeAllConnections();
       await stopped;

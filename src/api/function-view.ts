@@ -1,3 +1,4 @@
+import { type AsyncPolicy, asyncPolicyOf } from '../core/async-policy.js';
 import type { InvokeAuth } from '../core/invoke-auth.js';
 import { type InstanceLimits, instanceLimitsOf, type NetworkPolicy } from '../core/spec.js';
 import { functionHostUrl } from '../http/function-host.js';
@@ -56,6 +57,7 @@ export class FunctionViews {
       network: spec.network ?? 'outbound',
       ...viewLimits(instanceLimitsOf(spec, this.deps.instanceLimits)),
       auth: spec.auth ?? this.deps.defaultAuth ?? 'public',
+      ...viewAsync(asyncPolicyOf(spec)),
       url: `${baseUrl}/fn/${spec.name}`,
       ...(this.deps.domain ? { hostUrl: functionHostUrl(baseUrl, spec.name, this.deps.domain) } : {}),
       instances: status.instances,
@@ -66,6 +68,18 @@ export class FunctionViews {
       updatedAt: new Date(record.updatedAt).toISOString(),
     };
   }
+}
+
+/** The async policy in effect, times in seconds like the other settings; destinations only when set. */
+function viewAsync(policy: AsyncPolicy): Pick<FunctionView, 'asyncConcurrency' | 'maxRetries' | 'retryDelay' | 'maxEventAge' | 'onSuccess' | 'onFailure'> {
+  return {
+    asyncConcurrency: policy.asyncConcurrency,
+    maxRetries: policy.maxRetries,
+    retryDelay: policy.retryDelayMs / 1000,
+    maxEventAge: policy.maxEventAgeMs / 1000,
+    ...(policy.onSuccess !== undefined ? { onSuccess: policy.onSuccess } : {}),
+    ...(policy.onFailure !== undefined ? { onFailure: policy.onFailure } : {}),
+  };
 }
 
 function viewLimits(limits: InstanceLimits): Pick<FunctionView, 'maxProcesses' | 'maxOpenFiles' | 'tmpSize'> {

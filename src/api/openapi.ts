@@ -33,7 +33,7 @@ const secretSchema = {
 
 const functionSchema = {
   type: 'object',
-  required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'secrets', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'url', 'instances', 'createdAt', 'updatedAt'],
+  required: ['name', 'runtime', 'handler', 'version', 'package', 'env', 'secrets', 'timeout', 'memory', 'idleTimeout', 'concurrency', 'maxInstances', 'asyncConcurrency', 'maxRetries', 'retryDelay', 'maxEventAge', 'url', 'instances', 'createdAt', 'updatedAt'],
   properties: {
     name: { type: 'string' },
     runtime: { type: 'string', enum: ['node', 'python', 'exec'] },
@@ -55,6 +55,12 @@ const functionSchema = {
       description: "outbound: own network reaching the outside, not the host's loopback or ports; none: loopback only; host: the host's network (explicit; refused on a non-loopback platform without --allow-host-network)",
     },
     auth: { type: 'string', enum: ['public', 'key'], description: "who may invoke it, in effect (its own setting, else the platform's default)" },
+    asyncConcurrency: { type: 'integer', minimum: 1, description: 'async invocations running at once, in effect (its own setting, else half its capacity)' },
+    maxRetries: { type: 'integer', minimum: 0, description: 'retries of a failed async invocation after its first attempt' },
+    retryDelay: { type: 'number', description: 'seconds before the first retry; later ones double' },
+    maxEventAge: { type: 'number', description: 'seconds a queued async invocation may wait before it is given up (dead)' },
+    onSuccess: { type: 'string', description: 'the function that gets the outcome of succeeded async invocations (absent: none)' },
+    onFailure: { type: 'string', description: 'the function that gets the outcome of failed and dead async invocations (absent: none)' },
     url: { type: 'string', format: 'uri' },
     instances: { type: 'integer', description: 'running instances (starting, ready or draining)' },
     readyInstances: { type: 'integer', description: 'instances ready to serve the current version' },

@@ -70,7 +70,7 @@ export const LIMITS = {
   maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
   tmpMb: { min: 1, max: 4_096, default: 64 },
   envBytes: 64 * 1024,
-  /** Async invocations of one function running at once; default: half its capacity (see asyncConcurrencyOf). */
+  /** Async invocations of one function running at once; default: half its capacity (see asyncPolicyOf in src/core/async-policy.ts). */
   asyncConcurrency: { min: 1, max: 10_000 },
   /** Retries of a failed async invocation after its first attempt. */
   maxRetries: { min: 0, max: 20, default: 2 },
@@ -181,6 +181,25 @@ export interface DeployRequest {
   tmpSize?: number;
   /** @default the platform's (public on a loopback platform, else key) */
   auth?: InvokeAuth;
+  /**
+   * Async invocations of the function running at once. Never set: half the function's capacity,
+   * `max(1, floor(concurrency * maxInstances / 2))`, following changes of either, so sync
+   * traffic keeps room.
+   */
+  asyncConcurrency?: number;
+  /** Retries of a failed async invocation after its first attempt. @default 2 */
+  maxRetries?: number;
+  /** Seconds, or a duration such as `"1s"`: delay before the first retry; later ones double. @default 1 */
+  retryDelay?: number | string;
+  /** Seconds, or a duration such as `"6h"`: a queued async invocation older than this is given up (dead). @default 6h */
+  maxEventAge?: number | string;
+  /**
+   * A deployed function (not this one) that gets the outcome of each async invocation that
+   * succeeded; null removes it. Left out: the previous version's.
+   */
+  onSuccess?: string | null;
+  /** Like {@link onSuccess}, for async invocations that failed or went dead. */
+  onFailure?: string | null;
 }
 
 /** A function as the API shows it: times in seconds, memory in MB. */
@@ -209,6 +228,18 @@ export interface FunctionView {
   tmpSize: number;
   /** Who may invoke it, in effect: its own setting, else the platform's default. */
   auth: InvokeAuth;
+  /** Async invocations running at once, in effect (its own setting, else half its capacity). */
+  asyncConcurrency: number;
+  /** Retries of a failed async invocation after its first attempt. */
+  maxRetries: number;
+  /** Seconds before the first retry (later ones double, with jitter, up to 5 minutes). */
+  retryDelay: number;
+  /** Seconds a queued async invocation may wait before it is given up (dead). */
+  maxEventAge: number;
+  /** The function that gets the outcome of each succeeded async invocation, when set. */
+  onSuccess?: string;
+  /** The function that gets the outcome of each failed or dead async invocation, when set. */
+  onFailure?: string;
   url: string;
   /** The function's own host, where it sees its paths from the root (e.g. http://hello.localhost:8080/). */
   hostUrl?: string;
@@ -367,7 +398,8 @@ export type InvocationStatus = (typeof INVOCATION_STATUSES)[number];
 /** The answer to an accepted async invocation (202, with `Location` and `x-nimbus-invocation-id`). */
 export interface AsyncAccepted {
   id: string;
-  status: 'queued';
+  /** `queued`; for a repeated idempotency key, the status of the first invocation now. */
+  status: InvocationStatus;
 }
 
 /** A stored response: what the function answered (body kept up to 1 MiB). */

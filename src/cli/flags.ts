@@ -67,13 +67,13 @@ export function headersToObject(pairs: [string, string][]): Record<string, strin
 }
 
 /**
- * A duration flag such as `--timeout 30s`: a number of seconds or `500ms`, `30s`, `5m`, `1h`.
+ * A duration flag such as `--timeout 30s`: a number of seconds or `500ms`, `30s`, `5m`, `1h`, `7d`.
  * Answers milliseconds; refuses values outside `range` with the allowed range in the message.
  */
 export function parseDurationFlag(flag: string, value: string, range?: { min: number; max: number }): number {
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds), got ${JSON.stringify(value)}.`);
+    throw new InvalidArgumentError(`${flag} must be a duration such as 500ms, 30s, 5m, 1h or 7d (a bare number is seconds), got ${JSON.stringify(value)}.`);
   }
   if (range && (ms < range.min || ms > range.max)) {
     throw new InvalidArgumentError(
@@ -83,13 +83,14 @@ export function parseDurationFlag(flag: string, value: string, range?: { min: nu
   return ms;
 }
 
-/** A whole number within `range`. */
+/** A whole number within `range` (`max` Infinity: no upper bound). */
 export function parseIntFlag(flag: string, value: string, range: { min: number; max: number }, unit = ''): number {
   const trimmed = value.trim();
   if (!/^\d+$/.test(trimmed)) throw new InvalidArgumentError(`${flag} must be a whole number, got ${JSON.stringify(value)}.`);
   const n = Number(trimmed);
   if (n < range.min || n > range.max) {
-    throw new InvalidArgumentError(`${flag} must be between ${range.min}${unit} and ${range.max}${unit}, got ${n}${unit}.`);
+    const allowed = range.max === Infinity ? `at least ${range.min}${unit}` : `between ${range.min}${unit} and ${range.max}${unit}`;
+    throw new InvalidArgumentError(`${flag} must be ${allowed}, got ${n}${unit}.`);
   }
   return n;
 }
@@ -130,6 +131,17 @@ export function formatSize(bytes: number): string {
   return String(bytes);
 }
 
+/**
+ * A comma-separated list (`--callback-hosts a.example,*.b.example`): items trimmed, empty ones
+ * dropped, so `''` is the empty list. The items themselves are checked where they are used.
+ */
+export function parseHostList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /** A TCP port, 0 (any free port) to 65535. */
 export function parsePort(value: string): number {
   return parseIntFlag('--port', value, { min: 0, max: 65_535 });
@@ -143,6 +155,15 @@ export function parseFunctionName(value: string): string {
     );
   }
   return value;
+}
+
+/**
+ * `--on-success` / `--on-failure`: a function name, or `''`, which removes the destination the
+ * previous version had (sent as null: commander turns a parser's null into `''`, so the body
+ * builder maps it).
+ */
+export function parseDestination(value: string): string {
+  return value === '' ? '' : parseFunctionName(value);
 }
 
 /**

@@ -40,6 +40,12 @@ export const SERVER_DEFAULTS = Object.freeze({
   exposeErrors: false,
   /** Of the platform's own log, unless NIMBUS_LOG_LEVEL says otherwise. */
   logLevel: 'info',
+  /** Ended async invocation records are kept this long (7 days). */
+  retainMs: 7 * 86_400_000,
+  maxEndedInvocations: 100_000,
+  /** Empty: callbacks may go to any host (see callbackHosts in server-options.ts for the risk). */
+  callbackHosts: Object.freeze([]) as readonly string[],
+  asyncWorkers: 256,
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -65,6 +71,11 @@ export const SERVER_OPTION_RANGES = Object.freeze({
   maxProcesses: { min: LIMITS.maxProcesses.min, max: LIMITS.maxProcesses.max },
   maxOpenFiles: { min: LIMITS.maxOpenFiles.min, max: LIMITS.maxOpenFiles.max },
   tmpMb: { min: LIMITS.tmpMb.min, max: LIMITS.tmpMb.max },
+  /** A minute to a year. */
+  retainMs: { min: 60_000, max: 365 * 86_400_000 },
+  /** Fewer would let a burst of invocations sweep away the records callers are about to read. */
+  maxEndedInvocations: { min: 1000, max: Infinity },
+  asyncWorkers: { min: 1, max: 10_000 },
 } satisfies Record<string, Range>);
 
 /** The choices of the `sandbox` option. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { INVOKE_AUTH_MODES, RUNTIMES } from '../api/wire.js';
+import { callbackHostProblem } from '../async/callback-hosts.js';
 import type { Clock } from '../core/clock.js';
 import type { RuntimeAdapter } from '../runtime-adapters/types.js';
 import { SANDBOX_MODES } from '../sandbox/modes.js';
@@ -46,6 +47,17 @@ const withMethods = <T>(what: string, methods: string[]) =>
     })
     .optional();
 
+/** Each pattern checked on its own, so the message names the one that is wrong (`callbackHosts.1`). */
+const hostPatterns = z
+  .array(
+    z.string({ error: 'a host pattern (a string)' }).superRefine((pattern, ctx) => {
+      const problem = callbackHostProblem(pattern);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    { error: 'a list of host patterns' },
+  )
+  .optional();
+
 const adapter = withMethods<RuntimeAdapter>('a runtime adapter', ['command', 'runtimePaths', 'withShimDir']);
 
 const schema = z
@@ -82,6 +94,10 @@ const schema = z
       .strict()
       .optional(),
     exposeErrors: flag,
+    retainMs: millis(RANGES.retainMs),
+    maxEndedInvocations: whole(RANGES.maxEndedInvocations),
+    callbackHosts: hostPatterns,
+    asyncWorkers: whole(RANGES.asyncWorkers),
     clock: withMethods<Clock>('a Clock', ['now', 'monotonic', 'every', 'after']),
     logger: withMethods<Logger>('a pino Logger', ['info', 'warn', 'error', 'child']),
   })

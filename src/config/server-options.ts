@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { InvokeAuth, RuntimeName } from '../api/wire.js';
+import { type CallbackHostCheck, compileCallbackHosts } from '../async/callback-hosts.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { isLoopbackHost } from '../core/invoke-auth.js';
 import type { InstanceLimits } from '../core/spec.js';
@@ -65,6 +66,21 @@ export interface ServerOptions {
    * only callers presenting an API token of scope `read` see it. @default false
    */
   exposeErrors?: boolean;
+  /** How long ended async invocation records are kept (ms), 1 minute to 365 days. @default 7 days */
+  retainMs?: number;
+  /** Most ended async invocation records kept, at least 1000; the oldest go first. @default 100000 */
+  maxEndedInvocations?: number;
+  /**
+   * Hosts async callbacks may be sent to: `hooks.example.com`, `*.example.com` (its subdomains),
+   * `10.0.0.5`, `[::1]`, each with an optional `:port` (see src/async/callback-hosts.ts). Empty:
+   * any host. A callback is a request the platform makes from its own network to a URL the
+   * caller chose, so with any host allowed a caller can reach internal services through it: set
+   * the list on a platform others can invoke.
+   * @default [] (any host)
+   */
+  callbackHosts?: string[];
+  /** Most async invocations running at once across all functions, 1 to 10000. @default 256 */
+  asyncWorkers?: number;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
@@ -95,6 +111,14 @@ export interface CompiledServerOptions {
   readonly domain: string;
   readonly allowHostNetwork: boolean;
   readonly exposeErrors: boolean;
+  readonly retainMs: number;
+  readonly maxEndedInvocations: number;
+  /**
+   * The `callbackHosts` patterns compiled once: answers whether a callback may go to a URL's host
+   * and port (every URL when no pattern was given). The scheme is not its concern.
+   */
+  readonly callbackHosts: CallbackHostCheck;
+  readonly asyncWorkers: number;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
@@ -128,6 +152,10 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     domain: given.domain ?? d.domain,
     allowHostNetwork: given.allowHostNetwork ?? d.allowHostNetwork,
     exposeErrors: given.exposeErrors ?? d.exposeErrors,
+    retainMs: given.retainMs ?? d.retainMs,
+    maxEndedInvocations: given.maxEndedInvocations ?? d.maxEndedInvocations,
+    callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),
+    asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),

@@ -21,6 +21,8 @@ export interface ChangeFollowers {
     /** Replaces running instances (they hold a secret's old value); optional. */
     recycle?(name: string): void;
   };
+  /** Queued async work and invocation records. */
+  asyncWork?: { removeFunction(name: string): Promise<void> };
 }
 
 /**
@@ -29,13 +31,14 @@ export interface ChangeFollowers {
  * first, the instances last, so a removal's drain never holds back forgetting the function.
  */
 export function followChanges(feed: Pick<ChangeFeed, 'subscribe'>, parts: ChangeFollowers): () => void {
-  const { functions, invokeKeys, logs, instances } = parts;
+  const { functions, invokeKeys, logs, instances, asyncWork } = parts;
   const unsubscribe = [
     feed.subscribe('function.deployed', ({ record }) => functions.set(record)),
     feed.subscribe('function.deployed', ({ record }) => instances.configure(record)),
     feed.subscribe('function.removed', ({ name }) => functions.delete(name)),
     feed.subscribe('function.removed', ({ name }) => invokeKeys.forget(name)),
     feed.subscribe('function.removed', ({ name }) => logs.drop(name)),
+    feed.subscribe('function.removed', ({ name }) => asyncWork?.removeFunction(name)),
     feed.subscribe('function.removed', ({ name }) => instances.remove(name)),
     // Instances read secrets when they start: the running ones are replaced so the next request sees the new value.
     feed.subscribe('secret.changed', ({ functions: users }) => {

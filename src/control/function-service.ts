@@ -4,6 +4,7 @@ import { assertFunctionName, DEFAULT_CONCURRENCY, type FunctionConfig, type Func
 import type { Builder, PackageRepository } from '../packages/types.js';
 import { checkSecretReferences } from '../secrets/references.js';
 import type { FunctionRecord, FunctionRepository, SecretRepository } from '../store/types.js';
+import { checkDestinations, resolveAsyncSettings } from './async-settings.js';
 import type { ChangeFeed } from './change-feed.js';
 
 /** What {@link FunctionService} needs. */
@@ -81,6 +82,7 @@ export class FunctionService {
     const env = config.env ?? previous?.env ?? {};
     const secrets = config.secrets ?? previous?.secrets ?? [];
     await checkSecretReferences(this.deps.secrets, env, secrets);
+    await checkDestinations(name, config, this.deps.functions);
     const built = await this.deps.builder.build(config.package, { runtime: config.runtime, handler: config.handler, command: config.command, protocol: config.protocol });
     const runtimeChanged = previous !== undefined && previous.runtime !== built.runtime;
     const spec: FunctionSpec = {
@@ -99,6 +101,7 @@ export class FunctionService {
       network: config.network ?? previous?.network ?? this.defaultNetwork,
       ...ownLimits(config, previous),
       packageSha256: config.package,
+      ...resolveAsyncSettings(config, previous),
     };
     const auth = config.auth ?? previous?.auth;
     if (auth !== undefined) spec.auth = auth;

@@ -58,6 +58,14 @@ export const ERRORS = {
   FUNCTION_OVERLOADED: { status: 503, retryable: true, description: 'No capacity became available in time; retry later.' },
   SHUTTING_DOWN: { status: 503, retryable: true, description: 'The platform is shutting down.' },
 
+  // Async invocations
+  INVALID_PREFER: { status: 400, retryable: false, description: 'The Prefer header asks for respond-async but is not well-formed (RFC 7240).' },
+  INVALID_IDEMPOTENCY_KEY: { status: 400, retryable: false, description: 'The Idempotency-Key header is empty, too long, sent twice or not printable ASCII.' },
+  INVALID_CALLBACK_URL: { status: 400, retryable: false, description: 'The callback URL is not an absolute http(s) URL without credentials.' },
+  CALLBACK_HOST_NOT_ALLOWED: { status: 403, retryable: false, description: "The callback URL's host is not in the platform's --callback-hosts list." },
+  INVOCATION_NOT_FOUND: { status: 404, retryable: false, description: 'No async invocation with this id is stored (unknown, or removed by retention).' },
+  INVOCATION_EXPIRED: { status: 410, retryable: false, description: 'The async invocation waited longer than its maximum event age and was not run again.' },
+
   // Secrets
   INVALID_SECRET_NAME: { status: 400, retryable: false, description: 'The secret name is not an upper-case environment variable name.' },
   SECRET_NOT_FOUND: { status: 404, retryable: false, description: 'No secret with this name exists.' },

@@ -79,6 +79,14 @@ function intField(key: string, range: { min: number; max: number }, unit = '') {
     .max(range.max, `${key} must be at most ${range.max}${unit}`);
 }
 
+/** An async destination: a function name, or null to remove the one the previous version had. */
+function destinationField(key: string) {
+  return z
+    .string({ error: `${key} must be a function name, or null to remove the destination` })
+    .regex(FUNCTION_NAME_PATTERN, `${key} must be a function name: 1-63 lowercase letters, digits or '-', starting with a letter`)
+    .nullable();
+}
+
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A UTF-16 half without its partner: not text, and not representable in an environment. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
@@ -139,6 +147,12 @@ export const functionConfigSchema = z
     maxOpenFiles: intField('maxOpenFiles', LIMITS.maxOpenFiles).optional(),
     tmpSize: intField('tmpSize', LIMITS.tmpMb, ' MB').optional(),
     auth: z.enum(INVOKE_AUTH_MODES, { error: `auth must be one of ${INVOKE_AUTH_MODES.join(', ')}` }).optional(),
+    asyncConcurrency: intField('asyncConcurrency', LIMITS.asyncConcurrency).optional(),
+    maxRetries: intField('maxRetries', LIMITS.maxRetries).optional(),
+    retryDelay: durationField('retryDelay', LIMITS.retryDelayMs).optional(),
+    maxEventAge: durationField('maxEventAge', LIMITS.maxEventAgeMs).optional(),
+    onSuccess: destinationField('onSuccess').optional(),
+    onFailure: destinationField('onFailure').optional(),
   })
   .strict()
   .refine((c) => c.minInstances === undefined || c.maxInstances === undefined || c.minInstances <= c.maxInstances, {
@@ -184,6 +198,17 @@ export interface FunctionSpec {
   packageSha256: string;
   /** Who may invoke it; undefined: the platform's default (see defaultInvokeAuth). */
   auth?: InvokeAuth | undefined;
+  // Async settings: absent in versions stored before async invocations existed. Read them
+  // through asyncPolicyOf (src/core/async-policy.ts), which resolves the defaults.
+  /** Set only when the deploy set it, so the default (half the capacity) follows concurrency and maxInstances. */
+  asyncConcurrency?: number;
+  maxRetries?: number;
+  retryDelayMs?: number;
+  maxEventAgeMs?: number;
+  /** Destination function of succeeded async invocations. */
+  onSuccess?: string;
+  /** Destination function of failed and dead async invocations. */
+  onFailure?: string;
 }
 
 /** Validates an API body into a FunctionConfig, or throws INVALID_REQUEST naming the field. */

@@ -6,7 +6,11 @@ import type { InvocationRequest } from '../core/invocation.js';
 import { INVOKE_KEY_HEADER, type InvokeAuth } from '../core/invoke-auth.js';
 import { FUNCTION_TEXT_CODES, withoutFunctionText } from '../gateway/function-errors.js';
 import type { Invoker } from '../gateway/invoker.js';
-import { sendError } from '../http/respond.js';
+import { readBody } from '../http/read-body.js';
+import { sendError, sendJson } from '../http/respond.js';
+import { type AsyncAccepted, PREFER_HEADER } from '../api/wire.js';
+import type { AsyncAcceptor } from '../async/acceptor.js';
+import { asyncRequestOptions, prefersAsync } from './async-request.js';
 import { INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { callerConnection } from './client-gone.js';
@@ -26,6 +30,15 @@ export interface HttpInvokeDeps {
    * absent, nobody does. Others get the code, a generic message and the invocation id.
    */
   revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
+  /** Takes async invocations (`Prefer: respond-async`, `/async/<name>`); absent, they are refused. */
+  async?: AsyncIntake;
+}
+
+/** What the edge needs to queue async invocations. */
+export interface AsyncIntake {
+  acceptor: AsyncAcceptor;
+  /** Whether callbacks may go to this URL (`nimbus up --callback-hosts`). */
+  callbackAllowed(url: URL): boolean;
 }
 
 /** What the edge needs to check invoke keys (src/auth/invoke-keys.ts). */
@@ -48,8 +61,12 @@ const RESERVED_PREFIX = '/__nimbus/';
 export class HttpInvokeEdge {
   constructor(private readonly deps: HttpInvokeDeps) {}
 
-  /** Invokes `name` with this request; `path` is the path and query the function sees. */
-  async handle(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req)): Promise<void> {
+  /**
+   * Invokes `name` with this request; `path` is the path and query the function sees. With
+   * `forceAsync` (the `/async/<name>` route), or when the request prefers it, the invocation is
+   * queued and answered 202 instead.
+   */
+  async handle(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req, '/fn/'), forceAsync = false): Promise<void> {
     const invocationId = randomUUID();
     const { invoker, invokeAuth } = this.deps;
     let record: FunctionRecord;
@@ -68,6 +85,11 @@ export class HttpInvokeEdge {
     }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, invocationId, this.tooLarge());
+    try {
+      if (forceAsync || prefersAsync(req.headers)) return await this.accept(req, res, name, path);
+    } catch (err) {
+      return this.fail(req, res, invocationId, err);
+    }
 
     const request: InvocationRequest = {
       method: req.method ?? 'GET',
@@ -78,6 +100,27 @@ export class HttpInvokeEdge {
     request.body = this.requestBody(req, declared, request);
     const { error } = await invoker.invoke(record, request, res, { source: 'http', invocationId, caller: callerConnection(req.socket) });
     if (error) await this.fail(req, res, invocationId, error);
+  }
+
+  /**
+   * Queues the invocation and answers 202 with its id, once it is stored: the whole request is
+   * read first (up to the body limit), since the caller does not wait for the function.
+   */
+  private async accept(req: IncomingMessage, res: ServerResponse, name: string, path: string): Promise<void> {
+    const intake = this.deps.async;
+    if (!intake) throw new NimbusError('INVALID_PREFER', 'Async invocations are not available on this platform; call without Prefer: respond-async.');
+    const { idempotencyKey, callbackUrl } = asyncRequestOptions(req.headers, req.rawHeaders, intake.callbackAllowed);
+    const body = await readBody(req, this.deps.maxBodyBytes);
+    const headers = forwardedHeaders(req, name);
+    // The preference was the platform's to act on, not the function's.
+    delete headers[PREFER_HEADER];
+    const accepted = await intake.acceptor.accept({ function: name, method: req.method ?? 'GET', path, headers, body, callbackUrl, idempotencyKey, source: 'async' });
+    const answer: AsyncAccepted = { id: accepted.id, status: accepted.status };
+    sendJson(res, 202, answer, {
+      location: `/api/v1/invocations/${accepted.id}`,
+      [INVOCATION_ID_HEADER]: accepted.id,
+      'preference-applied': 'respond-async',
+    });
   }
 
   /**
@@ -131,10 +174,10 @@ export class HttpInvokeEdge {
   }
 }
 
-/** The sub-path and query of `/fn/<name>/<sub>?<query>`, as the function sees it. */
-function pathAndQueryOf(req: IncomingMessage): string {
+/** The sub-path and query of `<prefix><name>/<sub>?<query>` (prefix `/fn/` or `/async/`), as the function sees it. */
+export function pathAndQueryOf(req: IncomingMessage, prefix: string): string {
   const url = req.url ?? '/';
-  const afterName = url.indexOf('/', 4);
+  const afterName = url.indexOf('/', prefix.length);
   const query = url.indexOf('?');
   if (afterName === -1 || (query !== -1 && query < afterName)) return query === -1 ? '/' : `/${url.slice(query)}`;
   return url.slice(afterName);

@@ -32,6 +32,13 @@ export interface SqliteQueueOptions {
   synchronous?: 'full' | 'normal';
   /** Operations after which a group commit is written without waiting for the loop turn to end. @default 5000 */
   maxBatch?: number;
+  /**
+   * The file is this process's alone (the embedded platform): leases still held when it opens
+   * belong to a process that died, so their items are due again at once instead of when those
+   * leases would have expired. Off when several processes share the file.
+   * @default false
+   */
+  releaseLeases?: boolean;
 }
 
 /** A row as the lease query reads it. */
@@ -79,6 +86,10 @@ export class SqliteQueue implements Queue {
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       migrate(db, QUEUE_MIGRATIONS);
+      if (options.releaseLeases) {
+        const now = (options.clock ?? systemClock).now();
+        db.prepare('UPDATE queue_items SET due_at = ?, lease_token = NULL WHERE lease_token IS NOT NULL').run(now);
+      }
       return new SqliteQueue(db, options.clock ?? systemClock, options.maxBatch ?? 5_000);
     } catch (err) {
       db.close();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authRoutes } from '../api/auth-routes.js';
 import { FunctionViews } from '../api/function-view.js';
+import { invocationRoutes } from '../api/invocation-routes.js';
 import { createApi } from '../api/routes.js';
 import { apiAuthorizer } from '../auth/api-guard.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
@@ -11,6 +12,7 @@ import { isLoopbackHost } from '../core/invoke-auth.js';
 import type { NetworkPolicy } from '../core/spec.js';
 import type { FunctionRecord } from '../store/types.js';
 import type { FunctionStatus } from '../scaling/instance-manager.js';
+import type { AsyncRole } from './async.js';
 import type { Foundation } from './foundation.js';
 
 /** What the API role needs to know of the instances (from the gateway role, or a cluster's). */
@@ -43,6 +45,7 @@ export function startApiRole(
   authFailures: FailureLimiter,
   onInternalError: (err: unknown) => void,
   serverUrl: () => string,
+  asyncRole: Pick<AsyncRole, 'deadLetters'>,
 ): ApiRole {
   const { clock, host, domain } = options;
   const { store, feed, access, cipher, logs, packages, builder } = foundation;
@@ -60,7 +63,10 @@ export function startApiRole(
     sandboxName: instances.sandboxName,
   });
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
-  const extraRoutes = authRoutes({ tokens: access.tokens, keys: access.keys, service });
+  const extraRoutes = [
+    ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),
+    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service }),
+  ];
   const authorize = apiAuthorizer(access.tokens, authFailures);
   const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
   return { handle, service, secrets };

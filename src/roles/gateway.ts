@@ -3,7 +3,7 @@ import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { CompiledServerOptions } from '../config/server-options.js';
 import type { CleanupStack } from '../core/cleanup-stack.js';
 import { isNimbusError } from '../core/errors.js';
-import { HttpInvokeEdge } from '../edges/http-invoke.js';
+import { type AsyncIntake, HttpInvokeEdge } from '../edges/http-invoke.js';
 import { FunctionCache } from '../gateway/function-cache.js';
 import { InvocationEvents } from '../gateway/invocation-events.js';
 import { Invoker } from '../gateway/invoker.js';
@@ -35,7 +35,7 @@ export interface GatewayRole {
 /**
  * Starts the gateway role: chooses the sandbox (bubblewrap only when a real node instance starts
  * in it), the local provider with its warm pool, the instance manager above it, the invoker and
- * the HTTP edge. `authFailures` is the budget of failed token checks it shares with the API;
+ * the HTTP edge (queueing async invocations into `asyncIntake`). `authFailures` is the budget of failed token checks it shares with the API;
  * `onInternalError` reports unexpected platform errors.
  */
 export async function startGatewayRole(
@@ -44,6 +44,7 @@ export async function startGatewayRole(
   authFailures: FailureLimiter,
   onInternalError: (err: unknown) => void,
   started: CleanupStack,
+  asyncIntake?: AsyncIntake,
 ): Promise<GatewayRole> {
   const { clock, logger } = options;
   const { store, access, logs, builder, cipher } = foundation;
@@ -82,6 +83,7 @@ export async function startGatewayRole(
     onInternalError,
     invokeAuth: access.keyCheck,
     revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors, authFailures),
+    ...(asyncIntake ? { async: asyncIntake } : {}),
   });
   return { edge, invoker, invocations, instances, provider, functions, sandbox, probe };
 }

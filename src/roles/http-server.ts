@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NimbusError } from '../core/errors.js';
-import type { HttpInvokeEdge } from '../edges/http-invoke.js';
+import { ASYNC_PATH_PREFIX } from '../api/wire.js';
+import { type HttpInvokeEdge, pathAndQueryOf } from '../edges/http-invoke.js';
 import { answerClientError, refuseConnect, refuseExpectation } from '../http/client-error.js';
 import { functionFromHost } from '../http/function-host.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -37,6 +38,11 @@ export async function listenHttp(host: string, port: number, roles: HttpRoles): 
       const end = path.slice(4).search(/[/?]/);
       const name = end === -1 ? path.slice(4) : path.slice(4, 4 + end);
       invoke.handle(req, res, name).catch((err: unknown) => sendError(res, err, onInternalError));
+    } else if (path.startsWith(ASYNC_PATH_PREFIX)) {
+      const start = ASYNC_PATH_PREFIX.length;
+      const end = path.slice(start).search(/[/?]/);
+      const name = end === -1 ? path.slice(start) : path.slice(start, start + end);
+      invoke.handle(req, res, name, pathAndQueryOf(req, ASYNC_PATH_PREFIX), true).catch((err: unknown) => sendError(res, err, onInternalError));
     } else if (path.startsWith('/api/')) {
       void api(req, res);
     } else if (path === '/healthz') {

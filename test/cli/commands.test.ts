@@ -174,6 +174,11 @@ describe('deploy', () => {
         maxOpenFiles: 1024,
         tmpSize: 64,
         auth: 'public',
+        // Half the capacity (4 x 3 / 2), and the defaults.
+        asyncConcurrency: 6,
+        maxRetries: 2,
+        retryDelay: 1,
+        maxEventAge: 21_600,
         url: undefined,
         hostUrl: undefined,
         instances: undefined,
@@ -228,6 +233,11 @@ describe('deploy', () => {
         [['--timeout', '2h'], /--timeout must be between 100ms and 1h/],
         [['--runtime', 'ruby'], /Allowed choices are node, python/],
         [['--concurrency', '0'], /--concurrency must be between 1 and 1000/],
+        [['--max-retries', '21'], /--max-retries must be between 0 and 20/],
+        [['--retry-delay', '10m'], /--retry-delay must be between 100ms and 5m/],
+        [['--max-event-age', 'forever'], /--max-event-age must be a duration/],
+        [['--async-concurrency', '0'], /--async-concurrency must be between 1 and 10000/],
+        [['--on-success', 'Not_A_Name'], /invalid function name/],
       ];
       for (const [flags, message] of cases) {
         const r = await deploy(['app', '--name', 'hello', ...flags]);
@@ -246,6 +256,43 @@ describe('deploy', () => {
     } finally {
       await wire.close();
     }
+  });
+
+  it('sends the async settings; get --json shows them, a later deploy keeps them, and --on-failure "" removes the destination', async () => {
+    await writeTree(dir, { 'async/index.js': SINGLE });
+    const refused = await run(['deploy', 'async', '--name', 'queued', '--on-failure', 'nobody']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^Error \[INVALID_REQUEST\]: onFailure: no function named "nobody" is deployed; deploy it first/m);
+    const itself = await run(['deploy', 'async', '--name', 'queued', '--on-success', 'queued']);
+    assert.equal(itself.code, 1);
+    assert.match(itself.stderr, /^Error \[INVALID_REQUEST\]: onSuccess: "queued" cannot be its own destination/m);
+
+    const r = await run([
+      'deploy', 'async', '--name', 'queued', '--async-concurrency', '3', '--max-retries', '5', '--retry-delay', '1.5s', '--max-event-age', '2d',
+      '--on-success', 'single', '--on-failure', 'hello',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const asyncOf = (fn: Record<string, unknown>) => Object.fromEntries(['asyncConcurrency', 'maxRetries', 'retryDelay', 'maxEventAge', 'onSuccess', 'onFailure'].map((k) => [k, fn[k]]));
+    const shown = async () => {
+      const got = await run(['get', 'queued', '--json']);
+      assert.equal(got.code, 0, got.stderr);
+      return asyncOf(JSON.parse(got.stdout) as Record<string, unknown>);
+    };
+    assert.deepEqual(await shown(), { asyncConcurrency: 3, maxRetries: 5, retryDelay: 1.5, maxEventAge: 172_800, onSuccess: 'single', onFailure: 'hello' });
+    const human = await run(['get', 'queued']);
+    assert.match(human.stdout, /^async concurrency: +3$/m);
+    assert.match(human.stdout, /^max retries: +5$/m);
+    assert.match(human.stdout, /^retry delay: +1\.5s$/m);
+    assert.match(human.stdout, /^max event age: +2d$/m);
+    assert.match(human.stdout, /^on success: +single$/m);
+    assert.match(human.stdout, /^on failure: +hello$/m);
+
+    // Left out: kept. An empty destination: removed (the key is gone from the view).
+    const again = await run(['deploy', 'async', '--name', 'queued', '--memory', '128', '--on-failure', '']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await shown(), { asyncConcurrency: 3, maxRetries: 5, retryDelay: 1.5, maxEventAge: 172_800, onSuccess: 'single', onFailure: undefined });
+    assert.doesNotMatch((await run(['get', 'queued'])).stdout, /^on failure:/m);
+    assert.equal((await run(['rm', 'queued'])).code, 0);
   });
 
   it('a missing path is an error naming it', async () => {

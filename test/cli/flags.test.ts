@@ -5,10 +5,12 @@ import {
   collectEnv,
   collectHeader,
   headersToObject,
+  parseDestination,
   parseDurationFlag,
   parseEnvPair,
   parseFunctionName,
   parseHeader,
+  parseHostList,
   parseIntFlag,
   parseMemory,
   parseCallbackUrl,
@@ -74,11 +76,14 @@ describe('durations', () => {
     assert.equal(parseDurationFlag('--timeout', '5m'), 300_000);
     assert.equal(parseDurationFlag('--timeout', '1h'), 3_600_000);
     assert.equal(parseDurationFlag('--timeout', '2.5'), 2_500);
+    assert.equal(parseDurationFlag('--retain', '7d'), 7 * 86_400_000);
   });
   it('refuses malformed values and values out of range', () => {
     invalid(() => parseDurationFlag('--timeout', 'soon'), /--timeout must be a duration such as 500ms, 30s/);
     invalid(() => parseDurationFlag('--timeout', '2h', LIMITS.timeoutMs), /--timeout must be between 100ms and 1h/);
     invalid(() => parseDurationFlag('--idle-timeout', '10ms', LIMITS.idleTimeoutMs), /between 1s and 1d|between 1s and 24h/);
+    invalid(() => parseDurationFlag('--retry-delay', '10m', LIMITS.retryDelayMs), /--retry-delay must be between 100ms and 5m, got "10m"/);
+    invalid(() => parseDurationFlag('--max-event-age', '8d', LIMITS.maxEventAgeMs), /--max-event-age must be between 1s and 7d/);
   });
   it('--since accepts durations and ISO timestamps', () => {
     assert.equal(parseSince('10m'), '10m');
@@ -102,6 +107,11 @@ describe('numbers and sizes', () => {
     invalid(() => parseIntFlag('--concurrency', '0', LIMITS.concurrency), /between 1 and 1000/);
     invalid(() => parseIntFlag('--concurrency', '1.5', LIMITS.concurrency), /whole number/);
     invalid(() => parseIntFlag('--max-instances', 'ten', LIMITS.maxInstances), /--max-instances must be a whole number/);
+    assert.equal(parseIntFlag('--max-retries', '0', LIMITS.maxRetries), 0);
+    invalid(() => parseIntFlag('--max-retries', '21', LIMITS.maxRetries), /--max-retries must be between 0 and 20, got 21/);
+    invalid(() => parseIntFlag('--async-concurrency', '0', LIMITS.asyncConcurrency), /between 1 and 10000/);
+    // No upper bound: the message says only the lower one.
+    invalid(() => parseIntFlag('--max-ended-invocations', '10', { min: 1000, max: Infinity }), /--max-ended-invocations must be at least 1000, got 10\./);
   });
   it('--port', () => {
     assert.equal(parsePort('0'), 0);
@@ -124,6 +134,16 @@ describe('names, methods, paths, URLs', () => {
     invalid(() => parseFunctionName('Hello'), /invalid function name/);
     invalid(() => parseFunctionName('a_b'), /invalid function name/);
     invalid(() => parseFunctionName('-a'), /invalid function name/);
+  });
+  it('--callback-hosts lists are comma-separated, trimmed, without empty items', () => {
+    assert.deepEqual(parseHostList('a.example, *.b.example:443 ,[::1]'), ['a.example', '*.b.example:443', '[::1]']);
+    assert.deepEqual(parseHostList(''), []);
+    assert.deepEqual(parseHostList(' , a.example,'), ['a.example']);
+  });
+  it("async destinations are function names, or '' for none", () => {
+    assert.equal(parseDestination('notify'), 'notify');
+    assert.equal(parseDestination(''), '');
+    invalid(() => parseDestination('Notify'), /invalid function name/);
   });
   it('methods are upper-cased tokens', () => {
     assert.equal(parseMethod('patch'), 'PATCH');
@@ -166,6 +186,12 @@ describe('request bodies', () => {
     assert.deepEqual(
       deployBody('b', { runtime: 'python', handler: 'h.handler', env: { A: '1' }, timeout: 500, memory: 512, idleTimeout: 600_000, concurrency: 2, maxInstances: 3 }),
       { package: 'b', runtime: 'python', handler: 'h.handler', env: { A: '1' }, timeout: 0.5, memory: 512, idleTimeout: 600, concurrency: 2, maxInstances: 3 },
+    );
+  });
+  it('deploy sends async settings in API units, and null for a destination given as empty', () => {
+    assert.deepEqual(
+      deployBody('c', { asyncConcurrency: 4, maxRetries: 0, retryDelay: 1500, maxEventAge: 7 * 86_400_000, onSuccess: 'notify', onFailure: '' }),
+      { package: 'c', asyncConcurrency: 4, maxRetries: 0, retryDelay: 1.5, maxEventAge: 604_800, onSuccess: 'notify', onFailure: null },
     );
   });
   it('invoke picks a content type', () => {

@@ -123,6 +123,10 @@ const fn: FunctionInfo = {
   maxOpenFiles: 1024,
   tmpSize: 64,
   auth: 'key',
+  asyncConcurrency: 320,
+  maxRetries: 2,
+  retryDelay: 1,
+  maxEventAge: 21_600,
   desired: 1,
   url: 'http://127.0.0.1:8080/fn/hello',
   instances: 1,
@@ -158,6 +162,17 @@ describe('command views', () => {
     assert.match(text, /^secrets: +DB_PASSWORD$/m);
     assert.match(text, /^updated: +2026-11-23T11:57:00\.000Z \(3m ago\)$/m);
     assert.match(text, /^package: +f{64}$/m);
+    assert.match(text, /^async concurrency: +320$/m);
+    assert.match(text, /^max retries: +2$/m);
+    assert.match(text, /^retry delay: +1s$/m);
+    assert.match(text, /^max event age: +6h$/m);
+  });
+
+  it('get view shows async destinations only when set', () => {
+    assert.doesNotMatch(formatFunctionDetails(fn, plain, now), /^on (success|failure):/m);
+    const text = formatFunctionDetails({ ...fn, onSuccess: 'notify', onFailure: 'alert' }, plain, now);
+    assert.match(text, /^on success: +notify$/m);
+    assert.match(text, /^on failure: +alert$/m);
   });
 
   it('get view with no env', () => {

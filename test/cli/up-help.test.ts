@@ -54,6 +54,12 @@ describe('nimbus up --help', () => {
     shows('--max-processes', String(compiled.instanceLimits.maxProcesses));
     shows('--max-open-files', String(compiled.instanceLimits.maxOpenFiles));
     shows('--tmp-size', String(compiled.instanceLimits.tmpMb));
+    shows('--async-workers', String(compiled.asyncWorkers));
+    shows('--retain', formatDuration(compiled.retainMs));
+    shows('--max-ended-invocations', String(compiled.maxEndedInvocations));
+    // The compiled option is a check; the list it was compiled from is the default's.
+    shows('--callback-hosts', `'${SERVER_DEFAULTS.callbackHosts.join(',')}', any host`);
+    assert.equal(compiled.callbackHosts(new URL('http://10.0.0.1/')), true, 'the default list allows any host');
     // The rule, by where the platform listens: the help's default is the loopback one.
     shows('--default-auth', `${compiled.defaultAuth} on a loopback --host, else ${compileServerOptions({ host: '0.0.0.0', logger: pino({ level: 'silent' }) }).defaultAuth}`);
   });

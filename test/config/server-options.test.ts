@@ -19,7 +19,7 @@ describe('compileServerOptions', () => {
     const o = compileServerOptions({ logger: silent });
     // The values themselves, so changing a default is a deliberate change of this test too.
     assert.deepEqual(
-      { ...o, clock: undefined, logger: undefined },
+      { ...o, clock: undefined, logger: undefined, callbackHosts: undefined },
       {
         host: '127.0.0.1',
         port: 8080,
@@ -38,11 +38,17 @@ describe('compileServerOptions', () => {
         domain: 'localhost',
         allowHostNetwork: false,
         exposeErrors: false,
+        retainMs: 7 * 86_400_000,
+        maxEndedInvocations: 100_000,
+        callbackHosts: undefined,
+        asyncWorkers: 256,
         runtimes: {},
         clock: undefined,
         logger: undefined,
       },
     );
+    // No list: callbacks may go to any host.
+    assert.equal(o.callbackHosts(new URL('http://10.0.0.1:6379/')), true);
     assert.equal(o.clock, systemClock);
     assert.deepEqual(o.packageLimits, DEFAULT_PACKAGE_LIMITS);
     assert.deepEqual(o.instanceLimits, DEFAULT_INSTANCE_LIMITS);
@@ -90,9 +96,19 @@ describe('compileServerOptions', () => {
     assert.equal(o.logger, silent);
   });
 
+  test('async options: retention, workers, and callback hosts compiled into a check', () => {
+    const o = compileServerOptions({ retainMs: 60_000, maxEndedInvocations: 1000, asyncWorkers: 10_000, callbackHosts: ['hooks.example.com', '*.internal.example:8443'], logger: silent });
+    assert.deepEqual([o.retainMs, o.maxEndedInvocations, o.asyncWorkers], [60_000, 1000, 10_000]);
+    const allows = (url: string) => o.callbackHosts(new URL(url));
+    assert.equal(allows('https://hooks.example.com/done'), true);
+    assert.equal(allows('https://a.internal.example:8443/'), true);
+    assert.equal(allows('https://a.internal.example/'), false);
+    assert.equal(allows('http://127.0.0.1/'), false);
+  });
+
   test('answers a frozen object, nested limits included; the defaults are frozen too', () => {
     const o = compileServerOptions({ logger: silent });
-    for (const frozen of [o, o.packageLimits, o.instanceLimits, o.runtimes, SERVER_DEFAULTS, SERVER_DEFAULTS.instanceLimits, SERVER_DEFAULTS.packageLimits]) {
+    for (const frozen of [o, o.packageLimits, o.instanceLimits, o.runtimes, SERVER_DEFAULTS, SERVER_DEFAULTS.instanceLimits, SERVER_DEFAULTS.packageLimits, SERVER_DEFAULTS.callbackHosts]) {
       assert.ok(Object.isFrozen(frozen));
     }
     assert.throws(() => {
@@ -121,6 +137,15 @@ describe('compileServerOptions', () => {
       [{ host: 8080 }, 'host', /^host is 8080; it must be a string$/],
       [{ clock: {} }, 'clock', /^clock is an object; it must be a Clock \(with now, monotonic, every, after\)$/],
       [{ runtimes: { node: 'node' } }, 'runtimes.node', /^runtimes\.node is "node"; it must be a runtime adapter/],
+      [{ retainMs: 59_999 }, 'retainMs', /^retainMs is 59999; it must be a number of milliseconds from 60000 to 31536000000$/],
+      [{ retainMs: 366 * 86_400_000 }, 'retainMs', /^retainMs is 31622400000; it must be a number of milliseconds from 60000 to 31536000000$/],
+      [{ maxEndedInvocations: 999 }, 'maxEndedInvocations', /^maxEndedInvocations is 999; it must be a whole number of at least 1000$/],
+      [{ asyncWorkers: 0 }, 'asyncWorkers', /^asyncWorkers is 0; it must be a whole number from 1 to 10000$/],
+      [{ asyncWorkers: 10_001 }, 'asyncWorkers', /^asyncWorkers is 10001; it must be a whole number from 1 to 10000$/],
+      [{ callbackHosts: 'hooks.example.com' }, 'callbackHosts', /^callbackHosts is "hooks\.example\.com"; it must be a list of host patterns$/],
+      [{ callbackHosts: ['ok.example', 'https://hooks.example.com/'] }, 'callbackHosts.1', /^callbackHosts\.1 is "https:\/\/hooks\.example\.com\/"; it must be a host name, \*\.domain or IP address .*without scheme, path or user/],
+      [{ callbackHosts: ['::1'] }, 'callbackHosts.0', /^callbackHosts\.0 is "::1"; it must be an IPv6 address in brackets, e\.g\. \[::1\]/],
+      [{ callbackHosts: [42] }, 'callbackHosts.0', /^callbackHosts\.0 is 42; it must be a host pattern \(a string\)$/],
       [{ hots: '0.0.0.0' }, 'hots', /^hots is not a server option; the options are host, port, dataDir, .*, logger$/],
       [{ instanceLimits: { maxProc: 8 } }, 'instanceLimits.maxProc', /^instanceLimits\.maxProc is not a server option; the options of instanceLimits are maxProcesses, maxOpenFiles, tmpMb$/],
     ];

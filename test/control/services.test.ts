@@ -148,4 +148,40 @@ describe('control-plane services publish what they change', () => {
     await assert.rejects(keys.revoke('locked', 'key_nope'), (err: unknown) => isNimbusError(err) && err.code === 'INVOKE_KEY_NOT_FOUND');
     assert.deepEqual(published, []);
   });
+  test('a deploy stores async settings; left out they keep the previous values, null removes a destination', async () => {
+    await functions().deploy('notify', { package: SHA });
+    await functions().deploy('alert', { package: SHA });
+    const first = await functions().deploy('worker', { package: SHA, maxRetries: 5, retryDelay: '2s', maxEventAge: '1h', onSuccess: 'notify', onFailure: 'alert' });
+    const asyncOf = (spec: Record<string, unknown>) =>
+      Object.fromEntries(['asyncConcurrency', 'maxRetries', 'retryDelayMs', 'maxEventAgeMs', 'onSuccess', 'onFailure'].filter((k) => k in spec).map((k) => [k, spec[k]]));
+    // asyncConcurrency is not stored until set: its default follows the capacity.
+    assert.deepEqual(asyncOf({ ...first.record.spec }), { maxRetries: 5, retryDelayMs: 2000, maxEventAgeMs: 3_600_000, onSuccess: 'notify', onFailure: 'alert' });
+    const second = await functions().deploy('worker', { package: SHA, asyncConcurrency: 7, onSuccess: null });
+    assert.deepEqual(asyncOf({ ...second.record.spec }), { asyncConcurrency: 7, maxRetries: 5, retryDelayMs: 2000, maxEventAgeMs: 3_600_000, onFailure: 'alert' });
+    const third = await functions().deploy('worker', { package: SHA, memory: 512 });
+    assert.deepEqual(asyncOf({ ...third.record.spec }), asyncOf({ ...second.record.spec }));
+    // A new function without async settings stores the defaults (but not asyncConcurrency).
+    assert.deepEqual(asyncOf({ ...(await store.functions.getFunction('notify'))!.spec }), { maxRetries: 2, retryDelayMs: 1000, maxEventAgeMs: 21_600_000 });
+  });
+
+  test('a destination naming the function itself, or a function not deployed, is refused and nothing is stored', async () => {
+    published = [];
+    const refused = (body: Record<string, unknown>, field: string, message: RegExp) =>
+      assert.rejects(functions().deploy('loop', { package: SHA, ...body }), (err: unknown) => {
+        assert.ok(isNimbusError(err), String(err));
+        assert.equal(err.code, 'INVALID_REQUEST');
+        assert.equal(err.details?.field, field);
+        assert.match(err.message, message);
+        return true;
+      });
+    await refused({ onSuccess: 'loop' }, 'onSuccess', /"loop" cannot be its own destination/);
+    await refused({ onFailure: 'nowhere' }, 'onFailure', /no function named "nowhere" is deployed; deploy it first/);
+    assert.equal(await store.functions.getFunction('loop'), undefined);
+    assert.deepEqual(published, []);
+    // Once deployed, it can be named; and a function may not name itself on a redeploy either.
+    await functions().deploy('nowhere', { package: SHA });
+    await functions().deploy('loop', { package: SHA, onFailure: 'nowhere' });
+    await assert.rejects(functions().deploy('loop', { package: SHA, onFailure: 'loop' }), (err: unknown) => isNimbusError(err) && err.details?.field === 'onFailure');
+    assert.equal((await store.functions.getFunction('loop'))?.spec.onFailure, 'nowhere');
+  });
 });

@@ -124,6 +124,16 @@ describe('bad input to the management API', () => {
     config('minInstances over maxInstances', { minInstances: 5, maxInstances: 2 }, 'minInstances'),
     config('idle timeout of 1000 days', { idleTimeout: '24000h' }, 'idleTimeout'),
     config('idle timeout under a second', { idleTimeout: '0.5s' }, 'idleTimeout'),
+    // Async settings
+    config('zero async concurrency', { asyncConcurrency: 0 }, 'asyncConcurrency'),
+    config('21 retries', { maxRetries: 21 }, 'maxRetries'),
+    config('retries as a string', { maxRetries: '2' }, 'maxRetries'),
+    config('retry delay of 10 minutes', { retryDelay: '10m' }, 'retryDelay'),
+    config('max event age of 8 days', { maxEventAge: '8d' }, 'maxEventAge'),
+    config('destination not a function name', { onSuccess: '../keep' }, 'onSuccess'),
+    config('destination as a number', { onFailure: 1 }, 'onFailure'),
+    config('itself as destination', { onFailure: 'keep' }, 'onFailure'),
+    config('destination not deployed', { onSuccess: 'nobody' }, 'onSuccess'),
     // env names and values
     config('env name with =', { env: { 'A=B': '1' } }, 'env.A=B'),
     config('env name with NUL', { env: { 'A\0': '1' } }, 'env.A\0'),

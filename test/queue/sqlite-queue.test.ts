@@ -150,3 +150,26 @@ test('group commit: concurrent enqueues share transactions, sequential ones cann
     }
   });
 });
+
+test('releaseLeases: leases held when the file opens (a killed platform) are due at once, their attempt counted', async () => {
+  await withDir(async (dir) => {
+    const clock = new ManualClock(1_000_000);
+    const before = await SqliteQueue.open(dir, { clock });
+    await before.enqueue([{ id: 'held', partition: 'p', payload: Buffer.from('h') }, { id: 'later', partition: 'p', payload: Buffer.from('l'), notBefore: 1_060_000 }]);
+    const [held] = await before.lease({ visibilityMs: 600_000 });
+    assert.equal(held?.item.id, 'held');
+    await before.close();
+
+    const kept = await SqliteQueue.open(dir, { clock });
+    assert.deepEqual(await kept.lease({ visibilityMs: 1_000 }), [], 'without the option the lease holds until it expires');
+    await kept.close();
+
+    const after = await SqliteQueue.open(dir, { clock, releaseLeases: true });
+    const [again, ...rest] = await after.lease({ visibilityMs: 1_000, max: 5 });
+    assert.equal(again?.item.id, 'held');
+    assert.equal(again?.attempt, 2);
+    assert.deepEqual(rest, [], 'an item not due yet stays delayed');
+    assert.equal(await after.ack(held!), false, 'the dead lease cannot settle the new delivery');
+    await after.close();
+  });
+});

@@ -1,15 +1,18 @@
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { EXEC_PROTOCOLS, INVOKE_AUTH_MODES, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../api/wire.js';
+import { EXEC_PROTOCOLS, formatDuration, INVOKE_AUTH_MODES, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../api/wire.js';
 import type { DeployBody, FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
-import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
+import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDestination, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
 import { formatJson } from '../format.js';
 import { createProgress } from '../progress.js';
 import { sourceKind, uploadSource } from '../upload.js';
 
 /** Deploy settings whose flag value is the API value as it is. */
-const PASSED_AS_IS = ['runtime', 'handler', 'command', 'protocol', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth'] as const;
+const PASSED_AS_IS = [
+  'runtime', 'handler', 'command', 'protocol', 'env', 'memory', 'concurrency', 'maxInstances', 'minInstances', 'network', 'maxProcesses', 'maxOpenFiles', 'tmpSize', 'auth',
+  'asyncConcurrency', 'maxRetries',
+] as const;
 
 interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> {
   /** Default: made from the file or folder name. */
@@ -21,6 +24,11 @@ interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> 
   /** Milliseconds (the API takes seconds). */
   timeout?: number;
   idleTimeout?: number;
+  retryDelay?: number;
+  maxEventAge?: number;
+  /** A function name, or '' to remove the destination (sent as null). */
+  onSuccess?: string;
+  onFailure?: string;
   json?: boolean;
 }
 
@@ -37,9 +45,13 @@ Examples:
   $ nimbus deploy ./api --name api --secret DB_PASSWORD  # see: nimbus secret --help
   $ nimbus deploy ./tool --name tool --runtime exec --command ./tool.sh --protocol stdio
   $ nimbus deploy ./go-api --name go-api --runtime exec --command ./server   # serves HTTP on $PORT
+  $ nimbus deploy ./resize --name resize --max-retries 5 --retry-delay 10s --on-failure alert
+  $ nimbus deploy ./resize --name resize --on-failure ''   # no failure destination any more
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
+
+const durationRange = (range: { min: number; max: number }): string => `${formatDuration(range.min)} to ${formatDuration(range.max)}`;
 
 /** Builds the body of PUT /api/v1/functions/{name} from the parsed flags. */
 export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' | 'json'>): DeployBody {
@@ -53,6 +65,10 @@ export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' 
   else if (opts.secrets === false) body.secrets = [];
   if (opts.timeout !== undefined) body.timeout = opts.timeout / 1000;
   if (opts.idleTimeout !== undefined) body.idleTimeout = opts.idleTimeout / 1000;
+  if (opts.retryDelay !== undefined) body.retryDelay = opts.retryDelay / 1000;
+  if (opts.maxEventAge !== undefined) body.maxEventAge = opts.maxEventAge / 1000;
+  if (opts.onSuccess !== undefined) body.onSuccess = opts.onSuccess === '' ? null : opts.onSuccess;
+  if (opts.onFailure !== undefined) body.onFailure = opts.onFailure === '' ? null : opts.onFailure;
   return body;
 }
 
@@ -74,7 +90,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       parseDurationFlag('--timeout', v, LIMITS.timeoutMs),
     )
     .option('--memory <mb>', 'memory limit per instance in MB, 64 to 16384 (default: 256)', parseMemory)
-    .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 24h (default: 5m)', (v) =>
+    .option('--idle-timeout <duration>', 'stop an idle instance after this, 1s to 1d (default: 5m)', (v) =>
       parseDurationFlag('--idle-timeout', v, LIMITS.idleTimeoutMs),
     )
     .option('--concurrency <n>', 'requests one instance serves at once (default: node 64, python 8, exec 16)', (v) =>
@@ -94,6 +110,20 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         INVOKE_AUTH_MODES,
       ),
     )
+    .option('--async-concurrency <n>', 'async invocations running at once (default: half the capacity, concurrency * max instances / 2)', (v) =>
+      parseIntFlag('--async-concurrency', v, LIMITS.asyncConcurrency),
+    )
+    .option('--max-retries <n>', `retries of a failed async invocation, ${LIMITS.maxRetries.min} to ${LIMITS.maxRetries.max} (default: ${LIMITS.maxRetries.default})`, (v) =>
+      parseIntFlag('--max-retries', v, LIMITS.maxRetries),
+    )
+    .option('--retry-delay <duration>', `delay before the first retry, later ones double; ${durationRange(LIMITS.retryDelayMs)} (default: ${formatDuration(LIMITS.retryDelayMs.default)})`, (v) =>
+      parseDurationFlag('--retry-delay', v, LIMITS.retryDelayMs),
+    )
+    .option('--max-event-age <duration>', `give up a queued async invocation older than this; ${durationRange(LIMITS.maxEventAgeMs)} (default: ${formatDuration(LIMITS.maxEventAgeMs.default)})`, (v) =>
+      parseDurationFlag('--max-event-age', v, LIMITS.maxEventAgeMs),
+    )
+    .option('--on-success <fn>', "function that gets the outcome of each succeeded async invocation; '' removes it", parseDestination)
+    .option('--on-failure <fn>', "function that gets the outcome of each failed or dead async invocation; '' removes it", parseDestination)
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (path: string, opts: DeployOptions, command: Command) => {

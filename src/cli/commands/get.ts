@@ -33,7 +33,14 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['network', text(f.network)],
     ['limits', `${text(f.maxProcesses)} processes, ${text(f.maxOpenFiles)} open files, /tmp ${text(f.tmpSize)} MB`],
     ['auth', text(f.auth)],
+    ['async concurrency', text(f.asyncConcurrency)],
+    ['max retries', text(f.maxRetries)],
+    ['retry delay', seconds(f.retryDelay)],
+    ['max event age', seconds(f.maxEventAge)],
   ];
+  // Destinations only when set: most functions have none.
+  if (f.onSuccess) pairs.push(['on success', f.onSuccess]);
+  if (f.onFailure) pairs.push(['on failure', f.onFailure]);
   if (env.length === 0) pairs.push(['env', c.dim('(none)')]);
   else env.forEach(([k, v], i) => pairs.push([i === 0 ? 'env' : '', `${k}=${v}`]));
   // Names only: the API never answers secret values.
@@ -47,7 +54,7 @@ export function registerGet(program: Command, ctx: CliContext): void {
   program
     .command('get')
     .summary("show a function's settings")
-    .description('Show one function: its URL, runtime, handler, version, limits, environment and package.')
+    .description('Show one function: its URL, runtime, handler, version, limits, async settings, environment and package.')
     .argument('<name>', 'function name')
     .option('--json', 'print the function as JSON')
     .addHelpText('after', EXAMPLES)

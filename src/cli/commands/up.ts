@@ -4,7 +4,7 @@ import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wi
 import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
 import type { RunningServer } from '../../server.js';
 import { CliError, type CliContext } from '../context.js';
-import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseIntFlag, parsePort, parseSize } from '../flags.js';
+import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseHostList, parseIntFlag, parsePort, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
 
 interface UpOptions {
@@ -23,6 +23,10 @@ interface UpOptions {
   defaultAuth?: InvokeAuth;
   exposeErrors?: boolean;
   allowHostNetwork?: boolean;
+  retain?: number;
+  maxEndedInvocations?: number;
+  callbackHosts?: string[];
+  asyncWorkers?: number;
 }
 
 const EXAMPLES = `
@@ -30,6 +34,7 @@ Examples:
   $ nimbus up
   $ nimbus up --port 0 --data-dir /var/lib/nimbus
   $ nimbus up --host 0.0.0.0 --max-body 20mb
+  $ nimbus up --host 0.0.0.0 --callback-hosts 'hooks.example.com,*.ci.example.com:443'
 
 Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
 it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
@@ -39,7 +44,11 @@ The management API needs a token: the admin token is written to <data-dir>/admin
 0600) at first start. Functions deployed without --auth are public while the platform listens on
 loopback only, and need an invoke key otherwise (--default-auth changes that). Functions deployed
 with --network host share this machine's network, loopback included; beyond loopback that needs
---allow-host-network.`;
+--allow-host-network.
+
+Async invocations can ask for a callback: a request the platform makes from its own network to
+a URL the caller chose. Without --callback-hosts it may go to any host, internal services
+included: set the list on a platform others can invoke.`;
 
 export function registerUp(program: Command, ctx: CliContext): void {
   const command = program
@@ -80,6 +89,20 @@ export function registerUp(program: Command, ctx: CliContext): void {
     )
     .option('--expose-errors', "development: show every caller the function's own error text (e.g. exception messages), not only callers with a read token")
     .option('--allow-host-network', 'accept functions deployed with --network host although --host is not loopback (they reach every service on this machine)')
+    .option('--async-workers <n>', `async invocations running at once across all functions (default: ${DEFAULTS.asyncWorkers})`, (v) =>
+      parseIntFlag('--async-workers', v, RANGES.asyncWorkers),
+    )
+    .option('--retain <duration>', `how long ended async invocation records are kept, ${formatDuration(RANGES.retainMs.min)} to ${formatDuration(RANGES.retainMs.max)} (default: ${formatDuration(DEFAULTS.retainMs)})`, (v) =>
+      parseDurationFlag('--retain', v, RANGES.retainMs),
+    )
+    .option('--max-ended-invocations <n>', `most ended async invocation records kept, the oldest going first; at least ${RANGES.maxEndedInvocations.min} (default: ${DEFAULTS.maxEndedInvocations})`, (v) =>
+      parseIntFlag('--max-ended-invocations', v, RANGES.maxEndedInvocations),
+    )
+    .option(
+      '--callback-hosts <list>',
+      `comma-separated hosts async callbacks may go to: hooks.example.com, *.example.com (its subdomains), 10.0.0.5, [::1], each with an optional :port (default: '${DEFAULTS.callbackHosts.join(',')}', any host; callbacks leave from this machine's network, so set it where others can invoke)`,
+      parseHostList,
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -110,6 +133,10 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
           ...(opts.exposeErrors ? { exposeErrors: true } : {}),
           ...(opts.allowHostNetwork ? { allowHostNetwork: true } : {}),
+          ...(opts.asyncWorkers !== undefined ? { asyncWorkers: opts.asyncWorkers } : {}),
+          ...(opts.retain !== undefined ? { retainMs: opts.retain } : {}),
+          ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
+          ...(opts.callbackHosts !== undefined ? { callbackHosts: opts.callbackHosts } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -126,6 +153,12 @@ export function registerUp(program: Command, ctx: CliContext): void {
           throw new CliError(`--data-dir ${dataDir} cannot be used: ${(err as NodeJS.ErrnoException).path ?? dataDir} exists and is not a directory.`);
         }
         if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
+        // Values the flags' own parsers cannot judge (the callback host patterns) are checked
+        // by the platform's options; a bad one is a usage error like any other bad flag value.
+        if ((err as Error).name === 'ServerOptionsError') {
+          const key = String((err as Error & { key?: unknown }).key ?? '');
+          throw new CliError(`Invalid ${key.startsWith('callbackHosts') ? '--callback-hosts' : key}: ${(err as Error).message}.`, { exitCode: 2 });
+        }
         throw err;
       }
 

@@ -1,0 +1,127 @@
+import { INVOCATION_STATUSES, type InvocationList, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
+import type { DeadLetters } from '../async/dead-letters.js';
+import { redriveTarget } from '../async/dead-letters.js';
+import type { FunctionService } from '../control/function-service.js';
+import { NimbusError } from '../core/errors.js';
+import { assertFunctionName } from '../core/spec.js';
+import { sendJson } from '../http/respond.js';
+import type { InvocationCursor, InvocationQuery, InvocationRepository } from '../store/invocation-types.js';
+import { readJson } from './body.js';
+import { invocationView } from './invocation-view.js';
+import type { ApiRoute } from './route-table.js';
+
+/** What the invocation routes need. */
+export interface InvocationRouteDeps {
+  invocations: InvocationRepository;
+  deadLetters: DeadLetters;
+  /** To answer FUNCTION_NOT_FOUND for dead-letter routes of unknown functions. */
+  service: Pick<FunctionService, 'get'>;
+}
+
+/** Largest page of `GET /api/v1/invocations`, and the default. */
+const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 100;
+
+/**
+ * `/api/v1/invocations[/{id}]` (status of async invocations, read scope) and
+ * `/api/v1/functions/{name}/dlq[/redrive]` (dead letters: purge and redrive, deploy scope).
+ */
+export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
+  const { invocations, deadLetters, service } = deps;
+  return [
+    {
+      pattern: /^\/api\/v1\/invocations$/,
+      methods: {
+        GET: {
+          scope: 'read',
+          handle: async (_req, res, { url }) => {
+            const query = listQuery(url.searchParams);
+            const page = await invocations.list(query);
+            const body: InvocationList = { invocations: page.records.map(invocationView), nextCursor: page.next ? encodeCursor(page.next) : null };
+            sendJson(res, 200, body);
+          },
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/invocations\/([^/]+)$/,
+      methods: {
+        GET: {
+          scope: 'read',
+          handle: async (_req, res, { name: id }) => {
+            const record = id.length <= 100 ? await invocations.get(id) : undefined;
+            if (!record) throw new NimbusError('INVOCATION_NOT_FOUND', `No async invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
+            sendJson(res, 200, invocationView(record));
+          },
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/functions\/([^/]+)\/dlq$/,
+      methods: {
+        DELETE: {
+          scope: 'deploy',
+          handle: async (_req, res, { name }) => {
+            assertFunctionName(name);
+            await service.get(name);
+            const body: PurgeResult = { purged: await deadLetters.purge(name) };
+            sendJson(res, 200, body);
+          },
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/functions\/([^/]+)\/dlq\/redrive$/,
+      methods: {
+        POST: {
+          scope: 'deploy',
+          handle: async (req, res, { name }) => {
+            assertFunctionName(name);
+            await service.get(name);
+            const body: RedriveResult = { redriven: await deadLetters.redrive(name, redriveTarget(await readJson(req))) };
+            sendJson(res, 200, body);
+          },
+        },
+      },
+    },
+  ];
+}
+
+/** The query of a listing, checked: INVALID_REQUEST naming the parameter otherwise. */
+function listQuery(params: URLSearchParams): InvocationQuery {
+  const invalid = (field: string, why: string) => new NimbusError('INVALID_REQUEST', `${field}: ${why}`, { details: { field } });
+  const query: InvocationQuery = { limit: DEFAULT_LIMIT };
+  const fn = params.get('function');
+  if (fn !== null && fn !== '') {
+    assertFunctionName(fn);
+    query.function = fn;
+  }
+  const status = params.get('status');
+  if (status !== null && status !== '') {
+    if (!(INVOCATION_STATUSES as readonly string[]).includes(status)) throw invalid('status', `must be one of ${INVOCATION_STATUSES.join(', ')}`);
+    query.status = status as InvocationStatus;
+  }
+  const limit = params.get('limit');
+  if (limit !== null && limit !== '') {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw invalid('limit', `must be a whole number from 1 to ${MAX_LIMIT}`);
+    query.limit = n;
+  }
+  const cursor = params.get('cursor');
+  if (cursor !== null && cursor !== '') query.after = decodeCursor(cursor, () => invalid('cursor', 'is not a nextCursor this API answered'));
+  return query;
+}
+
+/** Cursors are opaque to clients: base64url of `<createdAt>.<id>`. */
+function encodeCursor(cursor: InvocationCursor): string {
+  return Buffer.from(`${cursor.createdAt}.${cursor.id}`).toString('base64url');
+}
+
+function decodeCursor(text: string, invalid: () => NimbusError): InvocationCursor {
+  const decoded = Buffer.from(text, 'base64url').toString('utf8');
+  const dot = decoded.indexOf('.');
+  const createdAt = Number(decoded.slice(0, dot));
+  const id = decoded.slice(dot + 1);
+  if (dot <= 0 || !Number.isSafeInteger(createdAt) || id === '' || id.length > 200) throw invalid();
+  return { createdAt, id };
+}

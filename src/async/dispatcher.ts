@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import type { Lease, Queue } from '../queue/types.js';
+
+/** How often the queue is asked for work that fell due (retries, expired leases) without a wake-up. */
+export const POLL_INTERVAL_MS = 100;
+/**
+ * How long a leased invocation stays invisible to other leases, beyond its function's timeout:
+ * the attempt is over by then (the invoker's deadline covers the wait for capacity and the
+ * handler), so a lease still unsettled belongs to a worker that died.
+ */
+const LEASE_MARGIN_MS = 10_000;
+/**
+ * The visibility every lease starts with; items of functions with longer timeouts are extended
+ * once. Long is cheap: leases a dead platform held are released when the queue opens again.
+ */
+const LEASE_VISIBILITY_MS = 60_000 + LEASE_MARGIN_MS;
+
+/** Runs one leased item of a partition. */
+export interface PartitionHandler {
+  run(lease: Lease): Promise<void>;
+  /** How many of the partition's items may run at once; undefined: no limit of its own. */
+  concurrency(partition: string): number | undefined;
+  /** How long a lease of the partition needs before it is settled (the function's timeout). */
+  leaseMs(partition: string): number;
+}
+
+/** What the dispatcher needs. */
+export interface DispatcherDeps {
+  queue: Queue;
+  clock: Clock;
+  logger: Logger;
+  /** Most items running at once, across every partition (`nimbus up --async-workers`). */
+  workers: number;
+  /** Who runs the items of a partition: callbacks have their own, every other partition is a function's. */
+  handlerFor(partition: string): PartitionHandler;
+}
+
+/**
+ * Keeps up to `workers` queued items running: leases due items (the queue rotates across
+ * partitions, so one function's backlog cannot hold back another's, and stops at each
+ * partition's concurrency), hands each to its partition's handler, and leases more as they end.
+ * It wakes when work is accepted (an idle platform starts it at once) and polls for work that
+ * falls due later (retries).
+ */
+export class AsyncDispatcher {
+  private running = 0;
+  private pumping = false;
+  private wakeAgain = false;
+  private stopped = false;
+  private stopPolling: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Starts polling, and runs what is due now. */
+  start(): void {
+    this.stopPolling = this.deps.clock.every(POLL_INTERVAL_MS, () => this.wake());
+    this.wake();
+  }
+
+  /** There may be due work: lease it (coalesced with a lease already in progress). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.wakeAgain = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  /** Items running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Leases no more work; what runs goes on (see {@link drained}). */
+  stop(): void {
+    this.stopped = true;
+    this.stopPolling?.();
+  }
+
+  /** Resolves when every item that was running has finished. */
+  async drained(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.wakeAgain = false;
+        while (!this.stopped && this.running < this.deps.workers) {
+          const leases = await this.deps.queue.lease({
+            visibilityMs: LEASE_VISIBILITY_MS,
+            max: this.deps.workers - this.running,
+            maxInFlight: (partition) => this.deps.handlerFor(partition).concurrency(partition),
+          });
+          if (leases.length === 0) break;
+          for (const lease of leases) this.begin(lease);
+        }
+      } while (this.wakeAgain && !this.stopped && this.running < this.deps.workers);
+    } catch (err) {
+      if (!this.stopped) this.deps.logger.error({ err }, 'leasing async work failed; retrying at the next poll');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private begin(lease: Lease): void {
+    this.running++;
+    const run = this.runOne(lease).finally(() => {
+      this.running--;
+      this.inFlight.delete(run);
+      this.wake();
+    });
+    this.inFlight.add(run);
+  }
+
+  private async runOne(lease: Lease): Promise<void> {
+    const handler = this.deps.handlerFor(lease.item.partition);
+    try {
+      const needed = handler.leaseMs(lease.item.partition) + LEASE_MARGIN_MS;
+      if (needed > LEASE_VISIBILITY_MS) await this.deps.queue.extend(lease, needed);
+      await handler.run(lease);
+    } catch (err) {
+      // Unsettled, the item is leased again when its lease expires: at-least-once, never lost.
+      if (!this.stopped) this.deps.logger.error({ err, id: lease.item.id, partition: lease.item.partition }, 'an async work item failed; it runs again when its lease expires');
+    }
+  }
+}

@@ -1,0 +1,138 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { asyncPolicyOf } from '../core/async-policy.js';
+import type { ErrorCode } from '../core/errors.js';
+import { BufferedResponse } from '../gateway/buffered-response.js';
+import type { Invoker } from '../gateway/invoker.js';
+import type { Lease, Queue } from '../queue/types.js';
+import type { InvocationChanges, InvocationRecord, InvocationRepository, StoredResponse } from '../store/invocation-types.js';
+import type { FunctionRecord } from '../store/types.js';
+import type { AsyncAcceptor } from './acceptor.js';
+import { queuedRecord } from './acceptor.js';
+import { outcomeOf } from './attempt-outcome.js';
+import type { Callbacks } from './callbacks.js';
+import { type DestinationCondition, destinationRecord } from './destinations.js';
+import { decodeStoredRequest, type StoredRequest } from './stored-request.js';
+
+/** Response body bytes an invocation record keeps (the rest is dropped, `truncated` says so). */
+export const RESPONSE_KEEP_BYTES = 1024 * 1024;
+
+/** What the runner needs. */
+export interface InvocationRunnerDeps {
+  queue: Queue;
+  invocations: InvocationRepository;
+  invoker: Pick<Invoker, 'peek' | 'lookup' | 'invoke'>;
+  clock: Clock;
+  callbacks: Callbacks;
+  /** Queues destination invocations. */
+  acceptor: AsyncAcceptor;
+  logger: Logger;
+  random(): number;
+}
+
+/** How an invocation ended for good. */
+type Ending = { status: 'succeeded' } | { status: 'failed' | 'dead'; condition: DestinationCondition };
+
+/**
+ * Runs one attempt of a queued async invocation, through the same invoker as sync traffic (one
+ * deadline, the same errors, `x-nimbus-invocation-id` and `x-nimbus-attempt` sent to the
+ * function), then records how it went and settles the lease: acked when it ended, retried later
+ * by the policy (attempt-outcome.ts), given up when dead or failed. The record is written
+ * before the lease is settled and the callback and destination are queued before the work is
+ * acked, so a crash in between runs the attempt again rather than losing what followed it.
+ */
+export class InvocationRunner {
+  constructor(private readonly deps: InvocationRunnerDeps) {}
+
+  /** Runs the leased invocation; never rejects for the invocation's own failure. */
+  async run(lease: Lease): Promise<void> {
+    const { queue, invocations, invoker, clock } = this.deps;
+    const id = lease.item.id;
+    let request: StoredRequest;
+    try {
+      request = decodeStoredRequest(lease.item.payload);
+    } catch (err) {
+      this.deps.logger.error({ err, invocationId: id }, 'an async invocation could not be read from the queue; it is dead');
+      await invocations.update(id, { status: 'dead', finishedAt: clock.now(), error: { code: 'INTERNAL', message: 'The stored request could not be read.' } });
+      await queue.giveUp(lease);
+      return;
+    }
+    const record = invoker.peek(request.function) ?? (await invoker.lookup(request.function).catch(() => undefined));
+    if (!record) {
+      // The function was removed: its work goes with it (its records are removed by the removal).
+      await queue.giveUp(lease);
+      return;
+    }
+    const policy = asyncPolicyOf(record.spec);
+    const startedAt = clock.now();
+    if (startedAt - request.acceptedAt > policy.maxEventAgeMs) {
+      const error = { code: 'INVOCATION_EXPIRED' as const, message: `The invocation waited longer than the maximum event age of "${record.spec.name}" and was not run.` };
+      return this.end(lease, request, { status: 'dead', condition: 'EventAgeExceeded' }, { error, attempts: lease.attempt - 1 }, policy);
+    }
+    await this.markRunning(id, request, record, lease.attempt, startedAt);
+
+    const sink = new BufferedResponse(RESPONSE_KEEP_BYTES);
+    const { error } = await invoker.invoke(
+      record,
+      { method: request.method, path: request.path, headers: { ...request.headers }, body: request.body.length > 0 ? request.body : null, bodyBytes: request.body.length },
+      sink,
+      { source: request.source, invocationId: id, attempt: lease.attempt },
+    );
+    // The platform is stopping: the attempt did not happen. The lease stays unsettled, so the
+    // invocation runs again when the platform is back (the queue releases it at open).
+    if (error?.code === 'SHUTTING_DOWN') return;
+
+    const finishedAt = clock.now();
+    const response: StoredResponse | undefined = error ? undefined : { status: sink.status, headers: sink.headers, body: sink.body, truncated: sink.truncated };
+    const changes: InvocationChanges = { response, error: error ? { code: error.code as ErrorCode, message: error.message } : undefined };
+    const outcome = outcomeOf({ status: response?.status, retryAfter: response?.headers['retry-after'], errorCode: error?.code }, lease.attempt, policy, request.acceptedAt, finishedAt, this.deps.random());
+    switch (outcome.kind) {
+      case 'retry':
+        await invocations.update(id, { ...changes, status: 'retrying', nextAttemptAt: finishedAt + outcome.delayMs });
+        await queue.retryLater(lease, outcome.delayMs);
+        return;
+      case 'succeeded':
+        return this.end(lease, request, { status: 'succeeded' }, changes, policy);
+      case 'failed':
+        return this.end(lease, request, { status: 'failed', condition: 'Failure' }, changes, policy);
+      case 'dead':
+        return this.end(lease, request, { status: 'dead', condition: outcome.reason === 'event-age-exceeded' ? 'EventAgeExceeded' : 'RetriesExhausted' }, changes, policy);
+    }
+  }
+
+  /** Records the attempt's start; creates the record when the acceptance was cut short before writing it. */
+  private async markRunning(id: string, request: StoredRequest, record: FunctionRecord, attempt: number, now: number): Promise<void> {
+    const running: InvocationChanges = { status: 'running', attempts: attempt, startedAt: now, version: record.version, nextAttemptAt: undefined };
+    if (await this.deps.invocations.update(id, running)) return;
+    await this.deps.invocations.create([{ ...queuedRecord(id, request), ...running } as InvocationRecord]);
+  }
+
+  /** Records the ending, queues the callback and the destination, then settles the lease. */
+  private async end(lease: Lease, request: StoredRequest, ending: Ending, changes: InvocationChanges, policy: ReturnType<typeof asyncPolicyOf>): Promise<void> {
+    const { invocations, queue, clock } = this.deps;
+    const id = lease.item.id;
+    const ended: InvocationChanges = { ...changes, status: ending.status, finishedAt: clock.now(), nextAttemptAt: undefined };
+    // Failed and dead invocations keep their request: redrive runs it again, with the same id.
+    if (ending.status !== 'succeeded') ended.request = lease.item.payload;
+    const stored = await invocations.update(id, ended);
+    const destination = ending.status === 'succeeded' ? policy.onSuccess : policy.onFailure;
+    // Read back only when something follows: most invocations have neither callback nor destination.
+    const record = stored && (request.callbackUrl !== undefined || destination !== undefined) ? await invocations.get(id) : undefined;
+    if (record) {
+      if (request.callbackUrl !== undefined) await this.deps.callbacks.queue(request.callbackUrl, record);
+      if (destination !== undefined) {
+        const condition = ending.status === 'succeeded' ? 'Success' : ending.condition;
+        await this.deps.acceptor.accept({
+          function: destination,
+          method: 'POST',
+          path: '/',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(JSON.stringify(destinationRecord(record, request, condition))),
+          source: 'async',
+        });
+      }
+    }
+    if (ending.status === 'succeeded') await queue.ack(lease);
+    else await queue.giveUp(lease);
+  }
+}

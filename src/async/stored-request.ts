@@ -1,0 +1,62 @@
+import type { InvocationSource } from '../core/invocation.js';
+
+/**
+ * An accepted async invocation as the queue keeps it: the whole request, binary-safe, and what
+ * the platform must do with it. Encoded as an envelope ({@link encodeEnvelope}): JSON for
+ * everything but the body, then the body's raw bytes, so bodies are neither re-encoded nor
+ * inflated by base64.
+ */
+export interface StoredRequest {
+  /** Function to invoke. */
+  function: string;
+  method: string;
+  /** Path and query as the function sees them. */
+  path: string;
+  /** Headers for the function (already without hop-by-hop and client `x-nimbus-*` ones). */
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+  /** Epoch milliseconds of acceptance (for the maximum event age and the record). */
+  acceptedAt: number;
+  /** Where to POST the outcome when the invocation ends. */
+  callbackUrl?: string | undefined;
+  /** What brought it: an HTTP caller (`async`), a destination or a trigger. */
+  source: InvocationSource;
+}
+
+/** Layout version, first in the JSON: a future change of the format can tell old items apart. */
+const FORMAT = 1;
+
+/** Encodes a request for the queue. */
+export function encodeStoredRequest(request: StoredRequest): Buffer {
+  const { body, ...meta } = request;
+  return encodeEnvelope(meta, body);
+}
+
+/** Decodes what {@link encodeStoredRequest} made. @throws Error when the bytes are not such a request. */
+export function decodeStoredRequest(bytes: Buffer): StoredRequest {
+  const { meta, body } = decodeEnvelope<Omit<StoredRequest, 'body'>>(bytes);
+  return { ...meta, body };
+}
+
+/**
+ * Bytes of JSON metadata and a raw body in one buffer: a 4-byte big-endian length, that many
+ * bytes of JSON (with the format version), then the body as is.
+ */
+export function encodeEnvelope(meta: object, body: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify({ v: FORMAT, ...meta }));
+  const out = Buffer.allocUnsafe(4 + json.length + body.length);
+  out.writeUInt32BE(json.length, 0);
+  json.copy(out, 4);
+  body.copy(out, 4 + json.length);
+  return out;
+}
+
+/** Splits what {@link encodeEnvelope} made. @throws Error when the bytes are not an envelope. */
+export function decodeEnvelope<T>(bytes: Buffer): { meta: T; body: Buffer } {
+  if (bytes.length < 4) throw new Error('envelope: too short');
+  const jsonLength = bytes.readUInt32BE(0);
+  if (4 + jsonLength > bytes.length) throw new Error('envelope: truncated');
+  const { v, ...meta } = JSON.parse(bytes.subarray(4, 4 + jsonLength).toString('utf8')) as { v: number };
+  if (v !== FORMAT) throw new Error(`envelope: unknown format ${v}`);
+  return { meta: meta as T, body: bytes.subarray(4 + jsonLength) };
+}
