@@ -10,6 +10,7 @@ import {
   type FunctionList,
   type FunctionView,
   INVOCATION_ID_HEADER,
+  INVOCATION_STATUSES,
   type InvocationList,
   type InvocationListQuery,
   type InvocationView,
@@ -410,7 +411,9 @@ export class NimbusClient {
     const header = res.headers[INVOCATION_ID_HEADER];
     const id = typeof body?.id === 'string' ? body.id : typeof header === 'string' ? header : undefined;
     if (!id) throw new ApiError(res.status, 'NOT_NIMBUS', 'The platform accepted the invocation but answered no invocation id: check that --url points at a Nimbus platform.');
-    return { id, status: 'queued' };
+    // `queued`, or for a repeated idempotency key the first invocation's status now.
+    const status = typeof body?.status === 'string' && (INVOCATION_STATUSES as readonly string[]).includes(body.status) ? body.status : 'queued';
+    return { id, status };
   }
 
   /** `GET /api/v1/invocations/{id}`: an async invocation and how it went (ApiError `INVOCATION_NOT_FOUND` when unknown). */

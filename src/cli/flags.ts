@@ -207,7 +207,10 @@ export function parseIdempotencyKey(value: string): string {
   return value;
 }
 
-/** `--callback-url`: an absolute http:// or https:// URL, where the platform POSTs the outcome. */
+/** Longest `--callback-url` the platform accepts. */
+const CALLBACK_URL_MAX_LENGTH = 2048;
+
+/** `--callback-url`: an absolute http:// or https:// URL without credentials, where the platform POSTs the outcome. */
 export function parseCallbackUrl(value: string): string {
   if (/[\s\x00-\x1f\x7f]/.test(value)) throw new InvalidArgumentError(`--callback-url must not contain spaces or control characters; encode them (e.g. %20).`);
   let url: URL;
@@ -219,6 +222,10 @@ export function parseCallbackUrl(value: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidArgumentError(`--callback-url must be an http:// or https:// URL, got ${JSON.stringify(url.protocol)}.`);
   }
+  if (url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError('--callback-url must not carry credentials (user:password@): the platform would store and log them. Put a secret in the path or query instead.');
+  }
+  if (value.length > CALLBACK_URL_MAX_LENGTH) throw new InvalidArgumentError(`--callback-url must be at most ${CALLBACK_URL_MAX_LENGTH} characters, got ${value.length}.`);
   return value;
 }
 

@@ -176,7 +176,7 @@ describe('invoke --async', () => {
       [['--callback-url', 'https://x.example/'], /--callback-url is for async invocations/],
       [['--async', '--timeout', '5s'], /--timeout is how long --wait waits: add --wait/],
       [['--async', '--include'], /--include shows the response, which an --async invocation does not have yet: add --wait/],
-      [['--wait', '--timeout', '10ms'], /--timeout must be between 1s and 168h/],
+      [['--wait', '--timeout', '10ms'], /--timeout must be between 1s and 7d/],
       [['--async', '--callback-url', 'ftp://x'], /--callback-url must be an http:\/\/ or https:\/\/ URL/],
       [['--wait', '--json', '--include'], /cannot be used with/],
     ];

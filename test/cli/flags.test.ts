@@ -171,6 +171,8 @@ describe('names, methods, paths, URLs', () => {
     invalid(() => parseCallbackUrl('/relative'), /must be an absolute URL/);
     invalid(() => parseCallbackUrl('ftp://example.com/'), /http:\/\/ or https:\/\/ URL, got "ftp:"/);
     invalid(() => parseCallbackUrl('https://example.com/a\nb'), /must not contain spaces or control characters/);
+    invalid(() => parseCallbackUrl('https://user:pw@example.com/hook'), /must not carry credentials/);
+    invalid(() => parseCallbackUrl(`https://example.com/${'a'.repeat(2048)}`), /at most 2048 characters/);
   });
   it('platform URLs are normalised', () => {
     assert.equal(normalizeBaseUrl('http://127.0.0.1:8080/'), 'http://127.0.0.1:8080');
