@@ -19,12 +19,21 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 15 * 60_000;
 /** The longest `--timeout` of `--wait`: the longest an async invocation may wait to run (7 days). */
 export const MAX_WAIT_TIMEOUT_MS = 7 * 86_400_000;
 
+/** How {@link waitWithProgress} waits. */
+export interface ProgressWaitOptions {
+  timeoutMs: number;
+  /** The invocation was accepted a moment ago: an unknown id is retried briefly before it is an error. */
+  justAccepted?: boolean;
+  clock?: WaitClock;
+}
+
 /**
  * Waits until invocation `id` ends and answers its last view. On a terminal, stderr shows each
  * status change. Ctrl-C stops the wait (exit 130) and running out of time exits 1; both say the
  * invocation goes on and how to look at it again.
  */
-export async function waitWithProgress(ctx: CliContext, client: NimbusClient, id: string, timeoutMs: number, clock?: WaitClock): Promise<InvocationView> {
+export async function waitWithProgress(ctx: CliContext, client: NimbusClient, id: string, options: ProgressWaitOptions): Promise<InvocationView> {
+  const { timeoutMs, clock } = options;
   const { io, err: c } = ctx;
   const show = io.stderrIsTTY;
   if (show) io.stderr.write(`Waiting for invocation ${c.bold(id)} (Ctrl-C stops waiting, not the invocation)\n`);
@@ -34,6 +43,8 @@ export async function waitWithProgress(ctx: CliContext, client: NimbusClient, id
     const outcome = await waitForInvocation((i) => client.getInvocation(i), id, {
       timeoutMs,
       signal: abort.signal,
+      // An id typed by hand is unknown at once; one just accepted may take a moment to show.
+      notFoundGraceMs: options.justAccepted ? 5_000 : 0,
       ...(clock ? { clock } : {}),
       onChange: (view) => {
         if (show) io.stderr.write(`  ${c.dim(formatClock(Date.now()))} ${formatProgress(view)}\n`);

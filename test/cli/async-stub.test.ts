@@ -308,6 +308,12 @@ describe('invocations', () => {
     const missing = await run(['invocations', 'get', 'inv-x']);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, 'Error [INVOCATION_NOT_FOUND]: No invocation inv-x.\n');
+    // An id typed by hand is not waited for: unknown is an error at once.
+    const started = Date.now();
+    const waited = await run(['invocations', 'get', 'inv-x', '--wait']);
+    assert.equal(waited.code, 1);
+    assert.equal(waited.stderr, missing.stderr);
+    assert.ok(Date.now() - started < 2_000);
     scripts.set('inv-q', [view('inv-q')]);
     const pending = await run(['invocations', 'get', 'inv-q', '--body']);
     assert.equal(pending.code, 1);

@@ -105,7 +105,7 @@ export function registerInvocations(program: Command, ctx: CliContext): void {
     .action(async (id: string, opts: GetOptions, command: Command) => {
       if (opts.timeout !== undefined && !opts.wait) throw new CliError('--timeout is how long --wait waits: add --wait.', { exitCode: 2 });
       const client = ctx.client(command);
-      const view = opts.wait ? await waitWithProgress(ctx, client, id, opts.timeout ?? DEFAULT_WAIT_TIMEOUT_MS) : await client.getInvocation(id);
+      const view = opts.wait ? await waitWithProgress(ctx, client, id, { timeoutMs: opts.timeout ?? DEFAULT_WAIT_TIMEOUT_MS }) : await client.getInvocation(id);
       const { io } = ctx;
       if (opts.json) {
         await write(io.stdout, formatJson(view));

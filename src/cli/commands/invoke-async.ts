@@ -47,7 +47,7 @@ export async function invokeAsync(ctx: CliContext, client: NimbusClient, name: s
     await write(io.stdout, flags.json ? formatJson(accepted) : `${accepted.id}\n`);
     return;
   }
-  const view = await waitWithProgress(ctx, client, accepted.id, flags.timeout ?? DEFAULT_WAIT_TIMEOUT_MS);
+  const view = await waitWithProgress(ctx, client, accepted.id, { timeoutMs: flags.timeout ?? DEFAULT_WAIT_TIMEOUT_MS, justAccepted: true });
   if (flags.json) await write(io.stdout, formatJson(view));
   else await writeInvocationResponse(ctx, view, { include: flags.include ?? false });
   const failure = invocationFailure(view);
