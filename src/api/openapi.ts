@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ERRORS } from '../core/errors.js';
 import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
+import { asyncPaths, asyncSchemas } from './openapi-async.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 import type { RouteAccess } from './route-table.js';
 import { PACKAGE_FILENAME_HEADER } from './wire.js';
@@ -69,6 +70,11 @@ const functionSchema = {
     updatedAt: { type: 'string', format: 'date-time' },
   },
 };
+
+/** The 202 of an invocation sent with `Prefer: respond-async`. */
+function accepted202(): object {
+  return { description: 'With Prefer: respond-async: queued (see /async/{name}/{path})', content: json(ref('AsyncAccepted')) };
+}
 
 /**
  * The OpenAPI 3.1 description of the management API and the invocation route. `scopeFor` answers
@@ -159,15 +165,17 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
       },
       '/fn/{name}/{path}': {
         parameters: [nameParam, { name: 'path', in: 'path', required: true, schema: { type: 'string' }, description: 'sub-path seen by the function (may be empty)' }],
-        summary: 'Invoke a function with any method; the response is the function’s own',
-        get: { responses: { default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 500: errorResponse('SECRET_DECRYPT_FAILED'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_OUT_OF_MEMORY, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
+        summary: 'Invoke a function with any method; the response is the function’s own (with Prefer: respond-async, 202 as for /async/{name})',
+        get: { responses: { 202: accepted202(), default: { description: "The function's response, with x-nimbus-invocation-id" }, 401: errorResponse('INVOKE_KEY_REQUIRED'), 403: errorResponse('INVOKE_KEY_INVALID'), 404: errorResponse('FUNCTION_NOT_FOUND'), 413: errorResponse('PAYLOAD_TOO_LARGE'), 500: errorResponse('SECRET_DECRYPT_FAILED'), 502: errorResponse('FUNCTION_ERROR, FUNCTION_CRASHED, FUNCTION_OUT_OF_MEMORY, FUNCTION_START_FAILED'), 503: errorResponse('FUNCTION_OVERLOADED'), 504: errorResponse('FUNCTION_TIMEOUT') } },
       },
       ...authPaths(),
+      ...asyncPaths(),
     }, scopeFor),
     components: {
       securitySchemes: SECURITY_SCHEMES,
       schemas: {
         ...authSchemas(),
+        ...asyncSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
         Secret: secretSchema,

@@ -49,7 +49,7 @@ describe('the async retry policy', () => {
   });
 
   test('a retry that would start after the maximum event age makes the invocation dead instead', () => {
-    const acceptedAt = NOW - 3_599_500;
+    const acceptedAt = NOW - 3_599_600;
     assert.deepEqual(outcomeOf({ status: 500 }, 1, policy, acceptedAt, NOW, 0), { kind: 'dead', reason: 'event-age-exceeded' });
   });
 });
