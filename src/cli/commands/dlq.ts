@@ -21,6 +21,9 @@ An async invocation whose last attempt failed (or that waited past its maximum e
 a dead letter: kept, with its request, until it is redriven (queued again under the same id, with
 a fresh retry budget) or purged. ls needs a read token; redrive and purge a deploy token.`;
 
+/** Most ids one redrive request may name. */
+const MAX_REDRIVE_IDS = 1_000;
+
 /** `3 dead letters`, `1 dead letter`. */
 const deadLetters = (n: number): string => `${n} dead letter${n === 1 ? '' : 's'}`;
 
@@ -66,6 +69,9 @@ export function registerDlq(program: Command, ctx: CliContext): void {
     .action(async (fn: string, opts: { id?: string[]; all?: boolean; json?: boolean }, command: Command) => {
       if ((opts.id === undefined) === (opts.all === undefined)) {
         throw new CliError(`Say which dead letters to queue again: --id <id> (repeatable) or --all (see them with: nimbus dlq ls ${fn}).`, { exitCode: 2 });
+      }
+      if (opts.id && opts.id.length > MAX_REDRIVE_IDS) {
+        throw new CliError(`At most ${MAX_REDRIVE_IDS} --id at once (got ${opts.id.length}); or queue them all with --all.`, { exitCode: 2 });
       }
       const request: RedriveRequest = opts.all ? { all: true } : { ids: opts.id! };
       const { redriven } = await ctx.client(command).redriveDeadLetters(fn, request);
