@@ -59,6 +59,47 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // 4: async invocation records (src/store/invocation-types.ts). No foreign key to functions:
+  // removing a function deletes its records explicitly (InvocationRepository.deleteFunction), and
+  // the accept path must not pay a lookup per insert. The response is spread over four columns
+  // (present when response_status is not NULL); headers and error are JSON, bodies are BLOBs.
+  //
+  // The list indexes end with (created_at, id), the listing's sort and cursor key, so a page is an
+  // index range read backwards (newest first). They are ascending on purpose: new rows then land
+  // at the end of their range, which dirties fewer pages per commit than DESC indexes do. Only one
+  // index is partitioned by function: each such index costs up to a page per function per commit
+  // on the accept path, so a function's whole listing merges its per-status ranges instead of
+  // having an index of its own.
+  `
+  CREATE TABLE invocations (
+    id                    TEXT    NOT NULL PRIMARY KEY,
+    function              TEXT    NOT NULL,
+    version               INTEGER,
+    status                TEXT    NOT NULL CHECK (status IN ('queued', 'running', 'retrying', 'succeeded', 'failed', 'dead')),
+    attempts              INTEGER NOT NULL CHECK (attempts >= 0),
+    created_at            INTEGER NOT NULL,
+    started_at            INTEGER,
+    finished_at           INTEGER,
+    next_attempt_at       INTEGER,
+    error_json            TEXT,
+    response_status       INTEGER,
+    response_headers_json TEXT,
+    response_body         BLOB,
+    response_truncated    INTEGER,
+    method                TEXT    NOT NULL,
+    path                  TEXT    NOT NULL,
+    idempotency_key       TEXT,
+    request               BLOB
+  ) STRICT;
+  CREATE INDEX invocations_by_created         ON invocations (created_at, id);
+  CREATE INDEX invocations_by_status          ON invocations (status, created_at, id);
+  -- Also: a function's dead letters, its counts by status, its removal.
+  CREATE INDEX invocations_by_function_status ON invocations (function, status, created_at, id);
+  CREATE INDEX invocations_by_idempotency_key ON invocations (function, idempotency_key, created_at, id)
+    WHERE idempotency_key IS NOT NULL;
+  -- Retention: ended records by age.
+  CREATE INDEX invocations_by_end             ON invocations (status, finished_at);
+  `,
 ];
 
 /**

@@ -5,6 +5,7 @@ import { migrate } from './migrations.js';
 import { SqliteAuth } from './sqlite-auth.js';
 import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteHandle } from './sqlite-handle.js';
+import { SqliteInvocations } from './sqlite-invocations.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import type { Store } from './types.js';
 
@@ -16,7 +17,8 @@ const BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * The embedded store: one SQLite file (`<dataDir>/nimbus.db`) in WAL mode, one repository class
- * per kind of data (sqlite-functions.ts, sqlite-secrets.ts, sqlite-auth.ts), all on one connection.
+ * per kind of data (sqlite-functions.ts, sqlite-secrets.ts, sqlite-auth.ts, sqlite-invocations.ts),
+ * all on one connection.
  *
  * better-sqlite3 is synchronous, so every call completes before the next starts within one
  * process; writes use `BEGIN IMMEDIATE` so separate processes sharing the file serialise too.
@@ -25,11 +27,13 @@ export class SqliteStore implements Store {
   readonly functions: SqliteFunctions;
   readonly secrets: SqliteSecrets;
   readonly auth: SqliteAuth;
+  readonly invocations: SqliteInvocations;
 
   private constructor(private readonly handle: SqliteHandle) {
     this.functions = new SqliteFunctions(handle);
     this.secrets = new SqliteSecrets(handle);
     this.auth = new SqliteAuth(handle);
+    this.invocations = new SqliteInvocations(handle);
   }
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */
@@ -52,8 +56,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Closes the database; later calls fail with SHUTTING_DOWN. Closing twice is harmless. */
+  /**
+   * Closes the database; later calls fail with SHUTTING_DOWN. Closing twice is harmless. Invocation
+   * records still waiting for their group commit are committed first: their callers were promised
+   * a stored record.
+   */
   async close(): Promise<void> {
+    this.invocations.flush();
     this.handle.close();
   }
 }

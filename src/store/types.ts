@@ -1,5 +1,6 @@
 import type { FunctionSpec } from '../core/spec.js';
 import type { AuthRepository } from './auth-types.js';
+import type { InvocationRepository } from './invocation-types.js';
 
 /** Where a function version's runnable code lives, as produced by the builder. */
 export interface BuildRef {
@@ -97,6 +98,11 @@ export interface Store {
   readonly functions: FunctionRepository;
   readonly secrets: SecretRepository;
   readonly auth: AuthRepository;
-  /** Closes the store; closing twice is harmless. */
+  /** Async invocation records (types in invocation-types.ts). */
+  readonly invocations: InvocationRepository;
+  /**
+   * Closes the store; closing twice is harmless. Calls made before it still complete: invocation
+   * records whose `create` was called and has not resolved yet are stored first, never dropped.
+   */
   close(): Promise<void>;
 }
