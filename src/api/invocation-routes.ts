@@ -28,6 +28,11 @@ const DEFAULT_LIMIT = 100;
  */
 export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
   const { invocations, deadLetters, service } = deps;
+  /** INVALID_NAME or FUNCTION_NOT_FOUND unless `name` is a deployed function. */
+  const deployed = async (name: string) => {
+    assertFunctionName(name);
+    await service.get(name);
+  };
   return [
     {
       pattern: /^\/api\/v1\/invocations$/,
@@ -62,8 +67,7 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
         DELETE: {
           scope: 'deploy',
           handle: async (_req, res, { name }) => {
-            assertFunctionName(name);
-            await service.get(name);
+            await deployed(name);
             const body: PurgeResult = { purged: await deadLetters.purge(name) };
             sendJson(res, 200, body);
           },
@@ -76,8 +80,7 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
         POST: {
           scope: 'deploy',
           handle: async (req, res, { name }) => {
-            assertFunctionName(name);
-            await service.get(name);
+            await deployed(name);
             const body: RedriveResult = { redriven: await deadLetters.redrive(name, redriveTarget(await readJson(req))) };
             sendJson(res, 200, body);
           },

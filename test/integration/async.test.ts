@@ -108,6 +108,26 @@ describe('async invocations', () => {
     }
   });
 
+  test('invoke keys apply before anything is stored; logs are tagged with the invocation id', async () => {
+    await deploy(platform.url, 'guarded', { file: 'index.js', content: 'export default (req) => { console.log("ran " + req.headers.get("x-nimbus-attempt")); return new Response("ok"); };' }, { auth: 'key' });
+    const refused = await invokeAsync(platform.url, 'guarded');
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers['x-nimbus-error'], 'INVOKE_KEY_REQUIRED');
+    const wrong = await invokeAsync(platform.url, 'guarded', { via: 'path', headers: { 'x-nimbus-key': 'nmk_wrong' } });
+    assert.equal(wrong.status, 403);
+    const listed = (await api(platform.url, 'GET', '/api/v1/invocations?function=guarded')).json as unknown as InvocationList;
+    assert.deepEqual(listed.invocations, []);
+
+    const key = (await api(platform.url, 'POST', '/api/v1/functions/guarded/keys', {})).json as unknown as { key: string };
+    const accepted = await invokeAsync(platform.url, 'guarded', { headers: { 'x-nimbus-key': key.key } });
+    assert.equal(accepted.status, 202);
+    assert.equal((await settled(platform.url, accepted.json.id!)).status, 'succeeded');
+    await waitFor(async () => {
+      const logs = (await api(platform.url, 'GET', '/api/v1/functions/guarded/logs')).json as unknown as { logs: { invocationId: string | null; message: string }[] };
+      return logs.logs.some((line) => line.invocationId === accepted.json.id && line.message === 'ran 1');
+    }, 10_000, 'the log line tagged with the invocation id');
+  });
+
   test('an idempotency key answers the first invocation and runs the work once', async () => {
     const key = `order-${Date.now()}`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => invokeAsync(platform.url, 'flaky?ms=50', { headers: { 'idempotency-key': key } })));
