@@ -59,7 +59,10 @@ export class InvocationRunner {
     }
     const record = invoker.peek(request.function) ?? (await invoker.lookup(request.function).catch(() => undefined));
     if (!record) {
-      // The function was removed: its work goes with it (its records are removed by the removal).
+      // The function was removed: its work goes with it. Its records went with the removal; the
+      // record of work sent to it afterwards (a destination naming it) says why it did not run.
+      const error = { code: 'FUNCTION_NOT_FOUND' as const, message: `No function named "${request.function}" is deployed; the invocation was dropped.` };
+      await invocations.update(id, { status: 'failed', finishedAt: clock.now(), error });
       await queue.giveUp(lease);
       return;
     }

@@ -257,6 +257,19 @@ describe('async invocations', () => {
     assert.equal(records.get(bad)!.responseContext.statusCode, 500);
   });
 
+  test('work for a function removed in the meantime ends failed with FUNCTION_NOT_FOUND instead of waiting forever', async () => {
+    await deploy(platform.url, 'gone-sink', FLAKY_FUNCTION);
+    await deploy(platform.url, 'orphaning', FLAKY_FUNCTION, { onSuccess: 'gone-sink' });
+    assert.equal((await api(platform.url, 'DELETE', '/api/v1/functions/gone-sink')).status, 204);
+    await settled(platform.url, (await invokeAsync(platform.url, 'orphaning')).json.id!);
+    let dropped: InvocationList['invocations'] = [];
+    await waitFor(async () => {
+      dropped = ((await api(platform.url, 'GET', '/api/v1/invocations?function=gone-sink')).json as unknown as InvocationList).invocations;
+      return dropped.length === 1 && dropped[0]!.status === 'failed';
+    }, 10_000, 'the destination invocation to end');
+    assert.equal(dropped[0]!.error?.code, 'FUNCTION_NOT_FOUND');
+  });
+
   test("one function's backlog does not hold up another's async work, nor its own sync callers", async () => {
     await deploy(platform.url, 'backlog', FLAKY_FUNCTION, { asyncConcurrency: 2 });
     const flood = await Promise.all(Array.from({ length: 200 }, () => invokeAsync(platform.url, 'backlog?ms=200')));
