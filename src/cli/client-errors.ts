@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import { ERROR_HEADER, type ErrorBody } from '../api/wire.js';
 import type { RawResponse } from './client.js';
 

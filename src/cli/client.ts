@@ -5,8 +5,6 @@ import {
   type AsyncAccepted,
   CALLER_TOKEN_HEADER,
   type DeployRequest,
-  ERROR_HEADER,
-  type ErrorBody,
   type FunctionList,
   type FunctionView,
   INVOCATION_ID_HEADER,
