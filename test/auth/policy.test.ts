@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { bearerToken } from '../../src/auth/api-guard.js';
 import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newInvokeKey, newToken, TOKEN_PREFIX } from '../../src/auth/credentials.js';
 import { authRoutes, type AuthRouteDeps } from '../../src/api/auth-routes.js';
+import { invocationRoutes, type InvocationRouteDeps } from '../../src/api/invocation-routes.js';
 import { matchRoute, scopeOf } from '../../src/api/route-table.js';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { type ApiDeps, routeTable } from '../../src/api/routes.js';
@@ -10,7 +11,7 @@ import { defaultInvokeAuth, isLoopbackHost } from '../../src/core/invoke-auth.js
 import { scopeAllows } from '../../src/core/scope.js';
 
 /** The API's route table; no handler runs here, so the parts behind the routes are left out. */
-const table = routeTable({ extraRoutes: authRoutes({} as AuthRouteDeps) } as unknown as ApiDeps);
+const table = routeTable({ extraRoutes: [...authRoutes({} as AuthRouteDeps), ...invocationRoutes({} as InvocationRouteDeps)] } as unknown as ApiDeps);
 
 /** The scope a request needs, as the API enforces it; null when it needs none. */
 function requiredScope(method: string, path: string): string | null {
@@ -38,6 +39,11 @@ describe('the scope each API route declares', () => {
     ['GET', '/api/v1/secrets', 'read'],
     ['PUT', '/api/v1/secrets/DB_PASSWORD', 'admin'],
     ['DELETE', '/api/v1/secrets/DB_PASSWORD', 'admin'],
+    // Async invocations: status is readable; dead letters are the deployer's to redrive or purge.
+    ['GET', '/api/v1/invocations', 'read'],
+    ['GET', '/api/v1/invocations/0192-abc', 'read'],
+    ['POST', '/api/v1/functions/hello/dlq/redrive', 'deploy'],
+    ['DELETE', '/api/v1/functions/hello/dlq', 'deploy'],
     // Requests no route serves still need a token: read for GET and HEAD, admin for writes.
     ['POST', '/api/v1/functions/hello', 'admin'],
     ['PUT', '/api/v1/something-new', 'admin'],
