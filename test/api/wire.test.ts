@@ -9,7 +9,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import type { DeployRequest } from '../../src/api/wire.js';
+import { ATTEMPT_HEADER, type DeployRequest, INVOCATION_ID_HEADER } from '../../src/api/wire.js';
+import { INVOCATION_ID_HEADER as RUNTIME_INVOCATION_ID_HEADER } from '../../src/core/runtime-protocol.js';
+import { ATTEMPT_HEADER as INVOKER_ATTEMPT_HEADER } from '../../src/gateway/invoker.js';
 import type { functionConfigSchema } from '../../src/core/spec.js';
 
 /** dist/src, where the compiled modules are. */
@@ -54,6 +56,11 @@ function staticGraph(entry: string): { files: Set<string>; external: Set<string>
 describe('wire types', () => {
   test('the deploy body type is the schema the server validates', () => {
     assert.equal(deployRequestMatchesSchema, true);
+  });
+
+  test('the headers the API names are the ones the platform and the runtime shims use', () => {
+    assert.equal(INVOCATION_ID_HEADER, RUNTIME_INVOCATION_ID_HEADER);
+    assert.equal(ATTEMPT_HEADER, INVOKER_ATTEMPT_HEADER);
   });
 
   test('wire.ts is a leaf: it loads no platform part, no package and no Node built-in', () => {
