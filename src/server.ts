@@ -9,6 +9,7 @@ import { startAsyncRole } from './roles/async.js';
 import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
+import { startMetricsRole } from './roles/metrics.js';
 import type { HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 
@@ -81,11 +82,12 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     () => url,
     asyncRole,
   );
+  const metrics = startMetricsRole(options, foundation, gateway, asyncRole, authFailures, onInternalError);
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
   followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances, asyncWork: asyncRole });
 
   let closing = false;
-  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, domain: options.domain, onInternalError, closing: () => closing });
+  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, domain: options.domain, onInternalError, closing: () => closing });
   const { server } = listening;
   started.defer(() => new Promise((closed) => server.close(closed)));
   url = listening.url;

@@ -38,6 +38,7 @@ export const SERVER_DEFAULTS = Object.freeze({
   domain: 'localhost',
   allowHostNetwork: false,
   exposeErrors: false,
+  metricsPublic: false,
   /** Of the platform's own log, unless NIMBUS_LOG_LEVEL says otherwise. */
   logLevel: 'info',
   /** Ended async invocation records are kept this long (7 days). */

@@ -94,6 +94,7 @@ const schema = z
       .strict()
       .optional(),
     exposeErrors: flag,
+    metricsPublic: flag,
     retainMs: millis(RANGES.retainMs),
     maxEndedInvocations: whole(RANGES.maxEndedInvocations),
     callbackHosts: hostPatterns,

@@ -66,6 +66,11 @@ export interface ServerOptions {
    * only callers presenting an API token of scope `read` see it. @default false
    */
   exposeErrors?: boolean;
+  /**
+   * Serve `GET /metrics` to anyone, without a token (for a scraper on a trusted network);
+   * otherwise it needs an API token of scope `read`. @default false
+   */
+  metricsPublic?: boolean;
   /** How long ended async invocation records are kept (ms), 1 minute to 365 days. @default 7 days */
   retainMs?: number;
   /** Most ended async invocation records kept, at least 1000; the oldest go first. @default 100000 */
@@ -111,6 +116,7 @@ export interface CompiledServerOptions {
   readonly domain: string;
   readonly allowHostNetwork: boolean;
   readonly exposeErrors: boolean;
+  readonly metricsPublic: boolean;
   readonly retainMs: number;
   readonly maxEndedInvocations: number;
   /**
@@ -152,6 +158,7 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     domain: given.domain ?? d.domain,
     allowHostNetwork: given.allowHostNetwork ?? d.allowHostNetwork,
     exposeErrors: given.exposeErrors ?? d.exposeErrors,
+    metricsPublic: given.metricsPublic ?? d.metricsPublic,
     retainMs: given.retainMs ?? d.retainMs,
     maxEndedInvocations: given.maxEndedInvocations ?? d.maxEndedInvocations,
     callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),

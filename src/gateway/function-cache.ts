@@ -15,6 +15,11 @@ export class FunctionCache {
     return this.records.get(name);
   }
 
+  /** Names of the cached functions: every deployed one once the composition root has loaded them. */
+  names(): string[] {
+    return [...this.records.keys()];
+  }
+
   /** The record, from memory or the store. */
   async get(name: string): Promise<FunctionRecord | undefined> {
     const cached = this.records.get(name);

@@ -13,6 +13,8 @@ export interface HttpRoles {
   invoke: HttpInvokeEdge;
   /** The management API under `/api/`. */
   api(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `GET /metrics`: the Prometheus metrics. */
+  metrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Function hosts' domain; empty: off. */
   domain: string;
   onInternalError(err: unknown): void;
@@ -28,7 +30,7 @@ export interface Listening {
 
 /** Serves the roles on one node:http server listening on `host:port`. */
 export async function listenHttp(host: string, port: number, roles: HttpRoles): Promise<Listening> {
-  const { invoke, api, domain, onInternalError } = roles;
+  const { invoke, api, metrics, domain, onInternalError } = roles;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     const ownHost = functionFromHost(req.headers.host, domain);
@@ -45,6 +47,8 @@ export async function listenHttp(host: string, port: number, roles: HttpRoles): 
       invoke.handle(req, res, name, pathAndQueryOf(req, ASYNC_PATH_PREFIX), true).catch((err: unknown) => sendError(res, err, onInternalError));
     } else if (path.startsWith('/api/')) {
       void api(req, res);
+    } else if (path === '/metrics' || path.startsWith('/metrics?')) {
+      void metrics(req, res);
     } else if (path === '/healthz') {
       if (roles.closing()) sendError(res, new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
       else sendJson(res, 200, { status: 'ok' });

@@ -38,6 +38,7 @@ describe('compileServerOptions', () => {
         domain: 'localhost',
         allowHostNetwork: false,
         exposeErrors: false,
+        metricsPublic: false,
         retainMs: 7 * 86_400_000,
         maxEndedInvocations: 100_000,
         callbackHosts: undefined,

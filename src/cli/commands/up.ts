@@ -23,6 +23,7 @@ interface UpOptions {
   defaultAuth?: InvokeAuth;
   exposeErrors?: boolean;
   allowHostNetwork?: boolean;
+  metricsPublic?: boolean;
   retain?: number;
   maxEndedInvocations?: number;
   callbackHosts?: string[];
@@ -89,6 +90,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     )
     .option('--expose-errors', "development: show every caller the function's own error text (e.g. exception messages), not only callers with a read token")
     .option('--allow-host-network', 'accept functions deployed with --network host although --host is not loopback (they reach every service on this machine)')
+    .option('--metrics-public', 'serve GET /metrics (Prometheus) without a token, for a scraper on a trusted network; otherwise it needs a token of scope read')
     .option('--async-workers <n>', `async invocations running at once across all functions (default: ${DEFAULTS.asyncWorkers})`, (v) =>
       parseIntFlag('--async-workers', v, RANGES.asyncWorkers),
     )
@@ -133,6 +135,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.defaultAuth !== undefined ? { defaultAuth: opts.defaultAuth } : {}),
           ...(opts.exposeErrors ? { exposeErrors: true } : {}),
           ...(opts.allowHostNetwork ? { allowHostNetwork: true } : {}),
+          ...(opts.metricsPublic ? { metricsPublic: true } : {}),
           ...(opts.asyncWorkers !== undefined ? { asyncWorkers: opts.asyncWorkers } : {}),
           ...(opts.retain !== undefined ? { retainMs: opts.retain } : {}),
           ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
