@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** A child process started by the benchmark, with the tail of its output kept for error messages. */
 export interface Child {
@@ -210,5 +211,30 @@ export function rssMb(pid: number): number | undefined {
     return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Run a compiled bench script (`dist/bench/<script>`) in its own process with a clean
+ * environment, wait for it to exit, and parse the one JSON line it printed on stdout. It is
+ * killed by PID when it outlives `timeoutMs`; rejects with its last output when it fails.
+ */
+export async function runForJson<T>(name: string, script: string, args: string[], timeoutMs: number): Promise<T> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  const child = startChild(name, process.execPath, [path, ...args]);
+  let out = '';
+  child.proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const exit = new Promise<number | null>((resolve) => child.proc.once('exit', (code) => resolve(code)));
+    const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const code = await Promise.race([exit, late]);
+    if (code === 'timeout') throw new Error(`${name} still running after ${timeoutMs} ms`);
+    if (code !== 0) throw new Error(`${name} exited with ${code}${lastOutput(child)}`);
+    const line = out.trim().split('\n').at(-1) ?? '';
+    return JSON.parse(line) as T;
+  } finally {
+    clearTimeout(timer); // a pending timer would keep the bench alive after its report
+    await stopChild(child);
   }
 }

@@ -8,6 +8,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cleanEnv } from './child.js';
+import { parseUnexpected, writeWrkScript } from './wrk-request.js';
 
 /** One measured case. */
 export interface LoadResult {
@@ -20,12 +21,29 @@ export interface LoadResult {
   non2xx: number;
   /** Connection errors and timeouts. */
   errors: number;
+  /**
+   * With a {@link RequestSpec}: how many answers had another status than the one expected (a
+   * 200 where a 202 was expected counts, although it is a 2xx). Such figures do not count.
+   */
+  unexpected?: { expected: number; count: number };
+}
+
+/** A request other than a bare GET, and the status every answer must have. */
+export interface RequestSpec {
+  method: string;
+  headers: Readonly<Record<string, string>>;
+  body: string;
+  /** The status every answer must have; the others are counted in {@link LoadResult.unexpected}. */
+  expectStatus: number;
+  /** A folder for the generator's files (wrk's Lua script): the run's temporary folder. */
+  scratchDir: string;
 }
 
 /** A load generator: its name, and a function that measures one URL at one concurrency. */
 export interface LoadGenerator {
   readonly name: string;
-  run(url: string, connections: number, seconds: number): Promise<LoadResult>;
+  /** Measures `url`; with `request`, sends that request instead of a GET and checks every status. */
+  run(url: string, connections: number, seconds: number, request?: RequestSpec): Promise<LoadResult>;
 }
 
 /** Generator processes still running, so an interrupted bench can kill them by PID. */
@@ -94,10 +112,14 @@ export function parseWrk(output: string): LoadResult {
 
 const wrk: LoadGenerator = {
   name: 'wrk',
-  async run(url, connections, seconds) {
+  async run(url, connections, seconds, request) {
     // One thread: on a 2-core machine the second core belongs to the server under test.
-    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url];
-    return parseWrk(await run('wrk', args, (seconds + 30) * 1000));
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
+    if (request === undefined) return parseWrk(await run('wrk', [...args, url], (seconds + 30) * 1000));
+    // wrk's Lua: the request, and a response() that counts unexpected statuses (see wrk-request.ts).
+    const script = writeWrkScript(request);
+    const output = await run('wrk', [...args, '-s', script, url, '--', String(request.expectStatus)], (seconds + 30) * 1000);
+    return { ...parseWrk(output), unexpected: { expected: request.expectStatus, count: parseUnexpected(output) } };
   },
 };
 
@@ -109,6 +131,8 @@ interface AutocannonJson {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Answers by status code. */
+  statusCodeStats?: Record<string, { count: number }>;
 }
 
 /** autocannon through its CLI in a child process (node, clean env), reading its JSON result. */
@@ -117,10 +141,14 @@ function autocannon(): LoadGenerator {
   const cli = join(dirname(require.resolve('autocannon/package.json')), 'autocannon.js');
   return {
     name: 'autocannon',
-    async run(url, connections, seconds) {
-      const args = [cli, '--json', '-c', String(connections), '-d', String(seconds), url];
-      const json = JSON.parse(await run(process.execPath, args, (seconds + 30) * 1000)) as AutocannonJson;
-      return {
+    async run(url, connections, seconds, request) {
+      const args = [cli, '--json', '-c', String(connections), '-d', String(seconds)];
+      if (request !== undefined) {
+        args.push('-m', request.method, '-b', request.body);
+        for (const [name, value] of Object.entries(request.headers)) args.push('-H', `${name}=${value}`);
+      }
+      const json = JSON.parse(await run(process.execPath, [...args, url], (seconds + 30) * 1000)) as AutocannonJson;
+      const result: LoadResult = {
         requestsPerSecond: json.requests.total / json.duration,
         p50Ms: json.latency.p50,
         p99Ms: json.latency.p99,
@@ -128,6 +156,11 @@ function autocannon(): LoadGenerator {
         non2xx: json.non2xx,
         errors: json.errors + json.timeouts,
       };
+      if (request !== undefined) {
+        const others = Object.entries(json.statusCodeStats ?? {}).filter(([status]) => Number(status) !== request.expectStatus);
+        result.unexpected = { expected: request.expectStatus, count: others.reduce((sum, [, stats]) => sum + stats.count, 0) };
+      }
+      return result;
     },
   };
 }
@@ -147,7 +180,8 @@ export async function measure(
   connections: number,
   seconds: number,
   warmupSeconds: number,
+  request?: RequestSpec,
 ): Promise<LoadResult> {
-  if (warmupSeconds > 0) await generator.run(url, connections, warmupSeconds);
-  return generator.run(url, connections, seconds);
+  if (warmupSeconds > 0) await generator.run(url, connections, warmupSeconds, request);
+  return generator.run(url, connections, seconds, request);
 }

@@ -85,6 +85,11 @@ async function api(origin: string, method: string, path: string, body?: Buffer |
   return text === '' ? {} : (JSON.parse(text) as unknown);
 }
 
+/** `GET` a management API path (with the admin token); the parsed JSON answer. */
+export function apiGet(origin: string, path: string): Promise<unknown> {
+  return api(origin, 'GET', path);
+}
+
 /** Upload a package; returns its sha256. */
 export async function uploadPackage(origin: string, archive: Buffer): Promise<string> {
   const answer = (await api(origin, 'POST', '/api/v1/packages', archive)) as { sha256?: unknown };

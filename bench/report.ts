@@ -3,19 +3,15 @@
  * Kept apart from the measuring code so the figures' meaning is defined in one place.
  */
 import type { BurstSummary } from './burst.js';
-import type { LoadResult } from './load.js';
 import type { ColdStartSample } from './nimbus.js';
+import { formatAsync, type AsyncResults } from './report-async.js';
+import { fixed, tableHeader, tableRow, type Row } from './table.js';
+
+export { tableHeader, tableRow, type Row };
 
 /** The runtimes whose cold starts are measured, and the target printed beside each (not asserted). */
 export const COLD_START_TARGET_MS = { node: 10, python: 30 } as const;
 export type Runtime = keyof typeof COLD_START_TARGET_MS;
-
-/** One row of the table: a target measured at one concurrency. */
-export interface Row {
-  target: string;
-  concurrency: number;
-  result: LoadResult;
-}
 
 /** Summary of the cold-start samples. */
 export interface ColdStartSummary {
@@ -62,6 +58,8 @@ export interface BenchResults {
   nimbusError?: string;
   /** Stages of the Nimbus part that failed (`cold start python`, `burst`, ...): the reason. */
   stageErrors?: Record<string, string>;
+  /** Async invocations: accept rate, 202 -> handler start, drain (bench/report-async.ts). */
+  async?: AsyncResults;
 }
 
 /** One round of the alternating comparison: the proxy, then Nimbus, right after each other. */
@@ -115,27 +113,6 @@ export function ratio(rows: Row[], num: string, den: string, concurrency: number
   const b = find(den);
   if (!a || !b || b.result.requestsPerSecond === 0) return undefined;
   return a.result.requestsPerSecond / b.result.requestsPerSecond;
-}
-
-const fixed = (n: number | undefined, digits: number): string =>
-  n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits);
-
-/** The header line of the results table. */
-export function tableHeader(): string {
-  return `${'target'.padEnd(24)}${'c'.padStart(4)}${'req/s'.padStart(10)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}  notes`;
-}
-
-/** One line of the results table; errors and non-2xx answers are flagged, as they void the figures. */
-export function tableRow(row: Row): string {
-  const { result } = row;
-  const notes: string[] = [];
-  if (result.non2xx > 0) notes.push(`${result.non2xx} non-2xx!`);
-  if (result.errors > 0) notes.push(`${result.errors} socket errors!`);
-  return (
-    `${row.target.padEnd(24)}${String(row.concurrency).padStart(4)}` +
-    `${fixed(result.requestsPerSecond, 0).padStart(10)}${fixed(result.p50Ms, 2).padStart(9)}` +
-    `${fixed(result.p99Ms, 2).padStart(9)}  ${notes.join(', ')}`
-  ).trimEnd();
 }
 
 /** `true x19, false x1`: how often each header value came back (a `false` means a warm start). */
@@ -203,6 +180,7 @@ export function formatReport(results: BenchResults): string {
   }
   lines.push(...formatBurst(results.burst, results.stageErrors?.['burst']));
   lines.push(...formatSandboxCost(results));
+  lines.push(...formatAsync(results.async, results.stageErrors));
   if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
   return lines.join('\n');
 }

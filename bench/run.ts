@@ -3,8 +3,10 @@
  *   (a) a bare node:http server answering "hello",
  *   (b) a minimal one-hop reverse proxy in front of it (the floor of any process-isolated design),
  *   (c) examples/hello invoked through Nimbus,
- * at concurrency 1 and 50, then Nimbus's scale-from-zero cold starts (node and python) and a
- * burst of 200 concurrent requests at a function scaled to zero (bench/suite.ts, bench/burst.ts).
+ * at concurrency 1 and 50, then Nimbus's scale-from-zero cold starts (node and python), a
+ * burst of 200 concurrent requests at a function scaled to zero (bench/suite.ts, bench/burst.ts)
+ * and async invocations: the accept rate beside the sync rate of the same function and a SQLite
+ * floor, 202 -> handler start, and the drain of 10,000 queued (bench/async-*.ts).
  * At c=50, (b) and (c) are also measured in alternation for a few rounds: the median of those
  * ratios is the figure to judge against the target, as it is robust to the machine drifting.
  * Prints a table and writes bench/results/latest.json. Options: `--quick` (2 s per case), `--cold-runs N` (default 20),

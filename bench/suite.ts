@@ -1,10 +1,14 @@
 /**
  * Everything measured on Nimbus itself, in order: target (c) under load and the memory after it,
- * node and python scale-from-zero cold starts, and the burst. The stages are independent: one
- * that fails (the platform is being changed while the bench runs) is reported with its reason in
- * `stageErrors` and the others still run. The platform is stopped by PID at the end.
+ * node and python scale-from-zero cold starts, the burst, and the async cases. The stages are
+ * independent: one that fails (the platform is being changed while the bench runs) is reported
+ * with its reason in `stageErrors` and the others still run. The platform is stopped by PID at
+ * the end.
  */
 import { join } from 'node:path';
+import { measureAccept, type AsyncContext } from './async-accept.js';
+import { measureDrain } from './async-drain.js';
+import { measureStartLatency } from './async-latency.js';
 import { descendantsOf, processLabel, rssMb, stopChild } from './child.js';
 import { measureBurst } from './burst.js';
 import { cpuPerRequest, type ProcessGroup } from './cpu.js';
@@ -21,6 +25,7 @@ import {
   type Nimbus,
 } from './nimbus.js';
 import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
+import { ASYNC_STAGES } from './report-async.js';
 
 export const TARGET_C = 'c nimbus hello';
 
@@ -157,6 +162,9 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       console.error('measuring a burst of 200 concurrent requests from zero instances ...');
       results.burst = await measureBurst(origin, join(workDir, 'burst-fn'));
     });
+    // Last on this platform: the async cases leave records and write a lot to its files.
+    const ctx: AsyncContext = { origin, generator, seconds: options.seconds, warmupSeconds: options.warmupSeconds, workDir, helloSha: helloSha ?? '' };
+    await asyncStages(ctx, results);
     if (results.stageErrors?.['load']) results.nimbusError = `load failed: ${results.stageErrors['load']}`;
     results.sandbox = nimbus.sandbox;
   } finally {
@@ -165,6 +173,23 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
   }
   if (results.sandbox === 'process') return; // nothing to compare with
   await stage(results, 'sandbox off', () => benchWithoutSandbox(generator, options, workDir, results));
+}
+
+/** The async cases (issue #12), each a stage of its own: accept rate, 202 -> handler start, drain. */
+async function asyncStages(ctx: AsyncContext, results: BenchResults): Promise<void> {
+  const withHello = async (): Promise<AsyncContext> => (ctx.helloSha === '' ? { ...ctx, helloSha: await deployDir(ctx.origin, 'hello', HELLO_DIR) } : ctx);
+  await stage(results, ASYNC_STAGES.accept, async () => {
+    console.error('measuring the async accept rate ...');
+    results.async = { ...results.async, accept: await measureAccept(await withHello()) };
+  });
+  await stage(results, ASYNC_STAGES.startLatency, async () => {
+    console.error('measuring 202 -> handler start ...');
+    results.async = { ...results.async, startLatency: await measureStartLatency(ctx) };
+  });
+  await stage(results, ASYNC_STAGES.drain, async () => {
+    console.error('measuring the drain of 10,000 queued invocations ...');
+    results.async = { ...results.async, drain: await measureDrain(await withHello()) };
+  });
 }
 
 /** Warm throughput at the highest concurrency and node cold starts with `--sandbox process`. */

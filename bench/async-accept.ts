@@ -1,0 +1,138 @@
+/**
+ * The async accept rate (202/s at c=50), side by side with the sync rate of the same function
+ * and with the SQLite floor of the same writes (bench/async-floor.ts).
+ *
+ * Accepted work drains in the background while the accept rate is measured, and that work
+ * competes with the intake for the platform's event loop and the two cores. To measure the
+ * intake and not a drain, the function is deployed with `asyncConcurrency: 1` (the least the
+ * platform allows): the backlog runs one at a time, a small, steady share of the CPU. A second
+ * accept run, on a function with `asyncConcurrency: 64`, shows the intake while its backlog
+ * drains at full speed. Each function is deleted right after its runs, which drops its backlog
+ * (queue and records), so no later case inherits it.
+ */
+import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { runForJson } from './child.js';
+import type { FloorResult } from './async-floor.js';
+import { finishedTimes } from './async-records.js';
+import { EVENT_BODY, PREFER_ASYNC, REQUEST_HEADERS } from './async-request.js';
+import { measure, type LoadGenerator, type RequestSpec } from './load.js';
+import { deleteFunction, deployFunction, warmUp } from './nimbus.js';
+import { tableRow, type Row } from './table.js';
+
+/** What the async stages need from the run. */
+export interface AsyncContext {
+  origin: string;
+  generator: LoadGenerator;
+  seconds: number;
+  warmupSeconds: number;
+  /** The run's temporary folder (scripts, functions, the floor's files). */
+  workDir: string;
+  /** Package of examples/hello, already uploaded. */
+  helloSha: string;
+}
+
+/** The case's parameters. */
+export const ACCEPT = { concurrency: 50, heldConcurrency: 1, drainingConcurrency: 64, floorBatches: [50, 1] } as const;
+
+/** What the accept stage measured; written as-is to latest.json. */
+export interface AcceptSummary {
+  concurrency: number;
+  bodyBytes: number;
+  /** `POST /fn/<f>` without `Prefer`, expecting 200: the sync rate of the same function. */
+  sync: Row;
+  /** The same request with `Prefer: respond-async`, expecting 202; backlog run one at a time. */
+  accept: Row;
+  heldConcurrency: number;
+  /** The same on a function whose backlog drains at full speed meanwhile. */
+  acceptDraining?: Row;
+  drainingConcurrency: number;
+  /** Invocations that ran (succeeded) during the warm-up and run of e, and of f. */
+  ranDuringAccept: number;
+  ranDuringAcceptDraining?: number;
+  /** Milliseconds `DELETE /api/v1/functions/<f>` took with the held function's backlog. */
+  deleteMs: number;
+  /** The bare SQLite loop, per batch size (rows per transaction). */
+  floor: FloorResult[];
+}
+
+/** The request of the accept runs (async) or of the sync run of the same function. */
+function requestSpec(async: boolean, scratchDir: string): RequestSpec {
+  return {
+    method: 'POST',
+    headers: async ? { ...REQUEST_HEADERS, ...PREFER_ASYNC } : { ...REQUEST_HEADERS },
+    body: EVENT_BODY,
+    expectStatus: async ? 202 : 200,
+    scratchDir,
+  };
+}
+
+/** Deploys hello as `name` with `asyncConcurrency` and checks it answers. */
+async function deployHello(ctx: AsyncContext, name: string, asyncConcurrency: number): Promise<string> {
+  await deployFunction(ctx.origin, name, ctx.helloSha, {}, { asyncConcurrency });
+  const url = `${ctx.origin}/fn/${name}`;
+  await warmUp(url, 3);
+  return url;
+}
+
+/** One measured case (after its warm-up), printed at once. */
+async function run(ctx: AsyncContext, target: string, url: string, async: boolean): Promise<Row> {
+  const result = await measure(ctx.generator, url, ACCEPT.concurrency, ctx.seconds, ctx.warmupSeconds, requestSpec(async, ctx.workDir));
+  const row = { target, concurrency: ACCEPT.concurrency, result };
+  console.error(tableRow(row));
+  return row;
+}
+
+/** The floor at one batch size, in its own process, on the platform's file system. */
+function floor(ctx: AsyncContext, batch: number, fn: string): Promise<FloorResult> {
+  const dir = join(ctx.workDir, `async-floor-${batch}`);
+  const host = new URL(ctx.origin).host;
+  return runForJson<FloorResult>('async floor', 'async-floor.js', [dir, String(ctx.seconds), String(batch), fn, host], (ctx.seconds + 60) * 1000);
+}
+
+/** Sync and async rates of hello at c=50, the floor, and the async rate while draining. */
+export async function measureAccept(ctx: AsyncContext): Promise<AcceptSummary> {
+  const held = 'async-accept';
+  const url = await deployHello(ctx, held, ACCEPT.heldConcurrency);
+  let sync: Row;
+  let accept: Row;
+  let ranDuringAccept: number;
+  let deleteMs: number;
+  try {
+    // Sync first: the async run's backlog would otherwise be running under the sync measurement.
+    sync = await run(ctx, 'd sync POST (same fn)', url, false);
+    accept = await run(ctx, 'e async accept', url, true);
+    ranDuringAccept = (await finishedTimes(ctx.origin, held, 'succeeded')).length;
+  } finally {
+    // Also on a failure: its backlog must not run under the later cases.
+    const deleting = performance.now();
+    await deleteFunction(ctx.origin, held);
+    deleteMs = performance.now() - deleting;
+  }
+  const floors: FloorResult[] = [];
+  for (const batch of ACCEPT.floorBatches) {
+    const result = await floor(ctx, batch, held);
+    console.error(`async floor, transactions of ${batch}: ${result.rowsPerSecond.toFixed(0)} rows/s (payload ${result.payloadBytes} B)`);
+    floors.push(result);
+  }
+  const summary: AcceptSummary = {
+    concurrency: ACCEPT.concurrency,
+    bodyBytes: Buffer.byteLength(EVENT_BODY),
+    sync,
+    accept,
+    heldConcurrency: ACCEPT.heldConcurrency,
+    drainingConcurrency: ACCEPT.drainingConcurrency,
+    ranDuringAccept,
+    deleteMs,
+    floor: floors,
+  };
+  const draining = 'async-accept-drain';
+  const drainingUrl = await deployHello(ctx, draining, ACCEPT.drainingConcurrency);
+  try {
+    summary.acceptDraining = await run(ctx, `f async, drain at ${ACCEPT.drainingConcurrency}`, drainingUrl, true);
+    summary.ranDuringAcceptDraining = (await finishedTimes(ctx.origin, draining, 'succeeded')).length;
+  } finally {
+    await deleteFunction(ctx.origin, draining);
+  }
+  return summary;
+}
