@@ -8,6 +8,7 @@ import { NimbusError } from '../core/errors.js';
 import { migrate } from '../store/migrations.js';
 import { interleave, rotateAfter } from './fair-order.js';
 import { GroupCommit } from './group-commit.js';
+import { WalSync } from './wal-sync.js';
 import { QUEUE_MIGRATIONS } from './schema.js';
 import type { Lease, LeaseOptions, Queue, QueueDepth, QueueItem } from './types.js';
 
@@ -22,11 +23,13 @@ export interface SqliteQueueOptions {
   /** Where time comes from (due times, lease expiry). @default systemClock */
   clock?: Clock;
   /**
-   * SQLite's `synchronous` setting. With `full`, a commit is fsynced before the enqueue resolves,
-   * so an accepted item survives a power cut as well as a killed process. With `normal` (WAL), a
+   * How durable an enqueue is when it resolves. With `full`, its commit is on disk (fsynced), so
+   * an accepted item survives a power cut as well as a killed process. With `normal` (WAL), a
    * commit survives the process being killed (it is in the OS's page cache) but the last commits
    * may be lost on a power cut or kernel crash. Group commit makes `full` cost one fsync per
-   * batch, not per item, so the queue defaults to it: the 202 promises the work is kept.
+   * batch, not per item, and the fsync runs off the event loop (wal-sync.ts), so the queue
+   * defaults to it: the 202 promises the work is kept. Settling leases never waits for the disk:
+   * a lost ack or retry only means the work runs again, which at-least-once delivery allows.
    * @default 'full'
    */
   synchronous?: 'full' | 'normal';
@@ -69,8 +72,10 @@ export class SqliteQueue implements Queue {
     private readonly db: Database,
     private readonly clock: Clock,
     maxBatch: number,
+    /** Makes enqueues durable (synchronous `full`); absent with `normal`. */
+    private readonly walSync: WalSync | undefined,
   ) {
-    this.commit = new GroupCommit(db, maxBatch);
+    this.commit = new GroupCommit(db, maxBatch, walSync && (() => walSync.sync()));
     this.sql = prepare(db);
   }
 
@@ -83,14 +88,16 @@ export class SqliteQueue implements Queue {
     const db = new BetterSqlite3(file);
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      // NORMAL for every commit; enqueues of a `full` queue are then synced off the event loop.
+      db.pragma('synchronous = NORMAL');
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       migrate(db, QUEUE_MIGRATIONS);
       if (options.releaseLeases) {
         const now = (options.clock ?? systemClock).now();
         db.prepare('UPDATE queue_items SET due_at = ?, lease_token = NULL WHERE lease_token IS NOT NULL').run(now);
       }
-      return new SqliteQueue(db, options.clock ?? systemClock, options.maxBatch ?? 5_000);
+      const walSync = options.synchronous === 'normal' ? undefined : new WalSync(`${file}-wal`);
+      return new SqliteQueue(db, options.clock ?? systemClock, options.maxBatch ?? 5_000, walSync);
     } catch (err) {
       db.close();
       throw err;
@@ -109,7 +116,7 @@ export class SqliteQueue implements Queue {
       for (const item of items) {
         this.sql.insert.run(item.id, item.partition, item.payload, item.notBefore ?? now, now);
       }
-    });
+    }, true);
   }
 
   async lease(options: LeaseOptions): Promise<Lease[]> {
@@ -185,8 +192,9 @@ export class SqliteQueue implements Queue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Calls already made still get their answer (and their writes); then the file is released.
+    // Calls already made still get their answer (and their writes, synced); then the file is released.
     this.commit.flush();
+    await this.walSync?.close();
     this.db.close();
   }
 
@@ -195,13 +203,13 @@ export class SqliteQueue implements Queue {
    * bad argument rejects rather than throws; they call this before their first await, so calls
    * still reach the group commit in the order they were made.
    */
-  private run<T>(op: () => T): Promise<T> {
+  private run<T>(op: () => T, durable = false): Promise<T> {
     if (this.closed) {
       return Promise.reject(
         new NimbusError('SHUTTING_DOWN', 'The queue is closed because the platform is shutting down; retry against a running platform.'),
       );
     }
-    return this.commit.submit(op);
+    return this.commit.submit(op, durable);
   }
 }
 

@@ -27,12 +27,12 @@ const MAX_PAGE = 1_000;
  * Async invocation records in SQLite: the `invocations` table of migration 4, on the store's
  * shared connection.
  *
- * `create` is on the accept path of every async invocation, so its calls are group-committed
- * ({@link GroupCommit}): the creates of one loop turn (up to {@link MAX_BATCH}) share one
- * transaction, and each promise resolves once that transaction has committed (with WAL and
- * synchronous=NORMAL, a commit survives the process being killed). Every other method first
- * commits the creates still waiting, then runs at once, so a call always sees the creates made
- * before it; reads never wait for the next loop turn.
+ * `create` is on the accept path of every async invocation and `update` on the path of every
+ * attempt, so their calls are group-committed ({@link GroupCommit}): the writes of one loop turn
+ * (up to {@link MAX_BATCH}) share one transaction, and each promise resolves once that
+ * transaction has committed (with WAL and synchronous=NORMAL, a commit survives the process being
+ * killed). Every other method first commits the writes still waiting, then runs at once, so a
+ * call always sees the writes made before it; reads never wait for the next loop turn.
  */
 export class SqliteInvocations implements InvocationRepository {
   private readonly commit: GroupCommit;
@@ -81,9 +81,12 @@ export class SqliteInvocations implements InvocationRepository {
 
   async update(id: string, changes: InvocationChanges): Promise<boolean> {
     const values = changeValues(changes);
-    const db = this.ready();
+    const db = this.handle.get();
     const columns = Object.keys(values);
-    if (columns.length === 0) return this.statements.exists.get(id) !== undefined;
+    if (columns.length === 0) {
+      this.ready();
+      return this.statements.exists.get(id) !== undefined;
+    }
     const key = columns.join(',');
     let statement = this.updates.get(key);
     if (!statement) {
@@ -91,7 +94,10 @@ export class SqliteInvocations implements InvocationRepository {
       statement = db.prepare<[ColumnValues]>(`UPDATE invocations SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`);
       this.updates.set(key, statement);
     }
-    return statement.run({ ...values, id }).changes > 0;
+    const run = statement;
+    // Group-committed like creates (each running invocation updates its record twice): in order
+    // with them, and the updates of one loop turn share a transaction.
+    return this.commit.submit(() => run.run({ ...values, id }).changes > 0);
   }
 
   async findByIdempotencyKey(fn: string, key: string, since: number): Promise<string | undefined> {

@@ -39,7 +39,7 @@ test('fair order: partitions rotate after the one served last; lists interleave 
   assert.deepEqual(interleave([], 3), []);
 });
 
-test('the queue file uses WAL and synchronous=FULL by default, owner-only', async () => {
+test('the queue file uses WAL, owner-only', async () => {
   await withDir(async (dir) => {
     const queue = await SqliteQueue.open(dir);
     await queue.enqueue([{ id: 'x', partition: 'p', payload: Buffer.from('x') }]);
