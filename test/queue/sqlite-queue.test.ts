@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { idsReportedBeforeSigkill } from '../support/kill-mid-write.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { ManualClock } from '../../src/core/clock.js';
 import { interleave, rotateAfter } from '../../src/queue/fair-order.js';
@@ -77,35 +77,7 @@ test('items, attempts and leases survive close and reopen; a lease held at the r
 
 test('every enqueue acked before a SIGKILL is in the queue after reopening', async () => {
   await withDir(async (dir) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'enqueue-until-killed.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked: string[] = [];
-    let partial = '';
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    const ended = new Promise<void>((resolve) => child.stdout.on('end', resolve));
-    await new Promise<void>((resolve) => {
-      // Kill once a few thousand ids were acked, or after 10 s whatever happened (bounded).
-      const guard = setTimeout(() => resolve(), 10_000);
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line.startsWith('acked ')) acked.push(...line.slice(6).split(','));
-        if (acked.length >= 3_000) {
-          clearTimeout(guard);
-          resolve();
-        }
-      });
-      child.on('exit', () => {
-        clearTimeout(guard);
-        resolve();
-      });
-    });
-    child.kill('SIGKILL');
-    // Lines already in the pipe were acked too: read them to the end.
-    await ended;
-    for (const line of partial.split('\n')) if (line.startsWith('acked ')) acked.push(...line.slice(6).split(','));
-    assert.equal(await exited, 'SIGKILL', 'killed mid-way, not finished');
-    assert.ok(acked.length > 0, 'the child acked something before it was killed');
+    const acked = await idsReportedBeforeSigkill(join(import.meta.dirname, 'fixtures', 'enqueue-until-killed.js'), dir, 'acked');
 
     const db = new BetterSqlite3(join(dir, QUEUE_DB_FILE));
     try {

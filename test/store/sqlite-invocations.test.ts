@@ -3,11 +3,11 @@
  * commit, durability across a SIGKILL, and query plans that read index ranges.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { idsReportedBeforeSigkill } from '../support/kill-mid-write.js';
 import BetterSqlite3 from 'better-sqlite3';
 import type { InvocationStatus } from '../../src/store/invocation-types.js';
 import { INVOCATION_SQL, LIST_SHAPES, listSql } from '../../src/store/sqlite-invocation-sql.js';
@@ -57,38 +57,7 @@ test('a create whose record breaks the schema fails alone and whole; the other c
 test('every created record whose create resolved before a SIGKILL is there after reopening', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-invocations-'));
   try {
-    const child = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'create-until-killed.js'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const created: string[] = [];
-    let partial = '';
-    const collect = (lines: string[]) => {
-      for (const line of lines) if (line.startsWith('created ')) created.push(...line.slice(8).split(','));
-    };
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    const ended = new Promise<void>((resolve) => child.stdout.on('end', resolve));
-    await new Promise<void>((resolve) => {
-      // Kill once a few thousand records were created, or after 10 s whatever happened (bounded).
-      const guard = setTimeout(() => resolve(), 10_000);
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        collect(lines);
-        if (created.length >= 3_000) {
-          clearTimeout(guard);
-          resolve();
-        }
-      });
-      child.on('exit', () => {
-        clearTimeout(guard);
-        resolve();
-      });
-    });
-    child.kill('SIGKILL');
-    // Lines already in the pipe were created too: read them to the end.
-    await ended;
-    collect(partial.split('\n'));
-    assert.equal(await exited, 'SIGKILL', 'killed mid-way, not finished');
-    assert.ok(created.length > 0, 'the child created something before it was killed');
+    const created = await idsReportedBeforeSigkill(join(import.meta.dirname, 'fixtures', 'create-until-killed.js'), dir, 'created');
 
     const db = new BetterSqlite3(join(dir, DB_FILE));
     try {
