@@ -376,10 +376,13 @@ describe('invoke', () => {
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, 'Error: HTTP 404 [FUNCTION_NOT_FOUND]: No function named "nope" is deployed. Deploy it with: nimbus deploy <path> --name nope\n');
 
-    await writeTree(dir, { 'slow.js': 'export default () => new Promise(() => {})\n' });
+    // It answers /warm, and never anything else: the timeout is then measured on a warm instance,
+    // not eaten by a cold start on a loaded machine (which would be FUNCTION_OVERLOADED).
+    await writeTree(dir, { 'slow.js': 'export default (req) => (new URL(req.url).pathname === "/warm" ? new Response("ok") : new Promise(() => {}))\n' });
     const deployed = await run(['deploy', 'slow.js', '--name', 'slow', '--timeout', '1s']);
     assert.equal(deployed.code, 0, deployed.stderr);
     try {
+      for (let tries = 0; tries < 10 && (await run(['invoke', 'slow', '--path', '/warm'])).code !== 0; tries++);
       const t = await run(['invoke', 'slow']);
       assert.equal(t.code, 1);
       assert.equal(t.stdout, '');
