@@ -203,7 +203,15 @@ export default () => new Response(execFileSync('/usr/bin/python3', ['-c', ${JSON
       file: 'index.js',
       content: 'const id = crypto.randomUUID(); export default (req) => { if (new URL(req.url).pathname === "/spin") { for (;;) {} } return new Response("instance " + id); };',
     }, { timeout: '1s' });
-    const first = await invoke(platform.url, 'hanger');
+    // A cold start counts against the 1 s timeout: on a loaded machine it can take longer (503), so
+    // the instance is first made to answer; what is measured is the hang on a warm instance.
+    const answered = async () => {
+      let res = await invoke(platform.url, 'hanger');
+      for (let tries = 0; tries < 10 && res.status !== 200; tries++) res = await invoke(platform.url, 'hanger');
+      assert.equal(res.status, 200, res.text);
+      return res;
+    };
+    const first = await answered();
     const [pid] = platform.server.instancePids('hanger');
     assert.ok(pid);
     const started = Date.now();
@@ -214,8 +222,7 @@ export default () => new Response(execFileSync('/usr/bin/python3', ['-c', ${JSON
     // Well below the default 30 s timeout, so only a wrong deadline reaches the upper bound.
     assert.ok(took >= 950 && took < 15_000, `answered after ${took} ms`);
     await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 20_000, 'the spinning instance to be killed');
-    const next = await invoke(platform.url, 'hanger');
-    assert.equal(next.status, 200, next.text);
+    const next = await answered();
     assert.notEqual(next.text, first.text);
   });
 
