@@ -9,9 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { BurstReport } from './burst-client.js';
-import { startChild, stopChild } from './child.js';
+import { runForJson } from './child.js';
 import { deleteFunction, deployFunction, instanceCount, packDir, uploadPackage, warmUp } from './nimbus.js';
 import { quantile } from './report.js';
 
@@ -88,23 +87,8 @@ async function waitForZero(origin: string, timeoutMs: number): Promise<number> {
 }
 
 /** Run the generator process and return its report; it is killed if it outlives `timeoutMs`. */
-async function runGenerator(origin: string, timeoutMs: number): Promise<BurstReport> {
-  const script = fileURLToPath(new URL('burst-client.js', import.meta.url));
-  const child = startChild('burst generator', process.execPath, [script, origin, `/fn/${BURST.name}`, String(BURST.requests)]);
-  let out = '';
-  child.proc.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const exit = new Promise<number | null>((resolve) => child.proc.once('exit', (code) => resolve(code)));
-    const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const code = await Promise.race([exit, late]);
-    if (code === 'timeout') throw new Error(`burst generator still running after ${timeoutMs} ms`);
-    if (code !== 0) throw new Error(`burst generator exited with ${code}: ${child.tail.slice(-3).join(' | ')}`);
-    return JSON.parse(out) as BurstReport;
-  } finally {
-    clearTimeout(timer); // else the pending timer would keep the bench alive after its report
-    await stopChild(child);
-  }
+function runGenerator(origin: string, timeoutMs: number): Promise<BurstReport> {
+  return runForJson<BurstReport>('burst generator', 'burst-client.js', [origin, `/fn/${BURST.name}`, String(BURST.requests)], timeoutMs);
 }
 
 /** Deploy the burst function, scale it to zero, fire the burst and summarise it. */

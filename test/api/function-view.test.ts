@@ -3,20 +3,9 @@ import { describe, test } from 'node:test';
 import { FunctionViews } from '../../src/api/function-view.js';
 import { DEFAULT_INSTANCE_LIMITS, type FunctionSpec } from '../../src/core/spec.js';
 import type { FunctionRecord } from '../../src/store/types.js';
+import { sampleSpec } from '../store/store-fixture.js';
 
-const SPEC: FunctionSpec = {
-  name: 'hello',
-  runtime: 'node',
-  handler: 'index.js',
-  env: {},
-  timeoutMs: 30_000,
-  memoryMb: 256,
-  idleTimeoutMs: 300_000,
-  concurrency: 8,
-  maxInstances: 3,
-  minInstances: 0,
-  packageSha256: 'a'.repeat(64),
-};
+const SPEC: FunctionSpec = sampleSpec('hello', { concurrency: 8, maxInstances: 3 });
 
 const record = (spec: FunctionSpec): FunctionRecord => ({ spec, version: 1, build: { buildId: 'b', entry: 'index.js' }, createdAt: 0, updatedAt: 0 });
 const views = new FunctionViews({ status: () => ({ instances: 0, ready: 0, desired: 0 }), instanceLimits: DEFAULT_INSTANCE_LIMITS });

@@ -2,21 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { asyncPolicyOf } from '../../src/core/async-policy.js';
 import { type FunctionSpec, LIMITS } from '../../src/core/spec.js';
+import { sampleSpec } from '../store/store-fixture.js';
 
 /** A version as stored before async invocations existed: no async field at all. */
-const OLD: FunctionSpec = {
-  name: 'hello',
-  runtime: 'node',
-  handler: 'index.js',
-  env: {},
-  timeoutMs: 30_000,
-  memoryMb: 256,
-  idleTimeoutMs: 300_000,
-  concurrency: 64,
-  maxInstances: 10,
-  minInstances: 0,
-  packageSha256: 'a'.repeat(64),
-};
+const OLD: FunctionSpec = sampleSpec('hello');
 
 describe('asyncPolicyOf', () => {
   test('a version without async settings gets the defaults: half its capacity, 2 retries after 1s, 6h', () => {
