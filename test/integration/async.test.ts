@@ -261,12 +261,16 @@ describe('async invocations', () => {
     await deploy(platform.url, 'gone-sink', FLAKY_FUNCTION);
     await deploy(platform.url, 'orphaning', FLAKY_FUNCTION, { onSuccess: 'gone-sink' });
     assert.equal((await api(platform.url, 'DELETE', '/api/v1/functions/gone-sink')).status, 204);
-    await settled(platform.url, (await invokeAsync(platform.url, 'orphaning')).json.id!);
+    const source = await settled(platform.url, (await invokeAsync(platform.url, 'orphaning')).json.id!);
+    // Only a success sends work to the on-success destination: say so if the source did not succeed.
+    assert.equal(source.status, 'succeeded', `the source invocation ended ${JSON.stringify(source)}`);
     let dropped: InvocationList['invocations'] = [];
     await waitFor(async () => {
       dropped = ((await api(platform.url, 'GET', '/api/v1/invocations?function=gone-sink')).json as unknown as InvocationList).invocations;
       return dropped.length === 1 && dropped[0]!.status === 'failed';
-    }, 10_000, 'the destination invocation to end');
+    }, 10_000, 'the destination invocation to end').catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(dropped)}`);
+    });
     assert.equal(dropped[0]!.error?.code, 'FUNCTION_NOT_FOUND');
   });
 
