@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../../src/core/clock.js';
 import { LocalProvider } from '../../src/providers/local/provider.js';
 import { runtimeAdapters } from '../../src/runtime-adapters/index.js';
@@ -57,4 +60,29 @@ providerContract('local processes (process sandbox)', async () => {
       rmSync(root, { recursive: true, force: true });
     },
   };
+});
+
+test("a deploy-time check leaves the warm spare to the function's first invocation", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nimbus-provider-'));
+  mkdirSync(join(root, 'hello'));
+  writeFileSync(join(root, 'hello', 'index.js'), 'module.exports = async () => new Response("hello");');
+  const sandbox = new ProcessSandbox(new StdioPlan());
+  const provider = new LocalProvider({ sandbox, runtimes: runtimeAdapters, logs: new LogBuffer(), clock: systemClock, codeDir: (fn) => join(root, fn.build.buildId), warmPoolSize: 1 });
+  try {
+    // The pool fills the default profile (256 MB, host network here) at start.
+    const fn = { ...record('hello', 'hello'), spec: { ...record('hello', 'hello').spec, memoryMb: 256 } };
+    const deadline = Date.now() + 20_000;
+    while (provider.spareCount < 2 && Date.now() < deadline) await sleep(20);
+    const before = provider.spareCount;
+    assert.ok(before >= 1, 'the pool filled');
+    await provider.check(fn);
+    assert.equal(provider.spareCount, before, 'the check started a process of its own');
+    const instance = await provider.start(fn);
+    assert.equal(provider.spareCount, before - 1, 'the first start took the spare');
+    await instance.stop();
+  } finally {
+    await provider.shutdown();
+    await sandbox.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });

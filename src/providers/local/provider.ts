@@ -105,8 +105,13 @@ export class LocalProvider implements InstanceProvider {
   }
 
   start(fn: FunctionRecord): Promise<LocalInstance> {
+    return this.track(() => this.startInstance(fn, true));
+  }
+
+  /** Runs `start` unless shutting down, counting it among the starts a shutdown waits for. */
+  private track(start: () => Promise<LocalInstance>): Promise<LocalInstance> {
     if (this.shuttingDown) return Promise.reject(shuttingDown());
-    const starting = this.startInstance(fn);
+    const starting = start();
     // The whole start, including stopping an instance that came up during a shutdown.
     const settled = starting.then(
       () => undefined,
@@ -117,8 +122,9 @@ export class LocalProvider implements InstanceProvider {
     return starting;
   }
 
-  private async startInstance(fn: FunctionRecord): Promise<LocalInstance> {
-    const instance = this.createInstance(fn);
+  /** Starts an instance of `fn`, on a warm spare when `pooled` and one is ready. */
+  private async startInstance(fn: FunctionRecord, pooled: boolean): Promise<LocalInstance> {
+    const instance = this.createInstance(fn, pooled);
     await instance.start();
     if (this.shuttingDown) {
       // Shutdown began while it started: it never serves.
@@ -130,7 +136,7 @@ export class LocalProvider implements InstanceProvider {
     return instance;
   }
 
-  private createInstance(record: FunctionRecord): LocalInstance {
+  private createInstance(record: FunctionRecord, pooled: boolean): LocalInstance {
     const id = `${record.spec.name}-${record.version}-${(this.nextId++).toString(36)}${randomBytes(2).toString('hex')}`;
     return new LocalInstance(id, record, {
       clock: this.options.clock,
@@ -138,13 +144,24 @@ export class LocalProvider implements InstanceProvider {
       startTimeoutMs: this.options.startTimeoutMs ?? SERVER_DEFAULTS.startTimeoutMs,
       ...(this.options.secretEnv ? { secretEnv: this.options.secretEnv } : {}),
       profile: profileOf(record, this.limits),
-      provideProcess: async (profile) => this.warm.take(profile) ?? (await this.spawnProcess(profile)),
+      provideProcess: async (profile) => (pooled ? this.warm.take(profile) : undefined) ?? (await this.spawnProcess(profile)),
     });
   }
 
+  /**
+   * Loads `fn` once in an instance of its own and stops it. Never on a warm spare: the spare is
+   * there for the function's first invocation, which would otherwise find the pool still refilling
+   * (a sandboxed spare takes 100-400 ms to make) and start cold after all. The deploy pays the
+   * spawn instead.
+   */
   async check(fn: FunctionRecord): Promise<void> {
-    const instance = await this.start(fn);
+    const instance = await this.track(() => this.startInstance(fn, false));
     await instance.stop();
+  }
+
+  /** Warm spares ready now, across profiles. */
+  get spareCount(): number {
+    return this.warm.spareCount;
   }
 
   list(name?: string): LocalInstance[] {
