@@ -92,7 +92,14 @@ async function tryBwrap(bwrap: string, plan: InstanceUserPlan): Promise<{ proble
 /** Checks bubblewrap, user namespaces, cgroups and rlimits on this host. */
 export async function probeHost(): Promise<HostProbe> {
   const checks: HostCheck[] = [];
-  let users = planInstanceUsers(findExecutable);
+  const group = `${CGROUP_PREFIX}${process.pid}`;
+  const { driver, reason } = await detectCgroups(group);
+  if (driver) {
+    // Groups of platform processes that died without cleaning up (kill -9) go first.
+    const parents = driver.bases.map((dir) => dirname(dir));
+    await removeStaleGroups(parents, CGROUP_PREFIX, processAlive);
+  }
+  let users = planInstanceUsers(findExecutable, process.getuid?.() === 0, driver?.version);
   const bwrap = findExecutable('bwrap');
   let bwrapProblem: string | undefined;
   if (!bwrap) {
@@ -110,14 +117,6 @@ export async function probeHost(): Promise<HostProbe> {
   }
   checks.push({ name: 'bubblewrap', ok: !bwrapProblem, detail: bwrapProblem ?? `${bwrap} starts sandboxes with user, mount, PID, IPC, UTS, network and cgroup namespaces` });
   checks.push(userCheck(users));
-
-  const group = `${CGROUP_PREFIX}${process.pid}`;
-  const { driver, reason } = await detectCgroups(group);
-  if (driver) {
-    // Groups of platform processes that died without cleaning up (kill -9) go first.
-    const parents = driver.bases.map((dir) => dirname(dir));
-    await removeStaleGroups(parents, CGROUP_PREFIX, processAlive);
-  }
   checks.push({ name: 'cgroups', ok: driver !== undefined, detail: driver ? `${reason}: memory and process limits` : `unavailable: ${reason}` });
 
   const prlimit = findExecutable('prlimit');

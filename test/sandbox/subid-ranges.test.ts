@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { subordinateRange } from '../../src/sandbox/subid-ranges.js';
 import { findSubordinateIds, MIN_SUBORDINATE_IDS } from '../../src/sandbox/subuid-users.js';
+import { planInstanceUsers } from '../../src/sandbox/user-plan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nimbus-subid-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,4 +42,18 @@ test('says why not, with what to do: uidmap missing, no entry, a range too small
   assert.match(find(`${me}:100000:65536\n`, '').problem!, new RegExp(`^${me} has no subordinate gids in `));
   assert.match(find(`${me}:100000:65536\n`, `${me}:100000:${MIN_SUBORDINATE_IDS - 1}\n`).problem!, new RegExp(`hold ${MIN_SUBORDINATE_IDS - 1}, fewer than the ${MIN_SUBORDINATE_IDS} instances may need$`));
   assert.match(find(`${me}:100000:65536\n`, `${me}:100000:65536\n`, ['perl']).problem!, /^perl not found/);
+});
+
+test('the plan: a uid of the reserved range as root; subordinate uids otherwise, except with cgroup v1 (with why)', () => {
+  const files = { subuid: join(dir, 'plan-subuid'), subgid: join(dir, 'plan-subgid') };
+  writeFileSync(files.subuid, `${me}:100000:65536\n`);
+  writeFileSync(files.subgid, `${me}:100000:65536\n`);
+  const found = (name: string) => `/usr/bin/${name}`;
+  assert.equal(planInstanceUsers(found, true).kind, 'host');
+  assert.equal(planInstanceUsers(found, false, 'v2', files).kind, 'subordinate');
+  assert.equal(planInstanceUsers(found, false, undefined, files).kind, 'subordinate');
+  const v1 = planInstanceUsers(found, false, 'v1', files);
+  assert.equal(v1.kind, 'shared');
+  assert.match(v1.kind === 'shared' ? v1.reason : '', /cgroups are v1, where it could move no process of another uid/);
+  assert.deepEqual(planInstanceUsers(() => undefined, false, 'v2', files), { kind: 'shared', reason: 'newuidmap is not installed (Debian/Ubuntu: apt-get install uidmap)' });
 });
