@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -9,7 +9,7 @@ import { BLOCK_FD, bwrapArgs, INFO_FD, rlimitArgs, SANDBOX_CODE_DIR, SANDBOX_SOC
 import { removeBases, type CgroupDriver, type InstanceCgroup } from './cgroups.js';
 import { ignoreStdioErrors, type StdioPlan } from './descriptors.js';
 import { ptraceFilter } from './seccomp.js';
-import type { UidPool } from './uid-pool.js';
+import type { InstanceUser, InstanceUsers } from './instance-users.js';
 import type { NetworkPolicy, Protection, Sandbox, SandboxedProcess, SandboxExit, SandboxSpec } from './types.js';
 import type { UserNet, UserNetLink } from './user-net.js';
 
@@ -24,11 +24,11 @@ export interface BwrapSandboxOptions {
   /** Per-instance cgroups; undefined when this host does not let us create them. */
   cgroups: CgroupDriver | undefined;
   /**
-   * Host uids for instances (the platform runs as root): each instance's bubblewrap runs as a uid
-   * of its own, so instances own nothing of the host and cannot reach each other. Undefined when
-   * the platform is not root: instances then run as its user.
+   * Who instances run as on the host (user-plan.ts): a uid of their own each (from a reserved range
+   * as root, from the user's subordinate uids otherwise), so instances own nothing of the host and
+   * cannot reach each other; or the platform's user. Closed with the sandbox.
    */
-  uids: UidPool | undefined;
+  users: InstanceUsers;
   stdio: StdioPlan;
   /** Connects `outbound` instances to the outside (pasta); undefined when this host lacks it: `outbound` is refused. */
   userNet?: UserNet | undefined;
@@ -47,8 +47,6 @@ export class BwrapSandbox implements Sandbox {
   readonly name = 'bubblewrap';
   readonly networkPolicies: readonly NetworkPolicy[];
 
-  /** Run directories already opened to the sandbox uid for traversal. */
-  private readonly traversable = new Set<string>();
   /** The seccomp filter of every instance (ptrace refused); undefined where none is built. */
   private readonly seccomp = ptraceFilter();
   /** The filter's file per run directory, written once. */
@@ -65,36 +63,18 @@ export class BwrapSandbox implements Sandbox {
     // The code directory sits next to the socket directory, never inside it: the socket
     // directory is writable from inside, the code must not be.
     const codeDir = `${spec.socketDir}.code`;
-    const hostUid = options.uids?.acquire();
-    const releaseUid = () => hostUid !== undefined && options.uids!.release(hostUid);
+    const user: InstanceUser = await options.users.claim(spec.socketDir, codeDir);
     let cgroup: InstanceCgroup | undefined;
     let seccompFd: number | undefined;
     try {
       // bwrap reads the filter from its fd 6: a file of the run directory, opened for this start.
       if (this.seccomp) seccompFd = openSync(await this.seccompFile(dirname(spec.socketDir), this.seccomp), 'r');
-      if (hostUid === undefined) {
-        await mkdir(codeDir, { mode: 0o755 });
-      } else {
-        // bubblewrap runs as the instance's own uid: it must be able to pass through the run
-        // directory (once per directory) and use its own socket and code directories, which no
-        // other uid but the platform's can enter (0700 and 0500).
-        const runDir = dirname(spec.socketDir);
-        if (!this.traversable.has(runDir)) {
-          await chmod(runDir, 0o711);
-          this.traversable.add(runDir);
-        }
-        await mkdir(codeDir, { mode: 0o500 });
-        await chown(codeDir, hostUid, hostUid);
-        await chown(spec.socketDir, hostUid, hostUid);
-        await chmod(spec.socketDir, 0o700);
-      }
       cgroup = await options.cgroups?.create(basename(spec.socketDir), { memoryMb: spec.limits.memoryMb, maxProcesses: spec.limits.maxProcesses }).catch((err: Error) => {
         throw new Error(`could not create the instance's cgroup: ${err.message}`);
       });
     } catch (err) {
       if (seccompFd !== undefined) closeSync(seccompFd);
-      await rm(codeDir, { recursive: true, force: true });
-      releaseUid();
+      await user.release();
       throw err;
     }
     const rlimits = options.prlimit ? rlimitArgs(options.prlimit, spec.limits) : [];
@@ -109,11 +89,12 @@ export class BwrapSandbox implements Sandbox {
       seccomp: this.seccomp !== undefined,
     });
 
-    const child = spawn(options.bwrap, args, {
+    // fd 3: control channel; 4 and 5: the set-up handshake (see bwrapArgs).
+    const plan = user.spawnPlan(options.bwrap, args, ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(seccompFd === undefined ? [] : [seccompFd])]);
+    const child = spawn(plan.file, plan.args, {
       env: { ...insideEnv(spec), HOME: SANDBOX_TMP_DIR, TMPDIR: SANDBOX_TMP_DIR },
-      // fd 3: control channel; 4 and 5: the set-up handshake (see bwrapArgs).
-      stdio: options.stdio.stdio(['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...(seccompFd === undefined ? [] : [seccompFd])]),
-      ...(hostUid !== undefined ? { uid: hostUid, gid: hostUid } : {}),
+      stdio: options.stdio.stdio(plan.stdio),
+      ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid ?? plan.uid } : {}),
     });
     if (seccompFd !== undefined) closeSync(seccompFd);
     ignoreStdioErrors(child);
@@ -126,9 +107,8 @@ export class BwrapSandbox implements Sandbox {
       await network?.stop();
       const outOfMemory = (await cgroup?.outOfMemory()) ?? false;
       await cgroup?.remove().catch(() => undefined);
-      await rm(codeDir, { recursive: true, force: true });
       // Only now: until every process of the instance is gone, its uid is still in use.
-      releaseUid();
+      await user.release();
       return outOfMemory;
     };
     let pid: number;
@@ -182,16 +162,14 @@ export class BwrapSandbox implements Sandbox {
 
   async close(): Promise<void> {
     this.options.stdio.close();
+    this.options.users.close();
     if (this.options.cgroups) await removeBases(this.options.cgroups);
   }
 
   protections(): Protection[] {
-    const { cgroups, prlimit, uids } = this.options;
-    const user = uids
-      ? `uid ${SANDBOX_UID} in its own user namespace, and a host uid of its own (from ${uids.range.first}), shared with no other instance`
-      : `uid ${SANDBOX_UID} in its own user namespace; on the host every instance shares the platform's user (run as root for a uid per instance)`;
+    const { cgroups, prlimit, users } = this.options;
     return [
-      { name: 'unprivileged user', active: true, detail: `${user}, no capabilities` },
+      { name: 'unprivileged user', active: true, detail: `uid ${SANDBOX_UID} in its own user namespace, no capabilities; ${users.description}` },
       { name: 'namespaces', active: true, detail: 'own mount, PID, IPC, UTS and cgroup namespaces (bubblewrap)' },
       { name: 'file system isolation', active: true, detail: 'sees /usr, the runtime and its own code read-only, a private /tmp, nothing else of the host' },
       { name: 'clean environment', active: true, detail: "the platform's environment variables are not passed on" },

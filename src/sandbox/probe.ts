@@ -1,13 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { BwrapSandbox, SANDBOX_UID } from './bwrap.js';
 import { detectCgroups, removeStaleGroups, type CgroupDriver } from './cgroups.js';
 import { StdioPlan } from './descriptors.js';
+import { SharedUser } from './host-users.js';
+import { hostRangeOf, type InstanceUser, type InstanceUserPlan } from './instance-users.js';
 import { processAlive } from './process-alive.js';
 import { ProcessSandbox } from './process.js';
 import type { Sandbox } from './types.js';
-import { INSTANCE_UID_RANGE, UidPool, type UidRange } from './uid-pool.js';
+import type { UidRange } from './uid-pool.js';
+import { openInstanceUsers, planInstanceUsers } from './user-plan.js';
 import { findUserNet, UserNet, type UserNetTools } from './user-net.js';
 import type { SandboxMode } from './modes.js';
 
@@ -28,8 +33,10 @@ export interface HostProbe {
   bwrapProblem: string | undefined;
   prlimit: string | undefined;
   cgroups: CgroupDriver | undefined;
-  /** Host uids instances run as (one each), when the platform runs as root; undefined otherwise. */
+  /** Host uids instances run as (one each): reserved as root, subordinate otherwise; undefined when they share the platform's. */
   instanceUids: UidRange | undefined;
+  /** Who instances run as (opened by the sandbox with `openInstanceUsers`). */
+  instanceUsers: InstanceUserPlan;
   /** pasta and its helpers, for the `outbound` network; undefined when missing. */
   userNet: UserNetTools | undefined;
   /** Why `outbound` cannot be offered; undefined when it can. */
@@ -53,38 +60,38 @@ function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
-/** Runs a trivial sandbox with every namespace, as the instances will get it; answers the problem, if any. */
-function tryBwrap(bwrap: string, hostUid: number | undefined): string | undefined {
-  const args = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID), '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--as-pid-1', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--remount-ro', '/', '--', '/usr/bin/true'];
-  const result = spawnSync(bwrap, args, { env: {}, timeout: 10_000, encoding: 'utf8', ...(hostUid !== undefined ? { uid: hostUid, gid: hostUid } : {}) });
-  if (result.error) return result.error.message;
-  if (result.status !== 0) return (result.stderr || `exit code ${result.status}`).trim().slice(0, 300);
-  return undefined;
+/**
+ * Runs a trivial sandbox with every namespace, as an instance of `plan` will run (as its user, with
+ * its socket and code directories); answers the problem, if any, and the plan in force: subordinate
+ * uids that cannot be opened turn into a shared user.
+ */
+async function tryBwrap(bwrap: string, plan: InstanceUserPlan): Promise<{ problem: string | undefined; plan: InstanceUserPlan }> {
+  const users = await openInstanceUsers(plan);
+  if (users instanceof SharedUser && plan.kind !== 'shared') plan = { kind: 'shared', reason: users.reason };
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-probe-'));
+  const socketDir = join(dir, 'probe');
+  let user: InstanceUser | undefined;
+  try {
+    await mkdir(socketDir, { mode: 0o700 });
+    user = await users.claim(socketDir, `${socketDir}.code`);
+    const args = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID), '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--as-pid-1', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', socketDir, '/run/nimbus', '--ro-bind', `${socketDir}.code`, '/code', '--remount-ro', '/', '--', '/usr/bin/true'];
+    const spawned = user.spawnPlan(bwrap, args, ['ignore', 'ignore', 'pipe']);
+    const result = spawnSync(spawned.file, spawned.args, { env: {}, timeout: 10_000, encoding: 'utf8', stdio: spawned.stdio, ...(spawned.uid !== undefined ? { uid: spawned.uid, gid: spawned.gid ?? spawned.uid } : {}) });
+    if (result.error) return { problem: result.error.message, plan };
+    if (result.status !== 0) return { problem: (result.stderr || `exit code ${result.status}`).trim().slice(0, 300), plan };
+    return { problem: undefined, plan };
+  } catch (err) {
+    return { problem: (err as Error).message, plan };
+  } finally {
+    await user?.release();
+    users.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Checks bubblewrap, user namespaces, cgroups and rlimits on this host. */
 export async function probeHost(): Promise<HostProbe> {
   const checks: HostCheck[] = [];
-  const instanceUids = process.getuid?.() === 0 ? INSTANCE_UID_RANGE : undefined;
-  // Checked as an instance will run: as a uid of the range (all of them are "others" on the host).
-  const hostUid = instanceUids?.first;
-  const bwrap = findExecutable('bwrap');
-  let bwrapProblem: string | undefined;
-  if (!bwrap) {
-    bwrapProblem = 'bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)';
-  } else {
-    const problem = tryBwrap(bwrap, hostUid);
-    if (problem) bwrapProblem = `bwrap cannot create namespaces here: ${problem}`;
-  }
-  checks.push({ name: 'bubblewrap', ok: !bwrapProblem, detail: bwrapProblem ?? `${bwrap} starts sandboxes with user, mount, PID, IPC, UTS, network and cgroup namespaces` });
-  checks.push({
-    name: 'unprivileged user',
-    ok: true,
-    detail: instanceUids
-      ? `the platform runs as root: each instance runs as a host uid of its own, from ${instanceUids.first} (${instanceUids.count} in all)`
-      : `instances run as uid ${SANDBOX_UID} in a user namespace, mapped to the platform's user; they share that user on the host (run as root for a uid per instance)`,
-  });
-
   const group = `${CGROUP_PREFIX}${process.pid}`;
   const { driver, reason } = await detectCgroups(group);
   if (driver) {
@@ -92,6 +99,24 @@ export async function probeHost(): Promise<HostProbe> {
     const parents = driver.bases.map((dir) => dirname(dir));
     await removeStaleGroups(parents, CGROUP_PREFIX, processAlive);
   }
+  let users = planInstanceUsers(findExecutable, process.getuid?.() === 0, driver?.version);
+  const bwrap = findExecutable('bwrap');
+  let bwrapProblem: string | undefined;
+  if (!bwrap) {
+    bwrapProblem = 'bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)';
+  } else {
+    // Checked as an instance will run: as a uid of the range (all of them are "others" on the host).
+    let tried = await tryBwrap(bwrap, users);
+    if (tried.problem && tried.plan.kind === 'subordinate') {
+      // Subordinate uids this host will not run bubblewrap as: instances share the platform's user, if that works.
+      const shared = await tryBwrap(bwrap, { kind: 'shared', reason: `bubblewrap cannot start as a subordinate uid: ${tried.problem}` });
+      if (!shared.problem) tried = shared;
+    }
+    users = tried.plan;
+    if (tried.problem) bwrapProblem = `bwrap cannot create namespaces here: ${tried.problem}`;
+  }
+  checks.push({ name: 'bubblewrap', ok: !bwrapProblem, detail: bwrapProblem ?? `${bwrap} starts sandboxes with user, mount, PID, IPC, UTS, network and cgroup namespaces` });
+  checks.push(userCheck(users));
   checks.push({ name: 'cgroups', ok: driver !== undefined, detail: driver ? `${reason}: memory and process limits` : `unavailable: ${reason}` });
 
   const prlimit = findExecutable('prlimit');
@@ -103,7 +128,22 @@ export async function probeHost(): Promise<HostProbe> {
     ok: userNet.tools !== undefined,
     detail: userNet.problem ?? `${userNet.tools!.pasta} gives each outbound instance its own network, without the host's loopback or listening ports`,
   });
-  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids, userNet: userNet.tools, userNetProblem: userNet.problem };
+  return { checks, bwrap, bwrapProblem, prlimit, cgroups: driver, instanceUids: hostRangeOf(users), instanceUsers: users, userNet: userNet.tools, userNetProblem: userNet.problem };
+}
+
+/** The "unprivileged user" check: who instances run as on the host, and when they share a uid, why. */
+function userCheck(plan: InstanceUserPlan): HostCheck {
+  const name = 'unprivileged user';
+  switch (plan.kind) {
+    case 'host':
+      return { name, ok: true, detail: `the platform runs as root: each instance runs as a host uid of its own, from ${plan.range.first} (${plan.range.count} in all)` };
+    case 'subordinate': {
+      const { uids, gids, user } = plan.ids;
+      return { name, ok: true, detail: `each instance runs as a host uid and gid of its own, from the subordinate ids of ${user} (uids ${uids.first}, gids ${gids.first}, ${uids.count} of each)` };
+    }
+    case 'shared':
+      return { name, ok: false, detail: `instances run as uid ${SANDBOX_UID} in a user namespace, mapped to the platform's user, and share that user on the host: ${plan.reason}` };
+  }
 }
 
 /** The bubblewrap sandbox's user-mode networking options from what the probe found. */
@@ -131,7 +171,7 @@ export type SandboxVerifier = (sandbox: Sandbox, probe: HostProbe) => Promise<st
 export async function createSandbox(mode: SandboxMode, verify?: SandboxVerifier): Promise<{ sandbox: Sandbox; probe: HostProbe }> {
   const probe = await probeHost();
   if (mode !== 'process' && probe.bwrap && !probe.bwrapProblem) {
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan(), ...userNetOf(probe) });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap, prlimit: probe.prlimit, cgroups: probe.cgroups, users: await openInstanceUsers(probe.instanceUsers), stdio: new StdioPlan(), ...userNetOf(probe) });
     const problem = verify ? await verify(sandbox, probe) : undefined;
     probe.checks.push({ name: 'sandboxed runtime', ok: !problem, detail: problem ?? (verify ? 'a node instance starts in the bubblewrap sandbox' : 'not checked') });
     if (!problem) return { sandbox, probe };

@@ -39,6 +39,13 @@ export function ptraceReport(sandboxed: boolean, readScope: () => string | undef
   if (!blocked) {
     notEnforced.push(`${yamaScope === undefined ? 'this kernel has no Yama' : `Yama ptrace_scope is ${yamaScope}`}: a process of an instance can attach to the instance's own runtime and stop it until the deadline (sysctl kernel.yama.ptrace_scope=1 where Yama exists)`);
   }
+  // Reading a runtime's memory (/proc/<pid>/mem, process_vm_readv) is a ptrace access check too.
+  enforced.push('python runtimes are not dumpable (PR_SET_DUMPABLE 0): no other process of their uid can read their memory or attach to them');
+  notEnforced.push(
+    sandboxed
+      ? "node and exec runtimes stay dumpable (Node.js has no prctl, and an execute-only binary no longer makes a process undumpable on current kernels): processes the function starts in its own instance can read the runtime's memory; outside the instance only the platform's user can"
+      : "node and exec runtimes stay dumpable (Node.js has no prctl): any process of the platform's user can read their memory",
+  );
   if (!seccomp) notEnforced.push(sandboxed ? 'no seccomp filter blocks the ptrace system call (the filter is built for x86_64 only)' : 'no seccomp filter blocks the ptrace system call (it comes with the bubblewrap sandbox)');
   return { blockedInsideInstance: blocked, yamaScope, enforced, notEnforced };
 }

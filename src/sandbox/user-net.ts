@@ -92,8 +92,10 @@ export class UserNet {
     const routes = hostAddresses().map((address) => `route add unreachable ${address}/${address.includes(':') ? 128 : 32}\n`);
     if (routes.length === 0) return;
     const { tools } = this;
-    // nsenter becomes root of the owning user namespace (not --preserve-credentials): ip keeps CAP_NET_ADMIN there.
-    const child = this.exec(pid, [tools.nsenter, '--user={userns}', '--net={netns}', '--', tools.ip, '-batch', '-'], false);
+    // nsenter becomes uid 0 of the owning user namespace, so ip keeps CAP_NET_ADMIN there across
+    // its exec. Only the uid: taking gid 0 makes nsenter drop its groups first, which that namespace
+    // refuses (bubblewrap denies setgroups in it) unless the platform is root outside.
+    const child = this.exec(pid, [tools.nsenter, '--user={userns}', '--net={netns}', '--preserve-credentials', '--setuid', '0', '--', tools.ip, '-batch', '-'], false);
     const stderr = collect(child.stderr);
     child.stdin.on('error', () => undefined);
     child.stdin.end(routes.join(''));

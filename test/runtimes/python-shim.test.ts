@@ -68,6 +68,15 @@ test('python: response mapping and errors', async () => {
   }
 });
 
+test('python: the runtime is not dumpable (PR_SET_DUMPABLE 0), so no other process of its uid can read its memory', async () => {
+  const { shim } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
+  try {
+    assert.deepEqual((await shim.request({ path: '/dumpable' })).json(), { dumpable: 0 });
+  } finally {
+    await shim.stop();
+  }
+});
+
 test('python: logs are tagged with the right invocation id when invocations run concurrently', async () => {
   await checkLogTagging('python', { 'handler.py': PY_ROUTES }, 'handler.py');
 });

@@ -34,6 +34,14 @@ describe('ptraceReport', () => {
     assert.match(report.notEnforced.join('\n'), /no PID namespace/);
   });
 
+  it('says which runtimes are dumpable: python is not, node and exec are, and who can read them', () => {
+    for (const sandboxed of [true, false]) {
+      const report = ptraceReport(sandboxed, () => undefined, true);
+      assert.match(report.enforced.join('\n'), /python runtimes are not dumpable \(PR_SET_DUMPABLE 0\)/);
+      assert.match(report.notEnforced.join('\n'), sandboxed ? /node and exec runtimes stay dumpable .*: processes the function starts in its own instance can read/ : /node and exec runtimes stay dumpable .*: any process of the platform's user can read/);
+    }
+  });
+
   it('the filter: seven instructions on x86_64, none elsewhere', async () => {
     const { ptraceFilter } = await import('../../src/sandbox/seccomp.js');
     assert.equal(ptraceFilter('x64')?.length, 7 * 8);

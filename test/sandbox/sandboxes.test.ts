@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { CgroupDriver } from '../../src/sandbox/cgroups.js';
 import { BwrapSandbox } from '../../src/sandbox/bwrap.js';
-import { UidPool } from '../../src/sandbox/uid-pool.js';
 import { StdioPlan } from '../../src/sandbox/descriptors.js';
 import { ProcessSandbox } from '../../src/sandbox/process.js';
 import { probeHost } from '../../src/sandbox/probe.js';
+import { openInstanceUsers } from '../../src/sandbox/user-plan.js';
 import { waitFor } from '../integration/harness.js';
 import { hostHas } from './host-needs.js';
 import { sandboxContract } from './sandbox-contract.js';
@@ -26,7 +26,7 @@ describe('BwrapSandbox', () => {
       console.log(`# skipping the bubblewrap contract: ${probe.bwrapProblem}`);
       return undefined;
     }
-    return new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: probe.cgroups, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
+    return new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: probe.cgroups, users: await openInstanceUsers(probe.instanceUsers), stdio: new StdioPlan() });
   });
 });
 
@@ -37,7 +37,7 @@ describe('BwrapSandbox without pasta', () => {
       if (process.env.CI) throw new Error(`bubblewrap must work under CI: ${probe.bwrapProblem}`);
       return t.skip(`bubblewrap is not usable here: ${probe.bwrapProblem}`);
     }
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: undefined, uids: undefined, stdio: new StdioPlan(), userNetProblem: 'pasta is not installed' });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: undefined, users: await openInstanceUsers(probe.instanceUsers), stdio: new StdioPlan(), userNetProblem: 'pasta is not installed' });
     try {
       assert.deepEqual([...sandbox.networkPolicies].sort(), ['host', 'none']);
       assert.match(sandbox.protections().find((p) => p.name === 'network policy')!.detail, /outbound is refused: pasta is not installed/);
@@ -65,7 +65,7 @@ describe('BwrapSandbox failures', () => {
         remove: async () => undefined,
       }),
     };
-    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: failing, uids: probe.instanceUids ? new UidPool(probe.instanceUids) : undefined, stdio: new StdioPlan() });
+    const sandbox = new BwrapSandbox({ bwrap: probe.bwrap!, prlimit: probe.prlimit, cgroups: failing, users: await openInstanceUsers(probe.instanceUsers), stdio: new StdioPlan() });
     const work = await mkdtemp(join(tmpdir(), 'nimbus-sandbox-fail-'));
     const socketDir = join(work, 'p-fail');
     await mkdir(socketDir, { mode: 0o700 });

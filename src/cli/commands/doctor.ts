@@ -7,13 +7,15 @@ Examples:
   $ nimbus doctor
   $ nimbus doctor --json
 
-Checks this machine the way \`nimbus up\` does at start-up (bubblewrap, user namespaces, cgroups,
+Checks this machine the way \`nimbus up\` does at start-up (bubblewrap, user namespaces, a uid per instance, cgroups,
 rlimits, pasta for the outbound network, a real node instance in the sandbox), starts one instance of each runtime in the sandbox
 that would be used, and lists the protections instances would get here. Nothing is left running.`;
 
 /** Fixes to suggest for a failed check, by check name. */
 const FIXES: Record<string, string> = {
   bubblewrap: 'install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap) and allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 where it exists)',
+  'unprivileged user':
+    'install uidmap (Debian/Ubuntu: sudo apt-get install uidmap) and give the user subordinate ids (sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <user>), so each instance runs as a uid of its own; or run nimbus as root',
   cgroups: 'run nimbus as root, or in a cgroup delegated to its user (e.g. systemd-run --user --scope -p Delegate=yes nimbus up)',
   rlimits: 'install util-linux (prlimit)',
   'user-mode networking': 'install passt (Debian/Ubuntu: sudo apt-get install passt), which gives --network outbound (the default) its own network; without it only --network none and host can be deployed',

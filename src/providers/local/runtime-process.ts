@@ -94,7 +94,8 @@ export class RuntimeProcess {
       this.exitInfo = info;
       proc.control.destroy();
       void this.dispatcher.destroy().catch(() => undefined);
-      void rm(deps.socketDir, { recursive: true, force: true });
+      // Never rejects: what an instance left there that the platform cannot remove stays (the sandbox removes what it must).
+      void rm(deps.socketDir, { recursive: true, force: true }).catch(() => undefined);
       for (const listener of this.exitListeners) listener();
       return info;
     });

@@ -29,6 +29,21 @@ def apply_memory_limit(memory_mb):
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
+def stay_undumpable():
+    """PR_SET_DUMPABLE 0: no other process of the instance's uid (a child the function starts, or
+    anything else running as that uid) can open this process's /proc/<pid>/mem or attach to it,
+    where the function's secrets sit; only a process with CAP_SYS_PTRACE over the instance can.
+    Children the function execs are dumpable again (exec resets it), this process stays not.
+    Answers whether it took effect (not on a libc without prctl)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(4, 0, 0, 0, 0) == 0 and libc.prctl(3, 0, 0, 0, 0) == 0  # SET, then GET_DUMPABLE
+    except (OSError, AttributeError):
+        return False
+
+
 def limit_malloc_arenas():
     """glibc reserves a 64 MB arena per thread that allocates; under RLIMIT_AS that address space
     would run out long before the memory does. Python threads take turns under the GIL anyway, so

@@ -257,6 +257,7 @@ def has_control_channel():
 
 
 def main(argv):
+    setup.stay_undumpable()  # first: before the function's secrets reach this process
     control = has_control_channel()
     memory_mb = int(argv[argv.index("--memory-mb") + 1]) if "--memory-mb" in argv else 0
     setup.limit_malloc_arenas()
