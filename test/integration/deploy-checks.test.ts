@@ -91,4 +91,20 @@ describe('deploy-time checks', () => {
     assert.match(logged, /RangeError: boom\n\s+at fail \(lib\/fail\.js:2:9\)\n\s+at .*\(index\.js:2:22\)/);
     assert.doesNotMatch(logged, /__nimbus_bundle/);
   });
+
+  test('a folder written for the other runtime is refused with RUNTIME_MISMATCH; version 1 keeps serving', async () => {
+    const good = await writeFunction({ 'index.js': 'export default () => new Response("v1");\n' });
+    dirs.push(good);
+    await deploy(platform.url, 'mismatch', good);
+    const python = await put('mismatch', { 'package.json': '{"name":"x"}', 'index.js': 'export default () => new Response("v2");\n' }, { runtime: 'python' });
+    assert.equal(python.status, 400);
+    assert.equal(python.headers['x-nimbus-error'], 'RUNTIME_MISMATCH');
+    assert.equal(python.json?.error?.code, 'RUNTIME_MISMATCH');
+    assert.match(python.json?.error?.message, /looks like Node\.js \(index\.js, package\.json\)\. Deploy it with --runtime node/);
+    const node = await put('mismatch', { 'handler.py': 'def handler(event, context):\n    return "v2"\n' }, { runtime: 'node' });
+    assert.equal(node.json?.error?.code, 'RUNTIME_MISMATCH');
+    assert.match(node.json?.error?.message, /looks like Python \(handler\.py\)\. Deploy it with --runtime python/);
+    assert.equal((await invoke(platform.url, 'mismatch')).text, 'v1');
+    assert.equal((await api(platform.url, 'GET', '/api/v1/functions/mismatch')).json?.version, 1);
+  });
 });
