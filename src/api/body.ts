@@ -5,7 +5,7 @@ import { readBody } from '../http/read-body.js';
 export { readBody };
 
 /** Largest JSON body the management API reads. */
-const MAX_JSON_BYTES = 1024 * 1024;
+export const MAX_JSON_BYTES = 1024 * 1024;
 
 /** Reads a JSON request body: 415 for other content types, INVALID_JSON for bad syntax, 413 when huge. */
 export async function readJson(req: IncomingMessage): Promise<unknown> {

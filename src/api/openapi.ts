@@ -98,6 +98,9 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
           },
         },
       },
+      '/api/v1/limits': {
+        get: { summary: "The platform's size limits, for clients to check before sending", responses: { 200: { description: 'The limits, in bytes', content: json(ref('Limits')) } } },
+      },
       '/api/v1/functions': {
         get: { summary: 'List functions', responses: { 200: { description: 'Functions by name', content: json({ type: 'object', properties: { functions: { type: 'array', items: ref('Function') } } }) } } },
       },
@@ -110,7 +113,7 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
           responses: {
             200: { description: 'Updated', content: json(ref('Function')) },
             201: { description: 'Created', content: json(ref('Function')) },
-            400: errorResponse('INVALID_NAME, INVALID_REQUEST, INVALID_JSON, PACKAGE_NOT_FOUND, UNKNOWN_SECRET, RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND, BUILD_FAILED'),
+            400: errorResponse('INVALID_NAME, INVALID_REQUEST, INVALID_JSON, PACKAGE_NOT_FOUND, UNKNOWN_SECRET, RUNTIME_NOT_DETECTED, RUNTIME_MISMATCH, HANDLER_NOT_FOUND, HANDLER_SYNTAX_ERROR, BUILD_FAILED'),
           },
         },
         delete: { summary: 'Delete a function', responses: { 204: { description: 'Deleted' }, 400: errorResponse('INVALID_NAME'), 404: errorResponse('FUNCTION_NOT_FOUND') } },
@@ -182,6 +185,19 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
         Package: {
           type: 'object',
           properties: { sha256: { type: 'string' }, size: { type: 'integer' }, format: { type: 'string', enum: ['tar.gz', 'zip', 'file'] }, files: { type: 'integer' }, unpackedBytes: { type: 'integer' } },
+        },
+        Limits: {
+          type: 'object',
+          required: ['package', 'invokeBodyBytes', 'apiBodyBytes'],
+          properties: {
+            package: {
+              type: 'object',
+              required: ['maxBytes', 'maxUnpackedBytes', 'maxEntries'],
+              properties: { maxBytes: { type: 'integer', description: 'largest upload' }, maxUnpackedBytes: { type: 'integer' }, maxEntries: { type: 'integer' } },
+            },
+            invokeBodyBytes: { type: 'integer', description: 'largest invocation request body' },
+            apiBodyBytes: { type: 'integer', description: 'largest management API JSON body' },
+          },
         },
         LogEntry: {
           type: 'object',

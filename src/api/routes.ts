@@ -8,13 +8,13 @@ import { assertFunctionName } from '../core/spec.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { PackageLimits, PackageRepository } from '../packages/types.js';
 import type { LogBuffer } from '../telemetry/logs.js';
-import { baseUrlOf, readJson } from './body.js';
+import { baseUrlOf, MAX_JSON_BYTES, readJson } from './body.js';
 import type { FunctionViews } from './function-view.js';
 import { serveLogs } from './logs-route.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRoute, matchRoute, type RouteAccess, scopeOf } from './route-table.js';
 import { secretRoutes } from './secret-routes.js';
-import { PACKAGE_FILENAME_HEADER } from './wire.js';
+import { PACKAGE_FILENAME_HEADER, type PlatformLimits } from './wire.js';
 
 export type { ApiRoute, Handler, RouteAccess } from './route-table.js';
 
@@ -23,6 +23,8 @@ export interface ApiDeps {
   views: FunctionViews;
   packages: PackageRepository;
   packageLimits: PackageLimits;
+  /** The largest invocation body the gateway takes (answered by `GET /api/v1/limits`). */
+  maxBodyBytes: number;
   logs: LogBuffer;
   secrets: SecretService;
   clock: Clock;
@@ -51,6 +53,11 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
       pattern: /^\/api\/v1\/openapi\.json$/,
       // Open: the description holds nothing about this platform.
       methods: { GET: { scope: 'open', handle: (req, res) => sendJson(res, 200, openApiDocument(base(req), scopeFor)) } },
+    },
+    {
+      pattern: /^\/api\/v1\/limits$/,
+      // Read: a client checks a package against them before uploading it (scope deploy).
+      methods: { GET: { scope: 'read', handle: (_req, res) => sendJson(res, 200, platformLimits(deps)) } },
     },
     {
       pattern: /^\/api\/v1\/packages$/,
@@ -124,6 +131,11 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
     },
     ...secretRoutes(deps.secrets),
   ];
+}
+
+function platformLimits(deps: Pick<ApiDeps, 'packageLimits' | 'maxBodyBytes'>): PlatformLimits {
+  const { maxCompressedBytes, maxUnpackedBytes, maxEntries } = deps.packageLimits;
+  return { package: { maxBytes: maxCompressedBytes, maxUnpackedBytes, maxEntries }, invokeBodyBytes: deps.maxBodyBytes, apiBodyBytes: MAX_JSON_BYTES };
 }
 
 /** Every route of the API: the ones here, then `deps.extraRoutes`. */

@@ -261,6 +261,27 @@ export interface FunctionList {
 }
 
 /** The answer to `POST /api/v1/packages`: the stored package, by content hash. */
+/**
+ * `GET /api/v1/limits` (scope read): the limits of this platform that a client can check before
+ * it sends something, so it can say what is too large instead of sending it for a 413. Sizes in
+ * bytes. Platforms older than this route answer 404: check nothing then.
+ */
+export interface PlatformLimits {
+  /** Upload limits of `POST /api/v1/packages`. */
+  package: {
+    /** Largest upload (the archive as sent, or a single file). */
+    maxBytes: number;
+    /** Largest total of the unpacked files. */
+    maxUnpackedBytes: number;
+    /** Most archive entries (files, folders and links). */
+    maxEntries: number;
+  };
+  /** Largest invocation request body (`nimbus up --max-body`). */
+  invokeBodyBytes: number;
+  /** Largest JSON body the management API reads (a deploy's settings, a token request). */
+  apiBodyBytes: number;
+}
+
 export interface PackageInfo {
   sha256: string;
   /** Upload size in bytes. */

@@ -17,6 +17,7 @@ import {
   type LogsQuery,
   PACKAGE_FILENAME_HEADER,
   type PackageInfo,
+  type PlatformLimits,
   PREFER_HEADER,
   type PurgeResult,
   type RedriveRequest,
@@ -191,6 +192,21 @@ export class NimbusClient {
     if (filename !== undefined) headers[PACKAGE_FILENAME_HEADER] = filename;
     const res = await this.raw('/api/v1/packages', { method: 'POST', headers, body: bytes });
     return this.decode<PackageInfo>(res);
+  }
+
+  /**
+   * `GET /api/v1/limits`: the platform's size limits; undefined from a platform that predates the
+   * route (404), or answers something else, so the caller checks nothing rather than fail.
+   */
+  async limits(): Promise<PlatformLimits | undefined> {
+    const res = await this.raw('/api/v1/limits', { headers: { accept: 'application/json' } });
+    if (res.status === 404 || res.status === 405) {
+      await res.body.dump();
+      return undefined;
+    }
+    const limits = await this.decode<Partial<PlatformLimits> | undefined>(res);
+    const pkg = limits?.package;
+    return pkg && [pkg.maxBytes, pkg.maxUnpackedBytes, pkg.maxEntries].every((n) => typeof n === 'number') ? (limits as PlatformLimits) : undefined;
   }
 
   /** `PUT /api/v1/functions/{name}`: create the function or deploy a new version. */

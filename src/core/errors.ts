@@ -40,6 +40,7 @@ export const ERRORS = {
   EMPTY_PACKAGE: { status: 400, retryable: false, description: 'The package contains no files.' },
   PACKAGE_NOT_FOUND: { status: 400, retryable: false, description: 'The referenced package hash was never uploaded.' },
   RUNTIME_NOT_DETECTED: { status: 400, retryable: false, description: 'The runtime could not be detected; pass it explicitly.' },
+  RUNTIME_MISMATCH: { status: 400, retryable: false, description: 'The runtime asked for has no source file in the package, which looks like the other runtime.' },
   HANDLER_NOT_FOUND: { status: 400, retryable: false, description: 'The handler entry file or export does not exist in the package.' },
   INVALID_MANIFEST: { status: 400, retryable: false, description: "The package's nimbus.json is not valid." },
   HANDLER_SYNTAX_ERROR: { status: 400, retryable: false, description: 'The code does not parse; the message names the file and line.' },

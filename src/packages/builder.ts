@@ -15,7 +15,7 @@ import type { Builder, BuildOptions, BuildResult, PackageRepository } from './ty
  * Part of every build id. Bump it whenever the builder's output for the same input changes
  * (esbuild options, layout), so old build directories are not reused for new builds.
  */
-export const BUILDER_VERSION = '1';
+export const BUILDER_VERSION = '2';
 
 /**
  * Builds packages into `<dataDir>/builds/<buildId>/`: a mirror of the package tree (hard
@@ -50,7 +50,8 @@ export class EsbuildBuilder implements Builder {
       const buildId = buildIdFor(sha256, resolved);
       const dir = this.buildDir(buildId);
       if (!(await exists(dir))) await this.create(tree, resolved, dir);
-      const build: BuildRef = { buildId, entry: await builtEntry(dir, resolved), export: resolved.export };
+      const entry = await builtEntry(dir, resolved);
+      const build: BuildRef = { buildId, entry, ...(entry !== resolved.entry ? { source: resolved.entry } : {}), export: resolved.export };
       return { runtime: resolved.runtime, handler: resolved.handler, build };
     } catch (err) {
       throw toNimbusError(err);

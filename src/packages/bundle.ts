@@ -7,6 +7,8 @@ import { exists } from './fs-util.js';
 /** File names of the bundle at the build root; the `__nimbus_` prefix keeps clear of user files. */
 export const CJS_BUNDLE = '__nimbus_bundle.cjs';
 export const ESM_BUNDLE = '__nimbus_bundle.mjs';
+/** Every file a node build adds: the bundle and its source map (`<bundle>.map`). */
+const BUILT_FILES = [CJS_BUNDLE, ESM_BUNDLE, `${CJS_BUNDLE}.map`, `${ESM_BUNDLE}.map`];
 
 /** How many esbuild errors a BUILD_FAILED message quotes. */
 const MAX_QUOTED_ERRORS = 5;
@@ -19,7 +21,7 @@ const ESM_REQUIRE_BANNER = "import { createRequire as __nimbusCreateRequire } fr
 
 /**
  * Bundles the node entry `entry` (relative to `root`) with its imports into one file at `root`,
- * and returns that file's name. CommonJS is preferred: the shim loads it with `require()`,
+ * with its source map beside it (`<bundle>.map`), and returns the bundle's name. CommonJS is preferred: the shim loads it with `require()`,
  * several times faster than `import()`. Code using top-level await cannot be CommonJS, so only
  * then is the bundle ESM.
  *
@@ -32,7 +34,7 @@ const ESM_REQUIRE_BANNER = "import { createRequire as __nimbusCreateRequire } fr
 export async function bundleNode(root: string, entry: string): Promise<string> {
   // The bundle names are reserved: a user file so named would be a hard link into the immutable
   // package (never to be written through), and would make the built entry ambiguous.
-  for (const name of [CJS_BUNDLE, ESM_BUNDLE]) await rm(join(root, name), { force: true });
+  for (const name of BUILT_FILES) await rm(join(root, name), { force: true });
   const external = ['*.node', ...(await nativePackages(root))];
   try {
     return await bundleAs(root, entry, 'cjs', external);
@@ -59,6 +61,11 @@ async function bundleAs(root: string, entry: string, format: 'cjs' | 'esm', exte
     format,
     target: 'node20',
     keepNames: true,
+    // A map beside the bundle, without a sourceMappingURL comment and without the sources' text:
+    // node never reads it while loading, and the shim reads it only to report a stack with the
+    // user's own files and lines (src/runtimes/node/stack-map.cts).
+    sourcemap: 'external',
+    sourcesContent: false,
     logLevel: 'silent',
     external,
     ...(format === 'esm' ? { banner: { js: ESM_REQUIRE_BANNER } } : {}),

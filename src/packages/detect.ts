@@ -1,21 +1,21 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isNimbusError, NimbusError } from '../core/errors.js';
 import type { ExecProtocol, RuntimeName } from '../core/spec.js';
 import { MANIFEST_FILE, readManifest, resolveExecHandler } from './exec-handler.js';
 import { filesIn, isNodeSource, type ResolvedHandler } from './handler-files.js';
 import { resolveNodeHandler } from './node-handler.js';
 import { resolvePythonHandler } from './python-handler.js';
+import { checkRuntimeFits, containsFile } from './runtime-fit.js';
 
 /** Files that make a package python even next to JS files. */
 const PYTHON_MARKERS = ['handler.py', 'main.py', 'lambda_function.py'];
 
 /**
  * Decides the runtime and handler of the package in `tree`, using what the user gave.
- * Without a runtime: a given handler that resolves for node (then python) decides it; otherwise
+ * A runtime given for a package that has none of its files and looks like the other one is
+ * refused (see {@link checkRuntimeFits}). Without a runtime: a given handler that resolves for node (then python) decides it; otherwise
  * the files do (see {@link detectRuntime}).
  *
- * @throws RUNTIME_NOT_DETECTED, HANDLER_NOT_FOUND
+ * @throws RUNTIME_NOT_DETECTED, RUNTIME_MISMATCH, HANDLER_NOT_FOUND
  */
 export async function resolveHandler(
   tree: string,
@@ -30,6 +30,7 @@ export async function resolveHandler(
   if (options.runtime === 'exec' || options.command !== undefined || (options.runtime === undefined && handler === undefined && (await readManifest(tree)) !== undefined)) {
     return resolveExecHandler(tree, { command: options.command ?? handler, protocol: options.protocol });
   }
+  if (options.runtime === 'node' || options.runtime === 'python') await checkRuntimeFits(tree, options.runtime, () => detectedOrNone(tree));
   if (options.runtime === 'node') return resolveNodeHandler(tree, handler);
   if (options.runtime === 'python') return resolvePythonHandler(tree, handler);
   if (handler !== undefined) {
@@ -57,7 +58,7 @@ export async function detectRuntime(tree: string): Promise<RuntimeName> {
   if (root.some((name) => PYTHON_MARKERS.includes(name))) return 'python';
   const nodeAtRoot = root.includes('package.json') || root.some(isNodeSource);
   if (!nodeAtRoot && root.some((name) => name.endsWith('.py'))) return 'python';
-  if (nodeAtRoot || (await containsNodeSource(tree))) return 'node';
+  if (nodeAtRoot || (await containsFile(tree, isNodeSource))) return 'node';
   throw new NimbusError(
     'RUNTIME_NOT_DETECTED',
     `Cannot tell the runtime from the package: looked for ${MANIFEST_FILE} (exec), ${PYTHON_MARKERS.join(', ')} or .py files (python), and package.json or .js/.ts files (node). Pass it explicitly, e.g. --runtime node --handler src/app.ts, --runtime python --handler app.handler, or --runtime exec --command ./server for any program.`,
@@ -65,13 +66,12 @@ export async function detectRuntime(tree: string): Promise<RuntimeName> {
   );
 }
 
-async function containsNodeSource(dir: string): Promise<boolean> {
-  for (const dirent of await readdir(dir, { withFileTypes: true })) {
-    if (dirent.isFile() && isNodeSource(dirent.name)) return true;
-    // Dependencies are not the function's code; hidden folders (.git, .venv) are tooling.
-    if (dirent.isDirectory() && dirent.name !== 'node_modules' && !dirent.name.startsWith('.')) {
-      if (await containsNodeSource(join(dir, dirent.name))) return true;
-    }
+/** The runtime the files suggest, or undefined when they suggest none. */
+async function detectedOrNone(tree: string): Promise<RuntimeName | undefined> {
+  try {
+    return await detectRuntime(tree);
+  } catch (err) {
+    if (isNimbusError(err) && err.code === 'RUNTIME_NOT_DETECTED') return undefined;
+    throw err;
   }
-  return false;
 }

@@ -68,7 +68,7 @@ export function startApiRole(
     ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service }),
   ];
   const authorize = apiAuthorizer(access.tokens, authFailures);
-  const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
+  const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, maxBodyBytes: options.maxBodyBytes, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
   return { handle, service, secrets };
 }
 

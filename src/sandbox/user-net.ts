@@ -120,6 +120,9 @@ export class UserNet {
       '--userns', '{userns}',
       '--netns', '{netns}',
     ], true);
+    // Like every pipe to a process that may die at any moment: an error (EPIPE) with no listener
+    // would be an uncaught exception that takes the platform down (see ignoreStdioErrors).
+    child.stdin.on('error', () => undefined);
     child.stdin.end();
     const stderr = collect(child.stderr);
     let exited = false;

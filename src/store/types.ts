@@ -8,6 +8,8 @@ export interface BuildRef {
   buildId: string;
   /** File to load, relative to the build directory. */
   entry: string;
+  /** The user's file `entry` was built from, when they differ (node: the bundle's source); named in load errors. */
+  source?: string | undefined;
   /** Export to call (see InitRequest.export); undefined means detect. */
   export?: string | undefined;
 }

@@ -23,6 +23,7 @@ describe('the scope each API route declares', () => {
   const cases: Array<[string, string, string | null]> = [
     ['GET', '/api/v1/openapi.json', null],
     ['GET', '/api/v1/functions', 'read'],
+    ['GET', '/api/v1/limits', 'read'],
     ['GET', '/api/v1/functions/hello', 'read'],
     ['GET', '/api/v1/functions/hello/logs', 'read'],
     ['GET', '/api/v1/whoami', 'read'],

@@ -22,6 +22,38 @@ int main(void) {
 }
 `;
 
+/** A Python program serving HTTP on the unix socket it is offered, never on a port. */
+const UNIX_SOCKET_SERVER = `import os, socketserver
+from http.server import BaseHTTPRequestHandler
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, text):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.answer(200, "unix socket %s" % self.path)
+
+    def do_POST(self):
+        self.answer(201, self.rfile.read(int(self.headers["content-length"])).decode().upper())
+
+    def log_message(self, format, *args):
+        pass  # the default one reads a client address, which a unix socket has not
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+path = os.environ["NIMBUS_HTTP_SOCKET"]
+print("serving on", path, flush=True)
+Server(path, Handler).serve_forever()
+`;
+
 describe('exec runtime: any program', () => {
   let platform: TestPlatform;
   const dirs: string[] = [];
@@ -77,6 +109,21 @@ describe('exec runtime: any program', () => {
     assert.deepEqual(JSON.parse(post.text), { echo: 'ping' });
     // One program serves them all: the same instance process answered both.
     assert.equal(platform.server.instancePids('pyserver').length, 1);
+  });
+
+  test('http on a unix socket: a Python UnixStreamServer at $NIMBUS_HTTP_SOCKET, no setting needed', async () => {
+    const dir = await writeFunction({ 'server.py': UNIX_SOCKET_SERVER });
+    dirs.push(dir);
+    const res = await deployRaw('unixpy', dir, { runtime: 'exec', command: 'python3 server.py' });
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    assert.equal(res.json?.lastStartError, undefined);
+    const get = await invoke(platform.url, 'unixpy/some/path?q=1');
+    assert.equal(get.status, 200, get.text);
+    assert.equal(get.text, 'unix socket /some/path?q=1');
+    const post = await invoke(platform.url, 'unixpy', { method: 'POST', body: 'over a socket' });
+    assert.equal(post.status, 201);
+    assert.equal(post.text, 'OVER A SOCKET');
+    await waitFor(async () => JSON.stringify((await api(platform.url, 'GET', '/api/v1/functions/unixpy/logs')).json).includes('serving on /'), 10_000, 'the program output in the logs');
   });
 
   test('a C program compiled here, deployed with --command (stdio)', async () => {

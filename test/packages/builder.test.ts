@@ -52,9 +52,16 @@ describe('EsbuildBuilder: node', () => {
     assert.equal(result.runtime, 'node');
     assert.equal(result.handler, 'index.ts');
     assert.equal(result.build.entry, '__nimbus_bundle.cjs');
+    assert.equal(result.build.source, 'index.ts', 'load errors name the source, not the bundle');
     assert.equal(result.build.export, undefined);
     assert.match(result.build.buildId, /^[a-f0-9]{32}$/);
     const dir = builder.buildDir(result.build.buildId);
+    // The source map lies beside the bundle, small (no sources' text) and not named by it, so
+    // node never reads it while loading.
+    const map = JSON.parse(await readFile(join(dir, '__nimbus_bundle.cjs.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    assert.deepEqual(map.sources.sort(), ['index.ts', 'lib/greet.ts']);
+    assert.equal(map.sourcesContent, undefined);
+    assert.doesNotMatch(await readFile(join(dir, result.build.entry), 'utf8'), /sourceMappingURL/);
     const loaded = require(join(dir, result.build.entry)) as { default: { fetch(): string } };
     assert.equal(loaded.default.fetch(), 'hello nimbus');
     const [mirrored, original] = await Promise.all([stat(join(dir, 'lib/greet.ts')), stat(join(repo.treeDir(sha), 'lib/greet.ts'))]);

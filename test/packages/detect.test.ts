@@ -109,6 +109,26 @@ describe('python handlers', () => {
     await refuses({ 'handler.py': PY }, { runtime: 'python', handler: 'nope.handler' }, 'HANDLER_NOT_FOUND', /tried nope\.py, nope\/__init__\.py/);
     await refuses({ 'handler.py': PY }, { runtime: 'python', handler: 'handler' }, 'HANDLER_NOT_FOUND', /module\.function/);
     await refuses({ 'handler.py': 'def other(): pass\n', 'util.py': '' }, {}, 'HANDLER_NOT_FOUND', /handler\(\) in handler\.py/);
-    await refuses({ 'app.py': PY }, { runtime: 'node' }, 'HANDLER_NOT_FOUND');
+  });
+});
+
+describe('a runtime that does not fit the package', () => {
+  test('node asked of python files is RUNTIME_MISMATCH naming the files and the runtime to use', async () => {
+    await refuses({ 'app.py': PY }, { runtime: 'node' }, 'RUNTIME_MISMATCH', /runtime asked for is node, but the package has no \.js or \.ts file and looks like Python \(app\.py\)\. Deploy it with --runtime python/);
+    await refuses({ 'handler.py': PY, 'requirements.txt': '' }, { runtime: 'node', handler: 'handler.handler' }, 'RUNTIME_MISMATCH', /--runtime python/);
+  });
+
+  test('python asked of a node folder is RUNTIME_MISMATCH', async () => {
+    await refuses({ 'package.json': '{}', 'index.js': JS }, { runtime: 'python' }, 'RUNTIME_MISMATCH', /looks like Node\.js \(index\.js, package\.json\)\. Deploy it with --runtime node \("runtime": "node"\), or leave the runtime out/);
+    await refuses({ 'src/app.ts': JS }, { runtime: 'python', handler: 'app.handler' }, 'RUNTIME_MISMATCH', /looks like Node\.js\. Deploy it with --runtime node/);
+  });
+
+  test('a runtime with any file of its own is not a mismatch: the handler is looked for as before', async () => {
+    await refuses({ 'index.js': JS, 'scripts/tool.py': '' }, { runtime: 'python' }, 'HANDLER_NOT_FOUND');
+    await refuses({ 'handler.py': PY, 'build/gen.js': '' }, { runtime: 'node' }, 'HANDLER_NOT_FOUND');
+    // Only node_modules has JS: the package is python's.
+    await resolves({ 'handler.py': PY, 'node_modules/x/index.js': '' }, { runtime: 'python' }, { runtime: 'python', handler: 'handler.handler', entry: 'handler.py', export: 'handler' });
+    // Neither runtime's files: nothing to suggest, so the handler error stays.
+    await refuses({ 'README.md': '' }, { runtime: 'python' }, 'HANDLER_NOT_FOUND');
   });
 });

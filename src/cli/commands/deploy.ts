@@ -82,7 +82,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .addOption(new Option('-r, --runtime <runtime>', 'runtime (default: detected from the files)').choices(RUNTIMES))
     .option('--handler <spec>', 'node: entry file or file.export; python: module.function (default: detected)')
     .option('--command <command>', "exec: the command line that runs the program, e.g. './server --verbose' (default: from nimbus.json)")
-    .addOption(new Option('--protocol <protocol>', 'exec: http (serves HTTP on $PORT) or stdio (one process per request) (default: http)').choices(EXEC_PROTOCOLS))
+    .addOption(new Option('--protocol <protocol>', 'exec: http (serves HTTP on $PORT or the unix socket $NIMBUS_HTTP_SOCKET) or stdio (one process per request) (default: http)').choices(EXEC_PROTOCOLS))
     .option('-e, --env <KEY=VALUE>', 'environment variable for the function (repeatable)', collectEnv)
     .option('--secret <NAME>', 'expose a secret as the env variable NAME (repeatable; replaces the previous list)', collectSecret)
     .addOption(new Option('--no-secrets', 'deploy without secrets (drops those of the previous version)').conflicts('secret'))

@@ -96,6 +96,7 @@ export class LocalInstance implements ProvidedInstance {
       version: record.version,
       codeDir: await proc.mountCode(deps.codeDir),
       entry: record.build.entry,
+      ...(record.build.source ? { source: record.build.source } : {}),
       env: { ...record.spec.env, ...secretEnv },
       timeoutMs: record.spec.timeoutMs,
       memoryMb: record.spec.memoryMb,

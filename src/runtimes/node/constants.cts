@@ -32,6 +32,11 @@ export interface InitRequest {
   /** File to load, relative to codeDir (node: the built bundle; python: the module file). */
   entry: string;
   /**
+   * The user's file `entry` was built from, when they differ (node: the source of the bundle):
+   * the file that messages name. Optional: absent, messages name `entry`.
+   */
+  source?: string;
+  /**
    * Export to call. node: `default` (Web-standard fetch handler) or a named export called
    * Lambda-style; undefined means detect (default export, else `handler`). python: the function name.
    */

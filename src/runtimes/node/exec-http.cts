@@ -1,10 +1,12 @@
 /**
  * The `http` protocol of the exec runtime: a long-running program serving HTTP on 127.0.0.1:$PORT,
- * to which each invocation is proxied (request and response streamed both ways).
+ * or on the unix socket at $NIMBUS_HTTP_SOCKET, to which each invocation is proxied (request and
+ * response streamed both ways).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type NetConnectOpts } from 'node:net';
 import { logLines } from './exec-lines.cjs';
 import { failInvocation } from './http-util.cjs';
 
@@ -23,9 +25,16 @@ function freePort(): Promise<number> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
+/** Where the program listens: its port on loopback, or its unix socket. */
+type Listener = { host: '127.0.0.1'; port: number } | { socketPath: string };
+
+/** The environment variable that names the unix socket a program may serve on instead of $PORT. */
+export const HTTP_SOCKET_ENV = 'NIMBUS_HTTP_SOCKET';
+
+function accepts(listener: Listener): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const options: NetConnectOpts = 'socketPath' in listener ? { path: listener.socketPath } : listener;
+    const socket = connect(options);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -62,10 +71,10 @@ export class ExecHttpProgram {
   private readonly agent = new Agent({ keepAlive: true });
   private ended = false;
 
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly port: number,
-  ) {
+  /** Where the program listens; set once it accepts connections. */
+  private listener: Listener | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.ended = true;
@@ -79,12 +88,18 @@ export class ExecHttpProgram {
   }
 
   /**
-   * Starts the program with PORT set and resolves once it accepts connections on that port.
+   * Starts the program with PORT and NIMBUS_HTTP_SOCKET set, and resolves once it accepts
+   * connections on either: the first it serves on is the one invocations go to, so a program
+   * chooses by binding, with no setting to get wrong.
+   * @param socketPath the socket path offered, in a folder of the instance's own.
    * @throws when it exits first or does not listen within `timeoutMs`, with its last output.
    */
-  static async start(command: string, cwd: string, env: Record<string, string>, timeoutMs: number): Promise<ExecHttpProgram> {
+  static async start(command: string, cwd: string, env: Record<string, string>, options: { timeoutMs: number; socketPath: string }): Promise<ExecHttpProgram> {
     const port = await freePort();
-    const child = spawnCommand(command, cwd, { ...env, PORT: String(port) });
+    const { socketPath, timeoutMs } = options;
+    // A socket file left by an earlier program would make its bind fail (EADDRINUSE).
+    rmSync(socketPath, { force: true });
+    const child = spawnCommand(command, cwd, { ...env, PORT: String(port), [HTTP_SOCKET_ENV]: socketPath });
     child.stdin!.end();
     const tail: string[] = [];
     const remember = (line: string) => {
@@ -93,24 +108,31 @@ export class ExecHttpProgram {
     };
     logLines(child.stdout!, 'out', null, remember);
     logLines(child.stderr!, 'err', null, remember);
-    const program = new ExecHttpProgram(child, port);
+    const program = new ExecHttpProgram(child);
+    const candidates: Listener[] = [{ socketPath }, { host: '127.0.0.1', port }];
     const deadline = performance.now() + timeoutMs;
+    const where = `$PORT (${port}) or $${HTTP_SOCKET_ENV} (${socketPath})`;
     while (!program.ended) {
-      if (await accepts(port)) return program;
+      for (const candidate of candidates) {
+        if (await accepts(candidate)) {
+          program.listener = candidate;
+          return program;
+        }
+      }
       if (performance.now() > deadline) {
         program.kill();
-        throw new Error(`${command} did not listen on $PORT (${port}) within ${timeoutMs} ms${tail.length ? `; last output: ${tail.at(-1)}` : ''}`);
+        throw new Error(`${command} did not listen on ${where} within ${timeoutMs} ms${tail.length ? `; last output: ${tail.at(-1)}` : ''}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const how = await program.exited;
-    throw new Error(`${command} ${how} before listening on $PORT${tail.length ? `; last output: ${tail.at(-1)}` : ''}`);
+    throw new Error(`${command} ${how} before listening on $PORT or $${HTTP_SOCKET_ENV}${tail.length ? `; last output: ${tail.at(-1)}` : ''}`);
   }
 
   /** Proxies one invocation to the program. */
   forward(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     return new Promise((resolve) => {
-      const upstream = httpRequest({ host: '127.0.0.1', port: this.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (answer) => {
+      const upstream = httpRequest({ ...this.listener, method: req.method, path: req.url, headers: req.headers, agent: this.agent }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.rawHeaders));
         answer.pipe(res);
         answer.once('end', resolve);

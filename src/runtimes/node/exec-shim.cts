@@ -4,7 +4,8 @@
  * directory, the way its protocol (the init's `export`) says:
  *
  * - `http`: the command is a long-running program that serves HTTP on 127.0.0.1:$PORT (OpenFaaS
- *   of-watchdog's http mode, Knative's container contract); invocations are proxied to it.
+ *   of-watchdog's http mode, Knative's container contract), or on the unix socket at
+ *   $NIMBUS_HTTP_SOCKET; invocations are proxied to it.
  * - `stdio`: the command runs once per invocation, request body on stdin, response body from
  *   stdout (OpenFaaS's classic watchdog); see exec-stdio.
  *
@@ -12,6 +13,8 @@
  * runs in the sandbox, like the Node shim).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { INVOCATION_ID_HEADER, type InitRequest } from './constants.cjs';
 import { ExecHttpProgram } from './exec-http.cjs';
 import { runStdio } from './exec-stdio.cjs';
@@ -25,6 +28,12 @@ let program: ExecHttpProgram | undefined;
 let inflight = 0;
 let draining = false;
 let localIds = 0;
+/**
+ * The unix socket an http program may serve on: beside the shim's own, in the instance's private
+ * socket folder (writable by the instance alone, and a short path, under the 108-byte limit).
+ * Read before serveProtocol takes NIMBUS_SOCKET out of the environment.
+ */
+const programSocket = join(dirname(process.env.NIMBUS_SOCKET ?? join(tmpdir(), 'nimbus-exec', 'fn.sock')), 'http.sock');
 
 /** The program's environment: a clean base (what the platform gave the shim) plus the function's own. */
 function programEnv(extra: Record<string, string>): Record<string, string> {
@@ -49,7 +58,10 @@ async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<vo
   try {
     process.chdir(request.codeDir);
     if (protocol === 'http') {
-      program = await ExecHttpProgram.start(request.entry, request.codeDir, programEnv(request.env ?? {}), Math.min(request.timeoutMs || 10_000, 10_000));
+      program = await ExecHttpProgram.start(request.entry, request.codeDir, programEnv(request.env ?? {}), {
+        timeoutMs: Math.min(request.timeoutMs || 10_000, 10_000),
+        socketPath: programSocket,
+      });
       // The program is the function: when it ends, so does the instance (the platform replaces it).
       void program.exited.then((reason) => {
         shimLog(`the program ${reason}`);

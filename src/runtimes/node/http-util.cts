@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { inspect } from 'node:util';
 import { SHIM_ERROR_HEADER, type ShimErrorCode } from './constants.cjs';
 import { shimLog } from './log-capture.cjs';
+import { mapStack } from './stack-map.cjs';
 
 /** Sends a complete JSON response. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -28,10 +29,10 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Name, message and stack of anything thrown. */
+/** Name, message and stack of anything thrown; the stack names the user's files (see stack-map). */
 export function describeError(err: unknown): { type: string; message: string; stack: string } {
   if (err instanceof Error) {
-    return { type: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` };
+    return { type: err.name, message: err.message, stack: typeof err.stack === 'string' ? mapStack(err.stack) : `${err.name}: ${err.message}` };
   }
   const message = typeof err === 'string' ? err : inspect(err, { depth: 2, breakLength: Infinity });
   return { type: typeof err === 'string' ? 'Error' : typeof err, message, stack: message };

@@ -9,6 +9,7 @@ import { listenedServer } from './listen-capture.cjs';
 import type { NodeHttpHandler } from './node-http.cjs';
 import type { OpenFaasHandler } from './openfaas.cjs';
 import { looksLikeNodeHttp, looksLikeOpenFaas } from './params.cjs';
+import { mapStack, mapStacksOf, userLocation } from './stack-map.cjs';
 
 /** The `ctx` argument of a Web-standard handler (the Cloudflare Workers shape). */
 export interface WebContext {
@@ -95,20 +96,21 @@ function defaultExport(mod: unknown): unknown {
  */
 export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
   const file = resolve(init.codeDir, init.entry);
+  // Messages name the user's file, never the bundle built from it.
+  const shown = init.source ?? init.entry;
   if (!existsSync(file)) throw new LoadError('HANDLER_NOT_FOUND', `Entry file ${init.entry} does not exist in the function's code.`);
+  mapStacksOf(init.codeDir, file);
   let mod: unknown;
   try {
     mod = await loadModule(file);
   } catch (err) {
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const code = err instanceof SyntaxError ? 'HANDLER_SYNTAX_ERROR' : 'HANDLER_LOAD_FAILED';
-    throw new LoadError(code, `Loading ${init.entry} failed: ${message}`, err instanceof Error ? err.stack : undefined);
+    throw loadFailed(shown, err);
   }
 
   const wanted = init.export;
   if (wanted && wanted !== 'default') {
     const fn = named(mod, wanted);
-    if (typeof fn !== 'function') throw new LoadError('HANDLER_NOT_FOUND', `${init.entry} has no exported function named "${wanted}".`);
+    if (typeof fn !== 'function') throw new LoadError('HANDLER_NOT_FOUND', `${shown} has no exported function named "${wanted}".`);
     return { form: 'lambda', fn: fn as LambdaHandler };
   }
 
@@ -125,7 +127,7 @@ export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
     return { form: 'web', call: (request, env, ctx) => fetch.call(def, request, env, ctx) };
   }
   if (wanted === 'default') {
-    throw new LoadError('HANDLER_NOT_FOUND', `The default export of ${init.entry} is neither a function nor an object with a fetch method.`);
+    throw new LoadError('HANDLER_NOT_FOUND', `The default export of ${shown} is neither a function nor an object with a fetch method.`);
   }
   const handler = named(mod, 'handler');
   if (typeof handler === 'function') return { form: 'lambda', fn: handler as LambdaHandler };
@@ -134,9 +136,21 @@ export async function loadHandler(init: InitRequest): Promise<LoadedHandler> {
   if (server) return { form: 'node', handle: (req, res) => server.emit('request', req, res) };
   throw new LoadError(
     'HANDLER_NOT_FOUND',
-    `${init.entry} exports no handler and starts no server: export default a fetch handler (function or object with fetch), ` +
+    `${shown} exports no handler and starts no server: export default a fetch handler (function or object with fetch), ` +
       'a (req, res) function or app (Express, Koa, Fastify), or export a function named "handler"; or call app.listen().',
   );
+}
+
+/**
+ * The error of a module that threw while loading, naming where in the user's code (the bundle's
+ * name means nothing to its author): `Loading index.js failed: Error: no database (at index.js:3:9)`.
+ */
+function loadFailed(entry: string, err: unknown): LoadError {
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const code = err instanceof SyntaxError ? 'HANDLER_SYNTAX_ERROR' : 'HANDLER_LOAD_FAILED';
+  const stack = err instanceof Error && typeof err.stack === 'string' ? mapStack(err.stack) : undefined;
+  const at = stack === undefined ? undefined : userLocation(stack);
+  return new LoadError(code, `Loading ${entry} failed: ${message}${at === undefined ? '' : ` (at ${at})`}`, stack);
 }
 
 /**

@@ -54,13 +54,15 @@ function parseInit(body: Buffer): InitRequest {
     typeof init.entry === 'string' &&
     typeof init.function === 'string' &&
     (init.env === undefined || (typeof init.env === 'object' && init.env !== null)) &&
-    (init.export === undefined || init.export === null || typeof init.export === 'string');
+    (init.export === undefined || init.export === null || typeof init.export === 'string') &&
+    (init.source === undefined || typeof init.source === 'string');
   if (!ok) throw new Error('init needs function, codeDir and entry strings, and env as an object of strings');
   return {
     function: init.function!,
     version: Number(init.version ?? 0),
     codeDir: init.codeDir!,
     entry: init.entry!,
+    ...(init.source !== undefined ? { source: init.source } : {}),
     export: init.export ?? undefined,
     env: init.env ?? {},
     timeoutMs: Number(init.timeoutMs ?? 30_000),

@@ -56,6 +56,28 @@ def limit_malloc_arenas():
         pass  # not glibc: nothing to do
 
 
+def _relative(path, code_dir):
+    """`path` relative to the code directory when it is inside it: the name its author knows."""
+    prefix = code_dir.rstrip("/") + "/"
+    return path[len(prefix):] if path and path.startswith(prefix) else path
+
+
+def syntax_error(err, code_dir):
+    """`invalid syntax (lib/util.py, line 4)`: str(SyntaxError) names only the file's base name."""
+    if not err.filename or not err.lineno:
+        return "SyntaxError: %s" % err
+    return "SyntaxError: %s (%s, line %d)" % (err.msg, _relative(err.filename, code_dir), err.lineno)
+
+
+def user_location(err, code_dir):
+    """`lib/db.py:12`: the innermost frame of the traceback in the user's code, or None."""
+    import traceback
+
+    prefix = code_dir.rstrip("/") + "/"
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith(prefix)]
+    return "%s:%d" % (_relative(frames[-1].filename, code_dir), frames[-1].lineno) if frames else None
+
+
 def load_handler(init):
     """Loads the module file and returns ((handler, form), None) or (None, (code, message)).
 
@@ -91,8 +113,10 @@ def load_handler(init):
         sys.modules.pop(name, None)
         logs.log("init failed: " + "".join(traceback.format_exception(err)))
         # A syntax error is the code's fault before it runs: deploys refuse it (the message names file and line).
-        code = "HANDLER_SYNTAX_ERROR" if isinstance(err, SyntaxError) else "HANDLER_LOAD_FAILED"
-        return None, (code, "Loading %s failed: %s: %s" % (entry, type(err).__name__, err))
+        if isinstance(err, SyntaxError):
+            return None, ("HANDLER_SYNTAX_ERROR", "Loading %s failed: %s" % (entry, syntax_error(err, code_dir)))
+        where = user_location(err, code_dir)
+        return None, ("HANDLER_LOAD_FAILED", "Loading %s failed: %s: %s%s" % (entry, type(err).__name__, err, " (at %s)" % where if where else ""))
     fn = getattr(module, export, None)
     if not callable(fn):
         return None, ("HANDLER_NOT_FOUND", "%s has no function named %r." % (entry, export))

@@ -1,0 +1,100 @@
+/**
+ * Makes error stacks name the user's files. Node code runs as one esbuild bundle
+ * (`__nimbus_bundle.cjs`), built with an external source map next to it; the frames of a stack the
+ * shim reports (a load failure, a handler's error, an uncaught exception) are mapped back to the
+ * user's sources, written relative to the code directory (`index.js:3:9`).
+ *
+ * The map is read only when a stack is first reported, never on the cold-start path: Node's own
+ * `--enable-source-maps` would read and parse it while loading the bundle, for every instance.
+ */
+import { readFileSync } from 'node:fs';
+import { sep } from 'node:path';
+import { LazySourceMap } from './source-map.cjs';
+
+interface Target {
+  /** Absolute path of the code directory, with a trailing separator. */
+  codeDir: string;
+  /** Absolute path of the loaded file (the bundle, or the user's own file when not bundled). */
+  file: string;
+  /** The parsed map; undefined until first needed, null when there is none. */
+  map?: LazySourceMap | null;
+}
+
+let target: Target | undefined;
+
+/** A stack frame's location: `(/code/x.cjs:3:9)`, `at /code/x.cjs:3:9`, or with `file://`. */
+const FRAME_LOCATION = /(?:file:\/\/)?(\/[^\s():]*):(\d+):(\d+)/g;
+
+/**
+ * Says which file the shim loads from `codeDir`; stacks reported from now on are mapped through
+ * its source map (`<file>.map`), when it has one.
+ */
+export function mapStacksOf(codeDir: string, file: string): void {
+  target = { codeDir: codeDir.endsWith(sep) ? codeDir : `${codeDir}${sep}`, file };
+}
+
+function sourceMap(t: Target): LazySourceMap | null {
+  if (t.map !== undefined) return t.map;
+  t.map = null;
+  try {
+    t.map = LazySourceMap.from(JSON.parse(readFileSync(`${t.file}.map`, 'utf8')));
+  } catch {
+    // No map (not a bundle, or an older build): paths are still made relative.
+  }
+  return t.map;
+}
+
+/** The user's location of bundle position `line`:`column` (both 1-based), or undefined. */
+function original(t: Target, line: number, column: number): string | undefined {
+  const map = sourceMap(t);
+  if (!map) return undefined;
+  const found = map.find(line - 1, column - 1);
+  if (!found) return undefined;
+  // esbuild writes sources relative to the map, which lies at the code directory's root.
+  return `${relative(t, found.source)}:${found.line + 1}:${found.column + 1}`;
+}
+
+function relative(t: Target, path: string): string {
+  return path.startsWith(t.codeDir) ? path.slice(t.codeDir.length) : path;
+}
+
+/**
+ * `stack` with the bundle's frames mapped to the user's sources, and paths inside the code
+ * directory made relative to it. Unchanged before {@link mapStacksOf}.
+ */
+export function mapStack(stack: string): string {
+  const t = target;
+  if (!t) return stack;
+  return stack.replace(FRAME_LOCATION, (whole: string, path: string, line: string, column: string) => {
+    if (path === t.file) return original(t, Number(line), Number(column)) ?? `${relative(t, path)}:${line}:${column}`;
+    return path.startsWith(t.codeDir) ? `${relative(t, path)}:${line}:${column}` : whole;
+  });
+}
+
+/**
+ * The locations of `stack`'s frames (already mapped) in the code directory, innermost first:
+ * node's own frames and esbuild's helpers (unmapped bundle lines) are left out.
+ */
+function userFrames(stack: string): string[] {
+  return [...stack.matchAll(/^\s+at (?:.*\()?([^\s()/][^\s()]*:\d+:\d+)\)?$/gm)]
+    .map((m) => m[1]!)
+    .filter((location) => !location.startsWith('node:') && !location.startsWith('__nimbus_'));
+}
+
+/** True for a location in a dependency's code. */
+function inDependency(location: string): boolean {
+  return location.startsWith('node_modules/') || location.includes('/node_modules/');
+}
+
+/**
+ * Where in the user's code `stack` (already mapped) was thrown: the first frame in the code
+ * directory, and when that is a dependency's, the first of the user's own after it, as
+ * `node_modules/pg/lib/x.js:5:11, from index.js:2:12`. Undefined when no frame is there.
+ */
+export function userLocation(stack: string): string | undefined {
+  const frames = userFrames(stack);
+  const first = frames[0];
+  if (first === undefined || !inDependency(first)) return first;
+  const own = frames.find((location) => !inDependency(location));
+  return own === undefined ? first : `${first}, from ${own}`;
+}
