@@ -4,12 +4,10 @@
  * points at the source file and line, relative to the code directory.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bundleNode } from '../../src/packages/bundle.js';
-import { LazySourceMap } from '../../src/runtimes/node/source-map.cjs';
 import { startShim, writeFixtures } from './shim-harness.js';
 
 /** A module whose third line throws while loading (column 18 is `new Error`). */
@@ -87,30 +85,5 @@ test('code loaded without a bundle still has paths relative to the code director
     assert.equal((res.json() as { error: { message: string } }).error.message, 'Loading plain.cjs failed: Error: plain 1 (at plain.cjs:2:7)');
   } finally {
     await shim.stop();
-  }
-});
-
-test("the shim's lazy source map finds what node's own SourceMap finds", async () => {
-  const { dir, bundle } = await bundled({ 'index.ts': THROWS_IN_HANDLER, 'lib/fail.ts': FAIL, 'lib/config.ts': `${CONFIG}export const more = [1, 2, 3].map((n) => n * 2);\n` }, 'index.ts');
-  try {
-    const json = JSON.parse(readFileSync(join(dir, `${bundle}.map`), 'utf8')) as ConstructorParameters<typeof SourceMap>[0];
-    const lazy = LazySourceMap.from(json);
-    const reference = new SourceMap(json);
-    const lines = readFileSync(join(dir, bundle), 'utf8').split('\n');
-    let mapped = 0;
-    for (const [line, text] of lines.entries()) {
-      for (let column = 0; column < text.length; column++) {
-        const found = lazy.find(line, column);
-        // An unmapped line (esbuild's helpers): node answers an earlier line's segment instead.
-        if (!found) continue;
-        const expected = reference.findEntry(line, column) as { originalSource: string; originalLine: number; originalColumn: number };
-        assert.deepEqual(found, { source: expected.originalSource, line: expected.originalLine, column: expected.originalColumn }, `${line}:${column}`);
-        mapped++;
-      }
-    }
-    assert.ok(mapped > 100, `only ${mapped} positions were mapped`);
-    assert.throws(() => LazySourceMap.from({ version: 2 }), /not a version 3 source map/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 });
