@@ -8,6 +8,7 @@ import { NimbusError } from '../core/errors.js';
 import { migrate } from '../store/migrations.js';
 import { interleave, rotateAfter } from './fair-order.js';
 import { GroupCommit } from './group-commit.js';
+import { WalCheckpointer } from '../store/wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { QUEUE_MIGRATIONS } from './schema.js';
 import type { Lease, LeaseOptions, Queue, QueueDepth, QueueItem } from './types.js';
@@ -42,6 +43,11 @@ export interface SqliteQueueOptions {
    * @default false
    */
   releaseLeases?: boolean;
+  /**
+   * Checkpoint the WAL on a thread of its own (wal-checkpointer.ts) instead of inside the commits
+   * of the event loop; `onError` hears of a failed checkpoint. The platform does.
+   */
+  checkpointOffLoop?: { onError(message: string): void };
 }
 
 /** A row as the lease query reads it. */
@@ -74,6 +80,7 @@ export class SqliteQueue implements Queue {
     maxBatch: number,
     /** Makes enqueues durable (synchronous `full`); absent with `normal`. */
     private readonly walSync: WalSync | undefined,
+    private readonly checkpointer: WalCheckpointer | undefined,
   ) {
     this.commit = new GroupCommit(db, maxBatch, walSync && (() => walSync.sync()));
     this.sql = prepare(db);
@@ -97,7 +104,9 @@ export class SqliteQueue implements Queue {
         db.prepare('UPDATE queue_items SET due_at = ?, lease_token = NULL WHERE lease_token IS NOT NULL').run(now);
       }
       const walSync = options.synchronous === 'normal' ? undefined : new WalSync(`${file}-wal`);
-      return new SqliteQueue(db, options.clock ?? systemClock, options.maxBatch ?? 5_000, walSync);
+      const clock = options.clock ?? systemClock;
+      const checkpointer = options.checkpointOffLoop && new WalCheckpointer(db, file, clock, options.checkpointOffLoop.onError);
+      return new SqliteQueue(db, clock, options.maxBatch ?? 5_000, walSync, checkpointer);
     } catch (err) {
       db.close();
       throw err;
@@ -195,6 +204,7 @@ export class SqliteQueue implements Queue {
     // Calls already made still get their answer (and their writes, synced); then the file is released.
     this.commit.flush();
     await this.walSync?.close();
+    await this.checkpointer?.close();
     this.db.close();
   }
 

@@ -40,7 +40,11 @@ export interface AsyncRole {
 export async function startAsyncRole(options: CompiledServerOptions, foundation: Foundation, started: CleanupStack): Promise<AsyncRole> {
   const { clock, logger } = options;
   const invocations = foundation.store.invocations;
-  const queue = await SqliteQueue.open(options.dataDir, { clock, releaseLeases: true });
+  const queue = await SqliteQueue.open(options.dataDir, {
+    clock,
+    releaseLeases: true,
+    checkpointOffLoop: { onError: (message) => logger.warn({ file: 'queue.db', reason: message }, 'a WAL checkpoint failed; the next one tries again') },
+  });
   started.defer(() => queue.close());
   let dispatcher: AsyncDispatcher | undefined;
   const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => dispatcher?.wake() });

@@ -47,7 +47,9 @@ export async function openFoundation(options: CompiledServerOptions, started: Cl
 
   const secretsKey = await loadSecretsKey(dataDir);
   if (secretsKey.readableByOthers) logger.warn({ path: secretsKey.path }, 'the secrets key file is readable by other users; chmod 600 it');
-  const store = await SqliteStore.open(dataDir);
+  const store = await SqliteStore.open(dataDir, {
+    checkpointOffLoop: { clock, onError: (message) => logger.warn({ file: 'nimbus.db', reason: message }, 'a WAL checkpoint failed; the next one tries again') },
+  });
   started.defer(() => store.close());
   const feed = new InProcessChangeFeed();
   const access = await setupAccessControl({ auth: store.auth, feed, clock, dataDir, host, defaultAuth: options.defaultAuth });

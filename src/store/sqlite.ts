@@ -1,6 +1,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import type { Clock } from '../core/clock.js';
 import { migrate } from './migrations.js';
 import { SqliteAuth } from './sqlite-auth.js';
 import { SqliteFunctions } from './sqlite-functions.js';
@@ -8,12 +9,22 @@ import { SqliteHandle } from './sqlite-handle.js';
 import { SqliteInvocations } from './sqlite-invocations.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import type { Store } from './types.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** File name of the embedded database inside the data directory. */
 export const DB_FILE = 'nimbus.db';
 
 /** Milliseconds a writer waits for another connection's lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /**
+   * Checkpoint the WAL on a thread of its own, ticking on this clock (wal-checkpointer.ts), instead
+   * of inside the commits of the event loop. The platform does; a short-lived store need not.
+   */
+  checkpointOffLoop?: { clock: Clock; onError(message: string): void };
+}
 
 /**
  * The embedded store: one SQLite file (`<dataDir>/nimbus.db`) in WAL mode, one repository class
@@ -29,7 +40,10 @@ export class SqliteStore implements Store {
   readonly auth: SqliteAuth;
   readonly invocations: SqliteInvocations;
 
-  private constructor(private readonly handle: SqliteHandle) {
+  private constructor(
+    private readonly handle: SqliteHandle,
+    private readonly checkpointer: WalCheckpointer | undefined,
+  ) {
     this.functions = new SqliteFunctions(handle);
     this.secrets = new SqliteSecrets(handle);
     this.auth = new SqliteAuth(handle);
@@ -37,7 +51,7 @@ export class SqliteStore implements Store {
   }
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */
-  static async open(dataDir: string): Promise<SqliteStore> {
+  static async open(dataDir: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     // Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
     await (await open(join(dataDir, DB_FILE), 'a', 0o600)).close();
@@ -49,7 +63,8 @@ export class SqliteStore implements Store {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
       migrate(db);
-      return new SqliteStore(new SqliteHandle(db));
+      const { checkpointOffLoop: off } = options;
+      return new SqliteStore(new SqliteHandle(db), off && new WalCheckpointer(db, join(dataDir, DB_FILE), off.clock, off.onError));
     } catch (err) {
       db.close();
       throw err;
@@ -63,6 +78,7 @@ export class SqliteStore implements Store {
    */
   async close(): Promise<void> {
     this.invocations.flush();
+    await this.checkpointer?.close();
     this.handle.close();
   }
 }
