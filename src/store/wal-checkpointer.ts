@@ -6,6 +6,9 @@ import type { CheckpointReply, CheckpointWorkerData } from './wal-checkpoint-wor
 /** How often the WAL is checkpointed off the event loop. */
 export const CHECKPOINT_INTERVAL_MS = 200;
 
+/** How long a closing checkpoint thread may take to end before it is terminated. */
+const CLOSE_GRACE_MS = 5_000;
+
 /**
  * WAL pages at which the writer's own connection still checkpoints, on its event loop: only
  * reached when the checkpoint thread cannot keep up (or is gone), so the WAL never grows without
@@ -25,6 +28,9 @@ export const FALLBACK_AUTOCHECKPOINT_PAGES = 20_000;
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
+  /** Settles when the thread has ended, however it ended. */
+  private readonly exited: Promise<void>;
+  private running = true;
   private readonly stopTicking: () => void;
   private inFlight = false;
   private closed = false;
@@ -44,6 +50,15 @@ export class WalCheckpointer {
     // The thread keeps the process alive only while it answers a request, and never takes it down.
     this.worker.unref();
     this.worker.on('error', (err) => this.onError(`the checkpoint thread failed: ${err.message}`));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.running = false;
+        // Gone before close: checkpoints fall back to the writer's own (FALLBACK_AUTOCHECKPOINT_PAGES).
+        if (!this.closed) this.onError('the checkpoint thread ended; the writer checkpoints by itself from now on');
+        for (const waiter of this.waiters.splice(0)) waiter({ ok: false, error: 'the checkpoint thread ended' });
+        resolve();
+      }),
+    );
     this.worker.on('message', (reply: CheckpointReply) => {
       this.inFlight = false;
       this.worker.unref();
@@ -67,15 +82,19 @@ export class WalCheckpointer {
     if (this.closed) return;
     this.closed = true;
     this.stopTicking();
-    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.ref();
-    this.worker.postMessage('close');
-    await exited;
+    if (this.running) {
+      this.worker.ref();
+      this.worker.postMessage('close');
+      // A thread that does not end by itself (stuck in a checkpoint of a huge WAL) is ended.
+      const stopAfter = setTimeout(() => void this.worker.terminate(), CLOSE_GRACE_MS);
+      await this.exited;
+      clearTimeout(stopAfter);
+    }
     for (const waiter of this.waiters.splice(0)) waiter({ ok: false, error: 'closed' });
   }
 
   private request(): void {
-    if (this.closed) {
+    if (this.closed || !this.running) {
       for (const waiter of this.waiters.splice(0)) waiter({ ok: false, error: 'closed' });
       return;
     }

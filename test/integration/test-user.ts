@@ -105,6 +105,9 @@ export function runAs(user: TestUser, script: string, args: string[], hide: stri
     `mount --bind ${q(ROOT)} ${q(view)}`,
     `if [ -c /dev/net/tun ]; then mount -t tmpfs -o mode=755 nimbus-tun ${q(tun)}; mknod -m 666 ${q(tun)}/tun c 10 200; mount --bind ${q(tun)}/tun /dev/net/tun; fi`,
     ...hide.map((file) => `mount --bind /dev/null ${q(file)}`),
+    // Not the test's working directory: under CI it is the clone in a mode-0700 folder, which the
+    // user may not enter, and a child process started there (esbuild's service) would fail with EACCES.
+    `cd ${q(view)}`,
     `exec setpriv --reuid=${user.uid} --regid=${user.gid} --init-groups -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=${q(user.home)} LANG=C.UTF-8 NO_COLOR=1 "$@"`,
   ].join('\n');
   return spawn('unshare', ['--mount', '--', 'sh', '-c', setup, 'sh', process.execPath, join(view, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -61,3 +61,19 @@ test('a closed checkpointer ends its thread and answers no more', async () => {
   rmSync(dir, { recursive: true, force: true });
   assert.equal(reply.ok, false);
 });
+
+test('a thread that ended early is reported, and close still returns', async () => {
+  const { dir, file, db } = walDb();
+  const errors: string[] = [];
+  const checkpointer = new WalCheckpointer(db, file, new ManualClock(), (message) => errors.push(message));
+  try {
+    await checkpointer.checkpoint();
+    await (checkpointer as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    assert.match(errors.join('\n'), /the checkpoint thread ended/);
+    assert.equal((await checkpointer.checkpoint()).ok, false);
+  } finally {
+    await checkpointer.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
