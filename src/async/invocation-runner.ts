@@ -126,9 +126,14 @@ export class InvocationRunner {
    * removed meanwhile (its records went with it). Answers whether the record is stored.
    */
   private async write(id: string, request: StoredRequest, changes: InvocationChanges): Promise<boolean> {
-    if (await this.deps.invocations.update(id, changes)) return true;
+    const { invocations } = this.deps;
+    if (await invocations.update(id, changes)) return true;
     if (!this.deps.invoker.peek(request.function)) return false;
-    await this.deps.invocations.create([{ ...queuedRecord(id, request), ...changes } as InvocationRecord]);
+    await invocations.create([{ ...queuedRecord(id, request), ...changes } as InvocationRecord]);
+    // The acceptor may have stored its `queued` record in between (it writes after the queue, and
+    // the dispatcher can run the work first): a create keeps a row already there, so the changes
+    // are applied to it again.
+    await invocations.update(id, changes);
     return true;
   }
 

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pino from 'pino';
+import { AsyncAcceptor, queuedRecord } from '../../src/async/acceptor.js';
+import { Callbacks } from '../../src/async/callbacks.js';
+import { InvocationRunner } from '../../src/async/invocation-runner.js';
+import { encodeStoredRequest, type StoredRequest } from '../../src/async/stored-request.js';
+import { ManualClock } from '../../src/core/clock.js';
+import type { InvocationResult } from '../../src/gateway/invoker.js';
+import type { ResponseSink } from '../../src/gateway/forwarder.js';
+import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { FunctionRecord } from '../../src/store/types.js';
+import { sampleSpec } from '../store/store-fixture.js';
+
+test("an attempt that ends before the acceptor has stored its record still leaves the record ended, not queued", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
+  const clock = new ManualClock(1_000_000);
+  const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
+  const store = await SqliteStore.open(dir);
+  try {
+    const invocations = store.invocations;
+    const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
+    const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.from('x'), acceptedAt: clock.now(), source: 'async' };
+    const id = '01900000-0000-7000-8000-000000000001';
+    // The acceptor writes the queue first: the dispatcher may lease the work before the record exists.
+    await queue.enqueue([{ id, partition: 'fast', payload: encodeStoredRequest(request) }]);
+    const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
+    // The acceptor's record lands between the runner's first write (which finds no record) and its create.
+    const realUpdate = invocations.update.bind(invocations);
+    let raced = false;
+    invocations.update = async (...args) => {
+      const stored = await realUpdate(...args);
+      if (!stored && !raced) {
+        raced = true;
+        await invocations.create([queuedRecord(id, request)]);
+      }
+      return stored;
+    };
+    const invoker = {
+      peek: () => record,
+      lookup: async () => record,
+      invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
+        sink.writeHead(200, { 'content-type': 'text/plain' });
+        sink.write(Buffer.from('ok'));
+        sink.end();
+        return {} as InvocationResult;
+      },
+    };
+    const logger = pino({ level: 'silent' });
+    const callbacks = new Callbacks({ queue, clock, allowed: () => true, random: () => 0.5, onGivenUp: () => undefined });
+    const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => undefined });
+    const runner = new InvocationRunner({ queue, invocations, invoker: invoker as never, clock, callbacks, acceptor, logger, random: () => 0.5 });
+    await runner.run(lease!);
+    assert.ok(raced, 'the race was set up');
+    const after = await invocations.get(id);
+    assert.equal(after?.status, 'succeeded');
+    assert.equal(after?.attempts, 1);
+    assert.equal(after?.response?.status, 200);
+    assert.equal((await queue.depth('fast')).due + (await queue.depth('fast')).leased, 0, 'the work was acked');
+  } finally {
+    await queue.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
