@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
+import type { ZodType } from 'zod';
 
 /**
  * The trigger-source contract. A source (cron, NATS, MQTT, AMQP, Redis Streams, files) turns what
@@ -102,4 +103,20 @@ export interface SourceContext<Settings> {
 export interface TriggerSource {
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * One kind of source (`cron`, `nats`, `mqtt`, `amqp`, `redis`, `file`, `event`): how its settings
+ * are validated and how a running source is made. Each kind exports one of these from its file in
+ * src/triggers/sources/, and src/triggers/sources/index.ts lists them all.
+ */
+export interface SourceKind<Settings> {
+  /** The trigger type, as in the API's `type` field. */
+  type: string;
+  /** Validates the API's `settings` and fills in defaults (a zod schema). */
+  settings: ZodType<Settings>;
+  /** Names of the Nimbus secrets the settings refer to (e.g. `urlSecret`), resolved into `SourceContext.secrets`. */
+  secretNames(settings: Settings): string[];
+  /** Makes a source; the platform calls `start` on it. Undefined for kinds fed by the platform itself (`event`). */
+  create?(context: SourceContext<Settings>): TriggerSource;
 }
