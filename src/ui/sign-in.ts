@@ -32,7 +32,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (token: string, who
   return html`<main class="sign-in">
     <form onSubmit=${submit} data-testid="sign-in">
       <h1>Nimbus</h1>
-      <p>Sign in with an API token. The admin token is in <code>&lt;data-dir&gt;/admin.token</code>; a read-only one is made with <code>nimbus tokens create --scope read</code>.</p>
+      <p>Sign in with an API token. The admin token is in <code>${'<data-dir>/admin.token'}</code>; a read-only one is made with <code>nimbus tokens create --scope read</code>.</p>
       ${notice ? html`<p class="note">${notice}</p>` : null}
       <label>API token <input name="token" type="password" autocomplete="off" spellcheck="false" value=${token} onInput=${(e: Event) => setToken((e.target as HTMLInputElement).value)} /></label>
       ${error ? html`<p class="note error" role="alert" data-testid="sign-in-error">${error}</p>` : null}

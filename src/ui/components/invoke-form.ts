@@ -46,7 +46,7 @@ function readable(body: string, type: string | null): string {
  * in `x-nimbus-token` (never forwarded to the function), so a failure shows its reason, as for
  * `nimbus invoke`. With "async" the request is queued (`Prefer: respond-async`) and answered 202.
  */
-export function InvokeForm({ api, fn }: { api: Api; fn: FunctionView }): VNode {
+export function InvokeForm({ api, fn, onInvoked }: { api: Api; fn: FunctionView; onInvoked?: () => void }): VNode {
   const [method, setMethod] = useState('GET');
   const [path, setPath] = useState('/');
   const [headers, setHeaders] = useState('');
@@ -81,6 +81,7 @@ export function InvokeForm({ api, fn }: { api: Api; fn: FunctionView }): VNode {
         phases: serverTiming(res.headers.get('server-timing')),
         cold: res.headers.get('x-nimbus-cold-start'),
       });
+      onInvoked?.();
     } catch (err) {
       setFailure(err instanceof Error ? err.message : String(err));
     } finally {
@@ -97,9 +98,9 @@ export function InvokeForm({ api, fn }: { api: Api; fn: FunctionView }): VNode {
       <label class="check"><input type="checkbox" name="async" checked=${queued} onChange=${(e: Event) => setQueued((e.target as HTMLInputElement).checked)} /> async</label>
     </div>
     ${fn.auth === 'key'
-      ? html`<label>Invoke key (<code>x-nimbus-key</code>; this function takes keys) <input name="key" type="password" autocomplete="off" value=${key} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} /></label>`
+      ? html`<label><span>Invoke key (<code>x-nimbus-key</code>: this function takes keys)</span> <input name="key" type="password" autocomplete="off" value=${key} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} /></label>`
       : null}
-    <label>Headers (one <code>Name: value</code> a line) <textarea name="headers" rows="2" value=${headers} onInput=${(e: Event) => setHeaders((e.target as HTMLTextAreaElement).value)}></textarea></label>
+    <label><span>Headers (one <code>Name: value</code> a line)</span> <textarea name="headers" rows="2" value=${headers} onInput=${(e: Event) => setHeaders((e.target as HTMLTextAreaElement).value)}></textarea></label>
     ${withBody ? html`<label>Body <textarea name="body" rows="4" value=${body} onInput=${(e: Event) => setBody((e.target as HTMLTextAreaElement).value)}></textarea></label>` : null}
     <div class="row"><button type="submit" disabled=${busy}>${busy ? 'Invoking…' : 'Invoke'}</button></div>
     ${failure ? html`<p class="note error" role="alert">The request failed: ${failure}</p>` : null}

@@ -24,8 +24,8 @@ export function Settings({ fn }: { fn: FunctionView }): VNode {
     ['Secrets', fn.secrets.length === 0 ? DASH : fn.secrets.join(', ')],
     ['Deployed', `${time(fn.updatedAt)} (created ${time(fn.createdAt)})`],
   ];
-  return html`<dl class="settings" data-testid="settings">
-    ${fn.lastStartError ? html`<div class="note error" role="alert">Last start failed (${time(fn.lastStartError.at)}): ${fn.lastStartError.message}</div>` : null}
-    ${rows.map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}
-  </dl>`;
+  return html`<div data-testid="settings">
+    ${fn.lastStartError ? html`<p class="note error" role="alert">Last start failed (${time(fn.lastStartError.at)}): ${fn.lastStartError.message}</p>` : null}
+    <dl class="settings">${rows.map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}</dl>
+  </div>`;
 }

@@ -26,7 +26,10 @@ export function FunctionPage({ api, name }: { api: Api; name: string }): VNode {
     <div class="columns">
       <div>
         <h2>Invoke</h2>
-        <${InvokeForm} api=${api} fn=${fn.data} />
+        <${InvokeForm} api=${api} fn=${fn.data} onInvoked=${() => {
+          fn.reload();
+          recent.reload();
+        }} />
       </div>
       <div>
         <h2>Settings</h2>

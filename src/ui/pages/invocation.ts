@@ -56,12 +56,12 @@ function Record({ record: r }: { record: InvocationRecord }): VNode {
     ['Next attempt', time(r.nextAttemptAt)],
     ['Bytes in / out', `${bytes(r.bytesIn)} / ${bytes(r.bytesOut)}`],
   ];
-  return html`<dl class="settings" data-testid="invocation-record">
-    ${r.error ? html`<div class="note error">${r.error.code}: ${r.error.message}</div>` : null}
-    ${rows.map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}
+  return html`<div data-testid="invocation-record">
+    ${r.error ? html`<p class="note error">${r.error.code}: ${r.error.message}</p>` : null}
+    <dl class="settings">${rows.map(([label, value]) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`)}
     ${r.response
       ? html`<div><dt>Response</dt><dd>${r.response.status}${r.response.truncated ? ' (truncated)' : ''}
           <pre class="body">${r.response.bodyEncoding === 'base64' ? `(base64) ${r.response.body}` : r.response.body || '(empty body)'}</pre></dd></div>`
-      : null}
-  </dl>`;
+      : null}</dl>
+  </div>`;
 }
