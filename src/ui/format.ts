@@ -41,6 +41,11 @@ export function money(value: number | null | undefined): string {
   return value === null || value === undefined ? DASH : `$${value.toFixed(value < 1 ? 4 : 2)}`;
 }
 
+/** A unit price, however small (`$0.0000166667`). */
+export function price(value: number | null | undefined): string {
+  return value === null || value === undefined ? DASH : `$${Number(value.toPrecision(6))}`;
+}
+
 /** A timestamp in the viewer's time zone, to the second. */
 export function time(iso: string | null | undefined): string {
   if (!iso) return DASH;

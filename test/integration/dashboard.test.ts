@@ -31,6 +31,46 @@ const LOGGING_FUNCTION = {
 };`,
 };
 
+/**
+ * HISTORY_STUB: answers in the shapes the invocation-history routes are specified to give
+ * (`/api/v1/stats`, `/api/v1/functions/{name}/stats`, `/api/v1/usage`), for the test that checks
+ * their rendering on a platform that does not have them yet.
+ */
+function historyStub(now: number) {
+  const minute = 60_000;
+  const start = Math.floor(now / minute) * minute - 59 * minute;
+  const figures = { invocations: 1500, errors: 7, gbSeconds: 12.5, cpuSeconds: 3.25, billedMs: 50_000, bytesIn: 1024 * 1024, bytesOut: 2 * 1024 * 1024, estimatedCost: 0.2088 };
+  return {
+    stats: { window: '5m', functions: [{ name: 'hello', invocations: 750, errors: 3, ratePerSecond: 2.5, p50Ms: 12.3, p99Ms: 250, coldStarts: 4 }] },
+    series: {
+      function: 'hello',
+      bucketSeconds: 60,
+      buckets: Array.from({ length: 60 }, (_, i) => ({
+        start: new Date(start + i * minute).toISOString(),
+        invocations: 20 + (i % 7) * 5,
+        errors: i % 10 === 0 ? 2 : 0,
+        p50Ms: i % 13 === 0 ? null : 10 + (i % 5),
+        p99Ms: i % 13 === 0 ? null : 80 + (i % 9) * 10,
+        coldStarts: i % 15 === 0 ? 1 : 0,
+      })),
+    },
+    usage: (by: string | null) => ({
+      since: new Date(now - 30 * 86_400_000).toISOString(),
+      until: new Date(now).toISOString(),
+      by,
+      prices: { perMillionRequests: 0.2, perGbSecond: 0.0000166667 },
+      rows:
+        by === 'day'
+          ? [
+              { key: new Date(now - 86_400_000).toISOString().slice(0, 10), ...figures, invocations: 500 },
+              { key: new Date(now).toISOString().slice(0, 10), ...figures, invocations: 1000 },
+            ]
+          : [{ key: 'hello', ...figures }],
+      total: figures,
+    }),
+  };
+}
+
 /** Routes of the invocation-history part, when this platform has them. */
 interface HistoryRoutes {
   stats: boolean;
@@ -202,6 +242,38 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await dead.locator('input[type=checkbox]').first().check();
     await dead.getByText('Redrive selected (1)').click();
     await dead.getByText('Queued again: 1.').waitFor();
+  });
+
+  test('STUBBED in the browser: the stats, charts and usage sections render the documented shapes', async () => {
+    // Until invocation history is merged these routes answer 404; here the browser answers them
+    // from HISTORY_STUB (the shapes of the contract) so the rendering is checked either way.
+    const stub = historyStub(Date.now());
+    await page.route(/\/api\/v1\/(stats|usage|functions\/[^/]+\/stats)(\?|$)/, (route) => {
+      const path = new URL(route.request().url()).pathname;
+      const body = path === '/api/v1/stats' ? stub.stats : path === '/api/v1/usage' ? stub.usage(new URL(route.request().url()).searchParams.get('by')) : stub.series;
+      return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
+    try {
+      await page.goto(`${platform.url}/ui/#/functions`);
+      const row = page.locator('[data-testid=functions] tr[data-function=hello]');
+      await row.getByText('2.50').waitFor();
+      assert.match(await row.innerText(), /2\.50\s+3\s+12\.3 ms\s+250 ms\s+4/);
+      await shot('10-stub-functions');
+      await page.goto(`${platform.url}/ui/#/functions/hello`);
+      await page.getByTestId('charts').locator('.uplot canvas').first().waitFor();
+      assert.equal(await page.getByTestId('charts').locator('.uplot').count(), 2);
+      assert.match(await page.getByTestId('charts').innerText(), /invocations[\s\S]*errors[\s\S]*p50[\s\S]*p99/);
+      await page.getByTestId('charts').scrollIntoViewIfNeeded();
+      await shot('11-stub-charts');
+      await page.goto(`${platform.url}/ui/#/usage`);
+      const byFunction = page.getByTestId('usage-function');
+      await byFunction.locator('tbody tr', { hasText: 'hello' }).waitFor();
+      assert.match(await byFunction.locator('tfoot').innerText(), /Total\s+1,500\s+7\s+12\.500\s+3\.250\s+50,000\s+1\.0 MB\s+2\.0 MB\s+\$0\.2088/);
+      assert.equal(await page.getByTestId('usage-day').locator('tbody tr').count(), 2);
+      await shot('12-stub-usage');
+    } finally {
+      await page.unroute(/\/api\/v1\/(stats|usage|functions\/[^/]+\/stats)(\?|$)/);
+    }
   });
 
   test('nothing broke the CSP, threw, or reached another origin; sign out forgets the token', async () => {

@@ -1,24 +1,28 @@
 import type { VNode } from 'preact';
 import { type Api, withQuery } from '../api.js';
 import { dataNote } from '../components/notes.js';
-import { bytes, count, decimal, money, time } from '../format.js';
+import { bytes, count, decimal, money, price, time } from '../format.js';
 import { html } from '../html.js';
 import type { UsageFigures, UsageReport } from '../observability.js';
 import { linkWithQuery, type Route } from '../router.js';
 import { useData } from '../use-data.js';
 
-const PERIODS = ['24h', '7d', '30d', '90d'];
+/** The periods offered, and their length. */
+const PERIODS: Record<string, number> = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, '90d': 90 * 86_400_000 };
 
 /** Usage: the metering ledger by function and by day over a period, with totals and, when the platform has prices, an estimated cost. */
 export function UsagePage({ api, route }: { api: Api; route: Route }): VNode {
-  const since = PERIODS.includes(route.query.get('since') ?? '') ? (route.query.get('since') as string) : '30d';
-  const byFunction = useData((signal) => api.get<UsageReport>(withQuery('/api/v1/usage', { since, by: 'function' }), signal), `f:${since}`, 30_000);
-  const byDay = useData((signal) => api.get<UsageReport>(withQuery('/api/v1/usage', { since, by: 'day' }), signal), `d:${since}`, 30_000);
+  const period = route.query.get('since') ?? '';
+  const since = period in PERIODS ? period : '30d';
+  // The period's start as a timestamp, taken at each load, so a refresh moves the window along.
+  const from = () => new Date(Date.now() - (PERIODS[since] ?? 0)).toISOString();
+  const byFunction = useData((signal) => api.get<UsageReport>(withQuery('/api/v1/usage', { since: from(), by: 'function' }), signal), `f:${since}`, 30_000);
+  const byDay = useData((signal) => api.get<UsageReport>(withQuery('/api/v1/usage', { since: from(), by: 'day' }), signal), `d:${since}`, 30_000);
 
   return html`<section>
     <h1>Usage</h1>
     <p class="row">Over the last
-      ${PERIODS.map((p) => html` <a class=${p === since ? 'pill current' : 'pill'} href=${linkWithQuery(['usage'], { since: p })}>${p}</a>`)}
+      ${Object.keys(PERIODS).map((p) => html` <a class=${p === since ? 'pill current' : 'pill'} href=${linkWithQuery(['usage'], { since: p })}>${p}</a>`)}
     </p>
     <h2>By function</h2>
     ${dataNote(byFunction, 'Usage')}
@@ -49,5 +53,5 @@ function UsageTable({ report, keyLabel }: { report: UsageReport; keyLabel: strin
     <tfoot><tr><th>Total</th>${cells(report.total, priced)}</tr></tfoot>
   </table>
   <p class="muted small">${time(report.since)} to ${time(report.until)}.
-    ${priced ? ` Estimated at ${money(report.prices?.perMillionRequests)} per million requests and ${money(report.prices?.perGbSecond)} per GB-second.` : ' No prices set (nimbus up --price-per-million-requests --price-per-gb-second): no cost estimate.'}</p>`;
+    ${priced ? ` Estimated at ${price(report.prices?.perMillionRequests)} per million requests and ${price(report.prices?.perGbSecond)} per GB-second.` : ' No prices set (nimbus up --price-per-million-requests --price-per-gb-second): no cost estimate.'}</p>`;
 }
