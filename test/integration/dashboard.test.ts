@@ -127,6 +127,20 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
 
   const shot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
+  test('the platform serves the page with its security headers, open', async () => {
+    const res = await request(`${platform.url}/ui/`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+    assert.match(String(res.headers['content-security-policy']), /script-src 'self';/);
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    const index = await res.body.text();
+    const script = /src="(\/ui\/app-[\w-]+\.js)"/.exec(index)?.[1];
+    assert.ok(script, index);
+    const asset = await request(`${platform.url}${script}`);
+    assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+    await asset.body.dump();
+  });
+
   test('a wrong token shows the API error and stays on the sign-in form', async () => {
     await page.goto(`${platform.url}/ui/`);
     await page.fill('input[name=token]', 'nmb_not-a-token');
