@@ -10,6 +10,7 @@ import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
 import { startMetricsRole } from './roles/metrics.js';
+import { startUiRole } from './roles/ui.js';
 import type { HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 
@@ -86,8 +87,9 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
   followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances, asyncWork: asyncRole });
 
+  const ui = await startUiRole();
   let closing = false;
-  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, domain: options.domain, onInternalError, closing: () => closing });
+  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, ui: ui.handle, domain: options.domain, onInternalError, closing: () => closing });
   const { server } = listening;
   started.defer(() => new Promise((closed) => server.close(closed)));
   url = listening.url;

@@ -169,6 +169,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
       out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
+      out.write(`Dashboard: ${server.url}/ui/ (sign in with the admin token)\n`);
       out.write(
         server.defaultAuth === 'key'
           ? 'Functions: need an invoke key unless deployed with --auth public\n'
