@@ -453,6 +453,8 @@ export interface InvocationView {
   response: InvocationResponseView | null;
   /** The request's method and path (with query), as the function sees them. */
   request: { method: string; path: string };
+  /** The trigger whose event this is (its function received it as a CloudEvent); null for other invocations. */
+  trigger: string | null;
 }
 
 /** The query of `GET /api/v1/invocations`. */

@@ -124,6 +124,9 @@ export const MIGRATIONS: readonly string[] = [
     value_json TEXT NOT NULL,
     PRIMARY KEY (trigger, key)
   ) STRICT;
+
+  -- The trigger whose event an async invocation is (NULL for the others).
+  ALTER TABLE invocations ADD COLUMN trigger TEXT;
   `,
 ];
 

@@ -37,6 +37,7 @@ function view(overrides: Partial<InvocationView> = {}): InvocationView {
     error: null,
     response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'done\n', bodyEncoding: 'utf8', truncated: false },
     request: { method: 'POST', path: '/run?month=11' },
+    trigger: null,
     ...overrides,
   };
 }
