@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { TriggerView } from '../../src/api/wire.js';
-import { api, startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { join } from 'node:path';
+import { api, deploy, EXAMPLES, startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { responseBody } from './async-fixtures.js';
 import { createTrigger, deployCloudEventEcho, getTrigger, invocationsOf, receivedEvents } from './trigger-fixtures.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -105,5 +107,20 @@ describe('cron triggers, end to end', () => {
     await deployCloudEventEcho(platform.url, 'broken');
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.deepEqual(await invocationsOf(platform.url, 'broken'), [], 'the old trigger does not come back with a new function of the same name');
+  });
+
+  test('examples/cron-tick reads the tick it is given', async () => {
+    await deploy(platform.url, 'cron-tick', join(EXAMPLES, 'cron-tick'), { network: 'none' });
+    await createTrigger(platform.url, 'cron-tick', { function: 'cron-tick', type: 'cron', settings: { schedule: '* * * * * *', data: { report: 'daily' } } });
+    let answer: { received?: { type: string; trigger: string; time: string; id: string }; data?: unknown } = {};
+    await waitFor(async () => {
+      const done = (await invocationsOf(platform.url, 'cron-tick')).find((r) => r.status === 'succeeded');
+      if (done) answer = JSON.parse(responseBody(done).toString()) as typeof answer;
+      return done !== undefined;
+    }, 20_000, 'a tick of examples/cron-tick');
+    assert.equal(answer.received?.type, 'dev.nimbus.cron.tick');
+    assert.equal(answer.received?.trigger, 'cron-tick');
+    assert.equal(answer.received?.id, `cron-tick@${answer.received?.time}`);
+    assert.deepEqual(answer.data, { report: 'daily' });
   });
 });
