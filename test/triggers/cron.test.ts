@@ -133,6 +133,27 @@ describe('cron source', () => {
     await again.source.stop();
   });
 
+  test('a tick months away is waited for (timers cannot wait that long in one go) and fires on time', async () => {
+    const waits: number[] = [];
+    const clock = new (class extends ManualClock {
+      override after(ms: number, fn: () => void): () => void {
+        waits.push(ms);
+        return super.after(ms, fn);
+      }
+    })(START);
+    const { source, sink } = cron({ schedule: '0 0 1 7 *' }, { clock });
+    await source.start();
+    const due = Date.UTC(2026, 6, 1);
+    clock.advance(due - START - 1);
+    await settle();
+    assert.equal(sink.events.length, 0, 'not before July 1st');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(sink.events.map((e) => e.time), [due]);
+    assert.ok(Math.max(...waits) < 2 ** 31, `every wait fits a Node timer (longest ${Math.max(...waits)} ms)`);
+    await source.stop();
+  });
+
   test('a refused tick makes the source failing and is tried again with the same id', async () => {
     const sink = new RecordingSink();
     const { source, status, advance } = cron({ schedule: '0 * * * * *' }, { sink });

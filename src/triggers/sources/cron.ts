@@ -10,6 +10,11 @@ export const CRON_EVENT_TYPE = 'dev.nimbus.cron.tick';
 export const LAST_TICK_KEY = 'lastTick';
 /** Back-off between attempts to deliver a tick the sink refused: doubles from the first to the last. */
 const RETRY_MS = { first: 1_000, last: 30_000 };
+/**
+ * Longest single wait for a tick: Node's timers fire at once beyond 2^31-1 ms (24.8 days), so a
+ * far tick (a yearly schedule) is waited for in steps of a day.
+ */
+const MAX_WAIT_MS = 86_400_000;
 
 /**
  * The `cron` kind: ticks of a schedule, computed by croner and timed through the Clock (never
@@ -68,8 +73,13 @@ class CronTicks implements TriggerSource {
   private scheduleAfter(from: number): void {
     if (this.stopped) return;
     const next = this.cron.nextRun(new Date(from))?.getTime();
-    if (next === undefined) return;
-    this.cancel = this.context.clock.after(Math.max(0, next - this.context.clock.now()), () => this.fire(next, RETRY_MS.first));
+    if (next !== undefined) this.arm(next);
+  }
+
+  /** Sets the timer for the tick at `next`, waking at least once a day until it is due. */
+  private arm(next: number): void {
+    const wait = next - this.context.clock.now();
+    this.cancel = wait > MAX_WAIT_MS ? this.context.clock.after(MAX_WAIT_MS, () => this.arm(next)) : this.context.clock.after(Math.max(0, wait), () => this.fire(next, RETRY_MS.first));
   }
 
   private fire(at: number, retryMs: number): void {
