@@ -53,7 +53,15 @@ export function startApiRole(
 ): ApiRole {
   const { clock, host, domain } = options;
   const { store, feed, access, cipher, logs, packages, builder } = foundation;
-  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
+  const secrets = new SecretService({
+    secrets: store.secrets,
+    functions: store.functions,
+    cipher,
+    clock,
+    feed,
+    triggersUsing: async (secret) =>
+      (await store.triggers.listTriggers()).filter((t) => SOURCE_KINDS.get(t.type)?.secretNames(t.settings).includes(secret)).map((t) => t.name),
+  });
   const service = new FunctionService({
     functions: store.functions,
     secrets: store.secrets,
