@@ -32,9 +32,12 @@ export function triggerRoutes(triggers: TriggerService): ApiRoute[] {
           scope: 'deploy',
           handle: async (req, res) => {
             const body = await readJson(req);
-            const { name, ...rest } = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as { name?: unknown };
+            if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+              throw new NimbusError('INVALID_TRIGGER', 'body: send a JSON object {"name", "function", "type", "settings"}.', { details: { field: 'body' } });
+            }
+            const { name, ...rest } = body as { name?: unknown };
             if (typeof name !== 'string') throw new NimbusError('INVALID_TRIGGER', 'name: the trigger needs a name (a DNS label, e.g. "nightly-report").', { details: { field: 'name' } });
-            sendJson(res, 201, triggerView(await triggers.create(name, Array.isArray(body) ? body : rest)));
+            sendJson(res, 201, triggerView(await triggers.create(name, rest)));
           },
         },
       },
