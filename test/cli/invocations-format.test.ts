@@ -142,6 +142,11 @@ describe('the invocation block', () => {
     );
   });
 
+  it("names the trigger whose event it was", () => {
+    const text = formatInvocationDetails(view({ trigger: 'nightly' }), plain, now);
+    assert.match(text, /\nattempts: {2}1\ntrigger: {3}nightly \(see: nimbus trigger get nightly\)\nrequest: {3}POST \/run\?month=11\n/);
+  });
+
   it('a dead letter shows its error, made visible, and how to redrive it', () => {
     const text = formatInvocationDetails(dead, plain, now);
     assert.match(text, /^error: +\[FUNCTION_ERROR\] boom \\x1b\[2J$/m);
