@@ -51,12 +51,12 @@ export class TriggerManager {
   async start(): Promise<void> {
     const { feed } = this.deps;
     this.unsubscribe = [
-      feed.subscribe('trigger.changed', ({ record }) => this.apply(record.name, record)),
-      feed.subscribe('trigger.removed', ({ name }) => this.apply(name, undefined)),
+      feed.subscribe('trigger.changed', ({ record }) => this.apply(record.name)),
+      feed.subscribe('trigger.removed', ({ name }) => this.apply(name)),
       feed.subscribe('function.removed', ({ name }) => this.functionRemoved(name)),
       feed.subscribe('secret.changed', ({ name }) => this.secretChanged(name)),
     ];
-    for (const record of await this.deps.triggers.listTriggers()) void this.apply(record.name, record);
+    for (const record of await this.deps.triggers.listTriggers()) void this.apply(record.name);
   }
 
   /** Active triggers of the `event` kind whose event type is `type` and whose source prefix matches `source`. */
@@ -84,11 +84,15 @@ export class TriggerManager {
     await Promise.allSettled([...this.running.keys()].map((name) => this.stopOne(name)));
   }
 
-  /** Brings trigger `name` to `record` (undefined: removed), after the changes before it. */
-  private apply(name: string, record: TriggerRecord | undefined): Promise<void> {
+  /**
+   * Brings trigger `name`'s source to what the store holds now, after the changes before it. The
+   * store, not the event, is read: a change told while the stored triggers were being loaded (or
+   * events told out of order) cannot leave a stale definition running.
+   */
+  private apply(name: string): Promise<void> {
     const previous = this.applying.get(name) ?? Promise.resolve();
     const next = previous
-      .then(() => this.applyNow(name, record))
+      .then(() => this.applyNow(name))
       .catch((err: unknown) => this.deps.logger.error({ err, trigger: name }, 'a trigger change could not be applied'))
       .finally(() => {
         if (this.applying.get(name) === next) this.applying.delete(name);
@@ -97,9 +101,11 @@ export class TriggerManager {
     return next;
   }
 
-  private async applyNow(name: string, record: TriggerRecord | undefined): Promise<void> {
+  private async applyNow(name: string): Promise<void> {
     await this.stopOne(name);
-    if (!record || this.closed) return;
+    if (this.closed) return;
+    const record = await this.deps.triggers.getTrigger(name);
+    if (!record) return;
     const sink = new TriggerSink(this.deps.sink, { name: record.name, function: record.function });
     const running: Running = { record, sink };
     this.running.set(name, running);
@@ -143,13 +149,13 @@ export class TriggerManager {
 
   private async functionRemoved(fn: string): Promise<void> {
     const names = [...this.running.values()].filter(({ record }) => record.function === fn).map(({ record }) => record.name);
-    await Promise.all(names.map((name) => this.apply(name, undefined)));
+    await Promise.all(names.map((name) => this.apply(name)));
   }
 
   /** A secret's value changed: the triggers whose settings name it start again with the new value. */
   private async secretChanged(secret: string): Promise<void> {
     const users = [...this.running.values()].filter(({ record }) => this.deps.kinds.get(record.type)?.secretNames(record.settings as never).includes(secret));
-    await Promise.all(users.map(({ record }) => this.apply(record.name, record)));
+    await Promise.all(users.map(({ record }) => this.apply(record.name)));
   }
 
   private statusOf(running: Running): SourceStatus {

@@ -165,6 +165,16 @@ describe('TriggerService and TriggerManager', () => {
     );
   });
 
+  test('a change told late or out of order cannot start a stale definition: the store decides', async () => {
+    const old = await service.create('stale', { function: 'fn', type: 'probe', settings: {} });
+    await service.remove('stale');
+    await settle();
+    const starts = probe.log.filter((line) => line.startsWith('start stale')).length;
+    await feed.publish({ type: 'trigger.changed', record: old });
+    await settle();
+    assert.equal(probe.log.filter((line) => line.startsWith('start stale')).length, starts, 'not started again');
+  });
+
   test('the secret named by urlSecret reaches the source; a new value restarts it', async () => {
     await service.create('with-secret', { function: 'fn', type: 'probe', settings: { urlSecret: 'BROKER_URL' } });
     await settle();
