@@ -10,6 +10,7 @@ import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
 import { startMetricsRole } from './roles/metrics.js';
+import { startTriggersRole } from './roles/triggers.js';
 import { startUiRole } from './roles/ui.js';
 import type { HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
@@ -100,6 +101,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   }
   // Queued async work (some of it accepted before a restart) runs from now on.
   asyncRole.run(gateway.invoker);
+  // Trigger sources deliver into the async queue; none waits for its broker here.
+  const triggers = await startTriggersRole(options, foundation, asyncRole, started);
   logger.info({ url, dataDir }, 'nimbus serving');
 
   return {
@@ -117,6 +120,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       closing = true;
       const stopped = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
+      // No new events: every source stops (deliveries in progress are stored first).
+      await triggers.close();
       // No new async work; what runs finishes as the instances drain, then the queue closes.
       asyncRole.stop();
       await instances.shutdown();
