@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NimbusError } from '../core/errors.js';
+import type { Scope } from '../core/scope.js';
+import { readBody } from '../http/read-body.js';
+import { sendError, sendJson } from '../http/respond.js';
+import { parseCloudEvents } from '../triggers/cloudevents-http.js';
+import type { EventSink, TriggerEvent } from '../triggers/types.js';
+
+/** The path of the CloudEvents ingress. */
+export const EVENTS_PATH = '/events';
+
+/**
+ * What the ingress needs from the trigger manager: which active `event` triggers take an event
+ * (src/triggers/event-matching.ts decides, given the triggers), and the sink of each.
+ */
+export interface EventRouting {
+  /** Active (not paused) `event` triggers whose settings match this type and source. */
+  triggersMatching(type: string, source: string): Array<{ trigger: string; function: string }>;
+  /** The sink of a trigger returned by `triggersMatching`: its events become async invocations of its function. */
+  sinkFor(trigger: string): EventSink;
+}
+
+export interface EventsIngressDeps {
+  routing: EventRouting;
+  /** Largest request body taken (the platform's invocation body limit, `nimbus up --max-body`). */
+  maxBodyBytes: number;
+  /**
+   * Lets the request through when its caller may do what needs `scope`, or throws the NimbusError
+   * to answer (the management API's guard, src/auth/api-guard.ts).
+   */
+  authorize(req: IncomingMessage, scope: Scope): Promise<void>;
+  onInternalError(err: unknown): void;
+}
+
+/** The answer to an accepted request (202). */
+export interface EventsAccepted {
+  /** Events in the request. */
+  events: number;
+  /** Deliveries made: one per event and matching trigger. */
+  deliveries: number;
+  /** Per matching trigger, its function and how many of the events it took. */
+  triggers: Array<{ trigger: string; function: string; events: number }>;
+}
+
+/**
+ * Scope of `POST /events`: `deploy`, the least of the token scopes that may change what runs
+ * (`read` only looks). Posting an event starts functions, which a read-only token must not do.
+ */
+export const EVENTS_SCOPE: Scope = 'deploy';
+
+/**
+ * `POST /events`: CloudEvents in any HTTP mode (src/triggers/cloudevents-http.ts), routed to the
+ * `event` triggers they match (Knative Broker/Trigger semantics), each match one async invocation.
+ * Answers 202 once every delivery resolved (durably queued), also when no trigger matched: as a
+ * Knative broker's ingress does, an event nobody subscribed to is accepted and dropped, so a
+ * sender does not depend on who listens. Invalid input is refused whole before anything is
+ * delivered. A delivery that fails after others succeeded answers its error: the sender sends the
+ * request again, and the sinks skip the event ids they already took.
+ */
+export function createEventsIngress(deps: EventsIngressDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    try {
+      await deps.authorize(req, EVENTS_SCOPE);
+      if (req.method !== 'POST') {
+        throw new NimbusError('METHOD_NOT_ALLOWED', `${EVENTS_PATH} takes POST only.`, { headers: { allow: 'POST' } });
+      }
+      const body = await readBody(req, deps.maxBodyBytes);
+      const { events } = parseCloudEvents(req.headers, body);
+      sendJson(res, 202, await deliver(deps.routing, events));
+    } catch (err) {
+      sendError(res, err, deps.onInternalError);
+    }
+  };
+}
+
+/** Groups the events by matching trigger (keeping their order) and delivers each group to its sink. */
+async function deliver(routing: EventRouting, events: TriggerEvent[]): Promise<EventsAccepted> {
+  const groups = new Map<string, { function: string; events: TriggerEvent[] }>();
+  let deliveries = 0;
+  for (const event of events) {
+    for (const match of routing.triggersMatching(event.type, event.source)) {
+      const group = groups.get(match.trigger) ?? { function: match.function, events: [] };
+      group.events.push(event);
+      groups.set(match.trigger, group);
+      deliveries++;
+    }
+  }
+  await Promise.all([...groups].map(([trigger, group]) => routing.sinkFor(trigger).deliver(group.events)));
+  return {
+    events: events.length,
+    deliveries,
+    triggers: [...groups].map(([trigger, group]) => ({ trigger, function: group.function, events: group.events.length })),
+  };
+}
