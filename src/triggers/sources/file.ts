@@ -13,6 +13,17 @@ export { type FileSettings, fileSettingsSchema } from './file-settings.js';
 /** Key of the file index in the trigger's SourceState. */
 export const FILE_INDEX_KEY = 'file-index';
 
+/**
+ * What is persisted: the files, and the directory and pattern they were recorded for. An index of
+ * another directory or pattern (the trigger was updated) is not compared with: it is replaced by
+ * a baseline, as at the trigger's first start.
+ */
+export interface StoredFileIndex {
+  root: string;
+  pattern: string | null;
+  files: FileIndex;
+}
+
 /** Tuning of a file source; the defaults are what the platform uses. */
 export interface FileSourceOptions {
   /** Quiet time after a file's last change before it becomes an event (through the Clock). @default 200 */
@@ -40,7 +51,8 @@ const BATCH = 100;
  * deleted, same → nothing. So a burst of writes is one event, and the same comparison at start
  * (a scan against the index persisted in `context.state`) finds what changed while the platform
  * was down. The index moves only after `sink.deliver` resolved: a refused or interrupted delivery
- * is found again and delivered with the same event id.
+ * is found again and delivered with the same event id. Files already there when a trigger first
+ * starts are its baseline, not changes (as with a directory that appears later, whose files are).
  */
 class FileTriggerSource implements TriggerSource {
   private readonly root: string;
@@ -50,6 +62,8 @@ class FileTriggerSource implements TriggerSource {
   private readonly maxRetryMs: number;
   private readonly host: string;
   private index: FileIndex = {};
+  /** True until the first scan: files already there when the trigger is new are its baseline, not changes. */
+  private baseline = false;
   private watcher: FSWatcher | undefined;
   /** Files changed recently, with the cancel function of their quiet-time timer. */
   private readonly debouncing = new Map<string, () => void>();
@@ -81,7 +95,10 @@ class FileTriggerSource implements TriggerSource {
   async start(): Promise<void> {
     this.stopped = false;
     this.stopSignal = new Promise((resolve) => (this.signalStop = resolve));
-    this.index = (await this.context.state.get<FileIndex>(FILE_INDEX_KEY)) ?? {};
+    const stored = await this.context.state.get<StoredFileIndex>(FILE_INDEX_KEY);
+    const current = stored !== undefined && stored.root === this.root && stored.pattern === (this.context.settings.pattern ?? null);
+    this.index = current ? stored.files : {};
+    this.baseline = !current;
     await this.connect();
   }
 
@@ -113,8 +130,17 @@ class FileTriggerSource implements TriggerSource {
         watcher.once('error', reject);
       });
       watcher.on('error', (err) => this.lost(err instanceof Error ? err : new Error(String(err))));
+      // chokidar reports an emptied root's removal only as a raw rename of the directory itself.
+      watcher.on('raw', (event, _file, details) => {
+        if (event === 'rename' && (details as { watchedPath?: string } | undefined)?.watchedPath === this.root) void this.checkRoot();
+      });
       const onDisk = await scanDirectory(this.root, this.watched);
       if (this.stopped) return;
+      if (this.baseline) {
+        this.index = onDisk;
+        await this.saveIndex();
+        this.baseline = false;
+      }
       for (const name of new Set([...Object.keys(onDisk), ...Object.keys(this.index)])) this.due.add(name);
       this.connectFailures = 0;
       this.context.status.active();
@@ -123,6 +149,11 @@ class FileTriggerSource implements TriggerSource {
       await this.closeWatcher();
       if (this.stopped) return;
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${this.root} does not exist` : `${this.root} cannot be watched: ${(err as Error).message}`;
+      if (this.baseline && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // A new trigger whose directory does not exist yet: what appears in it later is new.
+        this.baseline = false;
+        await this.saveIndex().catch((saveErr: unknown) => this.context.logger.warn({ err: saveErr, trigger: this.context.trigger }, 'file trigger: cannot save the index'));
+      }
       const delay = this.backoff(++this.connectFailures);
       this.context.status.failing(`${reason}; trying again in ${Math.round(delay / 1000)} s`);
       this.retryAfter(delay, () => void this.connect());
@@ -148,6 +179,15 @@ class FileTriggerSource implements TriggerSource {
     const delay = this.backoff(++this.connectFailures);
     this.context.status.failing(`watching ${this.root} failed: ${err.message}; trying again in ${Math.round(delay / 1000)} s`);
     void this.closeWatcher().then(() => this.retryAfter(delay, () => void this.connect()));
+  }
+
+  /** Reports the directory lost when it is gone (or no longer a directory). */
+  private async checkRoot(): Promise<void> {
+    const present = await stat(this.root).then(
+      (stats) => stats.isDirectory(),
+      () => false,
+    );
+    if (!present) this.lost(new Error('the directory was removed'));
   }
 
   private debounce(name: string): void {
@@ -199,8 +239,13 @@ class FileTriggerSource implements TriggerSource {
         if (change.current) this.index[change.name] = change.current;
         else delete this.index[change.name];
       }
-      await this.context.state.set(FILE_INDEX_KEY, this.index);
+      await this.saveIndex();
     }
+  }
+
+  private saveIndex(): Promise<void> {
+    const stored: StoredFileIndex = { root: this.root, pattern: this.context.settings.pattern ?? null, files: this.index };
+    return this.context.state.set(FILE_INDEX_KEY, stored);
   }
 
   /** Compares each file on disk with the index; unreadable files are logged and left for their next change. */
