@@ -60,6 +60,7 @@ export function eventsPaths(): Record<string, object> {
           413: errorResponse('PAYLOAD_TOO_LARGE'),
           415: errorResponse('UNSUPPORTED_MEDIA_TYPE (a CloudEvents format other than JSON)'),
           429: errorResponse('AUTH_RATE_LIMITED'),
+          503: errorResponse('FUNCTION_OVERLOADED (a matching function has a full async backlog; Retry-After), SHUTTING_DOWN'),
         },
       },
     },

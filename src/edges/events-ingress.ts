@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { Scope } from '../core/scope.js';
 import { readBody } from '../http/read-body.js';
@@ -10,14 +11,18 @@ import type { EventSink, TriggerEvent } from '../triggers/types.js';
 export const EVENTS_PATH = '/events';
 
 /**
- * What the ingress needs from the trigger manager: which active `event` triggers take an event
- * (src/triggers/event-matching.ts decides, given the triggers), and the sink of each.
+ * What the ingress needs from the trigger manager (`TriggerManager` has both): which active
+ * `event` triggers take an event (src/triggers/event-matching.ts decides, given the triggers),
+ * and the sink of each.
  */
 export interface EventRouting {
   /** Active (not paused) `event` triggers whose settings match this type and source. */
-  triggersMatching(type: string, source: string): Array<{ trigger: string; function: string }>;
-  /** The sink of a trigger returned by `triggersMatching`: its events become async invocations of its function. */
-  sinkFor(trigger: string): EventSink;
+  triggersMatching(type: string, source: string): ReadonlyArray<{ name: string; function: string }>;
+  /**
+   * The sink of a trigger returned by `triggersMatching`: its events become async invocations of
+   * its function. Undefined when the trigger stopped in between (paused, removed): it is skipped.
+   */
+  sinkFor(trigger: string): EventSink | undefined;
 }
 
 export interface EventsIngressDeps {
@@ -30,6 +35,12 @@ export interface EventsIngressDeps {
    */
   authorize(req: IncomingMessage, scope: Scope): Promise<void>;
   onInternalError(err: unknown): void;
+  clock: Clock;
+  /**
+   * How long a request waits for a matching trigger's function to have room in its async backlog
+   * (`EventSink.whenRoom`) before it is answered 503 FUNCTION_OVERLOADED. @default 2000
+   */
+  roomWaitMs?: number;
 }
 
 /** The answer to an accepted request (202). */
@@ -66,29 +77,65 @@ export function createEventsIngress(deps: EventsIngressDeps): (req: IncomingMess
       }
       const body = await readBody(req, deps.maxBodyBytes);
       const { events } = parseCloudEvents(req.headers, body);
-      sendJson(res, 202, await deliver(deps.routing, events));
+      sendJson(res, 202, await deliver(deps, events));
     } catch (err) {
       sendError(res, err, deps.onInternalError);
     }
   };
 }
 
-/** Groups the events by matching trigger (keeping their order) and delivers each group to its sink. */
-async function deliver(routing: EventRouting, events: TriggerEvent[]): Promise<EventsAccepted> {
+/**
+ * Groups the events by matching trigger (keeping their order), waits until every matching
+ * function has room for more async work (or answers 503: a pushing sender cannot be paused like a
+ * broker consumer, it is told to come back), then delivers each group to its sink.
+ */
+async function deliver(deps: EventsIngressDeps, events: TriggerEvent[]): Promise<EventsAccepted> {
+  const { routing } = deps;
   const groups = new Map<string, { function: string; events: TriggerEvent[] }>();
-  let deliveries = 0;
   for (const event of events) {
     for (const match of routing.triggersMatching(event.type, event.source)) {
-      const group = groups.get(match.trigger) ?? { function: match.function, events: [] };
+      const group = groups.get(match.name) ?? { function: match.function, events: [] };
       group.events.push(event);
-      groups.set(match.trigger, group);
-      deliveries++;
+      groups.set(match.name, group);
     }
   }
-  await Promise.all([...groups].map(([trigger, group]) => routing.sinkFor(trigger).deliver(group.events)));
-  return {
-    events: events.length,
-    deliveries,
-    triggers: [...groups].map(([trigger, group]) => ({ trigger, function: group.function, events: group.events.length })),
-  };
+  const sinks = new Map<string, EventSink>();
+  for (const trigger of groups.keys()) {
+    const sink = routing.sinkFor(trigger);
+    if (sink) sinks.set(trigger, sink);
+  }
+  await roomIn([...sinks.values()], deps.clock, deps.roomWaitMs ?? 2000);
+  const delivered: EventsAccepted['triggers'] = [];
+  await Promise.all(
+    [...groups].map(async ([trigger, group]) => {
+      const sink = sinks.get(trigger);
+      if (!sink) return;
+      await sink.deliver(group.events);
+      delivered.push({ trigger, function: group.function, events: group.events.length });
+    }),
+  );
+  // In the order the triggers matched, whatever order their deliveries resolved in.
+  const order = [...groups.keys()];
+  delivered.sort((a, b) => order.indexOf(a.trigger) - order.indexOf(b.trigger));
+  return { events: events.length, deliveries: delivered.reduce((sum, t) => sum + t.events, 0), triggers: delivered };
+}
+
+/** Resolves once every sink has room; FUNCTION_OVERLOADED after `waitMs` (nothing was delivered yet). */
+async function roomIn(sinks: EventSink[], clock: Clock, waitMs: number): Promise<void> {
+  if (sinks.length === 0) return;
+  let cancel: (() => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    cancel = clock.after(waitMs, () =>
+      reject(
+        new NimbusError('FUNCTION_OVERLOADED', 'A function these events go to has a full async backlog; send them again later.', {
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+        }),
+      ),
+    );
+  });
+  try {
+    await Promise.race([Promise.all(sinks.map((sink) => sink.whenRoom())), timeout]);
+  } finally {
+    cancel?.();
+  }
 }

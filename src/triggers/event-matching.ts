@@ -2,7 +2,7 @@ import type { EventSettings } from './sources/event.js';
 
 /** An `event` trigger as the matcher sees it. */
 export interface EventTrigger {
-  trigger: string;
+  name: string;
   function: string;
   settings: EventSettings;
 }
@@ -20,8 +20,8 @@ export function eventMatches(settings: EventSettings, type: string, source: stri
  * Paused triggers are the caller's to leave out. Pure; a trigger manager with many triggers may
  * index them by `eventType` first and call this on the few that share the type.
  */
-export function matchingTriggers(triggers: Iterable<EventTrigger>, type: string, source: string): Array<{ trigger: string; function: string }> {
-  const found: Array<{ trigger: string; function: string }> = [];
-  for (const candidate of triggers) if (eventMatches(candidate.settings, type, source)) found.push({ trigger: candidate.trigger, function: candidate.function });
+export function matchingTriggers(triggers: Iterable<EventTrigger>, type: string, source: string): Array<{ name: string; function: string }> {
+  const found: Array<{ name: string; function: string }> = [];
+  for (const candidate of triggers) if (eventMatches(candidate.settings, type, source)) found.push({ name: candidate.name, function: candidate.function });
   return found;
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { systemClock } from '../../src/core/clock.js';
 import { NimbusError } from '../../src/core/errors.js';
 import { type Scope, scopeAllows } from '../../src/core/scope.js';
 import { createEventsIngress, type EventRouting, type EventsAccepted } from '../../src/edges/events-ingress.js';
@@ -14,14 +15,15 @@ import { RecordingSink } from '../triggers/recording-sink.js';
 
 const TOKENS: Record<string, Scope> = { 'deploy-token': 'deploy', 'read-token': 'read' };
 const triggers = [
-  { trigger: 'all-orders', function: 'audit', settings: { eventType: 'order.created' } },
-  { trigger: 'shop-orders', function: 'ship', settings: { eventType: 'order.created', eventSource: 'https://shop.example.com/' } },
-  { trigger: 'refunds', function: 'refund', settings: { eventType: 'refund.issued' } },
+  { name: 'all-orders', function: 'audit', settings: { eventType: 'order.created' } },
+  { name: 'shop-orders', function: 'ship', settings: { eventType: 'order.created', eventSource: 'https://shop.example.com/' } },
+  { name: 'refunds', function: 'refund', settings: { eventType: 'refund.issued' } },
+  { name: 'just-paused', function: 'audit', settings: { eventType: 'order.paused' } },
 ];
 let sinks: Map<string, RecordingSink>;
 const routing: EventRouting = {
   triggersMatching: (type, source) => matchingTriggers(triggers, type, source),
-  sinkFor: (trigger) => sinks.get(trigger)!,
+  sinkFor: (trigger) => sinks.get(trigger),
 };
 const authorize = async (req: IncomingMessage, scope: Scope) => {
   const token = req.headers.authorization?.replace(/^Bearer /, '');
@@ -30,7 +32,8 @@ const authorize = async (req: IncomingMessage, scope: Scope) => {
   if (!have) throw new NimbusError('INVALID_TOKEN', 'unknown token');
   if (!scopeAllows(have, scope)) throw new NimbusError('FORBIDDEN', `needs ${scope}`);
 };
-const ingress = createEventsIngress({ routing, maxBodyBytes: 1024, authorize, onInternalError: () => undefined });
+// A real clock with a short wait for room: the overload test waits that long, nothing else does.
+const ingress = createEventsIngress({ routing, maxBodyBytes: 1024, authorize, onInternalError: () => undefined, clock: systemClock, roomWaitMs: 50 });
 // The handler answers every error itself and never rejects.
 const server = createServer((req, res) => void ingress(req, res));
 let url = '';
@@ -41,7 +44,8 @@ before(async () => {
 });
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
-  sinks = new Map(triggers.map((t) => [t.trigger, new RecordingSink()]));
+  // just-paused matches but has no sink: it stopped between the match and the delivery.
+  sinks = new Map(triggers.filter((t) => t.name !== 'just-paused').map((t) => [t.name, new RecordingSink()]));
 });
 
 const post = (headers: Record<string, string>, body: string | Buffer, token = 'deploy-token') =>
@@ -95,6 +99,12 @@ describe('POST /events', () => {
     assert.deepEqual(await response.json(), { events: 1, deliveries: 0, triggers: [] });
   });
 
+  test('a trigger that stopped between the match and the delivery is skipped', async () => {
+    const response = await post({ ...binary, 'ce-type': 'order.paused' }, 'x');
+    assert.equal(response.status, 202);
+    assert.deepEqual(await response.json(), { events: 1, deliveries: 0, triggers: [] });
+  });
+
   test('a batch with one invalid event delivers nothing', async () => {
     const response = await post(
       { 'content-type': 'application/cloudevents-batch+json' },
@@ -115,6 +125,17 @@ describe('POST /events', () => {
     assert.equal(huge.status, 413);
     assert.equal(huge.headers.get('x-nimbus-error'), 'PAYLOAD_TOO_LARGE');
     for (const sink of sinks.values()) assert.equal(sink.calls, 0);
+  });
+
+  test('a matching function with a full backlog: 503 with Retry-After, and no trigger gets the event', async () => {
+    sinks.get('shop-orders')!.full();
+    const response = await post(binary, '{}');
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('x-nimbus-error'), 'FUNCTION_OVERLOADED');
+    assert.equal(response.headers.get('retry-after'), '1');
+    for (const sink of sinks.values()) assert.equal(sink.calls, 0);
+    sinks.get('shop-orders')!.makeRoom();
+    assert.equal((await post(binary, '{}')).status, 202);
   });
 
   test('a refused delivery answers its error; sending again delivers', async () => {

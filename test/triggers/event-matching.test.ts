@@ -15,15 +15,15 @@ test('an event trigger matches the type exactly and the source by prefix', () =>
 
 test('matchingTriggers returns every match, in order', () => {
   const triggers = [
-    { trigger: 'all-orders', function: 'audit', settings: { eventType: 'order' } },
-    { trigger: 'shop-orders', function: 'ship', settings: { eventType: 'order', eventSource: '/shop' } },
-    { trigger: 'refunds', function: 'refund', settings: { eventType: 'refund' } },
+    { name: 'all-orders', function: 'audit', settings: { eventType: 'order' } },
+    { name: 'shop-orders', function: 'ship', settings: { eventType: 'order', eventSource: '/shop' } },
+    { name: 'refunds', function: 'refund', settings: { eventType: 'refund' } },
   ];
   assert.deepEqual(matchingTriggers(triggers, 'order', '/shop/eu'), [
-    { trigger: 'all-orders', function: 'audit' },
-    { trigger: 'shop-orders', function: 'ship' },
+    { name: 'all-orders', function: 'audit' },
+    { name: 'shop-orders', function: 'ship' },
   ]);
-  assert.deepEqual(matchingTriggers(triggers, 'order', '/pos'), [{ trigger: 'all-orders', function: 'audit' }]);
+  assert.deepEqual(matchingTriggers(triggers, 'order', '/pos'), [{ name: 'all-orders', function: 'audit' }]);
   assert.deepEqual(matchingTriggers(triggers, 'unknown', '/shop'), []);
 });
 
