@@ -35,7 +35,8 @@ export function eventsPaths(): Record<string, object> {
         summary: 'Send CloudEvents 1.0 (binary, structured or batched HTTP mode) to the event triggers that match them',
         description:
           'Binary mode: ce-specversion, ce-id, ce-source, ce-type (and other ce-*) headers, the body is the data. Each event goes to every event trigger whose eventType equals its type and whose eventSource (if set) prefixes its source: one async invocation each. An event no trigger takes is accepted and dropped.',
-        security: [{ bearer: [] }],
+        // An API token of scope deploy, or the ingress key (nimbus up --ingress-key-file) in x-nimbus-ingress-key or as the bearer.
+        security: [{ bearer: [] }, { ingressKey: [] }],
         'x-nimbus-scope': EVENTS_SCOPE,
         parameters: [
           { name: 'ce-specversion', in: 'header', schema: { const: '1.0' }, description: 'binary mode' },
@@ -66,6 +67,9 @@ export function eventsPaths(): Record<string, object> {
     },
   };
 }
+
+/** The ingress key's security scheme (add to `components.securitySchemes`). */
+export const INGRESS_KEY_SCHEME = { ingressKey: { type: 'apiKey', in: 'header', name: 'x-nimbus-ingress-key', description: 'the key of nimbus up --ingress-key-file; may only POST /events' } };
 
 /** Schemas of the ingress's answers. */
 export function eventsSchemas(): Record<string, object> {

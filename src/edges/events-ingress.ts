@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
@@ -37,6 +38,12 @@ export interface EventsIngressDeps {
   onInternalError(err: unknown): void;
   clock: Clock;
   /**
+   * The ingress key (`nimbus up --ingress-key-file`): a secret that lets a sender post events and
+   * nothing else, sent as `x-nimbus-ingress-key: <key>` or `authorization: Bearer <key>`. Absent:
+   * only API tokens are taken. At least 32 characters (see {@link parseIngressKey}).
+   */
+  ingressKey?: string;
+  /**
    * How long a request waits for a matching trigger's function to have room in its async backlog
    * (`EventSink.whenRoom`) before it is answered 503 FUNCTION_OVERLOADED. @default 2000
    */
@@ -69,9 +76,10 @@ export const EVENTS_SCOPE: Scope = 'deploy';
  * request again, and the sinks skip the event ids they already took.
  */
 export function createEventsIngress(deps: EventsIngressDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const checkKey = deps.ingressKey === undefined ? undefined : ingressKeyCheck(deps.ingressKey);
   return async (req, res) => {
     try {
-      await deps.authorize(req, EVENTS_SCOPE);
+      if (!checkKey?.(req)) await deps.authorize(req, EVENTS_SCOPE);
       if (req.method !== 'POST') {
         throw new NimbusError('METHOD_NOT_ALLOWED', `${EVENTS_PATH} takes POST only.`, { headers: { allow: 'POST' } });
       }
@@ -138,4 +146,37 @@ async function roomIn(sinks: EventSink[], clock: Clock, waitMs: number): Promise
   } finally {
     cancel?.();
   }
+}
+
+/** Shortest ingress key taken: it is checked without the API guard's failure limit, so it must not be guessable. */
+export const MIN_INGRESS_KEY_LENGTH = 32;
+
+/**
+ * The ingress key from the contents of its file (surrounding whitespace ignored).
+ * @throws Error naming what is wrong: shorter than {@link MIN_INGRESS_KEY_LENGTH}, or not printable ASCII
+ */
+export function parseIngressKey(contents: string): string {
+  const key = contents.trim();
+  if (key.length < MIN_INGRESS_KEY_LENGTH) throw new Error(`the ingress key must be at least ${MIN_INGRESS_KEY_LENGTH} characters (e.g. openssl rand -hex 32)`);
+  if (!/^[\x21-\x7e]+$/.test(key)) throw new Error('the ingress key must be printable ASCII without spaces');
+  return key;
+}
+
+/**
+ * True when the request carries the ingress key; false when it carries none (API tokens decide).
+ * @throws NimbusError INVALID_TOKEN for an `x-nimbus-ingress-key` header with another key
+ */
+function ingressKeyCheck(key: string): (req: IncomingMessage) => boolean {
+  // Compared as hashes: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
+  const expected = createHash('sha256').update(key).digest();
+  const matches = (candidate: string) => timingSafeEqual(createHash('sha256').update(candidate).digest(), expected);
+  return (req) => {
+    const header = req.headers['x-nimbus-ingress-key'];
+    if (typeof header === 'string') {
+      if (matches(header)) return true;
+      throw new NimbusError('INVALID_TOKEN', 'The x-nimbus-ingress-key is not this platform\'s ingress key.');
+    }
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    return bearer !== undefined && matches(bearer);
+  };
 }

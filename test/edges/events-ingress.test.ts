@@ -9,7 +9,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { systemClock } from '../../src/core/clock.js';
 import { NimbusError } from '../../src/core/errors.js';
 import { type Scope, scopeAllows } from '../../src/core/scope.js';
-import { createEventsIngress, type EventRouting, type EventsAccepted } from '../../src/edges/events-ingress.js';
+import { createEventsIngress, type EventRouting, type EventsAccepted, parseIngressKey } from '../../src/edges/events-ingress.js';
 import { matchingTriggers } from '../../src/triggers/event-matching.js';
 import { RecordingSink } from '../triggers/recording-sink.js';
 
@@ -33,7 +33,8 @@ const authorize = async (req: IncomingMessage, scope: Scope) => {
   if (!scopeAllows(have, scope)) throw new NimbusError('FORBIDDEN', `needs ${scope}`);
 };
 // A real clock with a short wait for room: the overload test waits that long, nothing else does.
-const ingress = createEventsIngress({ routing, maxBodyBytes: 1024, authorize, onInternalError: () => undefined, clock: systemClock, roomWaitMs: 50 });
+const INGRESS_KEY = 'k'.repeat(40);
+const ingress = createEventsIngress({ routing, maxBodyBytes: 1024, authorize, onInternalError: () => undefined, clock: systemClock, roomWaitMs: 50, ingressKey: INGRESS_KEY });
 // The handler answers every error itself and never rejects.
 const server = createServer((req, res) => void ingress(req, res));
 let url = '';
@@ -157,5 +158,30 @@ describe('POST /events', () => {
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
     for (const sink of sinks.values()) assert.equal(sink.calls, 0);
+  });
+});
+
+describe('POST /events with the ingress key', () => {
+  test('the key in x-nimbus-ingress-key or as a bearer token posts events', async () => {
+    const byHeader = await fetch(url, { method: 'POST', headers: { ...binary, 'x-nimbus-ingress-key': INGRESS_KEY }, body: '{}' });
+    assert.equal(byHeader.status, 202);
+    const byBearer = await post(binary, '{}', INGRESS_KEY);
+    assert.equal(byBearer.status, 202);
+    assert.equal(sinks.get('all-orders')!.events.length, 2);
+  });
+
+  test('another key is refused', async () => {
+    const wrong = await fetch(url, { method: 'POST', headers: { ...binary, 'x-nimbus-ingress-key': 'x'.repeat(40) }, body: '{}' });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.headers.get('x-nimbus-error'), 'INVALID_TOKEN');
+    const wrongBearer = await post(binary, '{}', 'x'.repeat(40));
+    assert.equal(wrongBearer.status, 401, 'an unknown bearer goes to the API guard');
+    for (const sink of sinks.values()) assert.equal(sink.calls, 0);
+  });
+
+  test('a key file must hold a long printable key', () => {
+    assert.equal(parseIngressKey(`  ${INGRESS_KEY}\n`), INGRESS_KEY);
+    assert.throws(() => parseIngressKey('short'), /at least 32/);
+    assert.throws(() => parseIngressKey(`${'a'.repeat(20)} ${'b'.repeat(20)}`), /printable/);
   });
 });
