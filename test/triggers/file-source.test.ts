@@ -319,6 +319,17 @@ describe('file trigger source', () => {
     await stop();
   });
 
+  test('a source stopped while its directory is missing looks for it no more', async () => {
+    const dir = freshDir(false);
+    const { clock, status, stop } = await startSource({ path: dir });
+    assert.equal(status.last?.state, 'failing');
+    await stop();
+    mkdirSync(dir);
+    clock.advance(60_000);
+    await sleep(50);
+    assert.deepEqual(status.reports.map((r) => r.state), ['failing']);
+  });
+
   test('stop waits for a delivery held by back-pressure and closes the watcher', async () => {
     const dir = freshDir();
     const sink = new RecordingSink();

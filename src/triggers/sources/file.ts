@@ -74,10 +74,13 @@ class FileTriggerSource implements TriggerSource {
   private readonly retries = new Set<() => void>();
   private draining: Promise<void> | undefined;
   private connectFailures = 0;
+  /** Numbers the connection attempts: one that is no longer the latest stops where it is. */
+  private generation = 0;
+  private cancelConnect: (() => void) | undefined;
   private deliveryFailures = 0;
   private stopped = false;
-  private stopSignal!: Promise<void>;
-  private signalStop!: () => void;
+  private stopSignal: Promise<void> = Promise.resolve();
+  private signalStop: () => void = () => undefined;
 
   constructor(
     private readonly context: SourceContext<FileSettings>,
@@ -117,26 +120,36 @@ class FileTriggerSource implements TriggerSource {
   /** Starts watching, then compares a scan with the index; on failure reports `failing` and tries again later. Never throws. */
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    // A later connect, a lost watcher or a stop makes this attempt moot: it then leaves quietly.
+    const generation = ++this.generation;
+    const superseded = () => this.stopped || generation !== this.generation;
+    let watcher: FSWatcher | undefined;
     try {
       const stats = await stat(this.root);
       if (!stats.isDirectory()) throw new Error(`${this.root} is not a directory`);
       await access(this.root, constants.R_OK | constants.X_OK);
+      if (superseded()) return;
       // The watcher first, the scan second: a change made in between is seen by one or both,
       // and comparing a file twice with the index gives one event.
-      const watcher = watch(this.root, { ignoreInitial: true, followSymlinks: false });
-      this.watcher = watcher;
-      watcher.on('all', (event, file) => this.seen(event, file));
-      await new Promise<void>((resolve, reject) => {
-        watcher.once('ready', resolve);
-        watcher.once('error', reject);
-      });
-      watcher.on('error', (err) => this.lost(err instanceof Error ? err : new Error(String(err))));
+      watcher = watch(this.root, { ignoreInitial: true, followSymlinks: false });
+      const ready = watcher;
+      this.watcher = ready;
+      ready.on('all', (event, file) => this.seen(event, file));
+      await Promise.race([
+        new Promise<void>((resolve, reject) => {
+          ready.once('ready', resolve);
+          ready.once('error', reject);
+        }),
+        this.stopSignal,
+      ]);
+      if (superseded()) return void (await ready.close());
+      ready.on('error', (err) => this.lost(err instanceof Error ? err : new Error(String(err))));
       // chokidar reports an emptied root's removal only as a raw rename of the directory itself.
-      watcher.on('raw', (event, _file, details) => {
+      ready.on('raw', (event, _file, details) => {
         if (event === 'rename' && (details as { watchedPath?: string } | undefined)?.watchedPath === this.root) void this.checkRoot();
       });
       const onDisk = await scanDirectory(this.root, this.watched);
-      if (this.stopped) return;
+      if (superseded()) return;
       if (this.baseline) {
         this.index = onDisk;
         await this.saveIndex();
@@ -147,17 +160,19 @@ class FileTriggerSource implements TriggerSource {
       this.context.status.active();
       this.kick();
     } catch (err) {
-      await this.closeWatcher();
-      if (this.stopped) return;
-      const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${this.root} does not exist` : `${this.root} cannot be watched: ${(err as Error).message}`;
-      if (this.baseline && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (watcher && this.watcher === watcher) await this.closeWatcher();
+      else await watcher?.close();
+      if (superseded()) return;
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOENT' ? `${this.root} does not exist` : `${this.root} cannot be watched: ${(err as Error).message}`;
+      if (this.baseline && code === 'ENOENT') {
         // A new trigger whose directory does not exist yet: what appears in it later is new.
         this.baseline = false;
         await this.saveIndex().catch((saveErr: unknown) => this.context.logger.warn({ err: saveErr, trigger: this.context.trigger }, 'file trigger: cannot save the index'));
       }
       const delay = this.backoff(++this.connectFailures);
       this.context.status.failing(`${reason}; trying again in ${Math.round(delay / 1000)} s`);
-      this.retryAfter(delay, () => void this.connect());
+      this.connectLater(delay);
     }
   }
 
@@ -177,9 +192,25 @@ class FileTriggerSource implements TriggerSource {
   /** The watcher failed or the directory went away: report it and start again with back-off. */
   private lost(err: Error): void {
     if (this.stopped || !this.watcher) return;
+    this.generation++; // a connect still under way gives up
     const delay = this.backoff(++this.connectFailures);
     this.context.status.failing(`watching ${this.root} failed: ${err.message}; trying again in ${Math.round(delay / 1000)} s`);
-    void this.closeWatcher().then(() => this.retryAfter(delay, () => void this.connect()));
+    void this.closeWatcher().then(() => this.connectLater(delay));
+  }
+
+  /** One reconnection pending at most: a newer one replaces it. */
+  private connectLater(delay: number): void {
+    if (this.cancelConnect) {
+      this.cancelConnect();
+      this.retries.delete(this.cancelConnect);
+    }
+    const cancel = this.context.clock.after(delay, () => {
+      this.retries.delete(cancel);
+      this.cancelConnect = undefined;
+      if (!this.stopped) void this.connect();
+    });
+    this.cancelConnect = cancel;
+    this.retries.add(cancel);
   }
 
   /** Reports the directory lost when it is gone (or no longer a directory). */
