@@ -12,6 +12,20 @@ export interface FileEntry {
 /** Files by path relative to the watched directory (`/`-separated). Persisted in the trigger's state. */
 export type FileIndex = Record<string, FileEntry>;
 
+/** Key of the file index in the trigger's SourceState. */
+export const FILE_INDEX_KEY = 'file-index';
+
+/**
+ * What is persisted: the files, and the directory and pattern they were recorded for. An index of
+ * another directory or pattern (the trigger was updated) is not compared with: it is replaced by
+ * a baseline, as at the trigger's first start.
+ */
+export interface StoredFileIndex {
+  root: string;
+  pattern: string | null;
+  files: FileIndex;
+}
+
 /** Tells whether a relative path (`/`-separated) is one the trigger watches. */
 export type PathFilter = (relativePath: string) => boolean;
 

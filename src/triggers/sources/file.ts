@@ -6,24 +6,11 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import type { SourceContext, SourceKind, TriggerEvent, TriggerSource } from '../types.js';
 import { fileEvent } from './file-event.js';
-import { changeOf, entryOf, type FileEntry, type FileIndex, type PathFilter, relativeTo, scanDirectory } from './file-index.js';
+import { changeOf, entryOf, FILE_INDEX_KEY, type FileEntry, type FileIndex, type PathFilter, relativeTo, scanDirectory, type StoredFileIndex } from './file-index.js';
 import { type FileEventKind, type FileSettings, fileSettingsSchema } from './file-settings.js';
 
+export { FILE_INDEX_KEY, type StoredFileIndex } from './file-index.js';
 export { type FileSettings, fileSettingsSchema } from './file-settings.js';
-
-/** Key of the file index in the trigger's SourceState. */
-export const FILE_INDEX_KEY = 'file-index';
-
-/**
- * What is persisted: the files, and the directory and pattern they were recorded for. An index of
- * another directory or pattern (the trigger was updated) is not compared with: it is replaced by
- * a baseline, as at the trigger's first start.
- */
-export interface StoredFileIndex {
-  root: string;
-  pattern: string | null;
-  files: FileIndex;
-}
 
 /** Tuning of a file source; the defaults are what the platform uses. */
 export interface FileSourceOptions {
