@@ -1,16 +1,19 @@
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { compileServerOptions, type CompiledServerOptions, type ServerOptions } from './config/server-options.js';
+import { ServerOptionsError } from './config/server-options-schema.js';
 import { followChanges } from './control/followers.js';
 import { CleanupStack } from './core/cleanup-stack.js';
 import type { InvokeAuth } from './core/invoke-auth.js';
 import type { NetworkPolicy } from './core/spec.js';
+import { readFile } from 'node:fs/promises';
+import { createEventsIngress, parseIngressKey } from './edges/events-ingress.js';
 import { startApiRole } from './roles/api.js';
 import { startAsyncRole } from './roles/async.js';
 import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
 import { startMetricsRole } from './roles/metrics.js';
-import { startTriggersRole } from './roles/triggers.js';
+import { startTriggersRole, type TriggersRole } from './roles/triggers.js';
 import { startUiRole } from './roles/ui.js';
 import type { HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
@@ -90,7 +93,19 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
 
   const ui = await startUiRole();
   let closing = false;
-  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, ui: ui.handle, domain: options.domain, onInternalError, closing: () => closing });
+  let triggersRole: TriggersRole | undefined;
+  const events = createEventsIngress({
+    ...(options.ingressKeyFile === undefined ? {} : { ingressKey: await readIngressKey(options.ingressKeyFile) }),
+    routing: {
+      triggersMatching: (type, source) => triggersRole?.manager.triggersMatching(type, source) ?? [],
+      sinkFor: (trigger) => triggersRole?.manager.sinkFor(trigger),
+    },
+    maxBodyBytes: options.maxBodyBytes,
+    authorize: api.authorize,
+    onInternalError,
+    clock: options.clock,
+  });
+  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, ui: ui.handle, events, domain: options.domain, onInternalError, closing: () => closing });
   const { server } = listening;
   started.defer(() => new Promise((closed) => server.close(closed)));
   url = listening.url;
@@ -103,6 +118,7 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   asyncRole.run(gateway.invoker);
   // Trigger sources deliver into the async queue; none waits for its broker here.
   const triggers = await startTriggersRole(options, foundation, asyncRole, started);
+  triggersRole = triggers;
   logger.info({ url, dataDir }, 'nimbus serving');
 
   return {
@@ -133,4 +149,14 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       await foundation.store.close();
     },
   };
+}
+
+/** The ingress key in `file`. @throws ServerOptionsError when it cannot be read or is not a usable key. */
+async function readIngressKey(file: string): Promise<string> {
+  try {
+    return parseIngressKey(await readFile(file, 'utf8'));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new ServerOptionsError('ingressKeyFile', file, `${file}: ${reason}`);
+  }
 }

@@ -4,6 +4,7 @@ import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { asyncPaths, asyncSchemas } from './openapi-async.js';
 import { triggerPaths, triggerSchemas } from './openapi-triggers.js';
+import { eventsPaths, eventsSchemas, INGRESS_KEY_SCHEME } from './openapi-events.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 import type { RouteAccess } from './route-table.js';
 import { PACKAGE_FILENAME_HEADER } from './wire.js';
@@ -86,7 +87,8 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
     openapi: '3.1.0',
     info: { title: 'Nimbus API', version: '1', description: 'Management API of the Nimbus serverless platform. See docs/api.md.' },
     servers: [{ url: serverUrl }],
-    paths: withSecurity({
+    paths: {
+      ...withSecurity({
       '/api/v1/packages': {
         post: {
           summary: 'Upload a package (tar.gz, zip or a single file)',
@@ -176,12 +178,17 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
       ...asyncPaths(),
       ...triggerPaths(),
     }, scopeFor),
+      // Outside withSecurity, which gives paths beyond /api/ the invoke-key scheme: /events takes
+      // API tokens or the ingress key.
+      ...eventsPaths(),
+    },
     components: {
-      securitySchemes: SECURITY_SCHEMES,
+      securitySchemes: { ...SECURITY_SCHEMES, ...INGRESS_KEY_SCHEME },
       schemas: {
         ...authSchemas(),
         ...asyncSchemas(),
         ...triggerSchemas(),
+        ...eventsSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
         Secret: secretSchema,

@@ -100,6 +100,7 @@ const schema = z
     callbackHosts: hostPatterns,
     asyncWorkers: whole(RANGES.asyncWorkers),
     triggerBacklog: whole(RANGES.triggerBacklog),
+    ingressKeyFile: text,
     clock: withMethods<Clock>('a Clock', ['now', 'monotonic', 'every', 'after']),
     logger: withMethods<Logger>('a pino Logger', ['info', 'warn', 'error', 'child']),
   })

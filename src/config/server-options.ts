@@ -91,6 +91,12 @@ export interface ServerOptions {
    * taking events (they pause consumption) until it is below again, 1 to 1000000. @default 1000
    */
   triggerBacklog?: number;
+  /**
+   * A file holding the ingress key (at least 32 printable characters): senders presenting it in
+   * `x-nimbus-ingress-key` (or as a bearer token) may `POST /events` and nothing else. Read at start.
+   * @default none: `POST /events` takes API tokens of scope deploy only
+   */
+  ingressKeyFile?: string;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
@@ -131,6 +137,8 @@ export interface CompiledServerOptions {
   readonly callbackHosts: CallbackHostCheck;
   readonly asyncWorkers: number;
   readonly triggerBacklog: number;
+  /** Absolute, or undefined: no ingress key. */
+  readonly ingressKeyFile: string | undefined;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
@@ -170,6 +178,7 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),
     asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
     triggerBacklog: given.triggerBacklog ?? d.triggerBacklog,
+    ingressKeyFile: given.ingressKeyFile === undefined ? undefined : resolve(given.ingressKeyFile),
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),

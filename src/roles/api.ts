@@ -1,3 +1,4 @@
+import type { Scope } from '../core/scope.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authRoutes } from '../api/auth-routes.js';
 import { FunctionViews } from '../api/function-view.js';
@@ -36,6 +37,8 @@ export interface ApiRole {
   service: FunctionService;
   secrets: SecretService;
   triggers: TriggerService;
+  /** The API's token check, for routes served outside /api (POST /events). */
+  authorize(req: IncomingMessage, scope: Scope): Promise<void>;
 }
 
 /**
@@ -83,7 +86,7 @@ export function startApiRole(
   ];
   const authorize = apiAuthorizer(access.tokens, authFailures);
   const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, maxBodyBytes: options.maxBodyBytes, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
-  return { handle, service, secrets, triggers };
+  return { handle, service, secrets, triggers, authorize };
 }
 
 /** Why network `host` is refused on a platform listening on `host`; undefined when it is allowed. */

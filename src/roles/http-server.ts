@@ -17,6 +17,8 @@ export interface HttpRoles {
   metrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** The dashboard's static files under `/ui` (open: the data comes from the API, with a token). */
   ui(req: IncomingMessage, res: ServerResponse): void;
+  /** `POST /events`: the CloudEvents ingress. */
+  events(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** Function hosts' domain; empty: off. */
   domain: string;
   onInternalError(err: unknown): void;
@@ -51,6 +53,8 @@ export async function listenHttp(host: string, port: number, roles: HttpRoles): 
       void api(req, res);
     } else if (path === '/ui' || path.startsWith('/ui/') || path.startsWith('/ui?')) {
       ui(req, res);
+    } else if (path === '/events' || path.startsWith('/events?')) {
+      void roles.events(req, res);
     } else if (path === '/metrics' || path.startsWith('/metrics?')) {
       void metrics(req, res);
     } else if (path === '/healthz') {

@@ -29,7 +29,11 @@ interface UpOptions {
   callbackHosts?: string[];
   asyncWorkers?: number;
   triggerBacklog?: number;
+  ingressKeyFile?: string;
 }
+
+/** Flags named in the platform's option errors (values only the platform can judge). */
+const FLAG_OF_OPTION: Record<string, string> = { callbackHosts: '--callback-hosts', ingressKeyFile: '--ingress-key-file' };
 
 const EXAMPLES = `
 Examples:
@@ -98,6 +102,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--trigger-backlog <n>', `a function's async backlog at which its triggers stop taking events until it drains (default: ${DEFAULTS.triggerBacklog})`, (v) =>
       parseIntFlag('--trigger-backlog', v, RANGES.triggerBacklog),
     )
+    .option('--ingress-key-file <file>', 'a file holding a key (at least 32 characters) that lets senders POST CloudEvents to /events, and nothing else')
     .option('--retain <duration>', `how long ended async invocation records are kept, ${formatDuration(RANGES.retainMs.min)} to ${formatDuration(RANGES.retainMs.max)} (default: ${formatDuration(DEFAULTS.retainMs)})`, (v) =>
       parseDurationFlag('--retain', v, RANGES.retainMs),
     )
@@ -143,6 +148,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.asyncWorkers !== undefined ? { asyncWorkers: opts.asyncWorkers } : {}),
           ...(opts.triggerBacklog !== undefined ? { triggerBacklog: opts.triggerBacklog } : {}),
           ...(opts.retain !== undefined ? { retainMs: opts.retain } : {}),
+          ...(opts.ingressKeyFile !== undefined ? { ingressKeyFile: resolve(io.cwd, opts.ingressKeyFile) } : {}),
           ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
           ...(opts.callbackHosts !== undefined ? { callbackHosts: opts.callbackHosts } : {}),
         });
@@ -165,7 +171,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         // by the platform's options; a bad one is a usage error like any other bad flag value.
         if ((err as Error).name === 'ServerOptionsError') {
           const key = String((err as Error & { key?: unknown }).key ?? '');
-          throw new CliError(`Invalid ${key.startsWith('callbackHosts') ? '--callback-hosts' : key}: ${(err as Error).message}.`, { exitCode: 2 });
+          throw new CliError(`Invalid ${FLAG_OF_OPTION[key.split('.')[0] ?? ''] ?? key}: ${(err as Error).message}.`, { exitCode: 2 });
         }
         throw err;
       }
