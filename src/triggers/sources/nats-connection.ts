@@ -1,0 +1,52 @@
+/**
+ * Opening a NATS connection for a trigger, and telling the platform what becomes of it: the
+ * client reconnects by itself (for ever, with back-off), and every disconnect and reconnect is
+ * reported as `failing` and `active`.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { BrokerAddress } from './broker-settings.js';
+import { Backoff, type ChangeOnlyStatus } from './source-support.js';
+
+/** The NATS schemes a URL may have (`tls` asks for TLS). */
+export const NATS_SCHEMES = ['nats', 'tls'] as const;
+export const NATS_DEFAULT_PORT = 4222;
+
+/**
+ * Connects to the server at `address` (credentials from the URL: `user:pass@` or a token as the
+ * user name alone). Rejects when the first attempt fails; after that the client reconnects by
+ * itself, waiting longer each time (0.5 s up to 30 s).
+ */
+export async function connectNats(address: BrokerAddress, clientName: string): Promise<NatsConnection> {
+  const { url } = address;
+  const backoff = new Backoff();
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  const connection = await connect({
+    servers: `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`,
+    name: clientName,
+    ...(user !== '' && pass !== '' ? { user, pass } : user !== '' ? { token: user } : {}),
+    ...(url.protocol === 'tls:' ? { tls: {} } : {}),
+    timeout: 5_000,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectDelayHandler: () => backoff.next(),
+    // A dead peer is noticed within about a minute even when no TCP reset arrives.
+    pingInterval: 20_000,
+    maxPingOut: 3,
+  });
+  void (async () => {
+    for await (const status of connection.status()) if (status.type === 'reconnect') backoff.reset();
+  })();
+  return connection;
+}
+
+/**
+ * Reports `failing` while `connection` is disconnected and `active` again once it reconnected;
+ * resolves when the connection is closed (for good: the client gave up, or the source closed it).
+ */
+export async function watchConnection(connection: NatsConnection, status: ChangeOnlyStatus, display: string): Promise<void> {
+  for await (const event of connection.status()) {
+    if (event.type === 'disconnect') status.failing(`disconnected from ${display}; reconnecting`);
+    else if (event.type === 'reconnect') status.active();
+  }
+}
