@@ -5,7 +5,8 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { BrokerAddress } from './broker-settings.js';
-import { Backoff, type ChangeOnlyStatus } from './source-support.js';
+import type { Clock } from '../../core/clock.js';
+import type { ChangeOnlyStatus } from './source-support.js';
 
 /** The NATS schemes a URL may have (`tls` asks for TLS). */
 export const NATS_SCHEMES = ['nats', 'tls'] as const;
@@ -14,13 +15,13 @@ export const NATS_DEFAULT_PORT = 4222;
 /**
  * Connects to the server at `address` (credentials from the URL: `user:pass@` or a token as the
  * user name alone). Rejects when the first attempt fails; after that the client reconnects by
- * itself, waiting longer each time (0.5 s up to 30 s).
+ * itself, waiting longer the longer the server has been gone (0.5 s, up to 30 s).
  */
-export async function connectNats(address: BrokerAddress, clientName: string): Promise<NatsConnection> {
+export async function connectNats(address: BrokerAddress, clientName: string, clock: Clock): Promise<NatsConnection> {
   const { url } = address;
-  const backoff = new Backoff();
   const user = decodeURIComponent(url.username);
   const pass = decodeURIComponent(url.password);
+  let downSince: number | undefined;
   const connection = await connect({
     servers: `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`,
     name: clientName,
@@ -29,13 +30,19 @@ export async function connectNats(address: BrokerAddress, clientName: string): P
     timeout: 5_000,
     reconnect: true,
     maxReconnectAttempts: -1,
-    reconnectDelayHandler: () => backoff.next(),
+    // The client asks for the wait on every turn of its dial loop (not once per attempt), so the
+    // back-off is a function of how long the server has been gone: a quarter of it, 0.5 s to 30 s.
+    reconnectDelayHandler: () => Math.min(30_000, Math.max(500, (clock.monotonic() - (downSince ?? clock.monotonic())) / 4)),
+    reconnectJitter: 250,
     // A dead peer is noticed within about a minute even when no TCP reset arrives.
     pingInterval: 20_000,
     maxPingOut: 3,
   });
   void (async () => {
-    for await (const status of connection.status()) if (status.type === 'reconnect') backoff.reset();
+    for await (const status of connection.status()) {
+      if (status.type === 'disconnect') downSince ??= clock.monotonic();
+      else if (status.type === 'reconnect') downSince = undefined;
+    }
   })();
   return connection;
 }

@@ -54,7 +54,7 @@ export class NatsCoreSource implements TriggerSource {
       let address: BrokerAddress;
       try {
         address = brokerAddress(this.context.settings, this.context.secrets, NATS_SCHEMES, NATS_DEFAULT_PORT);
-        this.connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`);
+        this.connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`, this.context.clock);
       } catch (error) {
         this.status.failing(`cannot connect to NATS: ${reasonOf(error)}`);
         await sleep(this.context.clock, backoff.next(), signal);

@@ -64,7 +64,7 @@ export class JetStreamSource implements TriggerSource {
         let connection: NatsConnection;
         try {
           address = brokerAddress(this.context.settings, this.context.secrets, NATS_SCHEMES, NATS_DEFAULT_PORT);
-          connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`);
+          connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`, this.context.clock);
         } catch (error) {
           this.status.failing(`cannot connect to NATS: ${reasonOf(error)}`);
           await sleep(this.context.clock, backoff.next(), signal);
