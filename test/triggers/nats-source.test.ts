@@ -262,6 +262,7 @@ describe('nats source, a server that goes away and comes back', async () => {
         }
       } finally {
         await source?.stop();
+        await (await publishers.get(url)?.catch(() => undefined))?.close();
         publishers.delete(url);
         await broker.kill();
         await rm(dir, { recursive: true, force: true });
