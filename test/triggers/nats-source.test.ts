@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
 import { natsSource, type NatsSettings } from '../../src/triggers/sources/nats.js';
@@ -168,11 +168,30 @@ describe('nats source, beyond the contract', async () => {
     await makeStream(SHARED, unique);
     const manager = await jetstreamManager(await publisher(SHARED));
     try {
-      await manager.consumers.add(unique, { durable_name: 'theirs', ack_policy: 'none', filter_subject: `${unique}.>` } as never);
+      await manager.consumers.add(unique, { durable_name: 'theirs', ack_policy: AckPolicy.None, filter_subject: `${unique}.>` });
       const { context, status } = contextOf(settingsOf({ subject: `${unique}.events`, stream: unique, consumer: 'theirs' }), new RecordingSink());
       await start(context);
       await status.waitFor('failing');
       assert.match(status.last?.reason ?? '', /theirs.*explicit acks/);
+    } finally {
+      await manager.streams.delete(unique);
+    }
+  });
+
+  test('JetStream: an existing pull consumer of that name with another filter is updated to the trigger\'s subject', { skip }, async () => {
+    const unique = `nimbus-${randomUUID().slice(0, 8)}`;
+    await makeStream(SHARED, unique);
+    const manager = await jetstreamManager(await publisher(SHARED));
+    try {
+      await manager.consumers.add(unique, { durable_name: 'mine', ack_policy: AckPolicy.Explicit, filter_subject: `${unique}.old` });
+      const sink = new RecordingSink();
+      const { context, status } = contextOf(settingsOf({ subject: `${unique}.new`, stream: unique, consumer: 'mine' }), sink);
+      await start(context);
+      await status.waitFor('active');
+      assert.equal((await manager.consumers.info(unique, 'mine')).config.filter_subject, `${unique}.new`);
+      await jetstream(await publisher(SHARED)).publish(`${unique}.new`, Buffer.from('new subject'));
+      const [event] = await sink.waitFor(1);
+      assert.equal(event?.data.toString(), 'new subject');
     } finally {
       await manager.streams.delete(unique);
     }
