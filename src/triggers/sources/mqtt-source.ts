@@ -3,13 +3,16 @@
  * mqtt.js's `handleMessage` hook: the client sends a QoS 1 PUBACK only when the hook's callback is
  * called, and it is called once the sink stored the event. A refused delivery is tried again in
  * place (MQTT brokers resend unacknowledged messages only on a new connection) with a growing
- * delay; while the function's backlog is full the hook waits for room, and since the client reads
+ * delay. While the function's backlog is full the hook waits for room, and since the client reads
  * nothing else meanwhile, the broker keeps further messages (at most `RECEIVE_MAXIMUM` in flight
- * to us; the rest queued in the session). QoS 1 uses a persistent session under a client id
+ * to us; the rest queued in the session). A wait longer than {@link PAUSE_AFTER_MS} would starve
+ * the keepalive (the client reads no PINGRESP either), so the source then pauses: it disconnects,
+ * unacknowledged, and connects again once there is room; the broker resends. QoS 1 uses a persistent session under a client id
  * derived from the trigger's name, so messages published while the platform is down are
  * delivered when it comes back.
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Clock } from '../../core/clock.js';
 import type { SourceContext, TriggerSource } from '../types.js';
 import { brokerAddress, sourceUri, type BrokerAddress } from './broker-settings.js';
 import { MqttEventIds, mqttEvent } from './mqtt-event.js';
@@ -21,6 +24,12 @@ export const RECEIVE_MAXIMUM = 32;
 /** How long the broker keeps a QoS 1 trigger's session (and queues its messages) while the platform is away: 7 days. */
 export const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 
+/**
+ * How long a message may wait for room before the source pauses (disconnects until there is
+ * room): well within the keepalive's 45 s, after which mqtt.js would drop the connection itself.
+ */
+export const PAUSE_AFTER_MS = 10_000;
+
 export class MqttSource implements TriggerSource {
   private readonly stopping = new AbortController();
   private readonly status: ChangeOnlyStatus;
@@ -30,6 +39,8 @@ export class MqttSource implements TriggerSource {
   /** Messages being handled (at most one per connection: the client hands them over one by one). */
   private readonly handling = new Set<Promise<void>>();
   private lastError: string | undefined;
+  /** Set while the source is disconnected on purpose, waiting for room. */
+  private pausing: Promise<void> | undefined;
 
   constructor(private readonly context: SourceContext<MqttSettings>) {
     this.status = new ChangeOnlyStatus(context.status);
@@ -52,6 +63,7 @@ export class MqttSource implements TriggerSource {
   async stop(): Promise<void> {
     this.stopping.abort();
     while (this.handling.size > 0) await Promise.allSettled([...this.handling]);
+    await this.pausing;
     const client = this.client;
     if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
   }
@@ -104,12 +116,25 @@ export class MqttSource implements TriggerSource {
       this.lastError = reasonOf(error);
     });
     client.on('close', () => {
-      if (this.stopping.signal.aborted) return;
+      if (this.stopping.signal.aborted || this.pausing) return;
       this.status.failing(`disconnected from ${address.display}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting`);
       // mqtt.js waits reconnectPeriod before each attempt: grow it while the broker stays away.
       client.options.reconnectPeriod = this.reconnects.next();
     });
     return client;
+  }
+
+  /** Disconnects (the session and the unacknowledged message stay on the broker) until `room` resolves, then connects again. */
+  private pause(room: Promise<void>): void {
+    const client = this.client;
+    if (this.pausing || !client) return;
+    this.context.logger.info({ trigger: this.context.trigger }, 'the function has no room: the MQTT trigger disconnects until it has');
+    this.pausing = (async () => {
+      await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+      await unlessStopped(room, this.stopping.signal);
+      this.pausing = undefined;
+      if (!this.stopping.signal.aborted) client.reconnect();
+    })();
   }
 
   /**
@@ -123,8 +148,17 @@ export class MqttSource implements TriggerSource {
     const retries = new Backoff(1_000, 60_000);
     for (;;) {
       if (signal.aborted) throw new Error('the trigger stopped before the message was stored');
-      await unlessStopped(this.context.sink.whenRoom(), signal);
+      // Messages the client had already read when the source paused: the broker resends them, in order.
+      if (this.pausing) throw new Error('the trigger is paused: the broker resends the message');
+      const room = this.context.sink.whenRoom();
+      const deadline = timeout(this.context.clock, PAUSE_AFTER_MS);
+      const roomInTime = await unlessStopped(Promise.race([room.then(() => true), deadline.expired]), signal);
+      deadline.cancel();
       if (signal.aborted) throw new Error('the trigger stopped before the message was stored');
+      if (!roomInTime) {
+        this.pause(room);
+        throw new Error('the function has no room: paused, the broker resends the message');
+      }
       try {
         await this.context.sink.deliver([event]);
         return;
@@ -138,4 +172,11 @@ export class MqttSource implements TriggerSource {
       }
     }
   }
+}
+
+/** `expired` resolves false after `ms` on `clock`, unless `cancel` is called first. */
+function timeout(clock: Clock, ms: number): { expired: Promise<false>; cancel: () => void } {
+  let cancel = () => {};
+  const expired = new Promise<false>((resolve) => (cancel = clock.after(ms, () => resolve(false))));
+  return { expired, cancel };
 }
