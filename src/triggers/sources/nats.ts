@@ -7,6 +7,7 @@ import { natsSettingsSchema, type NatsSettings } from './nats-settings.js';
 import { NatsCoreSource } from './nats-core.js';
 import { JetStreamSource } from './nats-jetstream.js';
 
+/** The `nats` kind: settings `{ url?, urlSecret?, subject, stream?, consumer? }`. */
 export const natsSource: SourceKind<NatsSettings> = {
   type: 'nats',
   settings: natsSettingsSchema,
