@@ -39,6 +39,7 @@ export class MqttSource implements TriggerSource {
   /** Messages being handled (at most one per connection: the client hands them over one by one). */
   private readonly handling = new Set<Promise<void>>();
   private lastError: string | undefined;
+  private connectedOnce = false;
   /** Set while the source is disconnected on purpose, waiting for room. */
   private pausing: Promise<void> | undefined;
 
@@ -101,6 +102,7 @@ export class MqttSource implements TriggerSource {
       );
     };
     client.on('connect', () => {
+      this.connectedOnce = true;
       this.reconnects.reset();
       this.lastError = undefined;
       client.subscribe(settings.topic, { qos: settings.qos }, (error, granted) => {
@@ -117,7 +119,8 @@ export class MqttSource implements TriggerSource {
     });
     client.on('close', () => {
       if (this.stopping.signal.aborted || this.pausing) return;
-      this.status.failing(`disconnected from ${address.display}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting`);
+      const what = this.connectedOnce ? 'disconnected from' : 'cannot connect to';
+      this.status.failing(`${what} ${address.display}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting`);
       // mqtt.js waits reconnectPeriod before each attempt: grow it while the broker stays away.
       client.options.reconnectPeriod = this.reconnects.next();
     });

@@ -4,9 +4,11 @@
  * reported as `failing` and `active`.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { BrokerAddress } from './broker-settings.js';
 import type { Clock } from '../../core/clock.js';
-import type { ChangeOnlyStatus } from './source-support.js';
+import type { SourceContext } from '../types.js';
+import { brokerAddress, type BrokerAddress } from './broker-settings.js';
+import type { NatsSettings } from './nats-settings.js';
+import { type Backoff, type ChangeOnlyStatus, reasonOf, sleep } from './source-support.js';
 
 /** The NATS schemes a URL may have (`tls` asks for TLS). */
 export const NATS_SCHEMES = ['nats', 'tls'] as const;
@@ -56,4 +58,29 @@ export async function watchConnection(connection: NatsConnection, status: Change
     if (event.type === 'disconnect') status.failing(`disconnected from ${display}; reconnecting`);
     else if (event.type === 'reconnect') status.active();
   }
+}
+
+/**
+ * Connects, trying again with `backoff` (and reporting `failing` with the reason) until it works
+ * or `signal` aborts (then undefined, and no connection is left open).
+ */
+export async function connectUntilStopped(
+  context: SourceContext<NatsSettings>,
+  status: ChangeOnlyStatus,
+  backoff: Backoff,
+  signal: AbortSignal,
+): Promise<{ connection: NatsConnection; address: BrokerAddress } | undefined> {
+  while (!signal.aborted) {
+    let address: BrokerAddress | undefined;
+    try {
+      address = brokerAddress(context.settings, context.secrets, NATS_SCHEMES, NATS_DEFAULT_PORT);
+      const connection = await connectNats(address, `nimbus-trigger-${context.trigger}`, context.clock);
+      if (!signal.aborted) return { connection, address };
+      await connection.close().catch(() => undefined); // stopped while connecting
+    } catch (error) {
+      status.failing(`cannot connect to ${address?.display ?? 'NATS'}: ${reasonOf(error)}`);
+      await sleep(context.clock, backoff.next(), signal);
+    }
+  }
+  return undefined;
 }

@@ -7,9 +7,9 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { SourceContext, TriggerSource } from '../types.js';
-import { brokerAddress, sourceUri, type BrokerAddress } from './broker-settings.js';
+import { sourceUri, type BrokerAddress } from './broker-settings.js';
 import { EventPump } from './event-pump.js';
-import { connectNats, NATS_DEFAULT_PORT, NATS_SCHEMES, watchConnection } from './nats-connection.js';
+import { connectUntilStopped, watchConnection } from './nats-connection.js';
 import { coreNatsEvent } from './nats-event.js';
 import type { NatsSettings } from './nats-settings.js';
 import { Backoff, ChangeOnlyStatus, reasonOf, sleep } from './source-support.js';
@@ -51,18 +51,12 @@ export class NatsCoreSource implements TriggerSource {
     const backoff = new Backoff();
     const signal = this.stopping.signal;
     while (!signal.aborted) {
-      let address: BrokerAddress;
-      try {
-        address = brokerAddress(this.context.settings, this.context.secrets, NATS_SCHEMES, NATS_DEFAULT_PORT);
-        this.connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`, this.context.clock);
-      } catch (error) {
-        this.status.failing(`cannot connect to NATS: ${reasonOf(error)}`);
-        await sleep(this.context.clock, backoff.next(), signal);
-        continue;
-      }
-      const connection = this.connection;
+      const opened = await connectUntilStopped(this.context, this.status, backoff, signal);
+      if (!opened) break;
+      const { connection, address } = opened;
+      this.connection = connection;
       if (signal.aborted) {
-        await connection.close().catch(() => undefined); // stopped while connecting
+        await connection.close().catch(() => undefined); // stop() ran before the connection was known
         break;
       }
       backoff.reset();

@@ -9,9 +9,9 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager, type JsMsg, type ConsumerMessages, type Consumer } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SourceContext, TriggerSource } from '../types.js';
-import { brokerAddress, sourceUri, type BrokerAddress } from './broker-settings.js';
+import { sourceUri, type BrokerAddress } from './broker-settings.js';
 import { EventPump } from './event-pump.js';
-import { connectNats, NATS_DEFAULT_PORT, NATS_SCHEMES, watchConnection } from './nats-connection.js';
+import { connectUntilStopped, watchConnection } from './nats-connection.js';
 import { jetStreamEvent } from './nats-event.js';
 import { consumerNameOf, type NatsSettings } from './nats-settings.js';
 import { Backoff, ChangeOnlyStatus, reasonOf, sleep, unlessStopped } from './source-support.js';
@@ -60,16 +60,9 @@ export class JetStreamSource implements TriggerSource {
     const stopKeepAlive = this.context.clock.every(WORKING_EVERY_MS, () => this.pump.pending().forEach((m) => m.working()));
     try {
       while (!signal.aborted) {
-        let address: BrokerAddress;
-        let connection: NatsConnection;
-        try {
-          address = brokerAddress(this.context.settings, this.context.secrets, NATS_SCHEMES, NATS_DEFAULT_PORT);
-          connection = await connectNats(address, `nimbus-trigger-${this.context.trigger}`, this.context.clock);
-        } catch (error) {
-          this.status.failing(`cannot connect to NATS: ${reasonOf(error)}`);
-          await sleep(this.context.clock, backoff.next(), signal);
-          continue;
-        }
+        const opened = await connectUntilStopped(this.context, this.status, backoff, signal);
+        if (!opened) break;
+        const { connection, address } = opened;
         const watching = watchConnection(connection, this.status, address.display);
         await this.consume(connection, address, backoff);
         if (signal.aborted) {
