@@ -15,6 +15,7 @@ import { pino } from 'pino';
 import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { mqttSource, type MqttSettings } from '../../src/triggers/sources/mqtt.js';
 import { PAUSE_AFTER_MS } from '../../src/triggers/sources/mqtt-source.js';
+import { mqttProblem } from '../../src/triggers/sources/mqtt-check.js';
 import type { EventSink, SourceContext, TriggerEvent, TriggerSource } from '../../src/triggers/types.js';
 import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
 import { listening, missingBinary, MOSQUITTO, PrivateBroker } from './private-broker.js';
@@ -203,6 +204,12 @@ describe('mqtt source, beyond the contract', async () => {
     assert.equal(event?.id, 'reading-7');
     assert.equal(event?.contentType, 'application/json');
     assert.deepEqual(event?.extensions, { mqttid: 'reading-7', mqtttenant: 'acme', mqttretain: 'false', mqttqos: '1', mqttdup: 'false' });
+  });
+
+  test('mqttProblem: undefined for a broker that answers; the reason for a closed port or a missing secret', { skip }, async () => {
+    assert.equal(await mqttProblem(settingsOf({ topic: 'a' }), {}), undefined);
+    assert.match((await mqttProblem(settingsOf({ url: 'mqtt://127.0.0.1:1', topic: 'a' }), {})) ?? '', /cannot connect to mqtt:\/\/127\.0\.0\.1:1/);
+    assert.match((await mqttProblem(settingsOf({ topic: 'a', urlSecret: 'NOT_SET' }), {})) ?? '', /NOT_SET.*not set/);
   });
 
   test('the URL in the secret named by urlSecret wins over url', { skip }, async () => {

@@ -15,6 +15,7 @@ import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { pino } from 'pino';
 import { systemClock } from '../../src/core/clock.js';
 import { natsSource, type NatsSettings } from '../../src/triggers/sources/nats.js';
+import { natsProblem } from '../../src/triggers/sources/nats-check.js';
 import type { EventSink, SourceContext, TriggerEvent, TriggerSource } from '../../src/triggers/types.js';
 import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
 import { listening, missingBinary, NATS_SERVER, PrivateBroker } from './private-broker.js';
@@ -223,6 +224,13 @@ describe('nats source, beyond the contract', async () => {
     assert.equal(event?.contentType, 'application/json');
     assert.deepEqual(event?.extensions, { natstenant: 'acme', natsreply: 'answers.here' });
     assert.equal(event?.source, `nats://127.0.0.1:4222/${encodeURIComponent(subject)}`);
+  });
+
+  test('natsProblem: undefined for a server that answers; the reason for a closed port, a missing stream or secret', { skip }, async () => {
+    assert.equal(await natsProblem(settingsOf({ subject: 'a' }), {}), undefined);
+    assert.match((await natsProblem(settingsOf({ url: 'nats://127.0.0.1:1', subject: 'a' }), {})) ?? '', /cannot connect to nats:\/\/127\.0\.0\.1:1/);
+    assert.match((await natsProblem(settingsOf({ subject: 'a', stream: `nimbus-missing-${randomUUID().slice(0, 8)}` }), {})) ?? '', /does not exist/);
+    assert.match((await natsProblem(settingsOf({ subject: 'a', urlSecret: 'NOT_SET' }), {})) ?? '', /NOT_SET.*not set/);
   });
 
   test('the URL in the secret named by urlSecret wins over url', { skip }, async () => {
