@@ -116,7 +116,7 @@ export class JetStreamSource implements TriggerSource {
       } catch (error) {
         if (signal.aborted || connection.isClosed()) return;
         consumer = undefined;
-        this.status.failing(reasonOf(error));
+        this.status.failing(`consuming stream ${stream} on ${address.display}: ${reasonOf(error)}`);
         await sleep(this.context.clock, backoff.next(), signal);
       }
     }
@@ -126,7 +126,7 @@ export class JetStreamSource implements TriggerSource {
 /**
  * Makes the durable pull consumer, or checks the one of that name: it must be a pull consumer
  * with explicit acks (neither can be changed on an existing consumer); a different subject filter
- * is updated (servers before 2.10 refuse that, and the reason says so).
+ * is updated (if the server refuses, the reason says so).
  */
 async function ensureConsumer(manager: JetStreamManager, stream: string, durable: string, subject: string, display: string): Promise<void> {
   let existing;
