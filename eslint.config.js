@@ -158,6 +158,20 @@ export default defineConfig([
     },
   },
   {
+    // The dashboard runs in the browser and, like the CLI, knows the platform only through the
+    // public HTTP API: its own folder and the wire types.
+    files: ['src/ui/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          basePath: root,
+          zones: [{ target: 'src/ui', from: 'src', except: ['ui', 'api/wire.ts'], message: 'The dashboard uses only the public HTTP API: its types are in src/api/wire.ts.' }, NOT_TESTS],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/cli/**'],
     ignores: Object.keys(PLATFORM_STARTERS),
     rules: {

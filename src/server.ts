@@ -10,6 +10,8 @@ import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
 import { listenHttp } from './roles/http-server.js';
 import { startMetricsRole } from './roles/metrics.js';
+import { startTriggersRole } from './roles/triggers.js';
+import { startUiRole } from './roles/ui.js';
 import type { HostCheck } from './sandbox/probe.js';
 import type { Protection } from './sandbox/types.js';
 
@@ -86,8 +88,9 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
   followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances, asyncWork: asyncRole });
 
+  const ui = await startUiRole();
   let closing = false;
-  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, domain: options.domain, onInternalError, closing: () => closing });
+  const listening = await listenHttp(options.host, options.port, { invoke: gateway.edge, api: api.handle, metrics: metrics.handle, ui: ui.handle, domain: options.domain, onInternalError, closing: () => closing });
   const { server } = listening;
   started.defer(() => new Promise((closed) => server.close(closed)));
   url = listening.url;
@@ -98,6 +101,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
   }
   // Queued async work (some of it accepted before a restart) runs from now on.
   asyncRole.run(gateway.invoker);
+  // Trigger sources deliver into the async queue; none waits for its broker here.
+  const triggers = await startTriggersRole(options, foundation, asyncRole, started);
   logger.info({ url, dataDir }, 'nimbus serving');
 
   return {
@@ -115,6 +120,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       closing = true;
       const stopped = new Promise<void>((done) => server.close(() => done()));
       server.closeIdleConnections();
+      // No new events: every source stops (deliveries in progress are stored first).
+      await triggers.close();
       // No new async work; what runs finishes as the instances drain, then the queue closes.
       asyncRole.stop();
       await instances.shutdown();

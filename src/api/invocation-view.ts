@@ -20,5 +20,6 @@ export function invocationView(record: InvocationRecord): InvocationView {
     error: record.error ?? null,
     response: response ? { status: response.status, headers: response.headers, ...encodeBody(response.body), truncated: response.truncated } : null,
     request: { method: record.method, path: record.path },
+    trigger: record.trigger ?? null,
   };
 }

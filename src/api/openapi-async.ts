@@ -86,7 +86,7 @@ export function asyncSchemas(): Record<string, object> {
     },
     Invocation: {
       type: 'object',
-      required: ['id', 'function', 'version', 'status', 'attempts', 'createdAt', 'startedAt', 'finishedAt', 'nextAttemptAt', 'error', 'response', 'request'],
+      required: ['id', 'function', 'version', 'status', 'attempts', 'createdAt', 'startedAt', 'finishedAt', 'nextAttemptAt', 'error', 'response', 'request', 'trigger'],
       properties: {
         id: { type: 'string' },
         function: { type: 'string' },
@@ -109,6 +109,7 @@ export function asyncSchemas(): Record<string, object> {
           },
         },
         request: { type: 'object', properties: { method: { type: 'string' }, path: { type: 'string' } } },
+        trigger: { type: ['string', 'null'], description: 'the trigger whose event this is (the function received it as a CloudEvent)' },
       },
     },
     InvocationList: {

@@ -453,6 +453,8 @@ export interface InvocationView {
   response: InvocationResponseView | null;
   /** The request's method and path (with query), as the function sees them. */
   request: { method: string; path: string };
+  /** The trigger whose event this is (its function received it as a CloudEvent); null for other invocations. */
+  trigger: string | null;
 }
 
 /** The query of `GET /api/v1/invocations`. */
@@ -486,4 +488,49 @@ export interface RedriveResult {
 /** The answer to `DELETE /api/v1/functions/{name}/dlq`. */
 export interface PurgeResult {
   purged: number;
+}
+
+// --- triggers -----------------------------------------------------------------------------------
+
+/** What a trigger is doing: its source runs (`active`), was paused, or cannot consume (`failing`). */
+export const TRIGGER_STATUSES = ['active', 'paused', 'failing'] as const;
+export type TriggerStatusName = (typeof TRIGGER_STATUSES)[number];
+
+/**
+ * The body of `PUT /api/v1/triggers/{name}` and `POST /api/v1/triggers` (which also takes `name`).
+ * `settings` depend on `type` (docs/triggers.md), e.g. cron: `{ schedule, timezone?, data?, catchUp? }`.
+ */
+export interface TriggerRequest {
+  name?: string;
+  function: string;
+  type: string;
+  settings?: Record<string, unknown>;
+  /** @default 'active' (on PUT of an existing trigger: unchanged) */
+  state?: 'active' | 'paused';
+}
+
+/** The body of `PATCH /api/v1/triggers/{name}`: the fields given replace the stored ones (settings as a whole). */
+export type TriggerPatchRequest = Partial<Omit<TriggerRequest, 'name'>>;
+
+/** A trigger as the API shows it. Times are ISO strings. */
+export interface TriggerView {
+  name: string;
+  function: string;
+  type: string;
+  settings: Record<string, unknown>;
+  /** What the user asked for. */
+  state: 'active' | 'paused';
+  /** What it does now: `paused` when paused; else `failing` when its source said so; else `active`. */
+  status: TriggerStatusName;
+  /** Why it is failing; null otherwise. */
+  error: string | null;
+  /** Since when it has had this status. */
+  since: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** `GET /api/v1/triggers` (ordered by name; `?function=` filters). */
+export interface TriggerList {
+  triggers: TriggerView[];
 }

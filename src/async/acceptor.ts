@@ -94,5 +94,6 @@ export function queuedRecord(id: string, request: Omit<StoredRequest, 'body'>, i
     path: request.path,
   };
   if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
+  if (request.trigger !== undefined) record.trigger = request.trigger;
   return record;
 }

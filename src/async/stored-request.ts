@@ -21,6 +21,8 @@ export interface StoredRequest {
   callbackUrl?: string | undefined;
   /** What brought it: an HTTP caller (`async`), a destination or a trigger. */
   source: InvocationSource;
+  /** The trigger whose event this is, when `source` is `trigger`. */
+  trigger?: string | undefined;
 }
 
 /** Layout version, first in the JSON: a future change of the format can tell old items apart. */

@@ -95,6 +95,8 @@ export function formatInvocationDetails(view: InvocationView, c: Colors, now = D
     ['request', visibleText(`${view.request.method} ${view.request.path}`)],
     ['created', when(view.createdAt, now, formatAgo)],
   ];
+  // Older platforms do not send it.
+  if (view.trigger) pairs.splice(4, 0, ['trigger', `${view.trigger} (see: nimbus trigger get ${view.trigger})`]);
   if (view.startedAt) pairs.push(['started', when(view.startedAt, now, formatAgo)]);
   if (view.finishedAt) pairs.push(['finished', when(view.finishedAt, now, formatAgo)]);
   if (view.nextAttemptAt) pairs.push(['next attempt', when(view.nextAttemptAt, now, formatUntil)]);

@@ -15,6 +15,7 @@ import { registerLogs } from './commands/logs.js';
 import { registerLs } from './commands/ls.js';
 import { registerRm } from './commands/rm.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerTrigger } from './commands/trigger.js';
 import { registerSecret } from './commands/secret.js';
 import { registerUp } from './commands/up.js';
 import { authHint } from './auth-hint.js';
@@ -96,6 +97,7 @@ export function createProgram(ctx: CliContext): Command {
   registerTokens(program, ctx);
   registerLogin(program, ctx);
   registerSecret(program, ctx);
+  registerTrigger(program, ctx);
   registerCompletion(program, ctx);
   return program;
 }

@@ -47,6 +47,8 @@ export const SERVER_DEFAULTS = Object.freeze({
   /** Empty: callbacks may go to any host (see callbackHosts in server-options.ts for the risk). */
   callbackHosts: Object.freeze([]) as readonly string[],
   asyncWorkers: 256,
+  /** A function's async backlog at which its triggers stop taking events until it drains. */
+  triggerBacklog: 1000,
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -77,6 +79,7 @@ export const SERVER_OPTION_RANGES = Object.freeze({
   /** Fewer would let a burst of invocations sweep away the records callers are about to read. */
   maxEndedInvocations: { min: 1000, max: Infinity },
   asyncWorkers: { min: 1, max: 10_000 },
+  triggerBacklog: { min: 1, max: 1_000_000 },
 } satisfies Record<string, Range>);
 
 /** The choices of the `sandbox` option. */

@@ -99,6 +99,7 @@ const schema = z
     maxEndedInvocations: whole(RANGES.maxEndedInvocations),
     callbackHosts: hostPatterns,
     asyncWorkers: whole(RANGES.asyncWorkers),
+    triggerBacklog: whole(RANGES.triggerBacklog),
     clock: withMethods<Clock>('a Clock', ['now', 'monotonic', 'every', 'after']),
     logger: withMethods<Logger>('a pino Logger', ['info', 'warn', 'error', 'child']),
   })

@@ -86,6 +86,11 @@ export interface ServerOptions {
   callbackHosts?: string[];
   /** Most async invocations running at once across all functions, 1 to 10000. @default 256 */
   asyncWorkers?: number;
+  /**
+   * A function's async backlog (queued, waiting to retry, running) at which its triggers stop
+   * taking events (they pause consumption) until it is below again, 1 to 1000000. @default 1000
+   */
+  triggerBacklog?: number;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
@@ -125,6 +130,7 @@ export interface CompiledServerOptions {
    */
   readonly callbackHosts: CallbackHostCheck;
   readonly asyncWorkers: number;
+  readonly triggerBacklog: number;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
@@ -163,6 +169,7 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     maxEndedInvocations: given.maxEndedInvocations ?? d.maxEndedInvocations,
     callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),
     asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
+    triggerBacklog: given.triggerBacklog ?? d.triggerBacklog,
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),

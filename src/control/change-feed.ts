@@ -1,9 +1,10 @@
+import type { TriggerRecord } from '../store/trigger-types.js';
 import type { FunctionRecord } from '../store/types.js';
 
 /**
- * The control plane's change feed: what changed in functions, secrets and invoke keys, told to the
- * parts that keep something about them (the function cache, the invoke-key cache, the log buffer,
- * the instances). The control plane stores a change, then publishes it; it never calls those
+ * The control plane's change feed: what changed in functions, secrets, invoke keys and triggers,
+ * told to the parts that keep something about them (the function cache, the invoke-key cache, the
+ * log buffer, the instances, the trigger manager). The control plane stores a change, then publishes it; it never calls those
  * parts itself, so several control-plane replicas can share one feed.
  *
  * Events are plain JSON data, so a feed may carry them between processes (Postgres LISTEN/NOTIFY,
@@ -50,8 +51,23 @@ export interface KeysChanged {
   function: string;
 }
 
+/**
+ * A trigger was created, updated, paused or resumed: `record` is its definition now. (A function's
+ * triggers removed with it are told by `function.removed` alone.)
+ */
+export interface TriggerChanged {
+  type: 'trigger.changed';
+  record: TriggerRecord;
+}
+
+/** A trigger was removed. */
+export interface TriggerRemoved {
+  type: 'trigger.removed';
+  name: string;
+}
+
 /** Every change the feed carries. */
-export type ChangeEvent = FunctionDeployed | FunctionRemoved | SecretChanged | KeysChanged;
+export type ChangeEvent = FunctionDeployed | FunctionRemoved | SecretChanged | KeysChanged | TriggerChanged | TriggerRemoved;
 
 /** The kinds of change, e.g. `function.deployed`. */
 export type ChangeType = ChangeEvent['type'];

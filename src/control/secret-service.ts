@@ -20,6 +20,8 @@ export interface SecretServiceDeps {
   clock: Clock;
   /** Where changed secrets are told (the instances holding the old value follow it). */
   feed: Pick<ChangeFeed, 'publish'>;
+  /** Names of the triggers whose settings name the secret (a broker URL); optional. */
+  triggersUsing?(secret: string): Promise<string[]>;
 }
 
 /**
@@ -60,12 +62,21 @@ export class SecretService {
   }
 
   /**
-   * Removes the secret. Refused with SECRET_IN_USE while a function's current version uses it:
-   * its next instance could not start. Deploy those functions without it first.
+   * Removes the secret. Refused with SECRET_IN_USE while a function's current version or a
+   * trigger uses it: its next instance, or the trigger's source, could not start. Deploy those
+   * functions without it (change those triggers) first.
    */
   async remove(name: string): Promise<void> {
     assertSecretName(name);
     const users = (await this.usage()).get(name) ?? [];
+    const triggers = (await this.deps.triggersUsing?.(name)) ?? [];
+    if (triggers.length > 0) {
+      throw new NimbusError(
+        'SECRET_IN_USE',
+        `The secret ${name} is used by the trigger${triggers.length === 1 ? '' : 's'} ${triggers.join(', ')} (settings.urlSecret). Point ${triggers.length === 1 ? 'it' : 'them'} at another secret or remove ${triggers.length === 1 ? 'it' : 'them'} first (nimbus trigger rm).`,
+        { details: { functions: users, triggers } },
+      );
+    }
     if (users.length > 0) {
       throw new NimbusError(
         'SECRET_IN_USE',

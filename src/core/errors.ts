@@ -74,6 +74,12 @@ export const ERRORS = {
   SECRET_IN_USE: { status: 409, retryable: false, description: 'The secret is used by deployed functions and cannot be removed.' },
   SECRET_DECRYPT_FAILED: { status: 500, retryable: false, description: 'A stored secret cannot be decrypted with the key in the data directory.' },
 
+  // Triggers
+  INVALID_TRIGGER: { status: 400, retryable: false, description: "The trigger's name, type or settings are invalid (a bad cron expression or zone, settings that do not fit the type, a URL with credentials)." },
+  TRIGGER_NOT_FOUND: { status: 404, retryable: false, description: 'No trigger with this name exists.' },
+  TRIGGER_EXISTS: { status: 409, retryable: false, description: 'A trigger with this name exists already (POST creates only; PUT replaces).' },
+  INVALID_CLOUDEVENT: { status: 400, retryable: false, description: 'The request is not a valid CloudEvent (binary, structured or batched HTTP mode); nothing was delivered.' },
+
   INTERNAL: { status: 500, retryable: true, description: 'An unexpected platform error.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; description: string }>;
 

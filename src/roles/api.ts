@@ -8,6 +8,9 @@ import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { CompiledServerOptions } from '../config/server-options.js';
 import { FunctionService } from '../control/function-service.js';
 import { SecretService } from '../control/secret-service.js';
+import { TriggerService } from '../control/trigger-service.js';
+import { triggerRoutes } from '../api/trigger-routes.js';
+import { SOURCE_KINDS } from '../triggers/sources/index.js';
 import { isLoopbackHost } from '../core/invoke-auth.js';
 import type { NetworkPolicy } from '../core/spec.js';
 import type { FunctionRecord } from '../store/types.js';
@@ -32,10 +35,11 @@ export interface ApiRole {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   service: FunctionService;
   secrets: SecretService;
+  triggers: TriggerService;
 }
 
 /**
- * Starts the API role: the control plane (deploys, secrets; they publish on the change feed) and
+ * Starts the API role: the control plane (deploys, secrets, triggers; they publish on the change feed) and
  * the management API in front of it, with each route's scope checked against API tokens.
  */
 export function startApiRole(
@@ -49,7 +53,15 @@ export function startApiRole(
 ): ApiRole {
   const { clock, host, domain } = options;
   const { store, feed, access, cipher, logs, packages, builder } = foundation;
-  const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher, clock, feed });
+  const secrets = new SecretService({
+    secrets: store.secrets,
+    functions: store.functions,
+    cipher,
+    clock,
+    feed,
+    triggersUsing: async (secret) =>
+      (await store.triggers.listTriggers()).filter((t) => SOURCE_KINDS.get(t.type)?.secretNames(t.settings).includes(secret)).map((t) => t.name),
+  });
   const service = new FunctionService({
     functions: store.functions,
     secrets: store.secrets,
@@ -62,14 +74,16 @@ export function startApiRole(
     hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork),
     sandboxName: instances.sandboxName,
   });
+  const triggers = new TriggerService({ triggers: store.triggers, functions: store.functions, secrets: store.secrets, kinds: SOURCE_KINDS, feed, clock });
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = [
     ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),
     ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service }),
+    ...triggerRoutes(triggers),
   ];
   const authorize = apiAuthorizer(access.tokens, authFailures);
   const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, maxBodyBytes: options.maxBodyBytes, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
-  return { handle, service, secrets };
+  return { handle, service, secrets, triggers };
 }
 
 /** Why network `host` is refused on a platform listening on `host`; undefined when it is allowed. */

@@ -15,6 +15,8 @@ export interface HttpRoles {
   api(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** `GET /metrics`: the Prometheus metrics. */
   metrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The dashboard's static files under `/ui` (open: the data comes from the API, with a token). */
+  ui(req: IncomingMessage, res: ServerResponse): void;
   /** Function hosts' domain; empty: off. */
   domain: string;
   onInternalError(err: unknown): void;
@@ -30,7 +32,7 @@ export interface Listening {
 
 /** Serves the roles on one node:http server listening on `host:port`. */
 export async function listenHttp(host: string, port: number, roles: HttpRoles): Promise<Listening> {
-  const { invoke, api, metrics, domain, onInternalError } = roles;
+  const { invoke, api, metrics, ui, domain, onInternalError } = roles;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     const ownHost = functionFromHost(req.headers.host, domain);
@@ -47,13 +49,15 @@ export async function listenHttp(host: string, port: number, roles: HttpRoles): 
       invoke.handle(req, res, name, pathAndQueryOf(req, ASYNC_PATH_PREFIX), true).catch((err: unknown) => sendError(res, err, onInternalError));
     } else if (path.startsWith('/api/')) {
       void api(req, res);
+    } else if (path === '/ui' || path.startsWith('/ui/') || path.startsWith('/ui?')) {
+      ui(req, res);
     } else if (path === '/metrics' || path.startsWith('/metrics?')) {
       void metrics(req, res);
     } else if (path === '/healthz') {
       if (roles.closing()) sendError(res, new NimbusError('SHUTTING_DOWN', 'Nimbus is shutting down.'));
       else sendJson(res, 200, { status: 'ok' });
     } else if (path === '/') {
-      sendJson(res, 200, { name: 'nimbus', api: '/api/v1', openapi: '/api/v1/openapi.json', invoke: '/fn/{name}' });
+      sendJson(res, 200, { name: 'nimbus', api: '/api/v1', openapi: '/api/v1/openapi.json', invoke: '/fn/{name}', dashboard: '/ui/' });
     } else {
       sendError(res, new NimbusError('NOT_FOUND', `Nothing at ${path.slice(0, 200)}. Functions are under /fn/<name>, the API under /api/v1.`));
     }

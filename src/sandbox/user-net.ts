@@ -12,9 +12,11 @@ export interface UserNetTools {
   nsenter: string;
   ip: string;
   /**
-   * Keep pasta as root (the platform runs as root and /dev/net/tun is root's only, as in many
-   * containers): it still gives up every capability of the host's user namespace when it joins
-   * the instance's.
+   * Keep pasta as root when the platform is root. Left to itself, pasta started as root changes
+   * to `nobody`, which may not enter the instance's user namespace (it belongs to the instance's
+   * own uid), and which cannot open /dev/net/tun where that is root's only (as in many
+   * containers). As root it still gives up every capability of the host's user namespace when it
+   * joins the instance's.
    */
   runAsRoot: boolean;
 }
@@ -32,14 +34,13 @@ export function findUserNet(find: (name: string) => string | undefined, isRoot: 
   if (!pasta) return { tools: undefined, problem: 'pasta is not installed (Debian/Ubuntu: apt-get install passt)' };
   const missing = ['perl', 'nsenter', 'ip'].filter((name) => !find(name));
   if (missing.length > 0) return { tools: undefined, problem: `${missing.join(', ')} not found (Debian/Ubuntu: apt-get install perl-base util-linux iproute2)` };
-  let worldUsable: boolean;
   try {
-    worldUsable = (statSync(TUN).mode & 0o006) === 0o006;
+    statSync(TUN);
     if (!isRoot) accessSync(TUN, constants.R_OK | constants.W_OK);
   } catch {
     return { tools: undefined, problem: `${TUN} is missing or not usable by this user (it needs the tun module, and mode 0666)` };
   }
-  return { tools: { pasta, perl: find('perl')!, nsenter: find('nsenter')!, ip: find('ip')!, runAsRoot: isRoot && !worldUsable }, problem: undefined };
+  return { tools: { pasta, perl: find('perl')!, nsenter: find('nsenter')!, ip: find('ip')!, runAsRoot: isRoot }, problem: undefined };
 }
 
 /** The link of one instance's network namespace to the outside; {@link stop} it when the instance is gone. */

@@ -24,4 +24,18 @@ export class SecretEnv {
     }
     return env;
   }
+
+  /**
+   * The decrypted values of the named secrets, for a trigger's source (its broker URL), which
+   * keeps them in memory only. Rejects with SECRET_NOT_FOUND when one is gone.
+   */
+  async values(names: readonly string[]): Promise<Record<string, string>> {
+    const values: Record<string, string> = {};
+    for (const name of names) {
+      const stored = await this.deps.secrets.getSecret(name);
+      if (!stored) throw new NimbusError('SECRET_NOT_FOUND', `The secret ${name} no longer exists. Set it with: nimbus secret set ${name}`);
+      values[name] = this.deps.cipher.open(name, stored.sealed).toString('utf8');
+    }
+    return values;
+  }
 }

@@ -40,6 +40,8 @@ export interface InvocationRecord {
   path: string;
   /** Set when the caller sent an `Idempotency-Key`. */
   idempotencyKey?: string | undefined;
+  /** The trigger whose event this is (src/triggers); undefined for other invocations. */
+  trigger?: string | undefined;
   /** The encoded request (src/async/stored-request.ts), kept once the invocation is failed or dead. */
   request?: Buffer | undefined;
 }

@@ -100,6 +100,34 @@ export const MIGRATIONS: readonly string[] = [
   -- Retention: ended records by age.
   CREATE INDEX invocations_by_end             ON invocations (status, finished_at);
   `,
+  // 5: triggers (src/store/trigger-types.ts). A function's triggers go with it (ON DELETE CASCADE),
+  // as its invoke keys do; a trigger's source state goes with the trigger. The status columns are
+  // what the trigger's source last reported (the trigger manager writes them).
+  `
+  CREATE TABLE triggers (
+    name          TEXT    NOT NULL PRIMARY KEY,
+    function      TEXT    NOT NULL REFERENCES functions (name) ON DELETE CASCADE,
+    type          TEXT    NOT NULL,
+    settings_json TEXT    NOT NULL,
+    state         TEXT    NOT NULL CHECK (state IN ('active', 'paused')),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    status        TEXT    NOT NULL CHECK (status IN ('active', 'failing')),
+    status_error  TEXT,
+    status_since  INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX triggers_by_function ON triggers (function);
+
+  CREATE TABLE trigger_state (
+    trigger    TEXT NOT NULL REFERENCES triggers (name) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    PRIMARY KEY (trigger, key)
+  ) STRICT;
+
+  -- The trigger whose event an async invocation is (NULL for the others).
+  ALTER TABLE invocations ADD COLUMN trigger TEXT;
+  `,
 ];
 
 /**

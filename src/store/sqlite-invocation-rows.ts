@@ -26,6 +26,7 @@ export interface InvocationRow {
   method: string;
   path: string;
   idempotency_key: string | null;
+  trigger: string | null;
   /** Absent when the query leaves it out (listings). */
   request?: Buffer | null;
 }
@@ -33,7 +34,7 @@ export interface InvocationRow {
 /** Every column but `request`: what a listing reads (requests are only needed for redrive). */
 export const LISTED_COLUMNS =
   'id, function, version, status, attempts, created_at, started_at, finished_at, next_attempt_at, error_json, ' +
-  'response_status, response_headers_json, response_body, response_truncated, method, path, idempotency_key';
+  'response_status, response_headers_json, response_body, response_truncated, method, path, idempotency_key, trigger';
 
 export const ALL_COLUMNS = `${LISTED_COLUMNS}, request`;
 
@@ -67,6 +68,7 @@ export function insertValues(record: InvocationRecord): ColumnValues {
     method: record.method,
     path: record.path,
     idempotency_key: record.idempotencyKey ?? null,
+    trigger: record.trigger ?? null,
   };
   for (const key of CHANGEABLE) Object.assign(values, writeField(key, record[key]));
   return values;
@@ -101,6 +103,7 @@ export function toRecord(row: InvocationRow): InvocationRecord {
     method: row.method,
     path: row.path,
     ...(row.idempotency_key === null ? {} : { idempotencyKey: row.idempotency_key }),
+    ...(row.trigger === null ? {} : { trigger: row.trigger }),
     ...(row.request ? { request: row.request } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { SqliteFunctions } from './sqlite-functions.js';
 import { SqliteHandle } from './sqlite-handle.js';
 import { SqliteInvocations } from './sqlite-invocations.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
+import { SqliteTriggers } from './sqlite-triggers.js';
 import type { Store } from './types.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
@@ -28,7 +29,8 @@ export interface SqliteStoreOptions {
 
 /**
  * The embedded store: one SQLite file (`<dataDir>/nimbus.db`) in WAL mode, one repository class
- * per kind of data (sqlite-functions.ts, sqlite-secrets.ts, sqlite-auth.ts, sqlite-invocations.ts),
+ * per kind of data (sqlite-functions.ts, sqlite-secrets.ts, sqlite-auth.ts, sqlite-invocations.ts,
+ * sqlite-triggers.ts),
  * all on one connection.
  *
  * better-sqlite3 is synchronous, so every call completes before the next starts within one
@@ -39,6 +41,7 @@ export class SqliteStore implements Store {
   readonly secrets: SqliteSecrets;
   readonly auth: SqliteAuth;
   readonly invocations: SqliteInvocations;
+  readonly triggers: SqliteTriggers;
 
   private constructor(
     private readonly handle: SqliteHandle,
@@ -48,6 +51,7 @@ export class SqliteStore implements Store {
     this.secrets = new SqliteSecrets(handle);
     this.auth = new SqliteAuth(handle);
     this.invocations = new SqliteInvocations(handle);
+    this.triggers = new SqliteTriggers(handle);
   }
 
   /** Opens (creating if needed) the store in `dataDir` and brings its schema up to date. */

@@ -1,6 +1,7 @@
 import type { FunctionSpec } from '../core/spec.js';
 import type { AuthRepository } from './auth-types.js';
 import type { InvocationRepository } from './invocation-types.js';
+import type { TriggerRepository } from './trigger-types.js';
 
 /** Where a function version's runnable code lives, as produced by the builder. */
 export interface BuildRef {
@@ -64,7 +65,7 @@ export interface FunctionRepository {
    * previous one plus one (1 for a new name), and the previous version stays in the history.
    */
   putFunction(spec: FunctionSpec, build: BuildRef, now: number): Promise<FunctionRecord>;
-  /** Removes the function, its history and its invoke keys; false if there was none. */
+  /** Removes the function, its history, its invoke keys and its triggers; false if there was none. */
   deleteFunction(name: string): Promise<boolean>;
   /** One version from the function's history (the current one included); undefined when unknown. */
   getVersion(name: string, version: number): Promise<FunctionVersion | undefined>;
@@ -102,6 +103,8 @@ export interface Store {
   readonly auth: AuthRepository;
   /** Async invocation records (types in invocation-types.ts). */
   readonly invocations: InvocationRepository;
+  /** Triggers, their status and their sources' state (types in trigger-types.ts). */
+  readonly triggers: TriggerRepository;
   /**
    * Closes the store; closing twice is harmless. Calls made before it still complete: invocation
    * records whose `create` was called and has not resolved yet are stored first, never dropped.

@@ -6,12 +6,16 @@ import { authRoutes, type AuthRouteDeps } from '../../src/api/auth-routes.js';
 import { invocationRoutes, type InvocationRouteDeps } from '../../src/api/invocation-routes.js';
 import { matchRoute, scopeOf } from '../../src/api/route-table.js';
 import { openApiDocument } from '../../src/api/openapi.js';
+import { triggerRoutes } from '../../src/api/trigger-routes.js';
+import type { TriggerService } from '../../src/control/trigger-service.js';
 import { type ApiDeps, routeTable } from '../../src/api/routes.js';
 import { defaultInvokeAuth, isLoopbackHost } from '../../src/core/invoke-auth.js';
 import { scopeAllows } from '../../src/core/scope.js';
 
 /** The API's route table; no handler runs here, so the parts behind the routes are left out. */
-const table = routeTable({ extraRoutes: [...authRoutes({} as AuthRouteDeps), ...invocationRoutes({} as InvocationRouteDeps)] } as unknown as ApiDeps);
+const table = routeTable({
+  extraRoutes: [...authRoutes({} as AuthRouteDeps), ...invocationRoutes({} as InvocationRouteDeps), ...triggerRoutes({} as TriggerService)],
+} as unknown as ApiDeps);
 
 /** The scope a request needs, as the API enforces it; null when it needs none. */
 function requiredScope(method: string, path: string): string | null {
@@ -45,6 +49,15 @@ describe('the scope each API route declares', () => {
     ['GET', '/api/v1/invocations/0192-abc', 'read'],
     ['POST', '/api/v1/functions/hello/dlq/redrive', 'deploy'],
     ['DELETE', '/api/v1/functions/hello/dlq', 'deploy'],
+    // Triggers: as for functions.
+    ['GET', '/api/v1/triggers', 'read'],
+    ['GET', '/api/v1/triggers/nightly', 'read'],
+    ['POST', '/api/v1/triggers', 'deploy'],
+    ['PUT', '/api/v1/triggers/nightly', 'deploy'],
+    ['PATCH', '/api/v1/triggers/nightly', 'deploy'],
+    ['DELETE', '/api/v1/triggers/nightly', 'deploy'],
+    ['POST', '/api/v1/triggers/nightly/pause', 'deploy'],
+    ['POST', '/api/v1/triggers/nightly/resume', 'deploy'],
     // Requests no route serves still need a token: read for GET and HEAD, admin for writes.
     ['POST', '/api/v1/functions/hello', 'admin'],
     ['PUT', '/api/v1/something-new', 'admin'],

@@ -37,6 +37,7 @@ function view(id: string, overrides: Partial<InvocationView> = {}): InvocationVi
     error: null,
     response: null,
     request: { method: 'POST', path: '/' },
+    trigger: null,
     ...overrides,
   };
 }

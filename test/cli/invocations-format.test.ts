@@ -37,6 +37,7 @@ function view(overrides: Partial<InvocationView> = {}): InvocationView {
     error: null,
     response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'done\n', bodyEncoding: 'utf8', truncated: false },
     request: { method: 'POST', path: '/run?month=11' },
+    trigger: null,
     ...overrides,
   };
 }
@@ -139,6 +140,11 @@ describe('the invocation block', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("names the trigger whose event it was", () => {
+    const text = formatInvocationDetails(view({ trigger: 'nightly' }), plain, now);
+    assert.match(text, /\nattempts: {2}1\ntrigger: {3}nightly \(see: nimbus trigger get nightly\)\nrequest: {3}POST \/run\?month=11\n/);
   });
 
   it('a dead letter shows its error, made visible, and how to redrive it', () => {

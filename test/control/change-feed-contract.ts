@@ -32,6 +32,20 @@ export const SAMPLE_EVENTS: ChangeEvent[] = [
   { type: 'function.removed', name: 'hello' },
   { type: 'secret.changed', name: 'DB_PASSWORD', functions: ['a', 'hello'] },
   { type: 'keys.changed', function: 'hello' },
+  {
+    type: 'trigger.changed',
+    record: {
+      name: 'every-minute',
+      function: 'hello',
+      type: 'cron',
+      settings: { schedule: '* * * * *', timezone: 'Europe/Zurich', data: { a: [1, 'b'] } },
+      state: 'paused',
+      createdAt: 1000,
+      updatedAt: 2000,
+      status: { state: 'failing', error: 'down', since: 1500 },
+    },
+  },
+  { type: 'trigger.removed', name: 'every-minute' },
 ];
 
 /** A promise and the function that resolves it. */

@@ -134,6 +134,16 @@ describe('control-plane services publish what they change', () => {
     assert.deepEqual(published.map((p) => p.event), [{ type: 'secret.changed', name: 'TOKEN', functions: [] }]);
   });
 
+  test("a secret a trigger's settings name cannot be removed; the error names the triggers", async () => {
+    let users = ['orders'];
+    const secrets = new SecretService({ secrets: store.secrets, functions: store.functions, cipher: new SecretCipher(Buffer.alloc(32, 7)), clock, feed, triggersUsing: async () => users });
+    await secrets.set('NATS_URL', Buffer.from('nats://u:p@10.0.0.1:4222'));
+    await assert.rejects(secrets.remove('NATS_URL'), (err: unknown) => isNimbusError(err) && err.code === 'SECRET_IN_USE' && /trigger orders/.test(err.message) && (err.details?.triggers as string[])[0] === 'orders');
+    assert.ok(await store.secrets.getSecret('NATS_URL'), 'still stored');
+    users = [];
+    await secrets.remove('NATS_URL');
+  });
+
   test('creating and revoking an invoke key publish keys.changed; revoking an unknown key publishes nothing', async () => {
     await functions().deploy('locked', { package: SHA, auth: 'key' });
     const keys = new InvokeKeys({ keys: store.auth, clock, feed });

@@ -33,6 +33,7 @@ export function fullRecord(id: string, overrides: Partial<InvocationRecord> = {}
     method: 'PUT',
     path: '/orders/7?x=1&y=%20',
     idempotencyKey: 'key-1',
+    trigger: 'nightly',
     request: Buffer.concat([Buffer.from([0xff, 0]), ALL_BYTES]),
     ...overrides,
   };

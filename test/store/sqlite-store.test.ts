@@ -10,12 +10,14 @@ import { authRepositoryContract } from './auth-contract.js';
 import { functionRepositoryContract } from './function-contract.js';
 import { invocationRepositoryContract } from './invocation-contract.js';
 import { secretRepositoryContract } from './secret-contract.js';
+import { triggerRepositoryContract } from './trigger-contract.js';
 
 const openSqlite = (dir: string) => SqliteStore.open(dir);
 functionRepositoryContract('SqliteStore', openSqlite);
 secretRepositoryContract('SqliteStore', openSqlite);
 authRepositoryContract('SqliteStore', openSqlite);
 invocationRepositoryContract('SqliteStore', openSqlite);
+triggerRepositoryContract('SqliteStore', openSqlite);
 
 test('SqliteStore uses WAL and records the schema version', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-sqlite-'));

@@ -1,11 +1,12 @@
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { EXEC_PROTOCOLS, formatDuration, INVOKE_AUTH_MODES, LIMITS, NETWORK_POLICIES, RUNTIMES } from '../../api/wire.js';
-import type { DeployBody, FunctionInfo } from '../client.js';
+import { ApiError, type DeployBody, type FunctionInfo } from '../client.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, collectEnv, collectSecret, functionNameFrom, parseDestination, parseDurationFlag, parseFunctionName, parseIntFlag, parseMemory } from '../flags.js';
 import { formatJson } from '../format.js';
 import { createProgress } from '../progress.js';
+import { triggersApi } from '../triggers-api.js';
 import { sourceKind, uploadSource } from '../upload.js';
 
 /** Deploy settings whose flag value is the API value as it is. */
@@ -29,6 +30,9 @@ interface DeployOptions extends Pick<DeployBody, (typeof PASSED_AS_IS)[number]> 
   /** A function name, or '' to remove the destination (sent as null). */
   onSuccess?: string;
   onFailure?: string;
+  /** A schedule: a cron trigger named after the function is created or updated. */
+  cron?: string;
+  timezone?: string;
   json?: boolean;
 }
 
@@ -47,6 +51,7 @@ Examples:
   $ nimbus deploy ./go-api --name go-api --runtime exec --command ./server   # serves HTTP on $PORT
   $ nimbus deploy ./resize --name resize --max-retries 5 --retry-delay 10s --on-failure alert
   $ nimbus deploy ./resize --name resize --on-failure ''   # no failure destination any more
+  $ nimbus deploy ./report --name report --cron "0 3 * * *" --timezone Europe/Zurich   # runs nightly (trigger "report")
 
 A folder is packed as tar.gz (node_modules included; .git and .nimbus left out); a single file is
 uploaded as is. Runtime and handler are detected from the files unless given.`;
@@ -54,7 +59,7 @@ uploaded as is. Runtime and handler are detected from the files unless given.`;
 const durationRange = (range: { min: number; max: number }): string => `${formatDuration(range.min)} to ${formatDuration(range.max)}`;
 
 /** Builds the body of PUT /api/v1/functions/{name} from the parsed flags. */
-export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' | 'json'>): DeployBody {
+export function deployBody(packageSha: string, opts: Omit<DeployOptions, 'name' | 'json' | 'cron' | 'timezone'>): DeployBody {
   const body: DeployBody = { package: packageSha };
   const given: Pick<DeployBody, (typeof PASSED_AS_IS)[number]> = opts;
   const passOn = <K extends (typeof PASSED_AS_IS)[number]>(key: K): void => {
@@ -124,9 +129,12 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     )
     .option('--on-success <fn>', "function that gets the outcome of each succeeded async invocation; '' removes it", parseDestination)
     .option('--on-failure <fn>', "function that gets the outcome of each failed or dead async invocation; '' removes it", parseDestination)
+    .option('--cron <expr>', 'also run it on this schedule: creates or updates the cron trigger named after the function (5 fields, or 6 with seconds first)')
+    .option('--timezone <zone>', 'with --cron: the IANA time zone of the schedule (default: UTC)')
     .option('--json', 'print the deployed function as JSON')
     .addHelpText('after', EXAMPLES)
     .action(async (path: string, opts: DeployOptions, command: Command) => {
+      if (opts.timezone !== undefined && opts.cron === undefined) throw new CliError('--timezone goes with --cron.', { exitCode: 2 });
       const client = ctx.client(command);
       const target = resolve(ctx.io.cwd, path);
       const kind = await sourceKind(target, path);
@@ -145,8 +153,9 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       }
 
       const out = ctx.io.stdout;
+      const schedule = opts.cron === undefined ? undefined : await scheduleTrigger(client, fn.name, opts.cron, opts.timezone);
       if (opts.json) {
-        out.write(formatJson(fn));
+        out.write(formatJson(schedule ? { ...fn, trigger: schedule.trigger } : fn));
         return;
       }
       const c = ctx.out;
@@ -157,5 +166,30 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       }
       if (fn.auth === 'key') out.write(`Callers need an invoke key (create one with: nimbus keys create ${fn.name})\n`);
       out.write(`${c.cyan(fn.url ?? client.functionUrl(fn.name))}\n`);
+      if (schedule) {
+        const { trigger, created } = schedule;
+        out.write(`${created ? 'Created' : 'Updated'} cron trigger ${c.bold(trigger.name)}: "${String(trigger.settings.schedule)}" (${String(trigger.settings.timezone ?? 'UTC')})${trigger.state === 'paused' ? ', paused' : ''}. See: nimbus trigger get ${trigger.name}\n`);
+      }
     });
+}
+
+/**
+ * `--cron`: creates or updates the cron trigger named after the function. The function is
+ * deployed by then; a refused schedule says so, so the user knows what stands.
+ */
+async function scheduleTrigger(client: Parameters<typeof triggersApi.put>[0], fn: string, schedule: string, timezone: string | undefined) {
+  const previous = await triggersApi.get(client, fn).catch((err: unknown) => {
+    if (err instanceof ApiError && err.code === 'TRIGGER_NOT_FOUND') return undefined;
+    throw err;
+  });
+  if (previous && (previous.type !== 'cron' || previous.function !== fn)) {
+    throw new CliError(`${fn} was deployed, but the trigger named ${fn} is a ${previous.type} trigger of ${previous.function}, not its schedule: rename one, or use nimbus trigger create.`);
+  }
+  const settings: Record<string, unknown> = { ...(previous?.settings ?? {}), schedule };
+  if (timezone !== undefined) settings.timezone = timezone;
+  try {
+    return await triggersApi.put(client, fn, { function: fn, type: 'cron', settings });
+  } catch (err) {
+    throw new CliError(`${fn} was deployed, but its schedule was refused: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -28,6 +28,7 @@ interface UpOptions {
   maxEndedInvocations?: number;
   callbackHosts?: string[];
   asyncWorkers?: number;
+  triggerBacklog?: number;
 }
 
 const EXAMPLES = `
@@ -94,6 +95,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--async-workers <n>', `async invocations running at once across all functions (default: ${DEFAULTS.asyncWorkers})`, (v) =>
       parseIntFlag('--async-workers', v, RANGES.asyncWorkers),
     )
+    .option('--trigger-backlog <n>', `a function's async backlog at which its triggers stop taking events until it drains (default: ${DEFAULTS.triggerBacklog})`, (v) =>
+      parseIntFlag('--trigger-backlog', v, RANGES.triggerBacklog),
+    )
     .option('--retain <duration>', `how long ended async invocation records are kept, ${formatDuration(RANGES.retainMs.min)} to ${formatDuration(RANGES.retainMs.max)} (default: ${formatDuration(DEFAULTS.retainMs)})`, (v) =>
       parseDurationFlag('--retain', v, RANGES.retainMs),
     )
@@ -137,6 +141,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.allowHostNetwork ? { allowHostNetwork: true } : {}),
           ...(opts.metricsPublic ? { metricsPublic: true } : {}),
           ...(opts.asyncWorkers !== undefined ? { asyncWorkers: opts.asyncWorkers } : {}),
+          ...(opts.triggerBacklog !== undefined ? { triggerBacklog: opts.triggerBacklog } : {}),
           ...(opts.retain !== undefined ? { retainMs: opts.retain } : {}),
           ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
           ...(opts.callbackHosts !== undefined ? { callbackHosts: opts.callbackHosts } : {}),
@@ -169,6 +174,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
       out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
+      out.write(`Dashboard: ${server.url}/ui/ (sign in with the admin token)\n`);
       out.write(
         server.defaultAuth === 'key'
           ? 'Functions: need an invoke key unless deployed with --auth public\n'

@@ -1,0 +1,80 @@
+import type { AsyncAcceptor } from '../async/acceptor.js';
+import type { Clock } from '../core/clock.js';
+import { NimbusError } from '../core/errors.js';
+import type { Queue } from '../queue/types.js';
+import { cloudEventRequest, eventIdempotencyKey } from './cloudevent-request.js';
+import type { EventSink, TriggerEvent } from './types.js';
+
+/** What a trigger's sink needs from the platform. */
+export interface TriggerSinkDeps {
+  acceptor: Pick<AsyncAcceptor, 'accept'>;
+  /** The async queue (its per-function depth is the backlog). */
+  queue: Pick<Queue, 'depth'>;
+  /** Whether the function exists now: deliveries to a removed function are refused. */
+  functionExists(name: string): boolean | Promise<boolean>;
+  clock: Clock;
+  /** A function's async backlog (due + delayed + leased) below which its triggers may deliver. */
+  backlog: number;
+  /** How often `whenRoom` looks at the backlog again while it is full. */
+  pollMs: number;
+}
+
+/**
+ * The sink of one trigger: each event becomes one async invocation of the trigger's function,
+ * accepted through the AsyncAcceptor (queue first, then the record) as a CloudEvents 1.0
+ * binary-mode `POST /`, with invocation source `trigger`. Retries and dead letters then follow the
+ * function's async policy.
+ *
+ * Duplicates: the idempotency key is the trigger and the event id, so an event delivered again
+ * within the acceptor's 24-hour window (a broker's redelivery after a crash) answers the first
+ * invocation and stores nothing.
+ */
+export class TriggerSink implements EventSink {
+  private closed = false;
+  /** Ends the current wait of `whenRoom` early (on close). */
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: TriggerSinkDeps,
+    private readonly trigger: { name: string; function: string },
+  ) {}
+
+  async deliver(events: TriggerEvent[]): Promise<void> {
+    const { acceptor, clock } = this.deps;
+    const { name, function: fn } = this.trigger;
+    if (this.closed) throw new NimbusError('SHUTTING_DOWN', `Trigger "${name}" is stopping; its events are not taken now.`);
+    if (!(await this.deps.functionExists(fn))) {
+      throw new NimbusError('FUNCTION_NOT_FOUND', `The function "${fn}" of trigger "${name}" was removed; its events are not taken.`);
+    }
+    // One after another: the queue keeps them in the order the source gave them.
+    for (const event of events) {
+      const request = cloudEventRequest(name, event, clock.now());
+      await acceptor.accept({ function: fn, ...request, source: 'trigger', trigger: name, idempotencyKey: eventIdempotencyKey(name, event.id) });
+    }
+  }
+
+  async whenRoom(): Promise<void> {
+    while (!this.closed && !(await this.hasRoom())) {
+      await new Promise<void>((resolve) => {
+        const cancel = this.deps.clock.after(this.deps.pollMs, resolve);
+        this.wake = () => (cancel(), resolve());
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /**
+   * Called before the trigger's source is stopped: a wait for room ends at once (so the source's
+   * stop does not wait for a backlog to drain), and later deliveries are refused (not acknowledged,
+   * so a broker keeps them).
+   */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  private async hasRoom(): Promise<boolean> {
+    const { due, delayed, leased } = await this.deps.queue.depth(this.trigger.function);
+    return due + delayed + leased < this.deps.backlog;
+  }
+}
