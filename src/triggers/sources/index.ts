@@ -1,5 +1,7 @@
 import type { SourceKind } from '../types.js';
 import { cronSource } from './cron.js';
+import { mqttSource } from './mqtt.js';
+import { natsSource } from './nats.js';
 
 /**
  * Every kind of trigger source this platform knows. A new kind is one file in this folder
@@ -7,7 +9,7 @@ import { cronSource } from './cron.js';
  * the trigger manager starts its sources (kinds without `create`, like `event`, are fed by the
  * platform through `TriggerManager.sinkFor`).
  */
-const KINDS: SourceKind<unknown>[] = [cronSource];
+const KINDS: SourceKind<unknown>[] = [cronSource, natsSource, mqttSource];
 
 /** The kinds by `type`. */
 export const SOURCE_KINDS: ReadonlyMap<string, SourceKind<unknown>> = new Map(KINDS.map((kind) => [kind.type, kind]));
