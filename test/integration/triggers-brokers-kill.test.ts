@@ -1,0 +1,118 @@
+/**
+ * Broker triggers survive a SIGKILL of the platform while messages keep arriving: after the
+ * restart every message published reaches the function (counted), for JetStream exactly once
+ * (its event id is stable, so the sink drops what it had already queued), for MQTT QoS 1 at
+ * least once.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import mqtt from 'mqtt';
+import { startNimbus } from '../cli/helpers.js';
+import { listening } from '../triggers/private-broker.js';
+import { useAdminToken, waitFor } from './harness.js';
+import { createTrigger, deployCloudEventEcho, getTrigger, invocationsOf, receivedEvents } from './trigger-fixtures.js';
+
+const MESSAGES = 300;
+const KILL_AFTER = 50;
+
+interface Broker {
+  port: number;
+  settings: Record<string, unknown>;
+  publish(payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function jetStreamBroker(): Promise<Broker> {
+  const stream = `KILL${randomUUID().slice(0, 8)}`;
+  const nc = await connect({ servers: '127.0.0.1:4222' });
+  const manager = await jetstreamManager(nc);
+  await manager.streams.add({ name: stream, subjects: [`${stream}.>`] });
+  // A short ack wait, so what the killed platform held comes back within the test.
+  await manager.consumers.add(stream, { durable_name: 'killed', ack_policy: AckPolicy.Explicit, ack_wait: nanos(2_000), filter_subject: `${stream}.in` });
+  const js = jetstream(nc);
+  return {
+    port: 4222,
+    settings: { subject: `${stream}.in`, stream, consumer: 'killed' },
+    publish: async (payload) => void (await js.publish(`${stream}.in`, payload)),
+    close: async () => (await manager.streams.delete(stream), await nc.close()),
+  };
+}
+
+async function mqttBroker(trigger: string): Promise<Broker> {
+  const topic = `kill/${randomUUID().slice(0, 8)}`;
+  const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5 });
+  return {
+    port: 1883,
+    settings: { topic },
+    publish: async (payload) => void (await client.publishAsync(topic, payload, { qos: 1 })),
+    close: async () => {
+      await client.endAsync();
+      const forget = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, clientId: `nimbus-${trigger}`, clean: true });
+      await forget.endAsync();
+    },
+  };
+}
+
+describe('broker triggers across a SIGKILL of the platform', () => {
+  for (const [name, type, make, exactlyOnce] of [
+    ['JetStream', 'nats', () => jetStreamBroker(), true],
+    ['MQTT QoS 1', 'mqtt', () => mqttBroker('kill-mqtt'), false],
+  ] as const) {
+    test(`${name}: every message published while the platform is killed and restarted reaches the function${exactlyOnce ? ', once' : ''}`, async (t) => {
+      const port = type === 'nats' ? 4222 : 1883;
+      if (!(await listening(port))) {
+        if (process.env.CI === 'true') assert.fail(`nothing listens on 127.0.0.1:${port} (CI starts it)`);
+        t.skip(`nothing listens on 127.0.0.1:${port}`);
+        return;
+      }
+      const broker = await make();
+      const trigger = `kill-${type}`;
+      const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-broker-kill-'));
+      let platform = startNimbus(['up', '--port', '0', '--data-dir', dataDir]);
+      try {
+        let [, url] = (await platform.waitFor(/^Nimbus serving on (\S+)$/m, 60_000)) as string[];
+        await useAdminToken(url!, dataDir);
+        await deployCloudEventEcho(url!, 'echo', { asyncConcurrency: 8 });
+        await createTrigger(url!, trigger, { function: 'echo', type, settings: broker.settings });
+        await waitFor(async () => (await getTrigger(url!, trigger)).status === 'active', 20_000, 'the trigger to be active');
+
+        let published = 0;
+        const publishing = (async () => {
+          for (; published < MESSAGES; published++) {
+            await broker.publish(`m${published}`);
+            await new Promise((resolve) => setTimeout(resolve, 3));
+          }
+        })();
+        await waitFor(async () => (await invocationsOf(url!, 'echo')).length >= KILL_AFTER, 30_000, 'invocations before the kill');
+        const publishedAtKill = published;
+        platform.signal('SIGKILL');
+        await platform.exited;
+        await publishing;
+        assert.ok(publishedAtKill < MESSAGES, `killed while messages kept arriving (${publishedAtKill} of ${MESSAGES} published)`);
+
+        platform = startNimbus(['up', '--port', '0', '--data-dir', dataDir]);
+        [, url] = (await platform.waitFor(/^Nimbus serving on (\S+)$/m, 60_000)) as string[];
+        await useAdminToken(url!, dataDir);
+        const bodies = async () => new Set((await receivedEvents(url!, 'echo', 0)).map((e) => e.body.toString()));
+        await waitFor(async () => (await bodies()).size >= MESSAGES, 60_000, 'every message to reach the function');
+        const events = await receivedEvents(url!, 'echo', 0);
+        const found = new Set(events.map((e) => e.body.toString()));
+        assert.deepEqual(Array.from({ length: MESSAGES }, (_, i) => `m${i}`).filter((m) => !found.has(m)), [], 'none lost');
+        const invocations = (await invocationsOf(url!, 'echo')).length;
+        t.diagnostic(`${publishedAtKill} published at the kill; ${invocations} invocations for ${MESSAGES} messages`);
+        if (exactlyOnce) assert.equal(invocations, MESSAGES, 'each JetStream message ran the function once (stable ids, dedup)');
+      } finally {
+        platform.signal('SIGKILL');
+        await platform.exited;
+        await broker.close();
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    });
+  }
+});
