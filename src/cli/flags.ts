@@ -95,6 +95,13 @@ export function parseIntFlag(flag: string, value: string, range: { min: number; 
   return n;
 }
 
+/** A price flag: a decimal number >= 0, in whatever currency the user bills in. */
+export function parsePrice(flag: string, value: string): number {
+  const trimmed = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new InvalidArgumentError(`${flag} must be a number >= 0 such as 0.20 or 0.0000166667, got ${JSON.stringify(value)}.`);
+  return Number(trimmed);
+}
+
 /** `--memory`: MB as a number (`512`), or with a unit (`512mb`, `1gb`). Answers MB. */
 export function parseMemory(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(value.trim());

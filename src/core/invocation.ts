@@ -73,6 +73,9 @@ export interface InvocationEnded {
   /** Request body bytes sent to the instance, and response body bytes sent back. */
   bytesIn: number;
   bytesOut: number;
+  /** The request's method and path (with query), as the function saw them. */
+  method: string;
+  path: string;
   /** The memory size of the function version that ran (MB): what GB-seconds are billed on. */
   memoryMb: number;
   /**

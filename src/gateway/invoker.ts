@@ -231,6 +231,8 @@ export class Invoker {
       },
       bytesIn: dispatchedAt === undefined ? 0 : (request.bodyBytes ?? (Buffer.isBuffer(request.body) ? request.body.length : 0)),
       bytesOut: forwarder?.bytesOut ?? 0,
+      method: request.method,
+      path: request.path,
       memoryMb: record.spec.memoryMb,
     };
     if (lease) ended.instanceId = lease.instanceId;

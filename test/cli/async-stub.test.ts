@@ -27,6 +27,9 @@ function view(id: string, overrides: Partial<InvocationView> = {}): InvocationVi
   return {
     id,
     function: 'echo',
+    source: 'async',
+    httpStatus: null,
+    metering: null,
     version: 1,
     status: 'queued',
     attempts: 0,
