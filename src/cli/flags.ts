@@ -95,6 +95,18 @@ export function parseIntFlag(flag: string, value: string, range: { min: number; 
   return n;
 }
 
+/**
+ * A point in time for the API's `since`/`until`: a duration back from now (`30m`, `7d`) or an ISO
+ * time (`2026-12-01`, `2026-12-01T12:00:00Z`), passed on as written once it looks right.
+ */
+export function parseTimeFlag(flag: string): (value: string) => string {
+  return (value) => {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(text) || (/^\d{4}-\d{2}-\d{2}/.test(text) && Number.isFinite(Date.parse(text)))) return text;
+    throw new InvalidArgumentError(`${flag} must be a duration back from now (30m, 12h, 30d) or an ISO time (2026-12-01, 2026-12-01T12:00:00Z), got ${JSON.stringify(value)}.`);
+  };
+}
+
 /** A price flag: a decimal number >= 0, in whatever currency the user bills in. */
 export function parsePrice(flag: string, value: string): number {
   const trimmed = value.trim();

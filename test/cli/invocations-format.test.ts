@@ -28,7 +28,7 @@ function view(overrides: Partial<InvocationView> = {}): InvocationView {
     id: 'a1b2c3d4-0000-4000-8000-000000000001',
     function: 'report',
     source: 'async',
-    httpStatus: 200,
+    httpStatus: null,
     metering: null,
     version: 3,
     status: 'succeeded',
