@@ -3,6 +3,7 @@ import { ERRORS } from '../core/errors.js';
 import { SECRET_LIMITS, SECRET_NAME_PATTERN } from '../core/secret-rules.js';
 import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { asyncPaths, asyncSchemas } from './openapi-async.js';
+import { usagePaths, usageSchemas } from './openapi-usage.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 import type { RouteAccess } from './route-table.js';
 import { PACKAGE_FILENAME_HEADER } from './wire.js';
@@ -173,12 +174,14 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
       },
       ...authPaths(),
       ...asyncPaths(),
+      ...usagePaths(),
     }, scopeFor),
     components: {
       securitySchemes: SECURITY_SCHEMES,
       schemas: {
         ...authSchemas(),
         ...asyncSchemas(),
+        ...usageSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
         Secret: secretSchema,
