@@ -58,8 +58,9 @@ export const RECORD_COLUMNS =
 const FIGURES = 'SUM(invocations) AS invocations, SUM(errors) AS errors, SUM(gb_seconds) AS gbSeconds, SUM(cpu_seconds) AS cpuSeconds, SUM(billed_ms) AS billedMs, SUM(bytes_in) AS bytesIn, SUM(bytes_out) AS bytesOut';
 
 export const HISTORY_SQL = {
-  // RETURNING says whether the row was new: only new rows go into the ledger.
-  insert: `INSERT INTO records (${RECORD_COLUMNS}) VALUES (${RECORD_COLUMNS.split(', ').map((c) => `@${c}`).join(', ')}) ON CONFLICT (id, attempt) DO NOTHING RETURNING 1`,
+  // Positional parameters (in RECORD_COLUMNS order): binding 24 named ones costs more than the
+  // insert's own work. `changes` says whether the row was new: only new rows go into the ledger.
+  insert: `INSERT INTO records (${RECORD_COLUMNS}) VALUES (${RECORD_COLUMNS.split(', ').map(() => '?').join(', ')}) ON CONFLICT (id, attempt) DO NOTHING`,
   addUsage: `
     INSERT INTO usage_hourly (function, hour, invocations, errors, gb_seconds, cpu_seconds, billed_ms, bytes_in, bytes_out)
     VALUES (@function, @hour, @invocations, @errors, @gbSeconds, @cpuSeconds, @billedMs, @bytesIn, @bytesOut)

@@ -72,7 +72,7 @@ export class SqliteHistory implements HistoryRepository {
       // The ledger's rows of this batch, added up in memory first: one upsert per function and hour.
       const hours = new Map<string, UsageFigures & { function: string; hour: number }>();
       for (const record of records) {
-        if (this.insert.get(rowOf(record)) === undefined) continue;
+        if (this.insert.run(valuesOf(record)).changes === 0) continue;
         const hour = record.startedAt - (record.startedAt % HOUR_MS);
         const key = `${hour}:${record.function}`;
         let sum = hours.get(key);
@@ -199,33 +199,12 @@ export class SqliteHistory implements HistoryRepository {
   }
 }
 
-function rowOf(record: HistoryRecord): RecordRow {
-  return {
-    id: record.id,
-    attempt: record.attempt,
-    function: record.function,
-    version: record.version,
-    source: record.source,
-    method: record.method,
-    path: record.path,
-    started_at: record.startedAt,
-    ended_at: record.endedAt,
-    duration_ms: record.durationMs,
-    billed_ms: record.billedMs,
-    memory_mb: record.memoryMb,
-    gb_seconds: record.gbSeconds,
-    cpu_ms: record.cpuMs ?? null,
-    bytes_in: record.bytesIn,
-    bytes_out: record.bytesOut,
-    cold: record.coldStart ? 1 : 0,
-    queue_ms: record.queueMs,
-    start_ms: record.startMs,
-    handler_ms: record.handlerMs,
-    outcome: record.outcome,
-    status: record.status,
-    http_status: record.httpStatus ?? null,
-    error_code: record.errorCode ?? null,
-  };
+/** The insert's parameters, in RECORD_COLUMNS order. */
+function valuesOf(r: HistoryRecord): unknown[] {
+  return [
+    r.id, r.attempt, r.function, r.version, r.source, r.method, r.path, r.startedAt, r.endedAt, r.durationMs, r.billedMs, r.memoryMb, r.gbSeconds,
+    r.cpuMs ?? null, r.bytesIn, r.bytesOut, r.coldStart ? 1 : 0, r.queueMs, r.startMs, r.handlerMs, r.outcome, r.status, r.httpStatus ?? null, r.errorCode ?? null,
+  ];
 }
 
 function recordOf(row: RecordRow): HistoryRecord {
