@@ -39,7 +39,9 @@ export async function startHistoryRole(
   const stats = new MinuteStats();
   if (!options.records) return { history: undefined, stats, flush: async () => {}, close: async () => {} };
   const { clock, logger } = options;
-  const history = await SqliteHistory.open(options.dataDir);
+  const history = await SqliteHistory.open(options.dataDir, {
+    checkpointOffLoop: { clock, onError: (message) => logger.warn({ file: 'history.db', reason: message }, 'a WAL checkpoint failed; the next one tries again') },
+  });
   const writer = new HistoryWriter(history, clock, (err, lost) => logger.error({ err, lost }, 'invocation records could not be written; this batch is lost'));
   writer.start();
   const unsubscribe = [gateway.invocations.on(writer.record), gateway.invocations.on(stats.record)];

@@ -12,8 +12,10 @@ import type {
   UsageFigures,
   UsageQuery,
 } from './history-types.js';
+import type { Clock } from '../core/clock.js';
 import { SqliteHandle } from './sqlite-handle.js';
 import { HISTORY_SCHEMA, HISTORY_SCHEMA_VERSION, HISTORY_SQL, historyListSql } from './sqlite-history-sql.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 /** File name of the history database inside the data directory. */
 export const HISTORY_DB_FILE = 'history.db';
@@ -64,7 +66,10 @@ export class SqliteHistory implements HistoryRepository {
   private readonly lists = new Map<string, Statement<[Record<string, unknown>], RecordRow>>();
   private readonly appendAll: (records: readonly HistoryRecord[]) => void;
 
-  private constructor(private readonly handle: SqliteHandle) {
+  private constructor(
+    private readonly handle: SqliteHandle,
+    private readonly checkpointer: WalCheckpointer | undefined,
+  ) {
     const db = handle.get();
     this.insert = db.prepare(HISTORY_SQL.insert);
     this.addUsage = db.prepare(HISTORY_SQL.addUsage);
@@ -92,8 +97,12 @@ export class SqliteHistory implements HistoryRepository {
     });
   }
 
-  /** Opens (creating if needed) `<dataDir>/history.db`. */
-  static async open(dataDir: string): Promise<SqliteHistory> {
+  /**
+   * Opens (creating if needed) `<dataDir>/history.db`. With `checkpointOffLoop` (the platform's),
+   * its WAL is checkpointed on a thread of its own, as the store's is: SQLite's automatic
+   * checkpoint would copy pages and fsync inside a batch's commit, on the event loop.
+   */
+  static async open(dataDir: string, options: { checkpointOffLoop?: { clock: Clock; onError(message: string): void } } = {}): Promise<SqliteHistory> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, HISTORY_DB_FILE);
     // Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
@@ -107,7 +116,8 @@ export class SqliteHistory implements HistoryRepository {
       if (version > HISTORY_SCHEMA_VERSION) throw new Error(`${file} has schema version ${version}, newer than this Nimbus knows (${HISTORY_SCHEMA_VERSION}); upgrade Nimbus`);
       db.exec(HISTORY_SCHEMA);
       db.pragma(`user_version = ${HISTORY_SCHEMA_VERSION}`);
-      return new SqliteHistory(new SqliteHandle(db));
+      const off = options.checkpointOffLoop;
+      return new SqliteHistory(new SqliteHandle(db), off && new WalCheckpointer(db, file, off.clock, off.onError));
     } catch (err) {
       db.close();
       throw err;
@@ -190,6 +200,7 @@ export class SqliteHistory implements HistoryRepository {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     this.handle.close();
   }
 
