@@ -26,8 +26,8 @@ export interface HistoryRole {
 
 /**
  * Starts the history role: opens `history.db`, subscribes the batched writer and the per-minute
- * stats to the gateway's invocation-ended events, sweeps by retention every minute, and forgets a
- * removed function's stats (its records and ledger rows stay: usage outlives the function).
+ * stats to the gateway's invocation-ended events, sweeps by retention every minute, and removes a
+ * removed function's records and stats (its ledger rows stay: usage outlives the function).
  * With `records: false` nothing is subscribed, and nothing is written.
  */
 export async function startHistoryRole(
@@ -45,7 +45,12 @@ export async function startHistoryRole(
   const writer = new HistoryWriter(history, clock, (err, lost) => logger.error({ err, lost }, 'invocation records could not be written; this batch is lost'));
   writer.start();
   const unsubscribe = [gateway.invocations.on(writer.record), gateway.invocations.on(stats.record)];
-  foundation.feed.subscribe('function.removed', ({ name }) => stats.forget(name));
+  // A removed function's records go with it, as its async records do; its usage stays in the ledger.
+  foundation.feed.subscribe('function.removed', async ({ name }) => {
+    stats.forget(name);
+    await writer.flush();
+    await history.deleteFunction(name);
+  });
   const retention: HistoryRetention = { retainMs: options.retainMs, maxRecords: options.maxRecords, ledgerRetainMs: LEDGER_RETAIN_MS };
   const sweep = () => {
     history.sweep(clock.now(), retention).catch((err: unknown) => logger.warn({ err }, 'removing old invocation history failed'));

@@ -123,6 +123,8 @@ export interface HistoryRepository {
   totalsOf(ids: readonly string[]): Promise<Map<string, AttemptTotals>>;
   /** Ledger rows by key (ascending), and their total. */
   usage(query: UsageQuery): Promise<{ rows: Array<UsageFigures & { key: string }>; total: UsageFigures }>;
+  /** Removes every raw record of `fn` (the function was removed; its ledger rows stay); answers how many. */
+  deleteFunction(fn: string): Promise<number>;
   /** Removes expired and excess raw records and expired roll-ups; answers how many raw records went. */
   sweep(now: number, retention: HistoryRetention): Promise<number>;
   /** Later calls reject with SHUTTING_DOWN. */

@@ -80,6 +80,7 @@ export const HISTORY_SQL = {
   usageByDay: `SELECT hour - hour % 86400000 AS key, ${FIGURES} FROM usage_hourly WHERE hour >= @since AND hour < @until AND (@function IS NULL OR function = @function) GROUP BY key ORDER BY key`,
   get: `SELECT ${RECORD_COLUMNS} FROM records WHERE id = ? ORDER BY attempt DESC LIMIT 1`,
   sweepExpired: 'DELETE FROM records WHERE started_at < ?',
+  deleteFunction: 'DELETE FROM records WHERE function = ?',
   count: 'SELECT COUNT(*) FROM records',
   sweepExcess: 'DELETE FROM records WHERE rowid IN (SELECT rowid FROM records ORDER BY started_at, id LIMIT ?)',
   sweepLedger: 'DELETE FROM usage_hourly WHERE hour < ?',

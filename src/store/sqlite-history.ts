@@ -188,6 +188,10 @@ export class SqliteHistory implements HistoryRepository {
     return { rows, total };
   }
 
+  async deleteFunction(fn: string): Promise<number> {
+    return this.handle.get().prepare(HISTORY_SQL.deleteFunction).run(fn).changes;
+  }
+
   async sweep(now: number, retention: HistoryRetention): Promise<number> {
     const db = this.handle.get();
     return db.transaction(() => {

@@ -111,6 +111,14 @@ export function historyContract(name: string, open: () => Promise<{ history: His
       assert.equal((await history.usage({ since: T0, until: now, by: 'function' })).total.invocations, 0, 'roll-ups older than the ledger keeps go');
     }));
 
+  test(`${name}: removing a function's records leaves the others and the ledger`, () =>
+    withHistory(async (history) => {
+      await history.append([historyRecord('a', T0, { function: 'gone' }), historyRecord('b', T0, { function: 'kept' })]);
+      assert.equal(await history.deleteFunction('gone'), 1);
+      assert.deepEqual((await history.list({ sources: ['http'], limit: 10 })).map((r) => r.id), ['b']);
+      assert.equal((await history.usage({ since: T0, until: T0 + HOUR, by: 'function', function: 'gone' })).total.invocations, 1);
+    }));
+
   test(`${name}: once closed, every call rejects with SHUTTING_DOWN`, async () => {
     const { history, done } = await open();
     await history.close();
