@@ -53,7 +53,7 @@ export interface HistoryQuery {
   since?: number;
   /** Started at or before (epoch ms). */
   until?: number;
-  /** 1 to 1000. */
+  /** 1 to 1001 (a page of the API and one more). */
   limit: number;
   /** Continue after this point (the last record of the previous page). */
   after?: { startedAt: number; id: string };

@@ -21,7 +21,8 @@ import { WalCheckpointer } from './wal-checkpointer.js';
 export const HISTORY_DB_FILE = 'history.db';
 
 const HOUR_MS = 3_600_000;
-const MAX_PAGE = 1000;
+/** The most records one `list` answers: a page of the API (1000) and one more, which says whether another page follows. */
+const MAX_PAGE = 1001;
 
 interface RecordRow {
   id: string;

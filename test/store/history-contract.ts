@@ -40,6 +40,7 @@ export function historyContract(name: string, open: () => Promise<{ history: His
       assert.deepEqual(await ids({ sources: ['trigger'] }), ['c']);
       assert.deepEqual(await ids({ since: T0 + 2000, until: T0 + 3000 }), ['d', 'c', 'b'], 'both bounds inclusive');
       assert.deepEqual(await ids({ limit: 2 }), ['d', 'c']);
+      assert.equal((await ids({ limit: 1001 })).length, 4, 'a page of 1000 and one more may be asked for');
       assert.deepEqual(await ids({ limit: 2, after: { startedAt: T0 + 3000, id: 'c' } }), ['b', 'a'], 'the next page starts after the cursor');
       const b = (await history.list({ sources: ['http'], status: 'failed', limit: 1 }))[0];
       assert.equal(b?.errorCode, 'FUNCTION_TIMEOUT');
