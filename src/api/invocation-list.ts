@@ -7,8 +7,12 @@ import { historyView, invocationView } from './invocation-view.js';
 /** The sources a listing may filter on. */
 export const SOURCES = ['http', 'async', 'trigger'] as const satisfies readonly InvocationSource[];
 
-/** The sources whose invocations have no record of their own besides the history (async ones do). */
-const HISTORY_ONLY: readonly InvocationSource[] = ['http', 'trigger'];
+/**
+ * The sources whose invocations have no record of their own besides the history. Async and trigger
+ * invocations run through the queue (trigger events are accepted as async invocations) and have
+ * their store record, which the listing shows instead of their attempts.
+ */
+const HISTORY_ONLY: readonly InvocationSource[] = ['http'];
 
 /** A listing of `GET /api/v1/invocations`, checked. Times are epoch ms, both bounds inclusive. */
 export interface ListQuery {
@@ -25,9 +29,9 @@ export interface ListQuery {
 const AFTER_EVERY_ID = '\u{10ffff}';
 
 /**
- * One page of every invocation, newest first: the async records of the store (each once, with its
- * attempts' metering from the history) merged with the history's sync and trigger records (the
- * history's async attempts are not listed on their own). Both are read in the same order (time,
+ * One page of every invocation, newest first: the async records of the store (async and trigger
+ * invocations, each once, with its attempts' metering from the history) merged with the history's
+ * sync records (the history's queued attempts are not listed on their own). Both are read in the same order (time,
  * then id, descending; an async record's time is its creation, a history record's its start), a
  * page's worth from each, and merged; the cursor is the last listed (time, id), which both
  * sources continue from.
@@ -38,8 +42,8 @@ export async function listInvocations(
   query: ListQuery,
 ): Promise<{ views: InvocationView[]; next?: InvocationCursor }> {
   const { limit } = query;
-  const wantAsync = query.source === undefined || query.source === 'async';
-  const wantHistory = history !== undefined && query.source !== 'async' && (query.status === undefined || query.status === 'succeeded' || query.status === 'failed');
+  const wantAsync = query.source !== 'http';
+  const wantHistory = history !== undefined && (query.source === undefined || query.source === 'http') && (query.status === undefined || query.status === 'succeeded' || query.status === 'failed');
 
   let asyncRecords: InvocationRecord[] = [];
   let asyncHasMore = false;
@@ -61,9 +65,8 @@ export async function listInvocations(
 
   let historyRecords: HistoryRecord[] = [];
   if (wantHistory) {
-    const sources = query.source === undefined ? HISTORY_ONLY : [query.source];
     historyRecords = await history.list({
-      sources,
+      sources: HISTORY_ONLY,
       limit: limit + 1,
       ...(query.function !== undefined ? { function: query.function } : {}),
       ...(query.status === 'succeeded' || query.status === 'failed' ? { status: query.status } : {}),
@@ -83,7 +86,10 @@ export async function listInvocations(
 
   const asyncIds = page.flatMap((item) => (item.async ? [item.id] : []));
   const totals = history && asyncIds.length > 0 ? await history.totalsOf(asyncIds) : undefined;
-  const views = page.map((item) => (item.async ? invocationView(item.async, totals?.get(item.id)) : historyView(item.past!)));
+  let views = page.map((item) => (item.async ? invocationView(item.async, totals?.get(item.id)) : historyView(item.past!)));
+  // The store does not know an invocation's source; its attempts do. A page may come out short, the
+  // cursor still continues after the last record read.
+  if (query.source === 'async' || query.source === 'trigger') views = views.filter((view) => view.source === query.source);
   const last = page.at(-1);
   return hasMore && last ? { views, next: { createdAt: last.time, id: last.id } } : { views };
 }

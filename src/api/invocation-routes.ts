@@ -62,9 +62,9 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
           handle: async (_req, res, { name: id }) => {
             const record = id.length <= 100 ? await invocations.get(id) : undefined;
             if (record) return sendJson(res, 200, invocationView(record, (await history?.totalsOf([id]))?.get(id)));
-            // An async attempt whose invocation's record is gone (purged, its function removed) is not shown on its own.
+            // A queued (async, trigger) attempt whose invocation's record is gone (purged, its function removed) is not shown on its own.
             const past = id.length <= 100 ? await history?.get(id) : undefined;
-            if (!past || past.source === 'async') throw new NimbusError('INVOCATION_NOT_FOUND', `No invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
+            if (!past || past.source !== 'http') throw new NimbusError('INVOCATION_NOT_FOUND', `No invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
             sendJson(res, 200, historyView(past));
           },
         },

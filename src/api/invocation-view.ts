@@ -31,7 +31,7 @@ export function invocationView(record: InvocationRecord, totals?: AttemptTotals)
   };
 }
 
-/** A sync or trigger invocation's history record as the API shows it (one attempt, no body kept). */
+/** A sync invocation's history record as the API shows it (one attempt, no body kept). */
 export function historyView(record: HistoryRecord): InvocationView {
   const started = iso(record.startedAt) as string;
   return {
