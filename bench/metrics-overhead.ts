@@ -32,6 +32,9 @@ function syntheticEvents(): InvocationEnded[] {
       timings: { queueMs: cold ? 0.4 : 0, startMs: cold ? 35 : 0, handlerMs: 0.2 + (i % 13) * 0.7, totalMs: 0.3 + (i % 13) * 0.7 + (cold ? 35.4 : 0) },
       bytesIn: i % 3 === 0 ? 0 : 120,
       bytesOut: 512,
+      method: 'GET',
+      path: '/',
+      memoryMb: 128,
     };
     if (kind === 3) events.push({ ...base, outcome: 'error', status: undefined, error: { code: 'FUNCTION_TIMEOUT', retryable: true } } as InvocationEnded);
     else if (kind === 4) events.push({ ...base, outcome: 'abandoned', status: undefined } as InvocationEnded);

@@ -6,6 +6,7 @@ import type { BurstSummary } from './burst.js';
 import type { ColdStartSample } from './nimbus.js';
 import { formatAsync, type AsyncResults } from './report-async.js';
 import { fixed, tableHeader, tableRow, type Row } from './table.js';
+import { formatTelemetryCost, type TelemetryCost } from './telemetry-cost.js';
 
 export { tableHeader, tableRow, type Row };
 
@@ -60,6 +61,8 @@ export interface BenchResults {
   stageErrors?: Record<string, string>;
   /** Async invocations: accept rate, 202 -> handler start, drain (bench/report-async.ts). */
   async?: AsyncResults;
+  /** The warm hello path with records and metrics on and off, alternated (bench/telemetry-cost.ts). */
+  telemetry?: TelemetryCost;
 }
 
 /** One round of the alternating comparison: the proxy, then Nimbus, right after each other. */
@@ -143,6 +146,7 @@ export function formatReport(results: BenchResults): string {
     lines.push(`ratio ${parts.join('   ratio ')}`);
   }
   lines.push(...formatInterleaved(results.interleaved, results.stageErrors?.['interleaved']));
+  lines.push(...formatTelemetryCost(results.telemetry, results.stageErrors?.['records and metrics']));
   for (const runtime of Object.keys(COLD_START_TARGET_MS) as Runtime[]) {
     const cold = results.coldStarts?.[runtime];
     const failed = results.stageErrors?.[`cold start ${runtime}`];

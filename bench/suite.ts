@@ -26,8 +26,11 @@ import {
 } from './nimbus.js';
 import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
 import { ASYNC_STAGES } from './report-async.js';
+import { measureTelemetryCost } from './telemetry-cost.js';
 
 export const TARGET_C = 'c nimbus hello';
+/** The stage comparing records and metrics on and off (bench/telemetry-cost.ts). */
+export const TELEMETRY_STAGE = 'records and metrics';
 
 /** What the suite needs from the command line. */
 export interface SuiteOptions {
@@ -150,6 +153,12 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     if (proxy && !results.stageErrors?.['load']) {
       await stage(results, 'interleaved', () => interleavedStage(nimbus, proxy, generator, options, results));
     }
+    // Two platforms of their own (records and metrics on, and off), after the first one's load
+    // stages and before its cold starts: the load generator and the cores are free.
+    await stage(results, TELEMETRY_STAGE, async () => {
+      console.error(`alternating records+metrics on and off at c=${Math.max(...options.concurrencies)} for ${options.rounds} rounds ...`);
+      results.telemetry = await measureTelemetryCost(generator, workDir, { concurrency: Math.max(...options.concurrencies), seconds: options.seconds, warmupSeconds: options.warmupSeconds, rounds: options.rounds });
+    });
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));
       await coldStage(origin, 'node', 'hello', sha, options.coldRuns, results);

@@ -11,6 +11,7 @@ import { startApiRole } from './roles/api.js';
 import { startAsyncRole } from './roles/async.js';
 import { openFoundation } from './roles/foundation.js';
 import { startGatewayRole } from './roles/gateway.js';
+import { startHistoryRole } from './roles/history.js';
 import { listenHttp } from './roles/http-server.js';
 import { startMetricsRole } from './roles/metrics.js';
 import { startTriggersRole, type TriggersRole } from './roles/triggers.js';
@@ -41,6 +42,8 @@ export interface RunningServer {
   defaultAuth: InvokeAuth;
   /** Instance process ids of a function (diagnostics and tests). */
   instancePids(name: string): number[];
+  /** Writes the invocation records still buffered (they are written every ~150 ms anyway; tests). */
+  flushRecords(): Promise<void>;
   /** Stops accepting, drains instances, closes the store. */
   close(): Promise<void>;
 }
@@ -77,6 +80,7 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     callbackAllowed: options.callbackHosts,
   });
   const { instances, sandbox, probe } = gateway;
+  const history = await startHistoryRole(options, foundation, gateway, started);
   let url = '';
   const api = startApiRole(
     options,
@@ -86,6 +90,7 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     onInternalError,
     () => url,
     asyncRole,
+    { history: history.history, stats: history.stats, functionNames: () => gateway.functions.names() },
   );
   const metrics = startMetricsRole(options, foundation, gateway, asyncRole, authFailures, onInternalError);
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
@@ -131,6 +136,7 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     defaultAuth: foundation.access.defaultAuth,
     defaultNetwork: api.service.defaultNetwork,
     instancePids: (name) => gateway.provider.list(name).flatMap((i) => (i.pid !== undefined && i.pid > 0 ? [i.pid] : [])),
+    flushRecords: () => history.flush(),
     async close() {
       if (closing) return;
       closing = true;
@@ -142,6 +148,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       asyncRole.stop();
       await instances.shutdown();
       await asyncRole.close();
+      // After the last invocation ended: its record is in the last batch.
+      await history.close();
       // Whatever is still open now (log followers, clients mid-request) is cut.
       server.closeAllConnections();
       await stopped;

@@ -1,13 +1,17 @@
 import { INVOCATION_STATUSES, type InvocationList, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
+import type { Clock } from '../core/clock.js';
+import type { HistoryRepository } from '../store/history-types.js';
 import type { DeadLetters } from '../async/dead-letters.js';
 import { redriveTarget } from '../async/dead-letters.js';
 import type { FunctionService } from '../control/function-service.js';
 import { NimbusError } from '../core/errors.js';
 import { assertFunctionName } from '../core/spec.js';
 import { sendJson } from '../http/respond.js';
-import type { InvocationCursor, InvocationQuery, InvocationRepository } from '../store/invocation-types.js';
+import type { InvocationCursor, InvocationRepository } from '../store/invocation-types.js';
 import { readJson } from './body.js';
-import { invocationView } from './invocation-view.js';
+import { listInvocations, type ListQuery, SOURCES } from './invocation-list.js';
+import { historyView, invocationView } from './invocation-view.js';
+import { timeParam } from './time-query.js';
 import type { ApiRoute } from './route-table.js';
 
 /** What the invocation routes need. */
@@ -16,6 +20,9 @@ export interface InvocationRouteDeps {
   deadLetters: DeadLetters;
   /** To answer FUNCTION_NOT_FOUND for dead-letter routes of unknown functions. */
   service: Pick<FunctionService, 'get'>;
+  /** Every invocation's record (undefined when records are off: only async ones are listed). */
+  history: HistoryRepository | undefined;
+  clock: Clock;
 }
 
 /** Largest page of `GET /api/v1/invocations`, and the default. */
@@ -23,11 +30,11 @@ const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;
 
 /**
- * `/api/v1/invocations[/{id}]` (status of async invocations, read scope) and
+ * `/api/v1/invocations[/{id}]` (every invocation: async records and the history, read scope) and
  * `/api/v1/functions/{name}/dlq[/redrive]` (dead letters: purge and redrive, deploy scope).
  */
 export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
-  const { invocations, deadLetters, service } = deps;
+  const { invocations, deadLetters, service, history, clock } = deps;
   /** INVALID_NAME or FUNCTION_NOT_FOUND unless `name` is a deployed function. */
   const deployed = async (name: string) => {
     assertFunctionName(name);
@@ -40,9 +47,8 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
         GET: {
           scope: 'read',
           handle: async (_req, res, { url }) => {
-            const query = listQuery(url.searchParams);
-            const page = await invocations.list(query);
-            const body: InvocationList = { invocations: page.records.map(invocationView), nextCursor: page.next ? encodeCursor(page.next) : null };
+            const page = await listInvocations(invocations, history, listQuery(url.searchParams, clock.now()));
+            const body: InvocationList = { invocations: page.views, nextCursor: page.next ? encodeCursor(page.next) : null };
             sendJson(res, 200, body);
           },
         },
@@ -55,8 +61,11 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
           scope: 'read',
           handle: async (_req, res, { name: id }) => {
             const record = id.length <= 100 ? await invocations.get(id) : undefined;
-            if (!record) throw new NimbusError('INVOCATION_NOT_FOUND', `No async invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
-            sendJson(res, 200, invocationView(record));
+            if (record) return sendJson(res, 200, invocationView(record, (await history?.totalsOf([id]))?.get(id)));
+            // A queued (async, trigger) attempt whose invocation's record is gone (purged, its function removed) is not shown on its own.
+            const past = id.length <= 100 ? await history?.get(id) : undefined;
+            if (!past || past.source !== 'http') throw new NimbusError('INVOCATION_NOT_FOUND', `No invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
+            sendJson(res, 200, historyView(past));
           },
         },
       },
@@ -91,9 +100,9 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
 }
 
 /** The query of a listing, checked: INVALID_REQUEST naming the parameter otherwise. */
-function listQuery(params: URLSearchParams): InvocationQuery {
+function listQuery(params: URLSearchParams, now: number): ListQuery {
   const invalid = (field: string, why: string) => new NimbusError('INVALID_REQUEST', `${field}: ${why}`, { details: { field } });
-  const query: InvocationQuery = { limit: DEFAULT_LIMIT };
+  const query: ListQuery = { limit: DEFAULT_LIMIT };
   const fn = params.get('function');
   if (fn !== null && fn !== '') {
     assertFunctionName(fn);
@@ -104,6 +113,16 @@ function listQuery(params: URLSearchParams): InvocationQuery {
     if (!(INVOCATION_STATUSES as readonly string[]).includes(status)) throw invalid('status', `must be one of ${INVOCATION_STATUSES.join(', ')}`);
     query.status = status as InvocationStatus;
   }
+  const source = params.get('source');
+  if (source !== null && source !== '') {
+    if (!(SOURCES as readonly string[]).includes(source)) throw invalid('source', `must be one of ${SOURCES.join(', ')}`);
+    query.source = source as ListQuery['source'];
+  }
+  const since = timeParam(params, 'since', now);
+  if (since !== undefined) query.since = since;
+  const until = timeParam(params, 'until', now);
+  if (until !== undefined) query.until = until;
+  if (since !== undefined && until !== undefined && since > until) throw invalid('since', 'must not be later than until');
   const limit = params.get('limit');
   if (limit !== null && limit !== '') {
     const n = Number(limit);

@@ -35,10 +35,13 @@ export function asyncPaths(): Record<string, object> {
     },
     '/api/v1/invocations': {
       get: {
-        summary: 'List async invocations, newest first',
+        summary: 'List invocations (sync, async, triggered), newest first; each async invocation once',
         parameters: [
           { name: 'function', in: 'query', schema: { type: 'string', pattern: FUNCTION_NAME_PATTERN.source } },
           { name: 'status', in: 'query', schema: { type: 'string', enum: INVOCATION_STATUSES } },
+          { name: 'source', in: 'query', schema: { type: 'string', enum: ['http', 'async', 'trigger'] } },
+          { name: 'since', in: 'query', schema: { type: 'string' }, description: 'started (async: created) at or after: an ISO timestamp or a duration back from now (30m, 7d)' },
+          { name: 'until', in: 'query', schema: { type: 'string' }, description: 'at or before: the same forms' },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
           { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'nextCursor of the previous page' },
         ],
@@ -47,7 +50,7 @@ export function asyncPaths(): Record<string, object> {
     },
     '/api/v1/invocations/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-      get: { summary: 'An async invocation: status, attempts, last error or response', responses: { 200: { description: 'The invocation', content: json(ref('Invocation')) }, 404: errorResponse('INVOCATION_NOT_FOUND') } },
+      get: { summary: 'An invocation: status, attempts, metering, last error (async: and response)', responses: { 200: { description: 'The invocation', content: json(ref('Invocation')) }, 404: errorResponse('INVOCATION_NOT_FOUND') } },
     },
     '/api/v1/functions/{name}/dlq': {
       parameters: [nameParam],
@@ -110,6 +113,9 @@ export function asyncSchemas(): Record<string, object> {
         },
         request: { type: 'object', properties: { method: { type: 'string' }, path: { type: 'string' } } },
         trigger: { type: ['string', 'null'], description: 'the trigger whose event this is (the function received it as a CloudEvent)' },
+        source: { type: 'string', enum: ['http', 'async', 'trigger'] },
+        httpStatus: { type: ['integer', 'null'], description: 'the status the function answered the last attempt with' },
+        metering: ref('InvocationMetering'),
       },
     },
     InvocationList: {

@@ -5,6 +5,7 @@ import { functionConfigSchema, FUNCTION_NAME_PATTERN } from '../core/spec.js';
 import { asyncPaths, asyncSchemas } from './openapi-async.js';
 import { triggerPaths, triggerSchemas } from './openapi-triggers.js';
 import { eventsPaths, eventsSchemas, INGRESS_KEY_SCHEME } from './openapi-events.js';
+import { usagePaths, usageSchemas } from './openapi-usage.js';
 import { authPaths, authSchemas, SECURITY_SCHEMES, withSecurity } from './openapi-auth.js';
 import type { RouteAccess } from './route-table.js';
 import { PACKAGE_FILENAME_HEADER } from './wire.js';
@@ -177,6 +178,7 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
       ...authPaths(),
       ...asyncPaths(),
       ...triggerPaths(),
+      ...usagePaths(),
     }, scopeFor),
       // Outside withSecurity, which gives paths beyond /api/ the invoke-key scheme: /events takes
       // API tokens or the ingress key.
@@ -189,6 +191,7 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
         ...asyncSchemas(),
         ...triggerSchemas(),
         ...eventsSchemas(),
+        ...usageSchemas(),
         FunctionConfig: z.toJSONSchema(functionConfigSchema, { io: 'input' }),
         Function: functionSchema,
         Secret: secretSchema,

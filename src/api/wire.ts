@@ -434,10 +434,39 @@ export interface InvocationResponseView {
   truncated: boolean;
 }
 
-/** `GET /api/v1/invocations/{id}`: an async invocation and how it went. Times are ISO strings. */
+/**
+ * What an invocation used (docs/metering.md). For an async invocation, the figures of its attempts
+ * added up, and the timings and cold flag of the last one.
+ */
+export interface InvocationMetering {
+  /** From the platform taking it to its end, queue and start included (ms). */
+  durationMs: number;
+  /** Start and handler time, rounded up to the millisecond. */
+  billedMs: number;
+  memoryMb: number;
+  /** memoryMb / 1024 × billedMs / 1000. */
+  gbSeconds: number;
+  /** CPU time the runtime reported (ms); null when it reported none. */
+  cpuMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  coldStart: boolean;
+  /** Phases, as in Server-Timing (ms). */
+  queueMs: number;
+  startMs: number;
+  handlerMs: number;
+}
+
+/**
+ * `GET /api/v1/invocations/{id}`: an invocation and how it went, whatever its source. Async ones
+ * go through the whole lifecycle (queued … dead); sync and trigger ones are `succeeded` (the
+ * function answered below 400) or `failed`, with one attempt. Times are ISO strings.
+ */
 export interface InvocationView {
   id: string;
   function: string;
+  /** `async` for invocations queued through the async API. */
+  source: 'http' | 'async' | 'trigger';
   /** The function version of the last attempt; null before the first. */
   version: number | null;
   status: InvocationStatus;
@@ -449,18 +478,27 @@ export interface InvocationView {
   nextAttemptAt: string | null;
   /** The platform error of the last attempt, when it ended with one. */
   error: { code: ErrorCode; message: string } | null;
-  /** The function's response to the last attempt, when it answered. */
+  /** The function's response to the last attempt, when it answered (async invocations only keep one). */
   response: InvocationResponseView | null;
+  /** The HTTP status the function answered the last attempt with; null when it did not answer. */
+  httpStatus: number | null;
   /** The request's method and path (with query), as the function sees them. */
   request: { method: string; path: string };
   /** The trigger whose event this is (its function received it as a CloudEvent); null for other invocations. */
   trigger: string | null;
+  /** Null while no attempt has run (a queued async invocation), or when records are off. */
+  metering: InvocationMetering | null;
 }
 
 /** The query of `GET /api/v1/invocations`. */
 export interface InvocationListQuery {
   function?: string;
   status?: InvocationStatus;
+  source?: 'http' | 'async' | 'trigger';
+  /** ISO timestamp, or a duration back from now (`30m`, `7d`): invocations started (async: created) at or after it. */
+  since?: string;
+  /** The same forms: at or before it. */
+  until?: string;
   /** 1 to 1000. @default 100 */
   limit?: number;
   /** `nextCursor` of the previous page. */
@@ -472,6 +510,70 @@ export interface InvocationList {
   invocations: InvocationView[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
+}
+
+// --- usage and stats ----------------------------------------------------------------------------
+
+/** The figures of one row of `GET /api/v1/usage`, and of its total. */
+export interface UsageFigures {
+  invocations: number;
+  /** Invocations that failed: a platform error, the caller leaving, or a status of 400 or more. */
+  errors: number;
+  gbSeconds: number;
+  cpuSeconds: number;
+  billedMs: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** invocations / 1e6 × perMillionRequests + gbSeconds × perGbSecond; null without prices. */
+  estimatedCost: number | null;
+}
+
+export const USAGE_GROUPINGS = ['function', 'hour', 'day'] as const;
+
+/** `GET /api/v1/usage`: the ledger's hourly roll-ups of [since, until), grouped. */
+export interface UsageReport {
+  since: string;
+  until: string;
+  by: (typeof USAGE_GROUPINGS)[number];
+  prices: { perMillionRequests: number; perGbSecond: number } | null;
+  /** Ascending by key: a function name, or the ISO start of an hour or (UTC) day. */
+  rows: Array<UsageFigures & { key: string }>;
+  total: UsageFigures;
+}
+
+/** One function in `GET /api/v1/stats`. */
+export interface FunctionStatsSummary {
+  name: string;
+  invocations: number;
+  errors: number;
+  ratePerSecond: number;
+  /** Of the whole duration (queue, start, handler), from log buckets: within about ±12%. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  coldStarts: number;
+}
+
+/** `GET /api/v1/stats?window=5m`. */
+export interface StatsReport {
+  window: string;
+  functions: FunctionStatsSummary[];
+}
+
+/** One minute of `GET /api/v1/functions/{name}/stats`. */
+export interface StatsBucket {
+  start: string;
+  invocations: number;
+  errors: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  coldStarts: number;
+}
+
+/** `GET /api/v1/functions/{name}/stats?minutes=60`: oldest first, one bucket per minute. */
+export interface FunctionStatsReport {
+  function: string;
+  bucketSeconds: 60;
+  buckets: StatsBucket[];
 }
 
 /** The body of `POST /api/v1/functions/{name}/dlq/redrive`: some dead letters by id, or all. */

@@ -11,6 +11,7 @@ import {
   INVOCATION_STATUSES,
   type InvocationList,
   type InvocationListQuery,
+  type UsageReport,
   type InvocationView,
   type LogLine,
   type LogList,
@@ -297,10 +298,20 @@ export class NimbusClient {
     const params = new URLSearchParams();
     if (query.function !== undefined) params.set('function', query.function);
     if (query.status !== undefined) params.set('status', query.status);
+    if (query.source !== undefined) params.set('source', query.source);
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.until !== undefined) params.set('until', query.until);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.cursor !== undefined) params.set('cursor', query.cursor);
     const qs = params.toString();
     return this.json<InvocationList>('GET', `/api/v1/invocations${qs ? `?${qs}` : ''}`);
+  }
+
+  /** `GET /api/v1/usage`: the metering ledger over a span, grouped by function, hour or day. */
+  usage(query: { since?: string; until?: string; by?: string; function?: string } = {}): Promise<UsageReport> {
+    const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    const qs = params.toString();
+    return this.json<UsageReport>('GET', `/api/v1/usage${qs ? `?${qs}` : ''}`);
   }
 
   /** `POST /api/v1/functions/{name}/dlq/redrive`: queues dead letters again (by id, or all). */

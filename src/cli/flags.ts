@@ -95,6 +95,25 @@ export function parseIntFlag(flag: string, value: string, range: { min: number; 
   return n;
 }
 
+/**
+ * A point in time for the API's `since`/`until`: a duration back from now (`30m`, `7d`) or an ISO
+ * time (`2026-12-01`, `2026-12-01T12:00:00Z`), passed on as written once it looks right.
+ */
+export function parseTimeFlag(flag: string): (value: string) => string {
+  return (value) => {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?(ms|s|m|h|d)$/.test(text) || (/^\d{4}-\d{2}-\d{2}/.test(text) && Number.isFinite(Date.parse(text)))) return text;
+    throw new InvalidArgumentError(`${flag} must be a duration back from now (30m, 12h, 30d) or an ISO time (2026-12-01, 2026-12-01T12:00:00Z), got ${JSON.stringify(value)}.`);
+  };
+}
+
+/** A price flag: a decimal number >= 0, in whatever currency the user bills in. */
+export function parsePrice(flag: string, value: string): number {
+  const trimmed = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(trimmed)) throw new InvalidArgumentError(`${flag} must be a number >= 0 such as 0.20 or 0.0000166667, got ${JSON.stringify(value)}.`);
+  return Number(trimmed);
+}
+
 /** `--memory`: MB as a number (`512`), or with a unit (`512mb`, `1gb`). Answers MB. */
 export function parseMemory(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(value.trim());

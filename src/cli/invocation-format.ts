@@ -23,10 +23,17 @@ export function formatStatus(status: InvocationStatus, c: Colors): string {
 }
 
 /** How the last attempt ended: the platform's error code, else the function's HTTP status; `-` before any. */
-export function formatResult(view: Pick<InvocationView, 'error' | 'response'>): string {
+export function formatResult(view: Pick<InvocationView, 'error' | 'response'> & Partial<Pick<InvocationView, 'httpStatus'>>): string {
   if (view.error) return view.error.code;
   if (view.response) return String(view.response.status);
+  if (typeof view.httpStatus === 'number') return String(view.httpStatus);
   return '-';
+}
+
+/** `212ms`, `1.4s`: an invocation's duration; `-` when none ran. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  return ms < 1000 ? `${Math.round(ms * 10) / 10}ms` : `${Math.round(ms / 100) / 10}s`;
 }
 
 /** `200 OK`, `418 I'm a Teapot`, or the bare number for statuses Node has no text for. */
@@ -41,7 +48,29 @@ function finishedOrNext(view: InvocationView, now: number): string {
   return view.finishedAt ? formatAgo(view.finishedAt, now) : '-';
 }
 
-/** The `nimbus invocations ls` (and `dlq ls`) table, in the order given (the API's: newest first). */
+/**
+ * The `nimbus invocations ls` table: every source, with how long each took. In the order given
+ * (the API's: newest first).
+ */
+export function formatHistoryTable(views: InvocationView[], c: Colors, now = Date.now()): string {
+  const rows = views.map((v) => [
+    v.id,
+    v.function,
+    v.source,
+    formatStatus(v.status, c),
+    String(v.attempts),
+    formatAgo(v.createdAt, now),
+    v.status === 'retrying' ? finishedOrNext(v, now) : formatMs(v.metering?.durationMs),
+    v.metering?.coldStart ? 'cold' : '',
+    formatResult(v),
+  ]);
+  return formatTable(['ID', 'FUNCTION', 'SOURCE', 'STATUS', 'ATTEMPTS', 'CREATED', 'DURATION', 'START', 'RESULT'], rows, {
+    align: ['left', 'left', 'left', 'left', 'right', 'left', 'right', 'left', 'left'],
+    header: c.bold,
+  });
+}
+
+/** The `nimbus dlq ls` table (async invocations only), in the order given (the API's: newest first). */
 export function formatInvocationTable(views: InvocationView[], c: Colors, now = Date.now()): string {
   const rows = views.map((v) => [
     v.id,
@@ -101,9 +130,19 @@ export function formatInvocationDetails(view: InvocationView, c: Colors, now = D
   if (view.finishedAt) pairs.push(['finished', when(view.finishedAt, now, formatAgo)]);
   if (view.nextAttemptAt) pairs.push(['next attempt', when(view.nextAttemptAt, now, formatUntil)]);
   if (view.error) pairs.push(['error', `${c.red(`[${view.error.code}]`)} ${visibleText(view.error.message)}`]);
+  const m = view.metering;
+  if (m) {
+    pairs.push(['source', view.source]);
+    pairs.push(['duration', `${formatMs(m.durationMs)} (queue ${formatMs(m.queueMs)}, start ${formatMs(m.startMs)}${m.coldStart ? ' cold' : ''}, handler ${formatMs(m.handlerMs)})`]);
+    pairs.push(['billed', `${m.billedMs}ms at ${m.memoryMb} MB = ${m.gbSeconds.toFixed(6)} GB-s`]);
+    pairs.push(['cpu', m.cpuMs === null ? c.dim('(not reported)') : formatMs(m.cpuMs)]);
+    pairs.push(['bytes', `${formatBytes(m.bytesIn)} in, ${formatBytes(m.bytesOut)} out`]);
+  }
   const hints: string[] = [];
   const response = view.response;
-  if (!response) {
+  if (!response && view.source !== 'async' && view.httpStatus !== null) {
+    pairs.push(['response', `${statusLine(view.httpStatus)} ${c.dim('(bodies of sync invocations are not kept)')}`]);
+  } else if (!response) {
     pairs.push(['response', c.dim('(none)')]);
   } else {
     const size = formatBytes(responseBody(response).length);

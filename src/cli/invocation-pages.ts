@@ -7,7 +7,7 @@ export const MAX_PAGE = 1_000;
 export const DEFAULT_LIST_LIMIT = 100;
 
 /** What a listing asks for: filters, and how many (`all`: every page). */
-export interface ListWanted extends Pick<InvocationListQuery, 'function' | 'status'> {
+export interface ListWanted extends Pick<InvocationListQuery, 'function' | 'status' | 'source' | 'since' | 'until'> {
   /** @default DEFAULT_LIST_LIMIT */
   limit?: number;
   all?: boolean;
@@ -23,6 +23,9 @@ export async function listInvocationPages(client: NimbusClient, wanted: ListWant
   const filter = {
     ...(wanted.function !== undefined ? { function: wanted.function } : {}),
     ...(wanted.status !== undefined ? { status: wanted.status } : {}),
+    ...(wanted.source !== undefined ? { source: wanted.source } : {}),
+    ...(wanted.since !== undefined ? { since: wanted.since } : {}),
+    ...(wanted.until !== undefined ? { until: wanted.until } : {}),
   };
   const invocations: InvocationView[] = [];
   let cursor: string | undefined;

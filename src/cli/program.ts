@@ -18,6 +18,7 @@ import { registerTokens } from './commands/tokens.js';
 import { registerTrigger } from './commands/trigger.js';
 import { registerSecret } from './commands/secret.js';
 import { registerUp } from './commands/up.js';
+import { registerUsage } from './commands/usage.js';
 import { authHint } from './auth-hint.js';
 import { ApiError, ConnectionLostError, DEFAULT_URL, UnreachableError } from './client.js';
 import { CliError, createContext, type CliContext } from './context.js';
@@ -92,6 +93,7 @@ export function createProgram(ctx: CliContext): Command {
   registerLogs(program, ctx);
   registerInvocations(program, ctx);
   registerDlq(program, ctx);
+  registerUsage(program, ctx);
   registerDoctor(program, ctx);
   registerKeys(program, ctx);
   registerTokens(program, ctx);

@@ -44,6 +44,12 @@ export const SERVER_DEFAULTS = Object.freeze({
   /** Ended async invocation records are kept this long (7 days). */
   retainMs: 7 * 86_400_000,
   maxEndedInvocations: 100_000,
+  /** Every invocation leaves a history record (history.db) and is metered in the ledger. */
+  records: true,
+  /** Prometheus metrics are kept and served at /metrics. */
+  metrics: true,
+  /** Raw history records kept at most (the ledger's hourly roll-ups are not counted). */
+  maxRecords: 1_000_000,
   /** Empty: callbacks may go to any host (see callbackHosts in server-options.ts for the risk). */
   callbackHosts: Object.freeze([]) as readonly string[],
   asyncWorkers: 256,
@@ -80,6 +86,7 @@ export const SERVER_OPTION_RANGES = Object.freeze({
   maxEndedInvocations: { min: 1000, max: Infinity },
   asyncWorkers: { min: 1, max: 10_000 },
   triggerBacklog: { min: 1, max: 1_000_000 },
+  maxRecords: { min: 1000, max: Infinity },
 } satisfies Record<string, Range>);
 
 /** The choices of the `sandbox` option. */

@@ -35,6 +35,9 @@ function millis(range: Range) {
   return z.number({ error: must }).min(range.min, must).max(range.max, must).optional();
 }
 
+/** A price: any finite number >= 0, in the user's currency. */
+const price = z.number({ error: 'a number >= 0' }).min(0, 'a number >= 0').finite('a number >= 0').optional();
+
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.join(', ')}` }).optional();
 const text = z.string({ error: 'a string' }).optional();
 const flag = z.boolean({ error: 'true or false' }).optional();
@@ -97,6 +100,11 @@ const schema = z
     metricsPublic: flag,
     retainMs: millis(RANGES.retainMs),
     maxEndedInvocations: whole(RANGES.maxEndedInvocations),
+    records: flag,
+    metrics: flag,
+    maxRecords: whole(RANGES.maxRecords),
+    pricePerMillionRequests: price,
+    pricePerGbSecond: price,
     callbackHosts: hostPatterns,
     asyncWorkers: whole(RANGES.asyncWorkers),
     triggerBacklog: whole(RANGES.triggerBacklog),

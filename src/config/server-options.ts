@@ -76,6 +76,19 @@ export interface ServerOptions {
   /** Most ended async invocation records kept, at least 1000; the oldest go first. @default 100000 */
   maxEndedInvocations?: number;
   /**
+   * Keep a history record of every invocation (`history.db`, kept `retainMs`, at most
+   * `maxRecords`) and meter it in the usage ledger; off, neither is kept. @default true
+   */
+  records?: boolean;
+  /** Keep Prometheus metrics and serve `/metrics`; off, `/metrics` answers 404. @default true */
+  metrics?: boolean;
+  /** Most invocation history records kept, at least 1000; the earliest started go first. @default 1000000 */
+  maxRecords?: number;
+  /** Price of a million invocations, for the estimated bill of `GET /api/v1/usage` (no default: no estimate). */
+  pricePerMillionRequests?: number;
+  /** Price of a GB-second (docs/metering.md), for the estimated bill (no default: no estimate). */
+  pricePerGbSecond?: number;
+  /**
    * Hosts async callbacks may be sent to: `hooks.example.com`, `*.example.com` (its subdomains),
    * `10.0.0.5`, `[::1]`, each with an optional `:port` (see src/async/callback-hosts.ts). Empty:
    * any host. A callback is a request the platform makes from its own network to a URL the
@@ -130,6 +143,11 @@ export interface CompiledServerOptions {
   readonly metricsPublic: boolean;
   readonly retainMs: number;
   readonly maxEndedInvocations: number;
+  readonly records: boolean;
+  readonly metrics: boolean;
+  readonly maxRecords: number;
+  /** Set when either price was given (the other then counts as 0); null: no estimated bill. */
+  readonly prices: Readonly<{ perMillionRequests: number; perGbSecond: number }> | null;
   /**
    * The `callbackHosts` patterns compiled once: answers whether a callback may go to a URL's host
    * and port (every URL when no pattern was given). The scheme is not its concern.
@@ -175,6 +193,13 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     metricsPublic: given.metricsPublic ?? d.metricsPublic,
     retainMs: given.retainMs ?? d.retainMs,
     maxEndedInvocations: given.maxEndedInvocations ?? d.maxEndedInvocations,
+    records: given.records ?? d.records,
+    metrics: given.metrics ?? d.metrics,
+    maxRecords: given.maxRecords ?? d.maxRecords,
+    prices:
+      given.pricePerMillionRequests === undefined && given.pricePerGbSecond === undefined
+        ? null
+        : Object.freeze({ perMillionRequests: given.pricePerMillionRequests ?? 0, perGbSecond: given.pricePerGbSecond ?? 0 }),
     callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),
     asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
     triggerBacklog: given.triggerBacklog ?? d.triggerBacklog,

@@ -64,7 +64,7 @@ export const ERRORS = {
   INVALID_IDEMPOTENCY_KEY: { status: 400, retryable: false, description: 'The Idempotency-Key header is empty, too long, sent twice or not printable ASCII.' },
   INVALID_CALLBACK_URL: { status: 400, retryable: false, description: 'The callback URL is not an absolute http(s) URL without credentials.' },
   CALLBACK_HOST_NOT_ALLOWED: { status: 403, retryable: false, description: "The callback URL's host is not in the platform's --callback-hosts list." },
-  INVOCATION_NOT_FOUND: { status: 404, retryable: false, description: 'No async invocation with this id is stored (unknown, or removed by retention).' },
+  INVOCATION_NOT_FOUND: { status: 404, retryable: false, description: 'No invocation with this id is stored (unknown, or removed by retention).' },
   INVOCATION_EXPIRED: { status: 410, retryable: false, description: 'The async invocation waited longer than its maximum event age and was not run again.' },
 
   // Secrets

@@ -73,6 +73,16 @@ export interface InvocationEnded {
   /** Request body bytes sent to the instance, and response body bytes sent back. */
   bytesIn: number;
   bytesOut: number;
+  /** The request's method and path (with query), as the function saw them. */
+  method: string;
+  path: string;
+  /** The memory size of the function version that ran (MB): what GB-seconds are billed on. */
+  memoryMb: number;
+  /**
+   * CPU time (ms) the instance's runtime reported for this invocation (its process or thread,
+   * from the request arriving to the response head), when it reported one (docs/metering.md).
+   */
+  cpuMs?: number;
 }
 
 /** Where an invocation's time went (the `Server-Timing` header shows the same figures). */

@@ -21,6 +21,7 @@
 // node: builtins (it runs inside the sandbox); the platform uses the very same definitions.
 export {
   CONTROL_FD,
+  CPU_TIME_HEADER,
   DEADLINE_HEADER,
   HEALTH_PATH,
   INIT_PATH,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as timeOrderedUuid } from 'uuid';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { isNimbusError, NimbusError } from '../core/errors.js';
@@ -67,7 +67,9 @@ export class HttpInvokeEdge {
    * queued and answered 202 instead.
    */
   async handle(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req, '/fn/'), forceAsync = false): Promise<void> {
-    const invocationId = randomUUID();
+    // Time-ordered (UUIDv7), like async ids: every invocation's history record lands at the end of
+    // history.db's key index instead of at a random place (half the cost of a record's insert).
+    const invocationId = timeOrderedUuid();
     const { invoker, invokeAuth } = this.deps;
     let record: FunctionRecord;
     try {

@@ -39,6 +39,8 @@ export class ResponseForwarder implements Dispatcher.DispatchHandler {
   status = 0;
   /** Response body bytes handed to the sink. */
   bytesOut = 0;
+  /** The CPU time the runtime reported in its response head (microseconds), when it did. */
+  cpuMicros: number | undefined = undefined;
 
   constructor(
     private readonly res: ResponseSink,

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { isNimbusError, isRetryable, NimbusError } from '../core/errors.js';
 import type { InvocationEnded, InvocationRequest, InvokeOptions } from '../core/invocation.js';
 import { formatDuration } from '../core/spec.js';
-import { DEADLINE_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
+import { CPU_TIME_HEADER, DEADLINE_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';
@@ -128,7 +128,9 @@ export class Invoker {
 
   /** A forwarder that adds the platform's response headers (cold start, phase timings). */
   private forwarder(sink: ResponseSink, lease: InstanceLease, invocationId: string, dispatchedAt: number): ResponseForwarder {
-    return new ResponseForwarder(sink, (_status, headers) => {
+    const forwarder: ResponseForwarder = new ResponseForwarder(sink, (_status, headers) => {
+      const cpu = headers[CPU_TIME_HEADER];
+      if (typeof cpu === 'string') forwarder.cpuMicros = Number(cpu);
       // All in the writeHead object: a header set earlier with setHeader makes node revalidate them all.
       const out = downstreamHeaders(headers);
       out[INVOCATION_ID_HEADER] = invocationId;
@@ -136,6 +138,7 @@ export class Invoker {
       out['server-timing'] = serverTiming(lease, this.deps.clock.monotonic() - dispatchedAt, out['server-timing']);
       return out;
     });
+    return forwarder;
   }
 
   /**
@@ -228,8 +231,13 @@ export class Invoker {
       },
       bytesIn: dispatchedAt === undefined ? 0 : (request.bodyBytes ?? (Buffer.isBuffer(request.body) ? request.body.length : 0)),
       bytesOut: forwarder?.bytesOut ?? 0,
+      method: request.method,
+      path: request.path,
+      memoryMb: record.spec.memoryMb,
     };
     if (lease) ended.instanceId = lease.instanceId;
+    const cpuMicros = forwarder?.cpuMicros;
+    if (cpuMicros !== undefined && cpuMicros >= 0) ended.cpuMs = cpuMicros / 1000;
     if (forwarder && forwarder.status !== 0) ended.status = forwarder.status;
     if (ended.outcome === 'error') {
       const code = isNimbusError(error) ? error.code : 'INTERNAL';

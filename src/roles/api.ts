@@ -4,6 +4,8 @@ import { authRoutes } from '../api/auth-routes.js';
 import { FunctionViews } from '../api/function-view.js';
 import { invocationRoutes } from '../api/invocation-routes.js';
 import { createApi } from '../api/routes.js';
+import { statsRoutes } from '../api/stats-routes.js';
+import { usageRoutes } from '../api/usage-routes.js';
 import { apiAuthorizer } from '../auth/api-guard.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { CompiledServerOptions } from '../config/server-options.js';
@@ -18,6 +20,7 @@ import type { FunctionRecord } from '../store/types.js';
 import type { FunctionStatus } from '../scaling/instance-manager.js';
 import type { AsyncRole } from './async.js';
 import type { Foundation } from './foundation.js';
+import type { HistoryRole } from './history.js';
 
 /** What the API role needs to know of the instances (from the gateway role, or a cluster's). */
 export interface InstanceFacts {
@@ -53,6 +56,7 @@ export function startApiRole(
   onInternalError: (err: unknown) => void,
   serverUrl: () => string,
   asyncRole: Pick<AsyncRole, 'deadLetters'>,
+  historyRole: Pick<HistoryRole, 'history' | 'stats'> & { functionNames(): string[] },
 ): ApiRole {
   const { clock, host, domain } = options;
   const { store, feed, access, cipher, logs, packages, builder } = foundation;
@@ -81,7 +85,9 @@ export function startApiRole(
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = [
     ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),
-    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service }),
+    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service, history: historyRole.history, clock }),
+    ...usageRoutes({ history: historyRole.history, prices: options.prices, clock }),
+    ...statsRoutes({ stats: historyRole.stats, functionNames: historyRole.functionNames, clock }),
     ...triggerRoutes(triggers),
   ];
   const authorize = apiAuthorizer(access.tokens, authFailures);

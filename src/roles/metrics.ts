@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiAuthorizer } from '../auth/api-guard.js';
 import type { FailureLimiter } from '../auth/failure-limiter.js';
 import type { CompiledServerOptions } from '../config/server-options.js';
+import { NimbusError } from '../core/errors.js';
+import { sendError } from '../http/respond.js';
 import { PlatformMetrics } from '../telemetry/metrics.js';
 import { metricsRoute } from '../telemetry/metrics-route.js';
 import type { AsyncRole } from './async.js';
@@ -11,7 +13,8 @@ import type { GatewayRole } from './gateway.js';
 /** The platform's Prometheus metrics and the `/metrics` handler serving them. */
 export interface MetricsRole {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  metrics: PlatformMetrics;
+  /** Undefined when metrics are off (`metrics: false`). */
+  metrics: PlatformMetrics | undefined;
 }
 
 /**
@@ -29,6 +32,13 @@ export function startMetricsRole(
   authFailures: FailureLimiter,
   onInternalError: (err: unknown) => void,
 ): MetricsRole {
+  if (!options.metrics) {
+    // Off: nothing subscribes to the invocations, and /metrics is a route that does not exist.
+    return {
+      handle: async (_req, res) => sendError(res, new NimbusError('NOT_FOUND', 'Metrics are off on this platform (nimbus up --no-metrics).')),
+      metrics: undefined,
+    };
+  }
   const { instances, functions } = gateway;
   const invocationRecords = foundation.store.invocations;
   const metrics = new PlatformMetrics({

@@ -5,6 +5,8 @@ import { hashSecret, INVOKE_KEY_PREFIX, isWellFormed, newInvokeKey, newToken, TO
 import { authRoutes, type AuthRouteDeps } from '../../src/api/auth-routes.js';
 import { invocationRoutes, type InvocationRouteDeps } from '../../src/api/invocation-routes.js';
 import { matchRoute, scopeOf } from '../../src/api/route-table.js';
+import { statsRoutes, type StatsRouteDeps } from '../../src/api/stats-routes.js';
+import { usageRoutes, type UsageRouteDeps } from '../../src/api/usage-routes.js';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { triggerRoutes } from '../../src/api/trigger-routes.js';
 import type { TriggerService } from '../../src/control/trigger-service.js';
@@ -14,7 +16,7 @@ import { scopeAllows } from '../../src/core/scope.js';
 
 /** The API's route table; no handler runs here, so the parts behind the routes are left out. */
 const table = routeTable({
-  extraRoutes: [...authRoutes({} as AuthRouteDeps), ...invocationRoutes({} as InvocationRouteDeps), ...triggerRoutes({} as TriggerService)],
+  extraRoutes: [...authRoutes({} as AuthRouteDeps), ...invocationRoutes({} as InvocationRouteDeps), ...usageRoutes({} as UsageRouteDeps), ...statsRoutes({} as StatsRouteDeps), ...triggerRoutes({} as TriggerService)],
 } as unknown as ApiDeps);
 
 /** The scope a request needs, as the API enforces it; null when it needs none. */
@@ -47,6 +49,9 @@ describe('the scope each API route declares', () => {
     // Async invocations: status is readable; dead letters are the deployer's to redrive or purge.
     ['GET', '/api/v1/invocations', 'read'],
     ['GET', '/api/v1/invocations/0192-abc', 'read'],
+    ['GET', '/api/v1/usage', 'read'],
+    ['GET', '/api/v1/stats', 'read'],
+    ['GET', '/api/v1/functions/hello/stats', 'read'],
     ['POST', '/api/v1/functions/hello/dlq/redrive', 'deploy'],
     ['DELETE', '/api/v1/functions/hello/dlq', 'deploy'],
     // Triggers: as for functions.

@@ -27,6 +27,9 @@ function view(id: string, overrides: Partial<InvocationView> = {}): InvocationVi
   return {
     id,
     function: 'echo',
+    source: 'async',
+    httpStatus: null,
+    metering: null,
     version: 1,
     status: 'queued',
     attempts: 0,
@@ -281,8 +284,8 @@ describe('invocations', () => {
     const r = await run(['invocations', 'ls']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^ID +FUNCTION +STATUS +ATTEMPTS +CREATED +FINISHED\/NEXT +RESULT$/);
-    assert.match(lines[1]!, /^inv-0 +echo +succeeded +1 +just now +just now +200$/);
+    assert.match(lines[0]!, /^ID +FUNCTION +SOURCE +STATUS +ATTEMPTS +CREATED +DURATION +START +RESULT$/);
+    assert.match(lines[1]!, /^inv-0 +echo +async +succeeded +1 +just now +- +200$/);
     assert.equal(lines.length, 4);
     const limited = await run(['inv', 'ls', 'echo', '--limit', '2', '--json']);
     assert.equal(limited.code, 0, limited.stderr);
@@ -291,6 +294,12 @@ describe('invocations', () => {
     assert.match(seen.at(-1)!.url, /^\/api\/v1\/invocations\?function=echo&limit=2$/);
     const none = await run(['invocations', 'ls', '--status', 'dead']);
     assert.equal(none.stdout, 'No dead invocations.\n');
+    const filtered = await run(['invocations', 'ls', '--function', 'echo', '--source', 'http', '--status', 'failed', '--since', '1h', '--until', '2026-12-01']);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    assert.match(seen.at(-1)!.url, /^\/api\/v1\/invocations\?function=echo&status=failed&source=http&since=1h&until=2026-12-01&limit=100$/);
+    const badSince = await run(['invocations', 'ls', '--since', 'yesterday']);
+    assert.equal(badSince.code, 2);
+    assert.match(badSince.stderr, /--since must be a duration back from now/);
     const bad = await run(['invocations', 'ls', '--status', 'lost']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Allowed choices are queued, running, retrying, succeeded, failed, dead/);

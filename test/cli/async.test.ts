@@ -152,8 +152,8 @@ describe('invocations and dead letters', () => {
     const r = await run(['invocations', 'ls']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^ID +FUNCTION +STATUS +ATTEMPTS +CREATED +FINISHED\/NEXT +RESULT$/);
-    assert.match(r.stdout, new RegExp(`^${deadId} +doomed +dead +\\d+ +\\S.* +FUNCTION_ERROR$`, 'm'));
+    assert.match(lines[0]!, /^ID +FUNCTION +SOURCE +STATUS +ATTEMPTS +CREATED +DURATION +START +RESULT$/);
+    assert.match(r.stdout, new RegExp(`^${deadId} +doomed +async +dead +\\d+ +\\S.* +FUNCTION_ERROR$`, 'm'));
     const j = await run(['inv', 'ls', 'echo', '--json']);
     assert.equal(j.code, 0, j.stderr);
     const list = JSON.parse(j.stdout) as InvocationView[];

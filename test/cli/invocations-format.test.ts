@@ -27,6 +27,9 @@ function view(overrides: Partial<InvocationView> = {}): InvocationView {
   return {
     id: 'a1b2c3d4-0000-4000-8000-000000000001',
     function: 'report',
+    source: 'async',
+    httpStatus: null,
+    metering: null,
     version: 3,
     status: 'succeeded',
     attempts: 1,

@@ -24,6 +24,9 @@ function ended(overrides: Partial<InvocationEnded> = {}): InvocationEnded {
     timings: { queueMs: 0, startMs: 0, handlerMs: 3, totalMs: 4 },
     bytesIn: 0,
     bytesOut: 0,
+    method: 'GET',
+    path: '/',
+    memoryMb: 128,
     ...overrides,
   };
 }

@@ -62,7 +62,7 @@ describe('platform metrics', () => {
     const metrics = new PlatformMetrics(fakeSources([]));
     metrics.invocations.record({
       invocationId: 'x', function: 'f', version: 1, source: 'http', attempt: 1, startedAt: 0, outcome: 'response', status: 200, coldStart: false,
-      timings: { queueMs: 0, startMs: 0, handlerMs: 1, totalMs: 1 }, bytesIn: 0, bytesOut: 0,
+      timings: { queueMs: 0, startMs: 0, handlerMs: 1, totalMs: 1 }, bytesIn: 0, bytesOut: 0, method: 'GET', path: '/', memoryMb: 128,
     });
     const text = await metrics.text();
     const samples = parseMetrics(text);

@@ -1,13 +1,15 @@
 import { Option, type Command } from 'commander';
 import { INVOCATION_STATUSES, formatDuration, type InvocationStatus, type InvocationView } from '../../api/wire.js';
 import { CliError, type CliContext } from '../context.js';
-import { parseDurationFlag, parseFunctionName, parseIntFlag } from '../flags.js';
-import { formatInvocationDetails, formatInvocationTable } from '../invocation-format.js';
+import { parseDurationFlag, parseFunctionName, parseIntFlag, parseTimeFlag } from '../flags.js';
+import { formatHistoryTable, formatInvocationDetails } from '../invocation-format.js';
 import { DEFAULT_LIST_LIMIT, listInvocationPages } from '../invocation-pages.js';
 import { DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS, invocationFailure, waitWithProgress, writeInvocationResponse } from '../invocation-result.js';
 import { formatJson } from '../format.js';
 import { ENDED_STATUSES } from '../invocation-wait.js';
 import { write } from '../io.js';
+
+const SOURCES = ['http', 'async', 'trigger'] as const;
 
 const EXAMPLES = `
 Examples:
@@ -15,12 +17,15 @@ Examples:
   $ nimbus invocations get $id
   $ nimbus invocations get $id --wait --body > report.pdf
   $ nimbus invocations ls
-  $ nimbus invocations ls report --status retrying
+  $ nimbus invocations ls --function report --status failed --since 1h
+  $ nimbus invocations ls report --status retrying --source async
   $ nimbus inv ls --all --json | jq -r '.[] | select(.status == "dead") | .id'
 
-Async invocations are queued with nimbus invoke --async (or by any HTTP client, with the header
-'Prefer: respond-async' or at /async/<name>). The platform keeps each one's status, attempts and
-the function's last response (the body up to 1 MiB). Dead letters: nimbus dlq. Needs a read token.`;
+Every invocation leaves a record: how it went, how long it took (queue, start, handler), what it
+was billed, its CPU time and bytes (kept for nimbus up --retain). Async invocations are queued
+with nimbus invoke --async (or by any HTTP client, with the header 'Prefer: respond-async' or at
+/async/<name>); the platform keeps each one's status, attempts and the function's last response
+(the body up to 1 MiB). Dead letters: nimbus dlq. Usage and bills: nimbus usage. Needs a read token.`;
 
 /** The `--limit`/`--all` options of a listing, shared with `dlq ls`. */
 export function addListOptions(command: Command): Command {
@@ -49,7 +54,11 @@ function noResponse(view: InvocationView): string {
 }
 
 interface ListOptions {
+  function?: string;
   status?: InvocationStatus;
+  source?: (typeof SOURCES)[number];
+  since?: string;
+  until?: string;
   limit?: number;
   all?: boolean;
   json?: boolean;
@@ -66,35 +75,44 @@ export function registerInvocations(program: Command, ctx: CliContext): void {
   const invocations = program
     .command('invocations')
     .alias('inv')
-    .summary('list and inspect async invocations')
-    .description('List async invocations and show how one went: its status, attempts, error and the response the function gave.')
+    .summary('list and inspect invocations')
+    .description('List invocations (sync, async, triggered) and show how one went: its status, timings, usage, error and, for async ones, the response the function gave.')
     .addHelpText('after', EXAMPLES);
 
   addListOptions(
     invocations
       .command('ls')
       .alias('list')
-      .description('List async invocations, newest first: all of them, or those of one function.')
-      .argument('[function]', 'only this function', parseFunctionName)
-      .addOption(new Option('--status <status>', 'only invocations with this status').choices(INVOCATION_STATUSES)),
-  ).action(async (fn: string | undefined, opts: ListOptions, command: Command) => {
+      .description('List invocations, newest first: all of them, or those of one function, source, status or time span.')
+      .argument('[function]', 'only this function (same as --function)', parseFunctionName)
+      .option('--function <name>', 'only this function', parseFunctionName)
+      .addOption(new Option('--status <status>', 'only invocations with this status (sync ones are succeeded or failed)').choices(INVOCATION_STATUSES))
+      .addOption(new Option('--source <source>', 'only invocations from this source').choices(SOURCES))
+      .option('--since <time>', 'only those started at or after: a duration back from now (30m, 1h, 7d) or an ISO time', parseTimeFlag('--since'))
+      .option('--until <time>', 'only those started at or before: the same forms', parseTimeFlag('--until')),
+  ).action(async (argument: string | undefined, opts: ListOptions, command: Command) => {
+    if (argument !== undefined && opts.function !== undefined && argument !== opts.function) throw new CliError(`Two functions given (${argument} and --function ${opts.function}): give one.`, { exitCode: 2 });
+    const fn = argument ?? opts.function;
     const { invocations: list, more } = await listInvocationPages(ctx.client(command), {
       ...(fn !== undefined ? { function: fn } : {}),
       ...(opts.status !== undefined ? { status: opts.status } : {}),
+      ...(opts.source !== undefined ? { source: opts.source } : {}),
+      ...(opts.since !== undefined ? { since: opts.since } : {}),
+      ...(opts.until !== undefined ? { until: opts.until } : {}),
       ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
       ...(opts.all ? { all: true } : {}),
     });
     const { io } = ctx;
     if (opts.json) await write(io.stdout, formatJson(list));
-    else if (list.length > 0) await write(io.stdout, formatInvocationTable(list, ctx.out));
-    else if (fn === undefined && opts.status === undefined) await write(io.stdout, 'No async invocations yet. Queue one with: nimbus invoke <name> --async\n');
-    else await write(io.stdout, `No ${opts.status ? `${opts.status} ` : ''}invocations${fn ? ` of ${fn}` : ''}.\n`);
+    else if (list.length > 0) await write(io.stdout, formatHistoryTable(list, ctx.out));
+    else if (fn === undefined && opts.status === undefined && opts.source === undefined && opts.since === undefined && opts.until === undefined) await write(io.stdout, 'No invocations yet. Invoke a function with: nimbus invoke <name>\n');
+    else await write(io.stdout, `No ${opts.status ? `${opts.status} ` : ''}${opts.source ? `${opts.source} ` : ''}invocations${fn ? ` of ${fn}` : ''}${opts.since || opts.until ? ' in that span' : ''}.\n`);
     if (more) io.stderr.write(moreNote(list.length));
   });
 
   invocations
     .command('get')
-    .description('Show one async invocation: status, attempts, times, error, and the response (status, headers, the beginning of the body).')
+    .description('Show one invocation: status, attempts, times, usage (duration, billed, CPU, bytes), error, and for async ones the response (status, headers, the beginning of the body).')
     .argument('<id>', 'invocation id, as nimbus invoke --async prints it')
     .addOption(new Option('--json', 'print the invocation as JSON').conflicts('body'))
     .option('--body', "write only the function's response body, byte for byte")

@@ -4,7 +4,7 @@ import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wi
 import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
 import type { RunningServer } from '../../server.js';
 import { CliError, type CliContext } from '../context.js';
-import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseHostList, parseIntFlag, parsePort, parseSize } from '../flags.js';
+import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseHostList, parseIntFlag, parsePort, parsePrice, parseSize } from '../flags.js';
 import { formatBytes, formatTable, indentTable } from '../format.js';
 
 interface UpOptions {
@@ -30,6 +30,11 @@ interface UpOptions {
   asyncWorkers?: number;
   triggerBacklog?: number;
   ingressKeyFile?: string;
+  records: boolean;
+  metrics: boolean;
+  maxRecords?: number;
+  pricePerMillionRequests?: number;
+  pricePerGbSecond?: number;
 }
 
 /** Flags named in the platform's option errors (values only the platform can judge). */
@@ -103,11 +108,20 @@ export function registerUp(program: Command, ctx: CliContext): void {
       parseIntFlag('--trigger-backlog', v, RANGES.triggerBacklog),
     )
     .option('--ingress-key-file <file>', 'a file holding a key (at least 32 characters) that lets senders POST CloudEvents to /events, and nothing else')
-    .option('--retain <duration>', `how long ended async invocation records are kept, ${formatDuration(RANGES.retainMs.min)} to ${formatDuration(RANGES.retainMs.max)} (default: ${formatDuration(DEFAULTS.retainMs)})`, (v) =>
+    .option('--retain <duration>', `how long invocation records (every invocation's history record, ended async ones) are kept, ${formatDuration(RANGES.retainMs.min)} to ${formatDuration(RANGES.retainMs.max)} (default: ${formatDuration(DEFAULTS.retainMs)})`, (v) =>
       parseDurationFlag('--retain', v, RANGES.retainMs),
     )
     .option('--max-ended-invocations <n>', `most ended async invocation records kept, the oldest going first; at least ${RANGES.maxEndedInvocations.min} (default: ${DEFAULTS.maxEndedInvocations})`, (v) =>
       parseIntFlag('--max-ended-invocations', v, RANGES.maxEndedInvocations),
+    )
+    .option('--no-records', 'keep no invocation history and no usage ledger (the hot path then skips both)')
+    .option('--no-metrics', 'keep no Prometheus metrics (/metrics answers 404)')
+    .option('--max-records <n>', `most invocation history records kept, the earliest going first; at least ${RANGES.maxRecords.min} (default: ${DEFAULTS.maxRecords})`, (v) =>
+      parseIntFlag('--max-records', v, RANGES.maxRecords),
+    )
+    .option('--price-per-million-requests <price>', 'price of a million invocations: nimbus usage then shows an estimated bill', (v) => parsePrice('--price-per-million-requests', v))
+    .option('--price-per-gb-second <price>', 'price of a GB-second (memory size in GB × billed seconds): nimbus usage then shows an estimated bill', (v) =>
+      parsePrice('--price-per-gb-second', v),
     )
     .option(
       '--callback-hosts <list>',
@@ -151,6 +165,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.ingressKeyFile !== undefined ? { ingressKeyFile: resolve(io.cwd, opts.ingressKeyFile) } : {}),
           ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
           ...(opts.callbackHosts !== undefined ? { callbackHosts: opts.callbackHosts } : {}),
+          ...(opts.records ? {} : { records: false }),
+          ...(opts.metrics ? {} : { metrics: false }),
+          ...(opts.maxRecords !== undefined ? { maxRecords: opts.maxRecords } : {}),
+          ...(opts.pricePerMillionRequests !== undefined ? { pricePerMillionRequests: opts.pricePerMillionRequests } : {}),
+          ...(opts.pricePerGbSecond !== undefined ? { pricePerGbSecond: opts.pricePerGbSecond } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;

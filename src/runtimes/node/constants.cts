@@ -20,6 +20,12 @@ export const INVOCATION_ID_HEADER = 'x-nimbus-invocation-id';
 export const DEADLINE_HEADER = 'x-nimbus-deadline';
 /** Response header set when the handler failed. */
 export const SHIM_ERROR_HEADER = 'x-nimbus-shim-error';
+/**
+ * Response header a shim may set: the CPU time (user + system, whole microseconds) its process
+ * spent from the invocation's request arriving to its response head being sent. The platform
+ * reads it into the invocation's record and strips it. See docs/metering.md for what it covers.
+ */
+export const CPU_TIME_HEADER = 'x-nimbus-cpu-us';
 /** File descriptor of the control channel. */
 export const CONTROL_FD = 3;
 

@@ -7,8 +7,8 @@
  * dependencies are not available, and keeps module-load work small because it is on the cold
  * start path.
  */
-import { createServer, type IncomingMessage, ServerResponse } from 'node:http';
-import { INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
+import { createServer, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { CPU_TIME_HEADER, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
@@ -142,9 +142,27 @@ function invocationClosed(id: string): void {
  * 'close' event. This replaces a 'close' listener per response, which cost ~3% of the shim's
  * instructions per request (callgrind).
  */
+const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+
 class InvocationResponse extends ServerResponse {
   /** Set for invocations; undefined for protocol requests (init, health). */
   invocationId: string | undefined;
+  /** The process's CPU usage when the invocation's request arrived (invocations only). */
+  cpuAtStart: NodeJS.CpuUsage | undefined;
+
+  // Every way of answering (writeHead, setHeader + end, flushHeaders) ends in writeHead, so the
+  // process's CPU time since the request arrived is reported here, in the head (CPU_TIME_HEADER).
+  override writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
+  override writeHead(statusCode: number, reasonOrHeaders?: unknown, headers?: unknown): this {
+    const start = this.cpuAtStart;
+    if (start !== undefined) {
+      this.cpuAtStart = undefined;
+      const used = process.cpuUsage(start);
+      this.setHeader(CPU_TIME_HEADER, String(used.user + used.system));
+    }
+    return writeHead.call(this, statusCode, reasonOrHeaders, headers) as this;
+  }
 
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'close' && this.invocationId !== undefined) {
@@ -161,6 +179,8 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   const id = headerValue(req, INVOCATION_ID_HEADER) ?? `local-${process.pid}-${++fallbackIds}`;
   inflight++;
   if (draining) res.shouldKeepAlive = false;
+  // Frameworks that swap the response's prototype (Express) lose the report: their CPU time is unknown.
+  (res as InvocationResponse).cpuAtStart = process.cpuUsage();
   if (loaded.form === 'node') {
     // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
     // own accounting: this form pays for a listener instead.

@@ -32,6 +32,8 @@ HEALTH_PATH = "/__nimbus/health"
 INVOCATION_ID_HEADER = "x-nimbus-invocation-id"
 DEADLINE_HEADER = "x-nimbus-deadline"
 SHIM_ERROR_HEADER = "x-nimbus-shim-error"
+# The CPU time (microseconds) of the thread serving the invocation, up to its response head.
+CPU_TIME_HEADER = "x-nimbus-cpu-us"
 CONTROL_FD = 3
 MAX_LINE = 65537
 
@@ -101,6 +103,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         if state.draining:
             self.send_header("Connection", "close")
+        cpu_at_start = getattr(self, "cpu_at_start", None)
+        if cpu_at_start is not None:
+            self.cpu_at_start = None
+            self.send_header(CPU_TIME_HEADER, str(int((time.thread_time() - cpu_at_start) * 1_000_000)))
         self.end_headers()
         if body and self.command != "HEAD" and status not in (204, 304):
             self.wfile.write(body)
@@ -112,6 +118,8 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         is_init = path == INIT_PATH and self.command == "POST"
         invocation = path != HEALTH_PATH and not is_init and state.phase == "ready"
+        # One thread serves one request at a time: its CPU clock is this invocation's alone.
+        self.cpu_at_start = time.thread_time() if invocation else None
         if invocation:
             # Counted from the request line on, so SIGTERM waits for a body still being read.
             with state.lock:
