@@ -1,20 +1,20 @@
 import type { VNode } from 'preact';
 import { between, DASH, ms, time } from '../format.js';
 import { html } from '../html.js';
-import type { InvocationRecord } from '../observability.js';
+import { type InvocationRecord, phasesOf } from '../observability.js';
 import { link, linkWithQuery } from '../router.js';
 import { Phases } from './phases.js';
 
 /** How long an invocation took: its metered duration, else its record's start to finish. */
 export function durationOf(record: InvocationRecord): number | undefined {
-  return record.durationMs ?? between(record.startedAt, record.finishedAt);
+  return record.metering?.durationMs ?? between(record.startedAt, record.finishedAt);
 }
 
 /** The outcome in a word: the HTTP status the function answered, or the platform's error code. */
 export function outcomeOf(record: InvocationRecord): string {
-  const code = record.error?.code ?? record.errorCode;
+  const code = record.error?.code;
   if (code) return code;
-  const status = record.response?.status ?? record.statusCode;
+  const status = record.httpStatus ?? record.response?.status;
   return status === undefined || status === null ? DASH : String(status);
 }
 
@@ -33,11 +33,11 @@ export function InvocationTable({ records, showFunction = true }: { records: Inv
           ${showFunction ? html`<td><a href=${link('functions', r.function)}>${r.function}</a></td>` : null}
           <td><span class=${`status ${r.status}`}>${r.status}</span></td>
           <td>${outcomeOf(r)}</td>
-          <td>${r.source ?? DASH}</td>
+          <td>${r.trigger ? `trigger ${r.trigger}` : r.source}</td>
           <td>${time(r.startedAt ?? r.createdAt)}</td>
           <td class="num">${ms(durationOf(r))}</td>
-          <td>${r.coldStart === undefined ? DASH : r.coldStart ? 'yes' : 'no'}</td>
-          <td><${Phases} phases=${r.phases} /></td>
+          <td>${r.metering ? (r.metering.coldStart ? 'yes' : 'no') : DASH}</td>
+          <td><${Phases} phases=${phasesOf(r)} /></td>
         </tr>`,
       )}
     </tbody>

@@ -7,7 +7,7 @@ import { dataNote } from '../components/notes.js';
 import { Phases } from '../components/phases.js';
 import { bytes, DASH, ms, time } from '../format.js';
 import { html } from '../html.js';
-import type { InvocationRecord } from '../observability.js';
+import { type InvocationRecord, phasesOf } from '../observability.js';
 import { link } from '../router.js';
 import { useData } from '../use-data.js';
 
@@ -30,31 +30,34 @@ export function InvocationPage({ api, id, functionHint }: { api: Api; id: string
   return html`<section>
     <h1>Invocation <code>${id}</code></h1>
     ${missing
-      ? html`<p class="note">No record of this invocation (this platform keeps records of async invocations only, or it has expired).</p>`
+      ? html`<p class="note">No record of this invocation: it is older than the retention period (nimbus up --retain), or records are off.</p>`
       : dataNote(record, 'Invocation')}
     ${record.data ? html`<${Record} record=${record.data} />` : null}
     <h2>Log</h2>
     ${fnName ? dataNote(logs, 'Log') : html`<p class="note">Unknown function: no log to show.</p>`}
-    ${logs.data ? html`<div data-testid="invocation-logs"><${LogLines} lines=${logs.data} empty="No log lines of this invocation (logs are kept in memory, bounded per function)." /></div>` : null}
+    ${logs.data ? html`<div data-testid="invocation-logs"><${LogLines} lines=${logs.data} empty="No log lines of this invocation (logs are kept per function up to a size bound; the oldest go first)." /></div>` : null}
   </section>`;
 }
 
 function Record({ record: r }: { record: InvocationRecord }): VNode {
+  const m = r.metering;
   const rows: [string, unknown][] = [
     ['Function', html`<a href=${link('functions', r.function)}>${r.function}</a>${r.version ? ` v${r.version}` : ''}`],
     ['Status', html`<span class=${`status ${r.status}`}>${r.status}</span>`],
     ['Outcome', outcomeOf(r)],
-    ['Source', r.source ?? DASH],
+    ['Source', r.trigger ? `${r.source} (trigger ${r.trigger})` : r.source],
     ['Request', r.request ? `${r.request.method} ${r.request.path}` : DASH],
     ['Created', time(r.createdAt)],
     ['Started', time(r.startedAt)],
     ['Finished', time(r.finishedAt)],
-    ['Duration', `${ms(durationOf(r))}${r.billedMs !== undefined && r.billedMs !== null ? ` (billed ${ms(r.billedMs)})` : ''}`],
-    ['Cold start', r.coldStart === undefined ? DASH : r.coldStart ? 'yes' : 'no'],
-    ['Phases', html`<${Phases} phases=${r.phases} />`],
+    ['Duration', `${ms(durationOf(r))}${m ? ` (billed ${ms(m.billedMs)})` : ''}`],
+    ['Cold start', m ? (m.coldStart ? 'yes' : 'no') : DASH],
+    ['Phases', html`<${Phases} phases=${phasesOf(r)} />`],
+    ['Memory, GB-seconds', m ? `${m.memoryMb} MB, ${m.gbSeconds.toPrecision(3)} GB-s` : DASH],
+    ['CPU time', m && m.cpuMs !== null ? ms(m.cpuMs) : DASH],
     ['Attempts', r.attempts ?? DASH],
     ['Next attempt', time(r.nextAttemptAt)],
-    ['Bytes in / out', `${bytes(r.bytesIn)} / ${bytes(r.bytesOut)}`],
+    ['Bytes in / out', m ? `${bytes(m.bytesIn)} / ${bytes(m.bytesOut)}` : DASH],
   ];
   return html`<div data-testid="invocation-record">
     ${r.error ? html`<p class="note error">${r.error.code}: ${r.error.message}</p>` : null}
