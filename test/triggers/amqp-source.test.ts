@@ -100,10 +100,10 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   });
 
-  const start = async (settings: AmqpSettings, options: AmqpSourceOptions = {}, sink: EventSink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`) => {
+  const start = async (settings: AmqpSettings, options: AmqpSourceOptions = {}, sink: EventSink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState()) => {
     const status = new RecordingStatus();
     const context: SourceContext<AmqpSettings> = {
-      trigger, function: 'target', settings, sink, status, state: new MemoryState(), clock: systemClock, logger: quiet, secrets: {},
+      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets: {},
     };
     const source = new AmqpSource(context, options);
     running.push(source);
@@ -144,6 +144,24 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     });
     const declared = await rabbit.admin((channel) => channel.checkQueue(amqpTriggerQueue(trigger)));
     assert.equal(declared.queue, amqpTriggerQueue(trigger));
+  });
+
+  test('a trigger whose routing key changed drops its old binding (remembered in its state)', async () => {
+    const exchange = await topicExchange();
+    const trigger = `t-${randomUUID().slice(0, 8)}`;
+    const state = new MemoryState();
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
+    const before = await start(parse({ exchange, routingKey: 'old.*' }), {}, new RecordingSink(), trigger, state);
+    await before.status.waitFor('active');
+    await before.source.stop();
+
+    const sink = new RecordingSink();
+    const { status } = await start(parse({ exchange, routingKey: 'new.*' }), {}, sink, trigger, state);
+    await status.waitFor('active');
+    await rabbit.publish(exchange, 'old.one', Buffer.from('old key'));
+    await rabbit.publish(exchange, 'new.one', Buffer.from('new key'));
+    const events = await sink.waitFor(1);
+    assert.deepEqual(events.map((e) => e.data.toString()), ['new key'], 'the old key is no longer bound (it would have come first)');
   });
 
   test('an exchange that does not exist: failing with the reason, then active once it is declared', async () => {

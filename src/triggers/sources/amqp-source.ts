@@ -37,6 +37,8 @@ interface Session {
   consumerTag?: string;
   closed: boolean;
   received: ConsumeMessage[];
+  /** Whether a loop is handing `received` to the sink. */
+  pumping: boolean;
 }
 
 /** Heartbeats find a broker that vanished without closing the socket (seconds). */
@@ -46,7 +48,8 @@ export class AmqpSource implements TriggerSource {
   private readonly options: Required<AmqpSourceOptions>;
   private connection: RecoveringChannelModel | undefined;
   private session: Session | undefined;
-  private pumping: Promise<void> | undefined;
+  /** Pumps still running, of this session and of closed ones still finishing a delivery. */
+  private readonly pumps = new Set<Promise<void>>();
   private stopping = false;
   private refusalsInARow = 0;
   private wakeRetry: (() => void) | undefined;
@@ -113,10 +116,10 @@ export class AmqpSource implements TriggerSource {
     if (session && !session.closed && session.consumerTag !== undefined) {
       await session.channel.cancel(session.consumerTag).catch(() => undefined);
     }
-    if (this.pumping) {
+    if (this.pumps.size > 0) {
       let cancelGrace = () => {};
       const grace = new Promise<void>((resolve) => (cancelGrace = this.context.clock.after(this.options.stopGraceMs, resolve)));
-      await Promise.race([this.pumping, grace]);
+      await Promise.race([Promise.all(this.pumps), grace]);
       cancelGrace();
     }
     // Closing hands every unacknowledged message back to the broker.
@@ -126,7 +129,7 @@ export class AmqpSource implements TriggerSource {
   /** Runs on every (re)connection: declare, bind, consume. A failure makes amqplib retry. */
   private async setup(model: ChannelModel, queue: string): Promise<void> {
     const channel = await model.createChannel();
-    const session: Session = { channel, model, closed: false, received: [] };
+    const session: Session = { channel, model, closed: false, received: [], pumping: false };
     channel.on('error', (error: Error) => this.context.logger.warn({ trigger: this.context.trigger, err: error.message }, 'amqp channel error'));
     channel.on('close', () => {
       session.closed = true;
@@ -184,11 +187,23 @@ export class AmqpSource implements TriggerSource {
       return;
     }
     session.received.push(message);
-    this.pumping ??= this.pump(session).finally(() => (this.pumping = undefined));
+    if (session.pumping) return;
+    // pump() clears the flag itself, in the same turn as its last look at `received`.
+    session.pumping = true;
+    const pumping = this.pump(session).finally(() => this.pumps.delete(pumping));
+    this.pumps.add(pumping);
   }
 
   /** Hands what was received to the sink, batch after batch, until nothing is left. */
   private async pump(session: Session): Promise<void> {
+    try {
+      await this.pumpBatches(session);
+    } finally {
+      session.pumping = false;
+    }
+  }
+
+  private async pumpBatches(session: Session): Promise<void> {
     const { sink, logger, trigger } = this.context;
     while (session.received.length > 0 && !this.stopping && !session.closed) {
       await sink.whenRoom();
