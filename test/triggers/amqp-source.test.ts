@@ -100,10 +100,18 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   });
 
-  const start = async (settings: AmqpSettings, options: AmqpSourceOptions = {}, sink: EventSink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState()) => {
+  interface Start {
+    options?: AmqpSourceOptions;
+    sink?: EventSink;
+    trigger?: string;
+    state?: MemoryState;
+    secrets?: Record<string, string>;
+  }
+  const start = async (settings: AmqpSettings, how: Start = {}) => {
+    const { options = {}, sink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState(), secrets = {} } = how;
     const status = new RecordingStatus();
     const context: SourceContext<AmqpSettings> = {
-      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets: {},
+      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets,
     };
     const source = new AmqpSource(context, options);
     running.push(source);
@@ -121,7 +129,7 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
   test('an exchange binding: messages with the routing key arrive through nimbus.trigger.<name>, others do not', async () => {
     const exchange = await topicExchange();
     const sink = new RecordingSink();
-    const { status, trigger } = await start(parse({ exchange, routingKey: 'orders.*' }), {}, sink);
+    const { status, trigger } = await start(parse({ exchange, routingKey: 'orders.*' }), { sink });
     cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
     await status.waitFor('active');
     await rabbit.publish(exchange, 'orders.created', Buffer.from('{"n":1}'), {
@@ -151,12 +159,12 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     const trigger = `t-${randomUUID().slice(0, 8)}`;
     const state = new MemoryState();
     cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
-    const before = await start(parse({ exchange, routingKey: 'old.*' }), {}, new RecordingSink(), trigger, state);
+    const before = await start(parse({ exchange, routingKey: 'old.*' }), { trigger, state });
     await before.status.waitFor('active');
     await before.source.stop();
 
     const sink = new RecordingSink();
-    const { status } = await start(parse({ exchange, routingKey: 'new.*' }), {}, sink, trigger, state);
+    const { status } = await start(parse({ exchange, routingKey: 'new.*' }), { sink, trigger, state });
     await status.waitFor('active');
     await rabbit.publish(exchange, 'old.one', Buffer.from('old key'));
     await rabbit.publish(exchange, 'new.one', Buffer.from('new key'));
@@ -167,7 +175,7 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
   test('an exchange that does not exist: failing with the reason, then active once it is declared', async () => {
     const exchange = `nimbus-test-${randomUUID().slice(0, 8)}`;
     const sink = new RecordingSink();
-    const { status, trigger } = await start(parse({ exchange }), { reconnectDelayMs: 100, reconnectMaxDelayMs: 300 }, sink);
+    const { status, trigger } = await start(parse({ exchange }), { options: { reconnectDelayMs: 100, reconnectMaxDelayMs: 300 }, sink });
     cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
     await status.waitFor('failing');
     assert.match(status.last?.reason ?? '', new RegExp(`no exchange '${exchange}'`));
@@ -189,20 +197,52 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
       deliver: (events) => ((taken = events[0]), deliveryStarted(), new Promise<void>(() => undefined)),
       whenRoom: async () => undefined,
     };
-    const first = await start(parse({ queue }), { stopGraceMs: 200 }, stuck);
+    const first = await start(parse({ queue }), { options: { stopGraceMs: 200 }, sink: stuck });
     await first.status.waitFor('active');
     await rabbit.sendToQueue(queue, Buffer.from('not acked'));
     await started;
     await first.source.stop();
 
     const sink = new RecordingSink();
-    const second = await start(parse({ queue }), {}, sink);
+    const second = await start(parse({ queue }), { sink });
     await second.status.waitFor('active');
     const [again] = await sink.waitFor(1);
     assert.equal(again?.data.toString(), 'not acked');
     assert.equal(again?.id, taken?.id, 'the same id, so the sink drops it when the first delivery was stored after all');
     assert.equal(again?.extensions?.amqpredelivered, 'true');
     assert.equal(taken?.extensions?.amqpredelivered, 'false');
+  });
+
+  test('urlSecret: the URL (credentials included) comes from the secret and wins over url; a missing secret is a failing reason', async () => {
+    const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));
+    const settings = parse({ url: `amqp://127.0.0.1:${unreachablePort}`, urlSecret: 'RABBIT_URL', queue });
+    const sink = new RecordingSink();
+    const { status } = await start(settings, { sink, secrets: { RABBIT_URL: 'amqp://guest:guest@127.0.0.1:5672/' } });
+    await status.waitFor('active');
+    await rabbit.sendToQueue(queue, Buffer.from('through the secret'));
+    const [event] = await sink.waitFor(1);
+    assert.equal(event?.source, `${RABBITMQ_URL}/%2F/${queue}`, 'the source names host and port, never the credentials');
+
+    const missing = await start(settings);
+    await missing.status.waitFor('failing');
+    assert.match(missing.status.last?.reason ?? '', /secret RABBIT_URL/);
+  });
+
+  test('a queue deleted while consumed: failing with the reason, then declared again and consumed', async () => {
+    const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));
+    const sink = new RecordingSink();
+    const { status } = await start(parse({ queue }), { options: { reconnectDelayMs: 100, reconnectMaxDelayMs: 300 }, sink });
+    await status.waitFor('active');
+    const reports = status.reports.length;
+    await rabbit.admin((channel) => channel.deleteQueue(queue));
+    await status.waitFor('failing');
+    assert.match(status.last?.reason ?? '', /cancelled the consumer/);
+    await status.waitFor('active');
+    assert.ok(status.reports.length > reports + 1);
+    await rabbit.sendToQueue(queue, Buffer.from('after the queue came back'));
+    assert.equal((await sink.waitFor(1))[0]?.data.toString(), 'after the queue came back');
   });
 
   test('a connection the server closes: failing, then active again, and delivery resumes', async (t) => {
@@ -215,7 +255,7 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
     cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));
     const sink = new RecordingSink();
-    const { status, trigger } = await start(parse({ queue }), { reconnectDelayMs: 100, reconnectMaxDelayMs: 500 }, sink);
+    const { status, trigger } = await start(parse({ queue }), { options: { reconnectDelayMs: 100, reconnectMaxDelayMs: 500 }, sink });
     await status.waitFor('active');
     await rabbit.sendToQueue(queue, Buffer.from('before'));
     await sink.waitFor(1);

@@ -97,10 +97,18 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     if (streams.length > 0) await redis.del(...streams);
   });
 
-  const start = async (settings: RedisSettings, options: RedisSourceOptions = {}, sink: EventSink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`) => {
+  interface Start {
+    options?: RedisSourceOptions;
+    sink?: EventSink;
+    trigger?: string;
+    state?: MemoryState;
+    secrets?: Record<string, string>;
+  }
+  const start = async (settings: RedisSettings, how: Start = {}) => {
+    const { options = {}, sink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState(), secrets = {} } = how;
     const status = new RecordingStatus();
     const context: SourceContext<RedisSettings> = {
-      trigger, function: 'target', settings, sink, status, state: new MemoryState(), clock: systemClock, logger: quiet, secrets: {},
+      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets,
     };
     const source = new RedisSource(context, options);
     running.push(source);
@@ -125,7 +133,7 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     streams.push(stream);
     const trigger = `t-${randomUUID().slice(0, 8)}`;
     const stuck = stuckSink();
-    const first = await start(parse({ stream }), { stopGraceMs: 200 }, stuck.sink, trigger);
+    const first = await start(parse({ stream }), { options: { stopGraceMs: 200 }, sink: stuck.sink, trigger });
     await first.status.waitFor('active');
     await redis.xadd(stream, '*', 'data', 'not acked');
     await stuck.delivering;
@@ -134,7 +142,7 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     assert.equal(pending[0], 1, 'the entry is pending in the group');
 
     const sink = new RecordingSink();
-    const second = await start(parse({ stream }), {}, sink, trigger);
+    const second = await start(parse({ stream }), { sink, trigger });
     const [again] = await sink.waitFor(1);
     assert.equal(again?.data.toString(), 'not acked');
     assert.equal(again?.id, stuck.taken()?.id);
@@ -148,7 +156,7 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     streams.push(stream);
     const group = `g-${randomUUID().slice(0, 8)}`;
     const stuck = stuckSink();
-    const first = await start(parse({ stream, group }), { stopGraceMs: 200 }, stuck.sink);
+    const first = await start(parse({ stream, group }), { options: { stopGraceMs: 200 }, sink: stuck.sink });
     await first.status.waitFor('active');
     await redis.xadd(stream, '*', 'data', 'left by another');
     await stuck.delivering;
@@ -156,10 +164,41 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
 
     // Another trigger, so another consumer name, sharing the group.
     const sink = new RecordingSink();
-    await start(parse({ stream, group }), { claimIdleMs: 300 }, sink);
+    await start(parse({ stream, group }), { options: { claimIdleMs: 300 }, sink });
     const [claimed] = await sink.waitFor(1);
     assert.equal(claimed?.data.toString(), 'left by another');
     assert.equal(claimed?.id, stuck.taken()?.id);
+  });
+
+  test('urlSecret: the URL (credentials included) comes from the secret and wins over url; a missing secret is a failing reason', async () => {
+    const stream = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    streams.push(stream);
+    const settings = parse({ url: `redis://127.0.0.1:${unreachablePort}`, urlSecret: 'CACHE_URL', stream });
+    const sink = new RecordingSink();
+    // The shared server has no password; a secret's URL may have one (it is never shown).
+    const { status } = await start(settings, { sink, secrets: { CACHE_URL: 'redis://127.0.0.1:6379/0' } });
+    await status.waitFor('active');
+    await redis.xadd(stream, '*', 'data', 'through the secret');
+    const [event] = await sink.waitFor(1);
+    assert.equal(event?.source, `redis://127.0.0.1:6379/0/${stream}`);
+
+    const missing = await start(settings);
+    await missing.status.waitFor('failing');
+    assert.match(missing.status.last?.reason ?? '', /secret CACHE_URL/);
+  });
+
+  test('a stream (and its group) deleted while read: failing, then made again, and delivery resumes', async () => {
+    const stream = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    streams.push(stream);
+    const sink = new RecordingSink();
+    const { status } = await start(parse({ stream }), { options: { blockMs: 200, retryDelayMs: 50 }, sink });
+    await status.waitFor('active');
+    await redis.del(stream);
+    await status.waitFor('failing');
+    assert.match(status.last?.reason ?? '', /NOGROUP/);
+    await status.waitFor('active');
+    await redis.xadd(stream, '*', 'data', 'after the stream came back');
+    assert.equal((await sink.waitFor(1))[0]?.data.toString(), 'after the stream came back');
   });
 
   test('a server killed and started again: failing, then active, and delivery resumes', async (t) => {
@@ -172,7 +211,7 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     await server.start();
     t.after(() => server.kill());
     const sink = new RecordingSink();
-    const { status } = await start(parse({ url: server.url, stream: 'events' }), { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink);
+    const { status } = await start(parse({ url: server.url, stream: 'events' }), { options: { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink });
     await status.waitFor('active');
     const publisher = redisClient(server.url);
     t.after(() => publisher.disconnect());

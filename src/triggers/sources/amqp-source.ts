@@ -53,6 +53,8 @@ export class AmqpSource implements TriggerSource {
   private stopping = false;
   private refusalsInARow = 0;
   private wakeRetry: (() => void) | undefined;
+  /** Why the source closed its own connection, reported instead of amqplib's "Connection closed". */
+  private restartReason: string | undefined;
   private address = '';
   private origin: AmqpOrigin = { source: '', queue: '' };
 
@@ -104,7 +106,11 @@ export class AmqpSource implements TriggerSource {
       status.active();
     });
     connection.on('connect-failed', (error: Error) => this.failing(`cannot consume from ${this.address}: ${error.message}`));
-    connection.on('disconnect', (error: Error) => this.failing(`lost the connection to ${this.address}: ${error.message}`));
+    connection.on('disconnect', (error: Error) => {
+      const reason = this.restartReason ?? `lost the connection to ${this.address}: ${error.message}`;
+      this.restartReason = undefined;
+      this.failing(reason);
+    });
     connection.on('error', (error: Error) => this.context.logger.warn({ trigger, err: error.message }, 'amqp connection error'));
   }
 
@@ -130,13 +136,17 @@ export class AmqpSource implements TriggerSource {
   private async setup(model: ChannelModel, queue: string): Promise<void> {
     const channel = await model.createChannel();
     const session: Session = { channel, model, closed: false, received: [], pumping: false };
-    channel.on('error', (error: Error) => this.context.logger.warn({ trigger: this.context.trigger, err: error.message }, 'amqp channel error'));
+    let channelError: Error | undefined;
+    channel.on('error', (error: Error) => {
+      channelError = error;
+      this.context.logger.warn({ trigger: this.context.trigger, err: error.message }, 'amqp channel error');
+    });
     channel.on('close', () => {
       session.closed = true;
-      if (this.stopping || this.session !== session) return;
-      // The channel went while the connection stayed (e.g. the queue was deleted): start over.
-      this.failing(`the channel to ${this.address} was closed`);
-      model.close().catch(() => undefined);
+      // Without an error of its own the channel closed with its connection, whose recovery reports it.
+      if (this.stopping || this.session !== session || !channelError) return;
+      // The broker closed the channel and kept the connection: start over on a new connection.
+      this.restart(model, `the broker closed the channel to ${this.address}: ${channelError.message}`);
     });
     await channel.prefetch(this.options.prefetch);
     await this.declare(model, channel, queue);
@@ -181,8 +191,7 @@ export class AmqpSource implements TriggerSource {
     if (message === null) {
       // The broker cancelled the consumer (its queue was deleted): reconnect and declare again.
       if (!this.stopping && this.session === session) {
-        this.failing(`${this.address} cancelled the consumer of ${this.origin.queue} (was the queue deleted?)`);
-        session.model.close().catch(() => undefined);
+        this.restart(session.model, `${this.address} cancelled the consumer of ${this.origin.queue} (was the queue deleted?); consuming again`);
       }
       return;
     }
@@ -243,6 +252,12 @@ export class AmqpSource implements TriggerSource {
       const cancel = this.context.clock.after(ms, () => resolve());
       this.wakeRetry = () => (cancel(), resolve());
     });
+  }
+
+  /** Closes the connection so amqplib's recovery opens a new one; `reason` is the failing report. */
+  private restart(model: ChannelModel, reason: string): void {
+    this.restartReason = reason;
+    model.close().catch(() => undefined);
   }
 
   private failing(reason: string): void {
