@@ -213,6 +213,24 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     assert.equal(taken?.extensions?.amqpredelivered, 'false');
   });
 
+  test('stop does not wait for room in a full sink; what it held is delivered to the next source', { timeout: 20_000 }, async () => {
+    const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));
+    const full = new RecordingSink();
+    // A grace longer than the test's timeout: stop must end because it stops, not because the grace ran out.
+    const first = await start(parse({ queue }), { options: { stopGraceMs: 600_000 }, sink: full });
+    await first.status.waitFor('active');
+    full.full();
+    await rabbit.sendToQueue(queue, Buffer.from('held while full'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.source.stop();
+    assert.equal(full.events.length, 0);
+
+    const sink = new RecordingSink();
+    await start(parse({ queue }), { sink });
+    assert.equal((await sink.waitFor(1))[0]?.data.toString(), 'held while full');
+  });
+
   test('urlSecret: the URL (credentials included) comes from the secret and wins over url; a missing secret is a failing reason', async () => {
     const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
     cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));

@@ -170,6 +170,25 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     assert.equal(claimed?.id, stuck.taken()?.id);
   });
 
+  test('stop does not wait for room in a full sink; the entry is delivered by the next source', { timeout: 20_000 }, async () => {
+    const stream = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    streams.push(stream);
+    const trigger = `t-${randomUUID().slice(0, 8)}`;
+    const full = new RecordingSink();
+    // A grace longer than the test's timeout: stop must end because it stops, not because the grace ran out.
+    const first = await start(parse({ stream }), { options: { stopGraceMs: 600_000 }, sink: full, trigger });
+    await first.status.waitFor('active');
+    full.full();
+    await redis.xadd(stream, '*', 'data', 'held while full');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.source.stop();
+    assert.equal(full.events.length, 0);
+
+    const sink = new RecordingSink();
+    await start(parse({ stream }), { sink, trigger });
+    assert.equal((await sink.waitFor(1))[0]?.data.toString(), 'held while full');
+  });
+
   test('urlSecret: the URL (credentials included) comes from the secret and wins over url; a missing secret is a failing reason', async () => {
     const stream = `nimbus-test-${randomUUID().slice(0, 8)}`;
     streams.push(stream);

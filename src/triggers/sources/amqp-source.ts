@@ -51,6 +51,9 @@ export class AmqpSource implements TriggerSource {
   /** Pumps still running, of this session and of closed ones still finishing a delivery. */
   private readonly pumps = new Set<Promise<void>>();
   private stopping = false;
+  /** Resolves when `stop` is called: waits for room end there (stop need not wait out a full backlog). */
+  private readonly stopped: Promise<void>;
+  private signalStop!: () => void;
   private refusalsInARow = 0;
   private wakeRetry: (() => void) | undefined;
   /** Why the source closed its own connection, reported instead of amqplib's "Connection closed". */
@@ -71,6 +74,7 @@ export class AmqpSource implements TriggerSource {
       reconnectMaxDelayMs: 30_000,
       ...options,
     };
+    this.stopped = new Promise((resolve) => (this.signalStop = resolve));
   }
 
   async start(): Promise<void> {
@@ -117,6 +121,7 @@ export class AmqpSource implements TriggerSource {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.signalStop();
     this.wakeRetry?.();
     const session = this.session;
     if (session && !session.closed && session.consumerTag !== undefined) {
@@ -215,7 +220,7 @@ export class AmqpSource implements TriggerSource {
   private async pumpBatches(session: Session): Promise<void> {
     const { sink, logger, trigger } = this.context;
     while (session.received.length > 0 && !this.stopping && !session.closed) {
-      await sink.whenRoom();
+      await Promise.race([sink.whenRoom(), this.stopped]);
       if (this.stopping || session.closed) return;
       const batch = session.received.splice(0, this.options.prefetch);
       const last = batch.at(-1) as ConsumeMessage;

@@ -42,6 +42,9 @@ export class RedisSource implements TriggerSource {
   private redis: Redis | undefined;
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** Resolves when `stop` is called: waits for room end there (stop need not wait out a full backlog). */
+  private readonly stopped: Promise<void>;
+  private signalStop!: () => void;
   private reading = false;
   private wakers = new Set<() => void>();
   private failuresInARow = 0;
@@ -65,6 +68,7 @@ export class RedisSource implements TriggerSource {
       reconnectMaxDelayMs: 30_000,
       ...options,
     };
+    this.stopped = new Promise((resolve) => (this.signalStop = resolve));
     this.group = context.settings.group ?? redisTriggerGroup(context.trigger);
     this.consumer = redisTriggerConsumer(context.trigger);
   }
@@ -109,6 +113,7 @@ export class RedisSource implements TriggerSource {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.signalStop();
     this.wake();
     // A blocked read holds the connection for up to blockMs: drop it (what it read stays pending).
     if (this.reading) this.redis?.disconnect();
@@ -163,7 +168,7 @@ export class RedisSource implements TriggerSource {
         nextClaim = this.context.clock.monotonic() + claimIdleMs;
         if (await this.claimStale(redis)) cursor = '0';
       }
-      await this.context.sink.whenRoom();
+      await Promise.race([this.context.sink.whenRoom(), this.stopped]);
       if (this.stopping) return;
       this.reading = true;
       const read =
@@ -194,7 +199,7 @@ export class RedisSource implements TriggerSource {
       // A pending entry deleted from the stream (XDEL, trimming) comes back without fields: nothing to send.
       if (flat) entries.push({ id: id.toString(), fields: pairs(flat) });
     }
-    await this.context.sink.whenRoom();
+    await Promise.race([this.context.sink.whenRoom(), this.stopped]);
     if (this.stopping) return true;
     if (entries.length > 0) {
       try {
