@@ -44,6 +44,9 @@ interface Session {
 /** Heartbeats find a broker that vanished without closing the socket (seconds). */
 const HEARTBEAT_SECONDS = 15;
 
+/** Longest `stop` waits for the broker to answer the connection's close. */
+const CLOSE_WAIT_MS = 5000;
+
 export class AmqpSource implements TriggerSource {
   private readonly options: Required<AmqpSourceOptions>;
   private connection: RecoveringChannelModel | undefined;
@@ -87,7 +90,7 @@ export class AmqpSource implements TriggerSource {
     }
     const url = resolved.url;
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
-    const vhost = decodeURIComponent(url.pathname.slice(1)) || '/';
+    const vhost = decodedVhost(url);
     this.address = `${brokerAddress(url, url.protocol === 'amqps:' ? 5671 : 5672)} (vhost ${vhost})`;
     const queue = settings.queue ?? amqpTriggerQueue(trigger);
     this.origin = {
@@ -105,6 +108,10 @@ export class AmqpSource implements TriggerSource {
       },
     });
     this.connection = connection;
+    if (this.stopping) {
+      await connection.close().catch(() => undefined);
+      return;
+    }
     connection.on('connect', () => {
       this.context.logger.info({ trigger, broker: this.address, queue }, 'amqp trigger consuming');
       status.active();
@@ -123,18 +130,24 @@ export class AmqpSource implements TriggerSource {
     this.stopping = true;
     this.signalStop();
     this.wakeRetry?.();
+    // A broker that stopped answering must not hold the platform's stop past the grace.
+    let cancelGrace = () => {};
+    const grace = new Promise<void>((resolve) => (cancelGrace = this.context.clock.after(this.options.stopGraceMs, resolve)));
     const session = this.session;
-    if (session && !session.closed && session.consumerTag !== undefined) {
-      await session.channel.cancel(session.consumerTag).catch(() => undefined);
-    }
-    if (this.pumps.size > 0) {
-      let cancelGrace = () => {};
-      const grace = new Promise<void>((resolve) => (cancelGrace = this.context.clock.after(this.options.stopGraceMs, resolve)));
-      await Promise.race([Promise.all(this.pumps), grace]);
-      cancelGrace();
-    }
-    // Closing hands every unacknowledged message back to the broker.
-    await this.connection?.close().catch(() => undefined);
+    const drained = (async () => {
+      if (session && !session.closed && session.consumerTag !== undefined) {
+        await session.channel.cancel(session.consumerTag).catch(() => undefined);
+      }
+      await Promise.all(this.pumps);
+    })();
+    await Promise.race([drained, grace]);
+    cancelGrace();
+    // Closing hands every unacknowledged message back to the broker. A broker that does not answer
+    // the close is left to the heartbeat.
+    let cancelClose = () => {};
+    const closeBound = new Promise<void>((resolve) => (cancelClose = this.context.clock.after(CLOSE_WAIT_MS, resolve)));
+    await Promise.race([this.connection?.close().catch(() => undefined), closeBound]);
+    cancelClose();
   }
 
   /** Runs on every (re)connection: declare, bind, consume. A failure makes amqplib retry. */
@@ -269,5 +282,15 @@ export class AmqpSource implements TriggerSource {
     if (this.stopping) return;
     this.context.logger.warn({ trigger: this.context.trigger, reason }, 'amqp trigger failing');
     this.context.status.failing(reason);
+  }
+}
+
+/** The URL's vhost (`/` when the path is empty); a malformed escape is kept as it is written. */
+function decodedVhost(url: URL): string {
+  const path = url.pathname.slice(1);
+  try {
+    return decodeURIComponent(path) || '/';
+  } catch {
+    return path;
   }
 }
