@@ -93,8 +93,10 @@ export class RedisSource implements TriggerSource {
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
-      // A blocked read on a connection that silently died gives up a little after its BLOCK.
+      // A blocked read on a connection that silently died gives up 5 s after its BLOCK time (the
+      // grace keeps a busy event loop from taking a late answer for a dead connection).
       blockingTimeout: this.options.blockMs + 5000,
+      blockingTimeoutGrace: 5000,
       retryStrategy: (times) => {
         const delay = Math.min(reconnectDelayMs * 2 ** (times - 1), reconnectMaxDelayMs);
         return Math.round(delay * (1 + 0.2 * Math.random()));
