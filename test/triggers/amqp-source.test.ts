@@ -16,6 +16,7 @@ import { type AmqpSettings, amqpTriggerQueue } from '../../src/triggers/sources/
 import { AmqpSource, type AmqpSourceOptions } from '../../src/triggers/sources/amqp-source.js';
 import type { EventSink, SourceContext, TriggerEvent } from '../../src/triggers/types.js';
 import { RABBITMQ_URL, RabbitClient, closeConnectionNamed, rabbitUnavailable, rabbitmqctlWorks } from './amqp-broker.js';
+import { waitFor } from '../integration/harness.js';
 import { freePort } from './free-port.js';
 import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
 import { sourceContract } from './source-contract.js';
@@ -222,7 +223,8 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     await first.status.waitFor('active');
     full.full();
     await rabbit.sendToQueue(queue, Buffer.from('held while full'));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The broker has handed it to the source (no longer ready in the queue), which waits for room.
+    await waitFor(async () => (await rabbit.admin((channel) => channel.checkQueue(queue))).messageCount === 0, 10_000, 'the message to reach the source');
     await first.source.stop();
     assert.equal(full.events.length, 0);
 

@@ -14,6 +14,7 @@ import { redisEvent } from '../../src/triggers/sources/redis-event.js';
 import { type RedisSettings, redisTriggerGroup } from '../../src/triggers/sources/redis-settings.js';
 import { RedisSource, type RedisSourceOptions } from '../../src/triggers/sources/redis-source.js';
 import type { EventSink, SourceContext, TriggerEvent } from '../../src/triggers/types.js';
+import { waitFor } from '../integration/harness.js';
 import { freePort } from './free-port.js';
 import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
 import { PrivateRedis, redisClient, redisServerInstalled, redisUnavailable } from './redis-server.js';
@@ -178,9 +179,16 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     // A grace longer than the test's timeout: stop must end because it stops, not because the grace ran out.
     const first = await start(parse({ stream }), { options: { stopGraceMs: 600_000 }, sink: full, trigger });
     await first.status.waitFor('active');
+    // Once the source is blocked in XREADGROUP (CLIENT LIST flags `b`), the sink fills up: the
+    // entry is read (pending) and waits for room.
+    const blocked = async () => {
+      const clients = (await redis.client('LIST')) as string;
+      return clients.split('\n').some((line) => line.includes(`name=nimbus-trigger-${trigger} `) && line.includes(' flags=b '));
+    };
+    await waitFor(blocked, 10_000, 'the source to block in its read');
     full.full();
     await redis.xadd(stream, '*', 'data', 'held while full');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(async () => ((await redis.xpending(stream, redisTriggerGroup(trigger))) as [number])[0] === 1, 10_000, 'the entry to be read');
     await first.source.stop();
     assert.equal(full.events.length, 0);
 
