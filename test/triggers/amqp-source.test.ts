@@ -173,6 +173,25 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     assert.deepEqual(events.map((e) => e.data.toString()), ['new key'], 'the old key is no longer bound (it would have come first)');
   });
 
+  test('a trigger moved from an exchange that was since deleted to another one consumes from the new one', async () => {
+    const gone = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    await rabbit.admin((channel) => channel.assertExchange(gone, 'topic', { durable: false }));
+    const exchange = await topicExchange();
+    const trigger = `t-${randomUUID().slice(0, 8)}`;
+    const state = new MemoryState();
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
+    const before = await start(parse({ exchange: gone }), { trigger, state });
+    await before.status.waitFor('active');
+    await before.source.stop();
+    await rabbit.admin((channel) => channel.deleteExchange(gone));
+
+    const sink = new RecordingSink();
+    const { status } = await start(parse({ exchange }), { sink, trigger, state });
+    await status.waitFor('active');
+    await rabbit.publish(exchange, 'any', Buffer.from('from the new exchange'));
+    assert.equal((await sink.waitFor(1))[0]?.data.toString(), 'from the new exchange');
+  });
+
   test('an exchange that does not exist: failing with the reason, then active once it is declared', async () => {
     const exchange = `nimbus-test-${randomUUID().slice(0, 8)}`;
     const sink = new RecordingSink();

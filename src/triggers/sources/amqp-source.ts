@@ -199,7 +199,15 @@ export class AmqpSource implements TriggerSource {
     await channel.assertQueue(queue, { durable: true });
     const previous = await state.get<typeof binding>('amqp.binding');
     if (previous && (previous.exchange !== binding.exchange || previous.routingKey !== binding.routingKey)) {
-      await channel.unbindQueue(queue, previous.exchange, previous.routingKey);
+      // On a channel of its own: an old exchange that is gone (404) closes it, and has no binding left.
+      const probe = await model.createChannel();
+      probe.on('error', () => undefined);
+      try {
+        await probe.unbindQueue(queue, previous.exchange, previous.routingKey);
+        await probe.close();
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 404) throw error;
+      }
     }
     await channel.bindQueue(queue, binding.exchange, binding.routingKey);
     await state.set('amqp.binding', binding);
