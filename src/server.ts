@@ -119,6 +119,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       asyncRole.stop();
       await instances.shutdown();
       await asyncRole.close();
+      // Every invocation has ended: its spans are sent before the platform stops.
+      await gateway.tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
       // Whatever is still open now (log followers, clients mid-request) is cut.
       server.closeAllConnections();
       await stopped;

@@ -47,6 +47,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   /** Empty: callbacks may go to any host (see callbackHosts in server-options.ts for the risk). */
   callbackHosts: Object.freeze([]) as readonly string[],
   asyncWorkers: 256,
+  /** `service.name` of the platform's spans, unless OTEL_SERVICE_NAME says otherwise (in `nimbus up`). */
+  serviceName: 'nimbus',
+  /** Function output kept on disk per function: 4 segments of 8 MiB. */
+  logRetentionBytes: 32 * 1024 * 1024,
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -77,6 +81,8 @@ export const SERVER_OPTION_RANGES = Object.freeze({
   /** Fewer would let a burst of invocations sweep away the records callers are about to read. */
   maxEndedInvocations: { min: 1000, max: Infinity },
   asyncWorkers: { min: 1, max: 10_000 },
+  /** At least 4 KiB (4 segments of 1 KiB), so a segment holds a few lines. */
+  logRetentionBytes: { min: 4096, max: Infinity },
 } satisfies Record<string, Range>);
 
 /** The choices of the `sandbox` option. */

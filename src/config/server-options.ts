@@ -86,6 +86,20 @@ export interface ServerOptions {
   callbackHosts?: string[];
   /** Most async invocations running at once across all functions, 1 to 10000. @default 256 */
   asyncWorkers?: number;
+  /**
+   * Where spans of invocations go, as OTLP/HTTP (JSON): a collector's base URL
+   * (`http://127.0.0.1:4318`, to which `/v1/traces` is added) or its full traces URL (ending in
+   * `/v1/traces`). Absent: no tracing at all, at no cost per invocation. (`nimbus up` also takes it
+   * from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT.)
+   */
+  otlpEndpoint?: string;
+  /** `service.name` of the platform's spans. @default nimbus */
+  serviceName?: string;
+  /**
+   * Bytes of function output kept on disk per function, across its log segments (4 of a quarter
+   * each); the oldest segment goes first. At least 4096. @default 32 MiB
+   */
+  logRetentionBytes?: number;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
@@ -125,6 +139,10 @@ export interface CompiledServerOptions {
    */
   readonly callbackHosts: CallbackHostCheck;
   readonly asyncWorkers: number;
+  /** The full OTLP/HTTP traces URL, or undefined: tracing off. */
+  readonly tracesEndpoint: string | undefined;
+  readonly serviceName: string;
+  readonly logRetentionBytes: number;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
@@ -163,10 +181,20 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     maxEndedInvocations: given.maxEndedInvocations ?? d.maxEndedInvocations,
     callbackHosts: compileCallbackHosts(given.callbackHosts ?? d.callbackHosts),
     asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
+    tracesEndpoint: given.otlpEndpoint === undefined ? undefined : tracesUrl(given.otlpEndpoint),
+    serviceName: given.serviceName ?? d.serviceName,
+    logRetentionBytes: given.logRetentionBytes ?? d.logRetentionBytes,
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),
   });
+}
+
+/** The OTLP traces URL of an endpoint: a base URL gets `/v1/traces`, as OTEL_EXPORTER_OTLP_ENDPOINT does. */
+export function tracesUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (!url.pathname.endsWith('/v1/traces')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return url.toString();
 }
 
 /** `defaults` with the values `given` sets; a key given as undefined keeps its default. */
