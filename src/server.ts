@@ -125,6 +125,8 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       server.closeAllConnections();
       await stopped;
       await sandbox.close();
+      // The instances have stopped: their last output is written before the platform exits.
+      await foundation.logs.close();
       await foundation.store.close();
     },
   };

@@ -1,4 +1,4 @@
-import { INVOCATION_STATUSES, type InvocationList, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
+import { INVOCATION_STATUSES, type InvocationList, type InvocationView, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
 import type { DeadLetters } from '../async/dead-letters.js';
 import { redriveTarget } from '../async/dead-letters.js';
 import type { FunctionService } from '../control/function-service.js';
@@ -6,7 +6,9 @@ import { NimbusError } from '../core/errors.js';
 import { assertFunctionName } from '../core/spec.js';
 import { sendJson } from '../http/respond.js';
 import type { InvocationCursor, InvocationQuery, InvocationRepository } from '../store/invocation-types.js';
+import type { LogBuffer } from '../telemetry/logs.js';
 import { readJson } from './body.js';
+import { toWire as logLineView } from './logs-route.js';
 import { invocationView } from './invocation-view.js';
 import type { ApiRoute } from './route-table.js';
 
@@ -16,6 +18,8 @@ export interface InvocationRouteDeps {
   deadLetters: DeadLetters;
   /** To answer FUNCTION_NOT_FOUND for dead-letter routes of unknown functions. */
   service: Pick<FunctionService, 'get'>;
+  /** The invocation's log lines, for `GET /api/v1/invocations/{id}?logs=true`. */
+  logs: Pick<LogBuffer, 'read'>;
 }
 
 /** Largest page of `GET /api/v1/invocations`, and the default. */
@@ -27,7 +31,7 @@ const DEFAULT_LIMIT = 100;
  * `/api/v1/functions/{name}/dlq[/redrive]` (dead letters: purge and redrive, deploy scope).
  */
 export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
-  const { invocations, deadLetters, service } = deps;
+  const { invocations, deadLetters, service, logs } = deps;
   /** INVALID_NAME or FUNCTION_NOT_FOUND unless `name` is a deployed function. */
   const deployed = async (name: string) => {
     assertFunctionName(name);
@@ -53,10 +57,13 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
       methods: {
         GET: {
           scope: 'read',
-          handle: async (_req, res, { name: id }) => {
+          handle: async (_req, res, { name: id, url }) => {
+            const withLogs = logsWanted(url.searchParams.get('logs'));
             const record = id.length <= 100 ? await invocations.get(id) : undefined;
             if (!record) throw new NimbusError('INVOCATION_NOT_FOUND', `No async invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
-            sendJson(res, 200, invocationView(record));
+            const view: InvocationView = invocationView(record);
+            if (withLogs) view.logs = (await logs.read(record.function, { invocationId: id })).map(logLineView);
+            sendJson(res, 200, view);
           },
         },
       },
@@ -127,4 +134,11 @@ function decodeCursor(text: string, invalid: () => NimbusError): InvocationCurso
   const id = decoded.slice(dot + 1);
   if (dot <= 0 || !Number.isSafeInteger(createdAt) || id === '' || id.length > 200) throw invalid();
   return { createdAt, id };
+}
+
+/** `?logs=`: true or 1 adds the invocation's log lines; false, 0 or absent does not. */
+function logsWanted(value: string | null): boolean {
+  if (value === null || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1' || value === '') return true;
+  throw new NimbusError('INVALID_REQUEST', `logs must be true or false; got ${JSON.stringify(value.slice(0, 100))}.`, { details: { field: 'logs' } });
 }

@@ -65,7 +65,7 @@ export function startApiRole(
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = [
     ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),
-    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service }),
+    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service, logs }),
   ];
   const authorize = apiAuthorizer(access.tokens, authFailures);
   const handle = createApi({ service, views, packages, packageLimits: options.packageLimits, maxBodyBytes: options.maxBodyBytes, logs, secrets, clock, serverUrl, onInternalError, authorize, extraRoutes });
