@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { invokeAsync, settled } from './async-fixtures.js';
-import { deploy, invoke, startPlatform, type TestPlatform } from './harness.js';
+import { join } from 'node:path';
+import { deploy, EXAMPLES, invoke, startPlatform, type TestPlatform } from './harness.js';
 import { OtlpReceiver, type ReceivedSpan, SPAN_KIND } from '../support/otlp-receiver.js';
 
 /** Echoes the headers it saw; throws on `?throw`. */
@@ -44,6 +45,10 @@ describe('traces over OTLP/HTTP', () => {
     const continued = await invoke(platform.url, 'echo/continued', { headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`, tracestate: 'vendor=abc' } });
     seen['continued'] = JSON.parse(continued.text) as Record<string, string>;
     ids['continued'] = String(continued.headers['x-nimbus-invocation-id']);
+    await deploy(platform.url, 'observe', join(EXAMPLES, 'observability'));
+    const example = await invoke(platform.url, 'observe/orders', { headers: { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` } });
+    seen['example'] = JSON.parse(example.text) as Record<string, string>;
+    ids['example'] = String(example.headers['x-nimbus-invocation-id']);
     const failed = await invoke(platform.url, 'echo/?throw=1');
     assert.equal(failed.headers['x-nimbus-error'], 'FUNCTION_ERROR');
     ids['failed'] = String(failed.headers['x-nimbus-invocation-id']);
@@ -103,7 +108,7 @@ describe('traces over OTLP/HTTP', () => {
     assert.equal(warm.attributes['faas.coldstart'], false);
     const admission = childrenOf(warm).find((c) => c.name === 'admission wait')!;
     assert.deepEqual(childrenOf(admission), []);
-    assert.equal(receiver.spans.filter((s) => s.name === 'cold start').length, 1);
+    assert.equal(receiver.spans.filter((s) => s.name === 'cold start').length, 2, 'one per function started: echo and the example');
   });
 
   test("a caller's traceparent is continued, and the function sees that trace", () => {
@@ -131,6 +136,12 @@ describe('traces over OTLP/HTTP', () => {
     assert.equal(accept.attributes['faas.invocation_id'], ids['async']);
     assert.equal(attempt.parentSpanId, accept.spanId, 'the attempt is a child of the accept span');
     assert.deepEqual(attempt.links, [{ traceId: ASYNC_TRACE, spanId: accept.spanId }], 'and links to it, as messaging consumers do');
+  });
+
+  test('the observability example sees the trace it is to continue', () => {
+    const span = serverSpan(ids['example']!);
+    const call = childrenOf(span).find((c) => c.name === 'instance call')!;
+    assert.deepEqual(seen['example'], { invocationId: ids['example'], traceId: CALLER_TRACE, parentSpanId: call.spanId });
   });
 
   test('an error invocation has error status and the Nimbus error code', () => {
