@@ -26,6 +26,11 @@ export interface LogFilesOptions {
   flushIntervalMs?: number;
   /** A function's pending lines are written at once past this many bytes. @default 64 KiB */
   flushBytes?: number;
+  /**
+   * Most bytes of a function's lines waiting for the disk; past it new lines are dropped (and
+   * counted in a line of their own), so output faster than the disk cannot grow memory. @default 8 MiB
+   */
+  maxPendingBytes?: number;
 }
 
 /** Segments per function: `current.jsonl` and up to this many minus one rotated ones. */
@@ -50,6 +55,8 @@ interface FunctionFiles {
   currentBytes: number | undefined;
   /** Whether the next write must start with a newline (the file ends in a torn line). */
   needsNewline: boolean;
+  /** Lines dropped since the last write, for want of room in `pending`. */
+  dropped: number;
   /** A write of the pending lines is queued on `chain`. */
   flushQueued: boolean;
   /** Writes, reads and the removal of this function, one at a time, in order. */
@@ -68,19 +75,26 @@ export class LogFiles {
   private readonly segmentBytes: number;
   private readonly flushIntervalMs: number;
   private readonly flushBytes: number;
+  private readonly maxPendingBytes: number;
   private cancelTimer: (() => void) | undefined;
 
   constructor(private readonly options: LogFilesOptions) {
     this.segmentBytes = Math.floor(options.retentionBytes / LOG_SEGMENTS);
     this.flushIntervalMs = options.flushIntervalMs ?? 100;
     this.flushBytes = options.flushBytes ?? 64 * 1024;
+    this.maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
   }
 
   /** Queues a line (no I/O here: the hot path of a chatty function). */
   append(entry: LogEntry): void {
     const files = this.filesOf(entry.function);
+    const bytes = entry.message.length + 80;
+    if (files.pendingBytes + bytes > this.maxPendingBytes) {
+      files.dropped++;
+      return;
+    }
     files.pending.push(entry);
-    files.pendingBytes += entry.message.length + 80;
+    files.pendingBytes += bytes;
     if (files.pendingBytes >= this.flushBytes) this.flushFunction(entry.function, files);
     else this.cancelTimer ??= this.options.clock.after(this.flushIntervalMs, () => this.flushAll());
   }
@@ -109,6 +123,7 @@ export class LogFiles {
     const files = this.filesOf(fn);
     files.pending = [];
     files.pendingBytes = 0;
+    files.dropped = 0;
     files.chain = files.chain
       .then(async () => {
         await rm(this.dirOf(fn), { recursive: true, force: true });
@@ -130,7 +145,7 @@ export class LogFiles {
   private filesOf(fn: string): FunctionFiles {
     let files = this.functions.get(fn);
     if (!files) {
-      files = { pending: [], pendingBytes: 0, currentBytes: undefined, needsNewline: false, flushQueued: false, chain: Promise.resolve() };
+      files = { pending: [], pendingBytes: 0, currentBytes: undefined, needsNewline: false, dropped: 0, flushQueued: false, chain: Promise.resolve() };
       this.functions.set(fn, files);
     }
     return files;
@@ -156,8 +171,10 @@ export class LogFiles {
       .then(() => {
         files.flushQueued = false;
         const batch = files.pending;
+        if (files.dropped > 0) batch.push(droppedNotice(fn, files.dropped, batch.at(-1)?.time ?? this.options.clock.now()));
         files.pending = [];
         files.pendingBytes = 0;
+        files.dropped = 0;
         return batch.length === 0 ? undefined : this.write(fn, files, batch);
       })
       .catch((err: unknown) => this.options.onError(err));
@@ -241,6 +258,11 @@ export class LogFiles {
     }
     return chunks.flat();
   }
+}
+
+/** The line that stands for lines dropped while the disk lagged behind. */
+function droppedNotice(fn: string, count: number, time: number): LogEntry {
+  return { time, function: fn, invocationId: null, stream: 'stderr', message: `[nimbus] ${count} line${count === 1 ? '' : 's'} dropped: the function wrote faster than its log could be saved` };
 }
 
 function segmentName(n: number): string {

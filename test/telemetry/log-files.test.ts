@@ -1,14 +1,15 @@
 /**
  * Function output on disk: lines outlive the writer (a restart reads them back in order), an
  * invocation's lines are found among others, rotation keeps the size bound, removal deletes the
- * files, and a line torn by a crash is skipped while later lines still read.
+ * files, a line torn by a crash is skipped while later lines still read, and output faster than
+ * the disk is bounded in memory (dropped lines are counted in a line of their own).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { LOG_SEGMENTS, LogFiles, type LogFilesOptions } from '../../src/telemetry/log-files.js';
 import type { LogEntry } from '../../src/telemetry/logs.js';
 
@@ -125,5 +126,29 @@ describe('log files', () => {
     await restarted.logs.close();
     assert.deepEqual(restarted.errors, []);
     assert.deepEqual((await files(dir).logs.read('fn')).map((e) => e.message), ['whole', 'after the restart']);
+  });
+
+  test('lines waiting for the disk are bounded: the rest are dropped and counted', async () => {
+    const dir = await tempDir();
+    // A clock that never fires and no size trigger: nothing is written until close.
+    const { logs } = files(dir, { clock: new ManualClock(0), flushBytes: Number.MAX_SAFE_INTEGER, maxPendingBytes: 1000 });
+    for (let i = 0; i < 30; i++) logs.append(line(`line ${String(i).padStart(12, '0')}`, null, i));
+    const waiting = await logs.read('fn');
+    assert.equal(waiting.length, 10, 'ten lines of 100 counted bytes fit in 1000');
+    await logs.close();
+    const kept = await files(dir).logs.read('fn');
+    assert.deepEqual(kept.slice(0, 10), waiting);
+    assert.equal(kept.length, 11);
+    assert.deepEqual({ ...kept[10], time: undefined }, {
+      time: undefined,
+      function: 'fn',
+      invocationId: null,
+      stream: 'stderr',
+      message: '[nimbus] 20 lines dropped: the function wrote faster than its log could be saved',
+    });
+    // Once written, there is room again.
+    logs.append(line('room again', null, 100));
+    assert.equal((await logs.read('fn')).at(-1)?.message, 'room again');
+    await logs.close();
   });
 });
