@@ -23,6 +23,7 @@ import {
   ATTR_SERVICE_NAME,
   ATTR_URL_PATH,
 } from '@opentelemetry/semantic-conventions';
+import type { Clock } from '../core/clock.js';
 import { ERRORS, isNimbusError } from '../core/errors.js';
 import type { InvocationEnded, InvocationRequest, InvokeOptions, TraceContext } from '../core/invocation.js';
 import type { FunctionRecord } from '../store/types.js';
@@ -39,7 +40,15 @@ export interface OtelTracingOptions {
   serviceVersion?: string;
   /** How often the batch processor exports (ms). @default 5000, OTEL_BSP_SCHEDULE_DELAY */
   exportDelayMs?: number;
+  /** Times the bound on the last export at shutdown. */
+  clock: Clock;
 }
+
+/**
+ * Longest `shutdown` waits for the last spans to be exported: an unreachable collector makes the
+ * exporter retry for its whole timeout (about 10 s), which would hold up stopping the platform.
+ */
+export const SHUTDOWN_EXPORT_MS = 2000;
 
 const propagator = new W3CTraceContextPropagator();
 
@@ -52,8 +61,10 @@ export class OtelTracing implements Tracing {
   readonly enabled = true;
   private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
+  private readonly clock: Clock;
 
   constructor(options: OtelTracingOptions) {
+    this.clock = options.clock;
     const exporter = new OTLPTraceExporter({ url: options.endpoint });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
@@ -111,8 +122,18 @@ export class OtelTracing implements Tracing {
     };
   }
 
+  /** Exports what is pending, waiting at most {@link SHUTDOWN_EXPORT_MS}; rejects when that was not enough. */
   async shutdown(): Promise<void> {
-    await this.provider.shutdown();
+    let cancel: (() => void) | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      cancel = this.clock.after(SHUTDOWN_EXPORT_MS, () => resolve('late'));
+    });
+    try {
+      const outcome = await Promise.race([this.provider.shutdown(), late]);
+      if (outcome === 'late') throw new Error(`the collector did not take the last spans within ${SHUTDOWN_EXPORT_MS} ms; they are dropped`);
+    } finally {
+      cancel?.();
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, test } from 'node:test';
 import { compileServerOptions, ServerOptionsError, tracesUrl } from '../../src/config/server-options.js';
-import { systemClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { BufferedResponse } from '../../src/gateway/buffered-response.js';
 import { FunctionCache } from '../../src/gateway/function-cache.js';
 import { InvocationEvents } from '../../src/gateway/invocation-events.js';
@@ -16,7 +16,7 @@ import { Invoker } from '../../src/gateway/invoker.js';
 import { InstanceManager } from '../../src/scaling/instance-manager.js';
 import type { FunctionRecord } from '../../src/store/types.js';
 import { createTracing } from '../../src/telemetry/create-tracing.js';
-import { OtelTracing } from '../../src/telemetry/otel-tracing.js';
+import { OtelTracing, SHUTDOWN_EXPORT_MS } from '../../src/telemetry/otel-tracing.js';
 import { DISABLED_TRACING } from '../../src/telemetry/tracing.js';
 import { InProcessProvider } from '../providers/in-process-provider.js';
 
@@ -71,6 +71,20 @@ describe('tracing on', () => {
     assert.ok(tracing instanceof OtelTracing);
     assert.equal(tracing.enabled, true);
     await tracing.shutdown();
+  });
+
+  test('shutdown waits a bounded time for a collector that does not take the spans', async () => {
+    const clock = new ManualClock(1_000);
+    // Nothing listens on the discard port: the exporter would retry for its whole timeout.
+    const tracing = new OtelTracing({ endpoint: 'http://127.0.0.1:9/v1/traces', serviceName: 'nimbus', clock });
+    const trace = tracing.begin(RECORD, { method: 'GET', path: '/', headers: {}, body: null }, { source: 'http', invocationId: 'inv-1' }, clock.now());
+    trace.end({
+      invocationId: 'inv-1', function: 'echo', version: 1, source: 'http', attempt: 1, startedAt: 1_000, outcome: 'response', status: 200, coldStart: false,
+      timings: { queueMs: 0, startMs: 0, handlerMs: 1, totalMs: 1 }, bytesIn: 0, bytesOut: 0,
+    });
+    const stopping = tracing.shutdown();
+    clock.advance(SHUTDOWN_EXPORT_MS);
+    await assert.rejects(stopping, new RegExp(`did not take the last spans within ${SHUTDOWN_EXPORT_MS} ms`));
   });
 });
 
