@@ -150,10 +150,14 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
       await asyncRole.close();
       // After the last invocation ended: its record is in the last batch.
       await history.close();
+      // Every invocation has ended: its spans are sent before the platform stops.
+      await gateway.tracing.shutdown().catch((err: unknown) => logger.warn({ err }, 'could not export the last spans'));
       // Whatever is still open now (log followers, clients mid-request) is cut.
       server.closeAllConnections();
       await stopped;
       await sandbox.close();
+      // The instances have stopped: their last output is written before the platform exits.
+      await foundation.logs.close();
       await foundation.store.close();
     },
   };

@@ -1,4 +1,4 @@
-import { INVOCATION_STATUSES, type InvocationList, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
+import { INVOCATION_STATUSES, type InvocationList, type InvocationView, type InvocationStatus, type PurgeResult, type RedriveResult } from './wire.js';
 import type { Clock } from '../core/clock.js';
 import type { HistoryRepository } from '../store/history-types.js';
 import type { DeadLetters } from '../async/dead-letters.js';
@@ -8,7 +8,9 @@ import { NimbusError } from '../core/errors.js';
 import { assertFunctionName } from '../core/spec.js';
 import { sendJson } from '../http/respond.js';
 import type { InvocationCursor, InvocationRepository } from '../store/invocation-types.js';
+import type { LogBuffer } from '../telemetry/logs.js';
 import { readJson } from './body.js';
+import { toWire as logLineView } from './logs-route.js';
 import { listInvocations, type ListQuery, SOURCES } from './invocation-list.js';
 import { historyView, invocationView } from './invocation-view.js';
 import { timeParam } from './time-query.js';
@@ -23,6 +25,8 @@ export interface InvocationRouteDeps {
   /** Every invocation's record (undefined when records are off: only async ones are listed). */
   history: HistoryRepository | undefined;
   clock: Clock;
+  /** The invocation's log lines, for `GET /api/v1/invocations/{id}?logs=true`. */
+  logs: Pick<LogBuffer, 'read'>;
 }
 
 /** Largest page of `GET /api/v1/invocations`, and the default. */
@@ -34,7 +38,7 @@ const DEFAULT_LIMIT = 100;
  * `/api/v1/functions/{name}/dlq[/redrive]` (dead letters: purge and redrive, deploy scope).
  */
 export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
-  const { invocations, deadLetters, service, history, clock } = deps;
+  const { invocations, deadLetters, service, history, clock, logs } = deps;
   /** INVALID_NAME or FUNCTION_NOT_FOUND unless `name` is a deployed function. */
   const deployed = async (name: string) => {
     assertFunctionName(name);
@@ -59,13 +63,19 @@ export function invocationRoutes(deps: InvocationRouteDeps): ApiRoute[] {
       methods: {
         GET: {
           scope: 'read',
-          handle: async (_req, res, { name: id }) => {
+          handle: async (_req, res, { name: id, url }) => {
+            const withLogs = logsWanted(url.searchParams.get('logs'));
             const record = id.length <= 100 ? await invocations.get(id) : undefined;
-            if (record) return sendJson(res, 200, invocationView(record, (await history?.totalsOf([id]))?.get(id)));
-            // A queued (async, trigger) attempt whose invocation's record is gone (purged, its function removed) is not shown on its own.
-            const past = id.length <= 100 ? await history?.get(id) : undefined;
-            if (!past || past.source !== 'http') throw new NimbusError('INVOCATION_NOT_FOUND', `No invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
-            sendJson(res, 200, historyView(past));
+            let view: InvocationView;
+            if (record) view = invocationView(record, (await history?.totalsOf([id]))?.get(id));
+            else {
+              // A queued (async, trigger) attempt whose invocation's record is gone (purged, its function removed) is not shown on its own.
+              const past = id.length <= 100 ? await history?.get(id) : undefined;
+              if (!past || past.source !== 'http') throw new NimbusError('INVOCATION_NOT_FOUND', `No invocation with id ${JSON.stringify(id.slice(0, 100))} is stored; it is unknown, or older than the platform keeps (nimbus up --retain).`);
+              view = historyView(past);
+            }
+            if (withLogs) view.logs = (await logs.read(view.function, { invocationId: id })).map(logLineView);
+            sendJson(res, 200, view);
           },
         },
       },
@@ -146,4 +156,11 @@ function decodeCursor(text: string, invalid: () => NimbusError): InvocationCurso
   const id = decoded.slice(dot + 1);
   if (dot <= 0 || !Number.isSafeInteger(createdAt) || id === '' || id.length > 200) throw invalid();
   return { createdAt, id };
+}
+
+/** `?logs=`: true or 1 adds the invocation's log lines; false, 0 or absent does not. */
+function logsWanted(value: string | null): boolean {
+  if (value === null || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1' || value === '') return true;
+  throw new NimbusError('INVALID_REQUEST', `logs must be true or false; got ${JSON.stringify(value.slice(0, 100))}.`, { details: { field: 'logs' } });
 }

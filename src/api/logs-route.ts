@@ -7,7 +7,7 @@ import type { LogBuffer, LogEntry } from '../telemetry/logs.js';
 import type { LogLine, LogList } from './wire.js';
 
 /** The wire form of a log entry. */
-function toWire(entry: LogEntry): LogLine {
+export function toWire(entry: LogEntry): LogLine {
   return {
     time: new Date(entry.time).toISOString(),
     function: entry.function,
@@ -40,11 +40,24 @@ function parseLimit(value: string | null): number | undefined {
   return limit;
 }
 
-/** `GET /api/v1/functions/{name}/logs`: past entries as JSON, or with follow=true an NDJSON stream. */
-export function serveLogs(req: IncomingMessage, res: ServerResponse, url: URL, name: string, logs: LogBuffer, clock: Clock): void {
+/** An invocation id to search for: at most 100 characters (ids are UUIDs), else refused. */
+export function parseInvocationId(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  if (value === '' || value.length > 100) {
+    throw new NimbusError('INVALID_REQUEST', 'invocation must be an invocation id (as x-nimbus-invocation-id shows it).', { details: { field: 'invocation' } });
+  }
+  return value;
+}
+
+/**
+ * `GET /api/v1/functions/{name}/logs`: past entries as JSON (read from disk, so they outlive a
+ * restart; `invocation=<id>` keeps that invocation's lines), or with follow=true an NDJSON stream.
+ */
+export async function serveLogs(req: IncomingMessage, res: ServerResponse, url: URL, name: string, logs: LogBuffer, clock: Clock): Promise<void> {
   const since = parseSince(url.searchParams.get('since'), clock.now());
   const limit = parseLimit(url.searchParams.get('limit'));
-  const past = logs.query(name, { ...(since !== undefined ? { since } : {}), ...(limit !== undefined ? { limit } : {}) });
+  const invocationId = parseInvocationId(url.searchParams.get('invocation'));
+  const past = await logs.read(name, { ...(since !== undefined ? { since } : {}), ...(limit !== undefined ? { limit } : {}), ...(invocationId !== undefined ? { invocationId } : {}) });
   const follow = ['true', '1', ''].includes(url.searchParams.get('follow') ?? 'no');
   if (!follow) {
     sendJson(res, 200, { logs: past.map(toWire) } satisfies LogList);
@@ -54,7 +67,9 @@ export function serveLogs(req: IncomingMessage, res: ServerResponse, url: URL, n
   // Send the headers now: with no past entries nothing else would, and the client would wait.
   res.flushHeaders();
   for (const entry of past) res.write(`${JSON.stringify(toWire(entry))}\n`);
-  const unsubscribe = logs.subscribe(name, (entry) => res.write(`${JSON.stringify(toWire(entry))}\n`));
+  const unsubscribe = logs.subscribe(name, (entry) => {
+    if (invocationId === undefined || entry.invocationId === invocationId) res.write(`${JSON.stringify(toWire(entry))}\n`);
+  });
   req.once('close', unsubscribe);
   res.once('close', unsubscribe);
 }

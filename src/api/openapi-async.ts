@@ -50,7 +50,11 @@ export function asyncPaths(): Record<string, object> {
     },
     '/api/v1/invocations/{id}': {
       parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-      get: { summary: 'An invocation: status, attempts, metering, last error (async: and response)', responses: { 200: { description: 'The invocation', content: json(ref('Invocation')) }, 404: errorResponse('INVOCATION_NOT_FOUND') } },
+      get: {
+        summary: 'An invocation: status, attempts, metering, last error (async: and response)',
+        parameters: [{ name: 'logs', in: 'query', schema: { type: 'boolean' }, description: 'also answer the lines the invocation wrote, in `logs`' }],
+        responses: { 200: { description: 'The invocation', content: json(ref('Invocation')) }, 400: errorResponse('INVALID_REQUEST'), 404: errorResponse('INVOCATION_NOT_FOUND') },
+      },
     },
     '/api/v1/functions/{name}/dlq': {
       parameters: [nameParam],
@@ -111,6 +115,7 @@ export function asyncSchemas(): Record<string, object> {
             truncated: { type: 'boolean', description: 'the body was longer than the 1 MiB kept' },
           },
         },
+        logs: { type: 'array', items: ref('LogEntry'), description: 'with ?logs=true: the lines the invocation wrote, oldest first' },
         request: { type: 'object', properties: { method: { type: 'string' }, path: { type: 'string' } } },
         trigger: { type: ['string', 'null'], description: 'the trigger whose event this is (the function received it as a CloudEvent)' },
         source: { type: 'string', enum: ['http', 'async', 'trigger'] },

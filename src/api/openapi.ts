@@ -158,6 +158,7 @@ export function openApiDocument(serverUrl: string, scopeFor: (method: string, pa
           parameters: [
             { name: 'since', in: 'query', schema: { type: 'string' }, description: 'duration back from now (10m) or ISO timestamp' },
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1 } },
+            { name: 'invocation', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 100 }, description: "only that invocation's lines (its x-nimbus-invocation-id)" },
             { name: 'follow', in: 'query', schema: { type: 'boolean' }, description: 'stream NDJSON until the client disconnects' },
           ],
           responses: {

@@ -124,7 +124,7 @@ function routes(deps: ApiDeps, scopeFor: (method: string, path: string) => Route
           handle: async (req, res, { name, url }) => {
             assertFunctionName(name);
             await service.get(name);
-            serveLogs(req, res, url, name, deps.logs, deps.clock);
+            await serveLogs(req, res, url, name, deps.logs, deps.clock);
           },
         },
       },

@@ -300,6 +300,8 @@ export interface LogsQuery {
   since?: string;
   /** At most this many past lines, 1 to 100000 (the newest). */
   limit?: number;
+  /** Only the lines of this invocation (its `x-nimbus-invocation-id`). */
+  invocation?: string;
   /** Keep the response open as NDJSON, one {@link LogLine} per line. */
   follow?: boolean;
 }
@@ -488,6 +490,8 @@ export interface InvocationView {
   trigger: string | null;
   /** Null while no attempt has run (a queued async invocation), or when records are off. */
   metering: InvocationMetering | null;
+  /** With `?logs=true` (`nimbus invocations get <id> --logs`): the lines the invocation wrote, oldest first. */
+  logs?: LogLine[];
 }
 
 /** The query of `GET /api/v1/invocations`. */

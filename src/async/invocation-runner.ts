@@ -93,7 +93,7 @@ export class InvocationRunner {
       record,
       { method: request.method, path: request.path, headers: { ...request.headers }, body: request.body.length > 0 ? request.body : null, bodyBytes: request.body.length },
       sink,
-      { source: request.source, invocationId: id, attempt: lease.attempt },
+      { source: request.source, invocationId: id, attempt: lease.attempt, ...(request.traceContext ? { traceContext: request.traceContext } : {}) },
     );
     cancelMark();
     // Written before anything else of this attempt, so the record never goes back to `running`.

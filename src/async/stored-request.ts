@@ -1,4 +1,4 @@
-import type { InvocationSource } from '../core/invocation.js';
+import type { InvocationSource, TraceContext } from '../core/invocation.js';
 
 /**
  * An accepted async invocation as the queue keeps it: the whole request, binary-safe, and what
@@ -23,6 +23,11 @@ export interface StoredRequest {
   source: InvocationSource;
   /** The trigger whose event this is, when `source` is `trigger`. */
   trigger?: string | undefined;
+  /**
+   * The W3C trace context of the accepting request (the accept span's when tracing is on, else the
+   * caller's own `traceparent`): every attempt continues it. Absent when there was none.
+   */
+  traceContext?: TraceContext | undefined;
 }
 
 /** Layout version, first in the JSON: a future change of the format can tell old items apart. */

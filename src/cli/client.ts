@@ -249,6 +249,7 @@ export class NimbusClient {
     const params = new URLSearchParams();
     if (query.since !== undefined) params.set('since', query.since);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.invocation !== undefined) params.set('invocation', query.invocation);
     if (query.follow) params.set('follow', 'true');
     const qs = params.toString();
     return `/api/v1/functions/${encodeURIComponent(name)}/logs${qs ? `?${qs}` : ''}`;
@@ -289,8 +290,8 @@ export class NimbusClient {
   }
 
   /** `GET /api/v1/invocations/{id}`: an async invocation and how it went (ApiError `INVOCATION_NOT_FOUND` when unknown). */
-  getInvocation(id: string): Promise<InvocationView> {
-    return this.json<InvocationView>('GET', `/api/v1/invocations/${encodeURIComponent(id)}`);
+  getInvocation(id: string, options: { logs?: boolean } = {}): Promise<InvocationView> {
+    return this.json<InvocationView>('GET', `/api/v1/invocations/${encodeURIComponent(id)}${options.logs ? '?logs=true' : ''}`);
   }
 
   /** `GET /api/v1/invocations`: one page, newest first; pass `nextCursor` as `cursor` for the next. */

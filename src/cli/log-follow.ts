@@ -8,7 +8,7 @@ import type { LogEntry, NimbusClient } from './client.js';
 export async function followLogEntries(
   client: NimbusClient,
   name: string,
-  query: { since?: string; limit?: number },
+  query: { since?: string; limit?: number; invocation?: string },
   signal: AbortSignal,
   onEntry: (entry: LogEntry) => void | Promise<void>,
 ): Promise<void> {

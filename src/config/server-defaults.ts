@@ -55,6 +55,10 @@ export const SERVER_DEFAULTS = Object.freeze({
   asyncWorkers: 256,
   /** A function's async backlog at which its triggers stop taking events until it drains. */
   triggerBacklog: 1000,
+  /** `service.name` of the platform's spans, unless OTEL_SERVICE_NAME says otherwise (in `nimbus up`). */
+  serviceName: 'nimbus',
+  /** Function output kept on disk per function: 4 segments of 8 MiB. */
+  logRetentionBytes: 32 * 1024 * 1024,
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -87,6 +91,8 @@ export const SERVER_OPTION_RANGES = Object.freeze({
   asyncWorkers: { min: 1, max: 10_000 },
   triggerBacklog: { min: 1, max: 1_000_000 },
   maxRecords: { min: 1000, max: Infinity },
+  /** At least 4 KiB (4 segments of 1 KiB), so a segment holds a few lines. */
+  logRetentionBytes: { min: 4096, max: Infinity },
 } satisfies Record<string, Range>);
 
 /** The choices of the `sandbox` option. */

@@ -61,6 +61,12 @@ const hostPatterns = z
   )
   .optional();
 
+/** An http(s) URL, e.g. the OTLP endpoint. */
+const httpUrl = z
+  .string({ error: 'an http(s) URL' })
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'an http(s) URL, e.g. http://127.0.0.1:4318')
+  .optional();
+
 const adapter = withMethods<RuntimeAdapter>('a runtime adapter', ['command', 'runtimePaths', 'withShimDir']);
 
 const schema = z
@@ -109,6 +115,9 @@ const schema = z
     asyncWorkers: whole(RANGES.asyncWorkers),
     triggerBacklog: whole(RANGES.triggerBacklog),
     ingressKeyFile: text,
+    otlpEndpoint: httpUrl,
+    serviceName: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string').optional(),
+    logRetentionBytes: whole(RANGES.logRetentionBytes),
     clock: withMethods<Clock>('a Clock', ['now', 'monotonic', 'every', 'after']),
     logger: withMethods<Logger>('a pino Logger', ['info', 'warn', 'error', 'child']),
   })

@@ -110,6 +110,20 @@ export interface ServerOptions {
    * @default none: `POST /events` takes API tokens of scope deploy only
    */
   ingressKeyFile?: string;
+  /**
+   * Where spans of invocations go, as OTLP/HTTP (JSON): a collector's base URL
+   * (`http://127.0.0.1:4318`, to which `/v1/traces` is added) or its full traces URL (ending in
+   * `/v1/traces`). Absent: no tracing at all, at no cost per invocation. (`nimbus up` also takes it
+   * from OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT.)
+   */
+  otlpEndpoint?: string;
+  /** `service.name` of the platform's spans. @default nimbus */
+  serviceName?: string;
+  /**
+   * Bytes of function output kept on disk per function, across its log segments (4 of a quarter
+   * each); the oldest segment goes first. At least 4096. @default 32 MiB
+   */
+  logRetentionBytes?: number;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
@@ -157,6 +171,10 @@ export interface CompiledServerOptions {
   readonly triggerBacklog: number;
   /** Absolute, or undefined: no ingress key. */
   readonly ingressKeyFile: string | undefined;
+  /** The full OTLP/HTTP traces URL, or undefined: tracing off. */
+  readonly tracesEndpoint: string | undefined;
+  readonly serviceName: string;
+  readonly logRetentionBytes: number;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
   readonly clock: Clock;
@@ -204,10 +222,20 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     asyncWorkers: given.asyncWorkers ?? d.asyncWorkers,
     triggerBacklog: given.triggerBacklog ?? d.triggerBacklog,
     ingressKeyFile: given.ingressKeyFile === undefined ? undefined : resolve(given.ingressKeyFile),
+    tracesEndpoint: given.otlpEndpoint === undefined ? undefined : tracesUrl(given.otlpEndpoint),
+    serviceName: given.serviceName ?? d.serviceName,
+    logRetentionBytes: given.logRetentionBytes ?? d.logRetentionBytes,
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),
   });
+}
+
+/** The OTLP traces URL of an endpoint: a base URL gets `/v1/traces`, as OTEL_EXPORTER_OTLP_ENDPOINT does. */
+export function tracesUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (!url.pathname.endsWith('/v1/traces')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
+  return url.toString();
 }
 
 /** `defaults` with the values `given` sets; a key given as undefined keeps its default. */

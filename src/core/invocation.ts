@@ -35,6 +35,17 @@ export interface InvokeOptions {
   timeoutMs?: number;
   /** The caller, when it can go away mid-invocation (an HTTP client); the function then sees an abort. */
   caller?: CallerConnection;
+  /**
+   * The W3C trace context the invocation continues when it is not the request's own `traceparent`:
+   * an async attempt continues the trace of the request that was accepted (kept with it).
+   */
+  traceContext?: TraceContext;
+}
+
+/** A W3C trace context (https://www.w3.org/TR/trace-context/), as its two headers carry it. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /** Tells an invocation that its caller went away (an HTTP client's connection closed). */

@@ -13,6 +13,8 @@ import type { AsyncAcceptor } from '../async/acceptor.js';
 import { asyncRequestOptions, prefersAsync } from './async-request.js';
 import { INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
+import { DISABLED_TRACING, type Tracing, traceContextOf } from '../telemetry/tracing.js';
+import { type Clock, systemClock } from '../core/clock.js';
 import { callerConnection } from './client-gone.js';
 import { forwardedHeaders } from './http-headers.js';
 
@@ -30,6 +32,10 @@ export interface HttpInvokeDeps {
    * absent, nobody does. Others get the code, a generic message and the invocation id.
    */
   revealFunctionErrors?(req: IncomingMessage): Promise<boolean>;
+  /** Spans of accepted async invocations. @default DISABLED_TRACING */
+  tracing?: Tracing;
+  /** Times the accept span. @default the system clock */
+  clock?: Clock;
   /** Takes async invocations (`Prefer: respond-async`, `/async/<name>`); absent, they are refused. */
   async?: AsyncIntake;
 }
@@ -116,7 +122,20 @@ export class HttpInvokeEdge {
     const headers = forwardedHeaders(req, name);
     // The preference was the platform's to act on, not the function's.
     delete headers[PREFER_HEADER];
-    const accepted = await intake.acceptor.accept({ function: name, method: req.method ?? 'GET', path, headers, body, callbackUrl, idempotencyKey, source: 'async' });
+    const method = req.method ?? 'GET';
+    const tracing = this.deps.tracing ?? DISABLED_TRACING;
+    const clock = this.deps.clock ?? systemClock;
+    const trace = tracing.enabled ? tracing.beginAccept(name, method, headers, clock.now()) : undefined;
+    // Kept with the request, so every attempt continues this trace (even after a restart).
+    const traceContext = trace?.context ?? traceContextOf(headers);
+    let accepted;
+    try {
+      accepted = await intake.acceptor.accept({ function: name, method, path, headers, body, callbackUrl, idempotencyKey, source: 'async', traceContext });
+    } catch (err) {
+      trace?.end(clock.now(), undefined, err);
+      throw err;
+    }
+    trace?.end(clock.now(), accepted.id);
     const answer: AsyncAccepted = { id: accepted.id, status: accepted.status };
     sendJson(res, 202, answer, {
       location: `/api/v1/invocations/${accepted.id}`,

@@ -85,7 +85,7 @@ export function startApiRole(
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = [
     ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),
-    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service, history: historyRole.history, clock }),
+    ...invocationRoutes({ invocations: store.invocations, deadLetters: asyncRole.deadLetters, service, history: historyRole.history, clock, logs }),
     ...usageRoutes({ history: historyRole.history, prices: options.prices, clock }),
     ...statsRoutes({ stats: historyRole.stats, functionNames: historyRole.functionNames, clock }),
     ...triggerRoutes(triggers),

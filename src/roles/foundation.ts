@@ -13,6 +13,7 @@ import { loadSecretsKey } from '../secrets/key.js';
 import { prepareDataDir } from '../store/data-dir.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { LogFiles } from '../telemetry/log-files.js';
 import { LogBuffer } from '../telemetry/logs.js';
 
 /** What every role of a platform shares: its state, its change feed and its access control. */
@@ -56,5 +57,13 @@ export async function openFoundation(options: CompiledServerOptions, started: Cl
   if (access.adminToken.exposed) logger.warn({ file: access.adminToken.path }, 'the admin token file is readable by other users: chmod 600 it');
   const packages = new FsPackageRepository(dataDir, options.packageLimits);
   const builder = new EsbuildBuilder(dataDir, packages);
-  return { store, feed, access, cipher: new SecretCipher(secretsKey.key), logs: new LogBuffer(), packages, builder };
+  const logFiles = new LogFiles({
+    dir: join(dataDir, 'logs'),
+    retentionBytes: options.logRetentionBytes,
+    clock,
+    onError: (err) => logger.warn({ err }, 'function output could not be written to or removed from its log files'),
+  });
+  const logs = new LogBuffer({}, logFiles);
+  started.defer(() => logs.close());
+  return { store, feed, access, cipher: new SecretCipher(secretsKey.key), logs, packages, builder };
 }

@@ -14,6 +14,8 @@ import { createSandbox, type HostProbe } from '../sandbox/probe.js';
 import type { Sandbox } from '../sandbox/types.js';
 import { InstanceManager } from '../scaling/instance-manager.js';
 import { SecretEnv } from '../secrets/secret-env.js';
+import { createTracing } from '../telemetry/create-tracing.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import type { Foundation } from './foundation.js';
 
 /** The invocation side of a platform: edges, invoker, instance manager, provider, sandbox. */
@@ -30,6 +32,8 @@ export interface GatewayRole {
   functions: FunctionCache;
   sandbox: Sandbox;
   probe: HostProbe;
+  /** Spans of invocations (off without an OTLP endpoint); shut down last, to flush them. */
+  tracing: Tracing;
 }
 
 /**
@@ -76,14 +80,18 @@ export async function startGatewayRole(
   started.defer(() => instances.shutdown());
   const functions = new FunctionCache(store.functions);
   const invocations = new InvocationEvents((err) => logger.error({ err }, 'an invocation-ended listener failed'));
-  const invoker = new Invoker({ functions, admission: instances, clock, events: invocations });
+  const tracing = await createTracing(options);
+  started.defer(() => tracing.shutdown());
+  const invoker = new Invoker({ functions, admission: instances, clock, events: invocations, tracing });
   const edge = new HttpInvokeEdge({
     invoker,
     maxBodyBytes: options.maxBodyBytes,
     onInternalError,
+    tracing,
+    clock,
     invokeAuth: access.keyCheck,
     revealFunctionErrors: errorDetailPolicy(access.tokens, options.exposeErrors, authFailures),
     ...(asyncIntake ? { async: asyncIntake } : {}),
   });
-  return { edge, invoker, invocations, instances, provider, functions, sandbox, probe };
+  return { edge, invoker, invocations, instances, provider, functions, sandbox, probe, tracing };
 }

@@ -1,3 +1,5 @@
+import type { LogFiles, LogFilter } from './log-files.js';
+
 /** One captured line of a function's output. */
 export interface LogEntry {
   /** Epoch milliseconds. */
@@ -72,14 +74,18 @@ class FunctionLog {
 }
 
 /**
- * In-memory log storage, bounded per function so a function that floods its output cannot grow
- * platform memory; followers are told of each new entry.
+ * Function output: kept on disk by `files` when given (surviving restarts), else in memory,
+ * bounded per function so a function that floods its output cannot grow platform memory;
+ * followers are told of each new entry.
  */
 export class LogBuffer implements LogSink {
   private readonly logs = new Map<string, FunctionLog>();
   private readonly options: LogBufferOptions;
 
-  constructor(options: Partial<LogBufferOptions> = {}) {
+  constructor(
+    options: Partial<LogBufferOptions> = {},
+    private readonly files?: LogFiles,
+  ) {
     this.options = { ...DEFAULTS, ...options };
   }
 
@@ -92,7 +98,9 @@ export class LogBuffer implements LogSink {
       log = new FunctionLog();
       this.logs.set(entry.function, log);
     }
-    this.store(log, entry);
+    // With files, the disk (and its pending batch) is the one copy; memory only tells followers.
+    if (this.files) this.files.append(entry);
+    else this.store(log, entry);
     for (const listener of log.listeners) listener(entry);
   }
 
@@ -102,12 +110,22 @@ export class LogBuffer implements LogSink {
     while (log.size > maxEntriesPerFunction || (log.bytes > maxBytesPerFunction && log.size > 1)) log.evictOldest();
   }
 
-  /** Entries of a function at or after `since` (epoch ms), oldest first, at most the newest `limit`. */
-  query(fn: string, options: { since?: number; limit?: number } = {}): LogEntry[] {
+  /**
+   * Entries of a function matching `filter`, oldest first, at most the newest `limit`: from disk
+   * when kept there. Resolves in the tick the entries were taken, so subscribing right after
+   * misses nothing.
+   */
+  read(fn: string, filter: LogFilter = {}): Promise<LogEntry[]> {
+    return this.files ? this.files.read(fn, filter) : Promise.resolve(this.query(fn, filter));
+  }
+
+  /** In-memory entries of a function matching `filter` (none when kept on disk), oldest first, at most the newest `limit`. */
+  query(fn: string, options: LogFilter = {}): LogEntry[] {
     const log = this.logs.get(fn);
     if (!log) return [];
     const since = options.since ?? 0;
-    const matching = log.ordered().filter((e) => e.time >= since);
+    const id = options.invocationId;
+    const matching = log.ordered().filter((e) => e.time >= since && (id === undefined || e.invocationId === id));
     return options.limit !== undefined && matching.length > options.limit ? matching.slice(-options.limit) : matching;
   }
 
@@ -123,9 +141,15 @@ export class LogBuffer implements LogSink {
     return () => target.listeners.delete(listener);
   }
 
-  /** Forgets a function's logs (on delete); followers stay subscribed to a fresh log. */
+  /** Forgets a function's logs (on delete), on disk too; followers stay subscribed to a fresh log. */
   drop(fn: string): void {
     const log = this.logs.get(fn);
     log?.clear();
+    void this.files?.remove(fn);
+  }
+
+  /** Writes what is pending to disk. */
+  async close(): Promise<void> {
+    await this.files?.close();
   }
 }

@@ -181,6 +181,22 @@ describe('invocations and dead letters', () => {
     assert.match(missing.stderr, /^Error \[INVOCATION_NOT_FOUND\]: /);
   });
 
+  it('invocations get --logs adds the lines the invocation wrote, in the block and in --json', async () => {
+    const r = await run(['invocations', 'get', deadId, '--logs']);
+    assert.equal(r.code, 0, r.stderr);
+    const block = r.stdout.split(/^logs$/m)[1] ?? '';
+    assert.match(block, new RegExp(`^  \\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${deadId.slice(0, 8)} \\[stderr\\] .*boom from the handler`, 'm'));
+    const j = await run(['invocations', 'get', deadId, '--logs', '--json']);
+    assert.equal(j.code, 0, j.stderr);
+    const view = JSON.parse(j.stdout) as InvocationView;
+    assert.ok(view.logs && view.logs.length > 0, j.stdout);
+    assert.ok(view.logs.every((line) => line.invocationId === deadId && line.function === 'doomed'));
+    assert.ok(view.logs.some((line) => line.message.includes('boom from the handler')));
+    assert.equal((await getInvocation(deadId)).logs, undefined, 'no logs unless asked');
+    const both = await run(['invocations', 'get', deadId, '--logs', '--body']);
+    assert.equal(both.code, 2);
+  });
+
   it('dlq ls lists the dead letter; redrive queues it again; purge deletes', async () => {
     const ls = await run(['dlq', 'ls', 'doomed', '--json']);
     assert.equal(ls.code, 0, ls.stderr);

@@ -530,6 +530,15 @@ describe('logs', () => {
     );
   });
 
+  it('--invocation prints the lines of that invocation only', async () => {
+    const r = await run(['logs', 'hello', '--invocation', oopsId]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.slice(13), `${oopsId.slice(0, 8)} [stderr] oops\n`);
+    const other = await run(['logs', 'hello', '--invocation', 'no-such-invocation']);
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(other.stdout, '');
+  });
+
   it('passes --since and --limit to the platform', async () => {
     const all = await run(['logs', 'hello', '--json']);
     const oops = JSON.parse(all.stdout.trimEnd().split('\n')[2]!) as { time: string; message: string };

@@ -8,6 +8,8 @@ import { DEFAULT_WAIT_TIMEOUT_MS, MAX_WAIT_TIMEOUT_MS, invocationFailure, waitWi
 import { formatJson } from '../format.js';
 import { ENDED_STATUSES } from '../invocation-wait.js';
 import { write } from '../io.js';
+import type { Colors } from '../format.js';
+import { formatLogLine } from './logs.js';
 
 const SOURCES = ['http', 'async', 'trigger'] as const;
 
@@ -16,6 +18,7 @@ Examples:
   $ id=$(nimbus invoke report --async -d '{"month":11}')
   $ nimbus invocations get $id
   $ nimbus invocations get $id --wait --body > report.pdf
+  $ nimbus invocations get $id --logs
   $ nimbus invocations ls
   $ nimbus invocations ls --function report --status failed --since 1h
   $ nimbus invocations ls report --status retrying --source async
@@ -69,6 +72,7 @@ interface GetOptions {
   body?: boolean;
   wait?: boolean;
   timeout?: number;
+  logs?: boolean;
 }
 
 export function registerInvocations(program: Command, ctx: CliContext): void {
@@ -117,13 +121,15 @@ export function registerInvocations(program: Command, ctx: CliContext): void {
     .addOption(new Option('--json', 'print the invocation as JSON').conflicts('body'))
     .option('--body', "write only the function's response body, byte for byte")
     .option('--wait', 'wait until it ends first (exit 1 when it failed or is a dead letter)')
+    .addOption(new Option('--logs', 'also show the lines the invocation wrote to stdout and stderr').conflicts('body'))
     .option('--timeout <duration>', `with --wait: give up waiting after this long (default: ${formatDuration(DEFAULT_WAIT_TIMEOUT_MS)})`, (v) =>
       parseDurationFlag('--timeout', v, { min: 1_000, max: MAX_WAIT_TIMEOUT_MS }),
     )
     .action(async (id: string, opts: GetOptions, command: Command) => {
       if (opts.timeout !== undefined && !opts.wait) throw new CliError('--timeout is how long --wait waits: add --wait.', { exitCode: 2 });
       const client = ctx.client(command);
-      const view = opts.wait ? await waitWithProgress(ctx, client, id, { timeoutMs: opts.timeout ?? DEFAULT_WAIT_TIMEOUT_MS }) : await client.getInvocation(id);
+      let view = opts.wait ? await waitWithProgress(ctx, client, id, { timeoutMs: opts.timeout ?? DEFAULT_WAIT_TIMEOUT_MS }) : await client.getInvocation(id, { logs: opts.logs === true });
+      if (opts.wait && opts.logs) view = await client.getInvocation(id, { logs: true });
       const { io } = ctx;
       if (opts.json) {
         await write(io.stdout, formatJson(view));
@@ -132,8 +138,15 @@ export function registerInvocations(program: Command, ctx: CliContext): void {
         await writeInvocationResponse(ctx, view);
       } else {
         await write(io.stdout, formatInvocationDetails(view, ctx.out));
+        if (view.logs) await write(io.stdout, formatInvocationLogs(view.logs, ctx.out));
       }
       const failure = opts.wait ? invocationFailure(view) : undefined;
       if (failure) throw new CliError(failure);
     });
+}
+
+/** The `logs` section of `invocations get --logs`: the lines as `nimbus logs` prints them. */
+function formatInvocationLogs(lines: NonNullable<InvocationView['logs']>, c: Colors): string {
+  if (lines.length === 0) return `\n${c.dim('logs      (none kept)')}\n`;
+  return `\nlogs\n${lines.map((line) => `  ${formatLogLine(line, c)}`).join('')}`;
 }

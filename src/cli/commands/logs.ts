@@ -12,6 +12,7 @@ interface LogsOptions {
   follow?: boolean;
   since?: string;
   limit?: number;
+  invocation?: string;
   json?: boolean;
 }
 
@@ -20,12 +21,16 @@ Examples:
   $ nimbus logs hello
   $ nimbus logs hello --since 1h
   $ nimbus logs hello --follow
+  $ nimbus logs hello --invocation 0193b2c4-5d6e-7f80-9a1b-2c3d4e5f6a7b
   $ nimbus logs hello --since 2026-11-23T10:00:00Z --json | jq -r .message
 
 Each line: local time, the first 8 characters of the invocation id (- for lines written outside
 an invocation, e.g. at module load), [stdout] or [stderr], then the message. Control characters
 in messages (escape sequences, carriage returns, newlines) are shown as visible escapes such as
-\\x1b; --json keeps the raw text, escaped as JSON.`;
+\\x1b; --json keeps the raw text, escaped as JSON.
+
+Lines are kept on disk (they outlive a restart) up to nimbus up --log-retention per function,
+the oldest going first; --invocation searches what is kept.`;
 
 /** `--since`: a duration back from now (30s, 10m, 1h) or an ISO timestamp. */
 export function parseSince(value: string): string {
@@ -63,6 +68,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
     .option('-f, --follow', 'keep printing new lines as they are written, until Ctrl-C')
     .option('--since <when>', 'only lines from this long ago (30s, 10m, 1h) or since an ISO time', parseSince)
     .option('--limit <n>', 'at most this many past lines', (v) => parseIntFlag('--limit', v, { min: 1, max: 100_000 }))
+    .option('--invocation <id>', "only the lines of this invocation (the x-nimbus-invocation-id of its response)")
     .option('--json', 'print entries as JSON, one per line (NDJSON)')
     .addHelpText('after', EXAMPLES)
     .action(async (name: string, opts: LogsOptions, command: Command) => {
@@ -71,6 +77,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       const query = {
         ...(opts.since !== undefined ? { since: opts.since } : {}),
         ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+        ...(opts.invocation !== undefined ? { invocation: opts.invocation } : {}),
       };
       const print = (entry: LogEntry): Promise<void> =>
         write(io.stdout, opts.json ? `${terminalSafeJson(entry)}\n` : formatLogLine(entry, ctx.out));

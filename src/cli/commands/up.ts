@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wire.js';
 import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
 import type { RunningServer } from '../../server.js';
@@ -35,10 +35,12 @@ interface UpOptions {
   maxRecords?: number;
   pricePerMillionRequests?: number;
   pricePerGbSecond?: number;
+  otlpEndpoint?: string;
+  logRetention?: number;
 }
 
 /** Flags named in the platform's option errors (values only the platform can judge). */
-const FLAG_OF_OPTION: Record<string, string> = { callbackHosts: '--callback-hosts', ingressKeyFile: '--ingress-key-file' };
+const FLAG_OF_OPTION: Record<string, string> = { callbackHosts: '--callback-hosts', ingressKeyFile: '--ingress-key-file', otlpEndpoint: '--otlp-endpoint (or OTEL_EXPORTER_OTLP_*ENDPOINT)' };
 
 const EXAMPLES = `
 Examples:
@@ -128,6 +130,15 @@ export function registerUp(program: Command, ctx: CliContext): void {
       `comma-separated hosts async callbacks may go to: hooks.example.com, *.example.com (its subdomains), 10.0.0.5, [::1], each with an optional :port (default: '${DEFAULTS.callbackHosts.join(',')}', any host; callbacks leave from this machine's network, so set it where others can invoke)`,
       parseHostList,
     )
+    .option(
+      '--otlp-endpoint <url>',
+      'send a trace of every invocation to this OpenTelemetry collector (OTLP/HTTP), e.g. http://127.0.0.1:4318 (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing)',
+    )
+    .option('--log-retention <size>', `function output kept on disk per function, in 4 rotated segments (default: ${formatSize(DEFAULTS.logRetentionBytes)})`, (v) => {
+      const bytes = parseSize('--log-retention', v);
+      if (bytes < RANGES.logRetentionBytes.min) throw new InvalidArgumentError(`--log-retention must be at least ${formatSize(RANGES.logRetentionBytes.min)}.`);
+      return bytes;
+    })
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -137,6 +148,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const [{ startServer }, { pino }] = await Promise.all([import('../../server.js'), import('pino')]);
       // Platform logs (JSON) go to stderr so stdout stays the human status lines scripts parse.
       const logger = pino({ level: io.env['NIMBUS_LOG_LEVEL'] ?? DEFAULTS.logLevel, base: undefined }, pino.destination({ dest: 2, sync: true }));
+      const otlpEndpoint = otlpEndpointOf(opts.otlpEndpoint, io.env);
+      const serviceName = io.env['OTEL_SERVICE_NAME'];
       let server: RunningServer;
       try {
         server = await startServer({
@@ -170,6 +183,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.maxRecords !== undefined ? { maxRecords: opts.maxRecords } : {}),
           ...(opts.pricePerMillionRequests !== undefined ? { pricePerMillionRequests: opts.pricePerMillionRequests } : {}),
           ...(opts.pricePerGbSecond !== undefined ? { pricePerGbSecond: opts.pricePerGbSecond } : {}),
+          ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}),
+          ...(serviceName ? { serviceName } : {}),
+          ...(opts.logRetention !== undefined ? { logRetentionBytes: opts.logRetention } : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -209,6 +225,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         out.write(`${c.yellow('Network:')} functions deployed without --network share this machine's network (install bubblewrap and passt to isolate them; see nimbus doctor)\n`);
       }
       if (opts.domain) out.write(`Function URLs: ${server.url}/fn/<name>/… and ${new URL(server.url).protocol}//<name>.${opts.domain}:${new URL(server.url).port}/…\n`);
+      if (otlpEndpoint !== undefined) out.write(`Traces: OTLP/HTTP to ${otlpEndpoint}\n`);
       if (opts.maxBody !== undefined) out.write(`Max request body: ${formatBytes(opts.maxBody)}\n`);
       if (server.protections.length > 0) {
         out.write(`Sandbox: ${server.sandbox}${server.sandbox === 'bubblewrap' ? '' : c.yellow(' (weaker isolation: see nimbus doctor)')}\n`);
@@ -241,4 +258,15 @@ export function registerUp(program: Command, ctx: CliContext): void {
         });
       });
     });
+}
+
+/**
+ * The OTLP endpoint: the flag, else the standard variables (the traces one is a full URL and
+ * wins over the base one, as in the OpenTelemetry SDKs). Undefined: tracing off.
+ */
+function otlpEndpointOf(flag: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  if (flag !== undefined) return flag;
+  const traces = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
+  if (traces) return traces;
+  return env['OTEL_EXPORTER_OTLP_ENDPOINT'] || undefined;
 }
