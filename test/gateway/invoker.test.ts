@@ -86,7 +86,7 @@ describe('invoker', () => {
     const [e1, e2] = ended;
     assert.deepEqual(
       { ...e1, timings: undefined, startedAt: undefined, instanceId: undefined },
-      { invocationId: 'inv-1', function: 'echo', version: 1, source: 'async', attempt: 2, outcome: 'response', status: 201, coldStart: true, bytesIn: 4, bytesOut: 16, timings: undefined, startedAt: undefined, instanceId: undefined },
+      { invocationId: 'inv-1', function: 'echo', version: 1, source: 'async', attempt: 2, method: 'POST', path: '/a?b=1', memoryMb: 128, outcome: 'response', status: 201, coldStart: true, bytesIn: 4, bytesOut: 16, timings: undefined, startedAt: undefined, instanceId: undefined },
     );
     assert.equal(typeof e1!.instanceId, 'string');
     assert.ok(Math.abs(e1!.startedAt - Date.now()) < 10_000);
