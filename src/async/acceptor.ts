@@ -15,7 +15,16 @@ export interface AsyncAcceptorDeps {
 }
 
 /** A request to queue: everything but the acceptance time, which the acceptor sets. */
-export type AcceptRequest = Omit<StoredRequest, 'acceptedAt'> & { idempotencyKey?: string | undefined };
+export type AcceptRequest = Omit<StoredRequest, 'acceptedAt'> & {
+  idempotencyKey?: string | undefined;
+  /**
+   * The invocation id, chosen by the caller so that it is the same each time one event is offered
+   * (a trigger's event: the trigger and the event id). An invocation with this id already stored
+   * answers instead, and a crash between the queue write and the record write cannot make a second
+   * one: the queue keeps an id it holds, and the record is created once. Default: a new UUIDv7.
+   */
+  id?: string | undefined;
+};
 
 /** The answer to an accepted request. */
 export interface Accepted {
@@ -44,6 +53,7 @@ export class AsyncAcceptor {
 
   /** Stores the request; resolves once it would survive the platform being killed. */
   async accept(request: AcceptRequest): Promise<Accepted> {
+    if (request.id !== undefined) return this.acceptWithId(request, request.id);
     const key = request.idempotencyKey;
     if (key === undefined) return this.store(request);
     const slot = `${request.function}\0${key}`;
@@ -68,13 +78,20 @@ export class AsyncAcceptor {
     return this.store(request);
   }
 
-  private async store(request: AcceptRequest): Promise<Accepted> {
+  /** A caller-chosen id: the invocation stored with it answers, else it is stored (once, whatever happens between). */
+  private async acceptWithId(request: AcceptRequest, id: string): Promise<Accepted> {
+    const earlier = await this.deps.invocations.get(id);
+    if (earlier) return { id, status: earlier.status, repeated: true };
+    return this.store(request, id);
+  }
+
+  private async store(request: AcceptRequest, chosenId?: string): Promise<Accepted> {
     const { queue, invocations, clock } = this.deps;
     // Time-ordered (UUIDv7): new records land at the end of the store's indexes instead of at
     // random places, which keeps the accept path's writes cheap, and ids sort by acceptance.
-    const id = timeOrderedUuid();
+    const id = chosenId ?? timeOrderedUuid();
     const acceptedAt = clock.now();
-    const { idempotencyKey, ...stored } = request;
+    const { idempotencyKey, id: _chosen, ...stored } = request;
     await queue.enqueue([{ id, partition: request.function, payload: encodeStoredRequest({ ...stored, acceptedAt }) }]);
     await invocations.create([queuedRecord(id, { ...stored, acceptedAt }, idempotencyKey)]);
     this.deps.onAccepted(request.function);

@@ -2,7 +2,7 @@ import type { AsyncAcceptor } from '../async/acceptor.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { Queue } from '../queue/types.js';
-import { cloudEventRequest, eventIdempotencyKey } from './cloudevent-request.js';
+import { cloudEventRequest, eventInvocationId } from './cloudevent-request.js';
 import type { EventSink, TriggerEvent } from './types.js';
 
 /** What a trigger's sink needs from the platform. */
@@ -25,9 +25,10 @@ export interface TriggerSinkDeps {
  * binary-mode `POST /`, with invocation source `trigger`. Retries and dead letters then follow the
  * function's async policy.
  *
- * Duplicates: the idempotency key is the trigger and the event id, so an event delivered again
- * within the acceptor's 24-hour window (a broker's redelivery after a crash) answers the first
- * invocation and stores nothing.
+ * Duplicates: the invocation id is made from the trigger and the event id, so an event delivered
+ * again (a broker's redelivery after a crash) answers the first invocation and stores nothing, for
+ * as long as its record is kept (nimbus up --retain), also when the platform was killed between
+ * the queue write and the record write.
  */
 export class TriggerSink implements EventSink {
   private closed = false;
@@ -49,7 +50,7 @@ export class TriggerSink implements EventSink {
     // One after another: the queue keeps them in the order the source gave them.
     for (const event of events) {
       const request = cloudEventRequest(name, event, clock.now());
-      await acceptor.accept({ function: fn, ...request, source: 'trigger', trigger: name, idempotencyKey: eventIdempotencyKey(name, event.id) });
+      await acceptor.accept({ function: fn, ...request, source: 'trigger', trigger: name, id: eventInvocationId(name, event.id) });
     }
   }
 

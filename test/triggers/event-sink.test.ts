@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { isNimbusError } from '../../src/core/errors.js';
 import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { headerValue } from '../../src/triggers/cloudevent-request.js';
+import { eventInvocationId, headerValue } from '../../src/triggers/cloudevent-request.js';
 import { TriggerSink } from '../../src/triggers/event-sink.js';
 import type { TriggerEvent } from '../../src/triggers/types.js';
 
@@ -79,6 +79,28 @@ describe('TriggerSink (CloudEvents through the async acceptor)', () => {
     await sink.deliver([event]);
     await sink.deliver([event, { ...event, id: 'dup-2' }]);
     assert.deepEqual((await queued()).map((r) => r.headers['ce-id']), ['dup-1', 'dup-2']);
+    await queue.remove('fulfil');
+  });
+
+  test('an event redelivered after its invocation ran, or after a kill cut its acceptance short, is stored once', async () => {
+    const sink = sinkFor();
+    const ran: TriggerEvent = { id: 'ran-1', type: 't', source: 's', data: Buffer.from('x') };
+    await sink.deliver([ran]);
+    const [lease] = await queue.lease({ visibilityMs: 60_000 });
+    assert.ok(lease);
+    await queue.ack(lease); // it ran: the queue forgets it, its record stays
+    await sink.deliver([ran]);
+    assert.deepEqual(await queued(), [], 'not queued again once it ran');
+
+    // A kill between the acceptor's queue write and its record write: queued, no record.
+    const cut: TriggerEvent = { id: 'cut-1', type: 't', source: 's', data: Buffer.from('y') };
+    const id = eventInvocationId('orders', cut.id);
+    await queue.enqueue([{ id, partition: 'fulfil', payload: Buffer.from('queued before the kill') }]);
+    assert.equal(await store.invocations.get(id), undefined);
+    await sink.deliver([cut]);
+    const again = await queue.lease({ visibilityMs: 60_000, max: 10 });
+    assert.deepEqual(again.map((l) => [l.item.id, l.item.payload.toString()]), [[id, 'queued before the kill']], 'one item, the first');
+    assert.equal((await store.invocations.get(id))?.status, 'queued', 'and its record');
     await queue.remove('fulfil');
   });
 
