@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { nodeShimPath, pythonShimPath } from '../../src/runtime-adapters/index.js';
 import { NodeAgent } from './api-server/node-agent.js';
 import { TestApiServer, type TestApiServerOptions } from './api-server/server.js';
+import { type KubeObject, validateObject } from './schema.js';
 
 export const TEST_IMAGES = { node: 'nimbus/runtime-node:test', python: 'nimbus/runtime-python:test' } as const;
 
@@ -20,7 +21,8 @@ export interface TestCluster {
 
 export async function startTestCluster(options: TestApiServerOptions & { namespace?: string } = {}): Promise<TestCluster> {
   const namespace = options.namespace ?? 'nimbus-fn';
-  const api = new TestApiServer(options);
+  // Every pod Nimbus creates or patches is checked against the Kubernetes schema.
+  const api = new TestApiServer({ schemaCheck: (object) => validateObject(object as KubeObject), ...options });
   const url = await api.listen();
   const agent = new NodeAgent({
     store: api.store,

@@ -114,7 +114,7 @@ export class NodeAgent {
       const message = runner ? 'this test node runs pods with restartPolicy Never only' : `image ${container.image} cannot be pulled`;
       this.update(name, (p) => {
         p.status = { phase: runner ? 'Failed' : 'Pending', reason: runner ? 'UnsupportedByTestNode' : 'ErrImagePull', message, ...(p.status ?? {}) };
-        p.status.containerStatuses = [{ name: container.name, image: container.image, ready: false, restartCount: 0, state: { waiting: { reason: runner ? 'UnsupportedByTestNode' : 'ErrImagePull' } } }];
+        p.status.containerStatuses = [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: runner ? 'UnsupportedByTestNode' : 'ErrImagePull' } } }];
       });
       return;
     }
@@ -135,7 +135,7 @@ export class NodeAgent {
       });
     }
     this.running.set(name, run);
-    const status = (state: ContainerStatus['state'], ready: boolean): ContainerStatus => ({ name: container.name, image: container.image, ready, started: !state.terminated, restartCount: 0, state });
+    const status = (state: ContainerStatus['state'], ready: boolean): ContainerStatus => ({ name: container.name, image: container.image, imageID: `local://${container.image}`, containerID: `local://${name}`, ready, started: !state.terminated, restartCount: 0, state });
     this.update(name, (p) => {
       p.status = {
         phase: 'Running',

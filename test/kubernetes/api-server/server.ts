@@ -17,6 +17,12 @@ export interface TestApiServerOptions {
   historySize?: number;
   /** The server ends every watch after this long (the real one after --min-request-timeout, 30-60 min). @default 60000 */
   watchLifetimeMs?: number;
+  /**
+   * Checks each object sent to create, and each patched object, against the API's OpenAPI schema
+   * (throws to refuse it: answered 400, as the real server answers a body it cannot decode into
+   * its types, e.g. a string where a number belongs).
+   */
+  schemaCheck?(object: unknown): void;
 }
 
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
@@ -102,7 +108,11 @@ export class TestApiServer {
           const { items, resourceVersion } = this.store.list(namespace, selector());
           return send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion }, items });
         }
-        if (req.method === 'POST') return send(res, 201, this.store.create(namespace, (await readJson(req)) as Pod));
+        if (req.method === 'POST') {
+          const body = (await readJson(req)) as Pod;
+          this.checkSchema(body);
+          return send(res, 201, this.store.create(namespace, body));
+        }
         throw methodNotAllowed();
       }
       if (req.method === 'GET') return send(res, 200, this.store.get(namespace, name));
@@ -114,6 +124,7 @@ export class TestApiServer {
         const updated = this.store.update(namespace, name, (pod) => {
           const next = mergePatch(pod, patch) as Pod;
           next.metadata.resourceVersion = pod.metadata.resourceVersion;
+          this.checkSchema(next);
           return next;
         }, expectedRv === undefined ? {} : { expectedRv });
         return send(res, 200, updated);
@@ -128,6 +139,16 @@ export class TestApiServer {
     } catch (err) {
       if (err instanceof ApiError) return send(res, err.status.code, err.status);
       throw err;
+    }
+  }
+
+  private checkSchema(object: Pod): void {
+    if (object === null || typeof object !== 'object') throw badRequest('the body of the request must be an object');
+    try {
+      // The endpoint's type is the default when the body names none, as on the real server.
+      this.options.schemaCheck?.({ apiVersion: 'v1', kind: 'Pod', ...object });
+    } catch (err) {
+      throw badRequest(`the body of the request could not be decoded: ${(err as Error).message}`);
     }
   }
 

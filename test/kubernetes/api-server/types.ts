@@ -42,6 +42,8 @@ export interface ContainerStatus {
   ready: boolean;
   restartCount: number;
   image: string;
+  imageID: string;
+  containerID?: string;
   started?: boolean;
   state: {
     waiting?: { reason: string };
