@@ -11,7 +11,7 @@ import type { PackageBundle } from '../../src/core/runtime-protocol.js';
 import { LABELS } from '../../src/providers/kubernetes/labels.js';
 import { PackageServer } from '../../src/providers/kubernetes/package-server.js';
 import { KubernetesProvider, type KubernetesProviderOptions } from '../../src/providers/kubernetes/provider.js';
-import { codeRoot, record } from './fixtures.js';
+import { codeRoot, pythonRecord, record } from './fixtures.js';
 import { startTestCluster, TEST_IMAGES, type TestCluster } from './test-cluster.js';
 
 const until = async (what: string, condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
@@ -27,6 +27,7 @@ describe('kubernetes provider in a test cluster', () => {
   const code = codeRoot({
     hello: 'module.exports = async () => new Response("hello");',
     hog: 'const kept = []; module.exports = async () => { for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(4 << 20, 1)); return new Response("never"); };',
+    'hello.py': 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello from " + event["rawPath"]}\n',
     env: 'module.exports = async () => new Response(process.env.GREETING + " " + process.cwd().startsWith(require("os").tmpdir()));',
   });
   const providers: KubernetesProvider[] = [];
@@ -66,6 +67,14 @@ describe('kubernetes provider in a test cluster', () => {
     assert.equal(pod.metadata?.labels?.[LABELS.role], 'function');
     assert.ok(cluster.api.requests.some((r) => r.startsWith(`PATCH /api/v1/namespaces/${cluster.namespace}/pods/${instance.id}`)), 'claimed by a patch, not created');
     await until('the pool refilled', () => p.spareCount === 1);
+    await instance.stop();
+  });
+
+  test('python pods listen on TCP and fetch their code too', async () => {
+    const p = provider();
+    const instance = await p.start(pythonRecord('py', 'hello'));
+    const res = await instance.dispatcher.request({ path: '/there', method: 'GET' });
+    assert.equal(await res.body.text(), 'hello from /there');
     await instance.stop();
   });
 
