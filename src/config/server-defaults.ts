@@ -47,6 +47,16 @@ export const SERVER_DEFAULTS = Object.freeze({
   /** Empty: callbacks may go to any host (see callbackHosts in server-options.ts for the risk). */
   callbackHosts: Object.freeze([]) as readonly string[],
   asyncWorkers: 256,
+  /** Where function instances run: local processes, or pods of a Kubernetes cluster. */
+  backend: 'local' as 'local' | 'kubernetes',
+  kubernetes: Object.freeze({
+    /** Namespace of the function pods. */
+    namespace: 'nimbus-fn',
+    /** Images of the generic runtimes (built from deploy/kubernetes/Dockerfile.runtime-*). */
+    images: Object.freeze({ node: 'ghcr.io/nimbus-faas/runtime-node:0.1.0', python: 'ghcr.io/nimbus-faas/runtime-python:0.1.0' }),
+    /** Port of the package server pods fetch their code from. */
+    packagePort: 8081,
+  }),
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -81,3 +91,6 @@ export const SERVER_OPTION_RANGES = Object.freeze({
 
 /** The choices of the `sandbox` option. */
 export { SANDBOX_MODES } from '../sandbox/modes.js';
+
+/** Where function instances can run. */
+export const BACKENDS = ['local', 'kubernetes'] as const;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wire.js';
-import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
+import { BACKENDS, SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
 import type { RunningServer } from '../../server.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseHostList, parseIntFlag, parsePort, parseSize } from '../flags.js';
@@ -28,6 +28,11 @@ interface UpOptions {
   maxEndedInvocations?: number;
   callbackHosts?: string[];
   asyncWorkers?: number;
+  backend: (typeof BACKENDS)[number];
+  namespace?: string;
+  kubeconfig?: string;
+  packageUrl?: string;
+  runtimeClass?: string;
 }
 
 const EXAMPLES = `
@@ -36,6 +41,7 @@ Examples:
   $ nimbus up --port 0 --data-dir /var/lib/nimbus
   $ nimbus up --host 0.0.0.0 --max-body 20mb
   $ nimbus up --host 0.0.0.0 --callback-hosts 'hooks.example.com,*.ci.example.com:443'
+  $ nimbus up --backend kubernetes --namespace nimbus-fn --kubeconfig ~/.kube/config
 
 Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
 it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
@@ -105,6 +111,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
       `comma-separated hosts async callbacks may go to: hooks.example.com, *.example.com (its subdomains), 10.0.0.5, [::1], each with an optional :port (default: '${DEFAULTS.callbackHosts.join(',')}', any host; callbacks leave from this machine's network, so set it where others can invoke)`,
       parseHostList,
     )
+    .addOption(new Option('--backend <backend>', 'where function instances run: local processes, or pods of a Kubernetes cluster (see docs/kubernetes.md)').choices(BACKENDS).default(DEFAULTS.backend))
+    .option('--namespace <namespace>', `kubernetes backend: namespace of the function pods (default: ${DEFAULTS.kubernetes.namespace})`)
+    .option('--kubeconfig <file>', 'kubernetes backend: kubeconfig of the cluster (default: the in-cluster config, when Nimbus runs in a pod)')
+    .option('--package-url <url>', `kubernetes backend: URL pods fetch function code from, this control plane's package server (default: http://<its address>:${DEFAULTS.kubernetes.packagePort})`)
+    .option('--runtime-class <name>', 'kubernetes backend: RuntimeClass of function pods, e.g. gvisor or kata (default: none)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -140,6 +151,17 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(opts.retain !== undefined ? { retainMs: opts.retain } : {}),
           ...(opts.maxEndedInvocations !== undefined ? { maxEndedInvocations: opts.maxEndedInvocations } : {}),
           ...(opts.callbackHosts !== undefined ? { callbackHosts: opts.callbackHosts } : {}),
+          backend: opts.backend,
+          ...(opts.backend === 'kubernetes'
+            ? {
+                kubernetes: {
+                  ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+                  ...(opts.kubeconfig !== undefined ? { kubeconfig: resolve(io.cwd, opts.kubeconfig) } : {}),
+                  ...(opts.packageUrl !== undefined ? { packageUrl: opts.packageUrl } : {}),
+                  ...(opts.runtimeClass !== undefined ? { runtimeClassName: opts.runtimeClass } : {}),
+                },
+              }
+            : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -156,6 +178,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           throw new CliError(`--data-dir ${dataDir} cannot be used: ${(err as NodeJS.ErrnoException).path ?? dataDir} exists and is not a directory.`);
         }
         if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
+        if ((err as Error).name === 'KubernetesUnavailableError') throw new CliError(`${(err as Error).message}. Check --kubeconfig and --namespace (docs/kubernetes.md).`);
         // Values the flags' own parsers cannot judge (the callback host patterns) are checked
         // by the platform's options; a bad one is a usage error like any other bad flag value.
         if ((err as Error).name === 'ServerOptionsError') {
@@ -168,6 +191,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const out = io.stdout;
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
+      if (opts.backend === 'kubernetes') out.write(`Instances: pods in namespace ${opts.namespace ?? DEFAULTS.kubernetes.namespace}\n`);
       out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
       out.write(
         server.defaultAuth === 'key'

@@ -104,6 +104,16 @@ export class KubernetesProvider implements InstanceProvider {
     });
   }
 
+  /** The API server's URL. */
+  get server(): string {
+    return this.options.kubeConfig.getCurrentCluster()?.server ?? 'unknown';
+  }
+
+  /** Resolves once the pods are watched and the package server listens; rejects when the cluster cannot be reached. */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
   private get startTimeoutMs(): number {
     return this.options.startTimeoutMs ?? SERVER_DEFAULTS.startTimeoutMs;
   }
