@@ -33,6 +33,14 @@ interface UpOptions {
   kubeconfig?: string;
   packageUrl?: string;
   runtimeClass?: string;
+  runtimeImage?: Record<string, string>;
+}
+
+/** `--runtime-image node=registry/runtime-node:1` (repeatable): the image of one runtime's pods. */
+function collectRuntimeImage(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const match = value.match(/^(node|python)=(\S+)$/);
+  if (!match) throw new CliError(`--runtime-image takes <runtime>=<image> with runtime node or python, e.g. node=registry.example.com/nimbus/runtime-node:0.1.0; got "${value}".`, { exitCode: 2 });
+  return { ...previous, [match[1]!]: match[2]! };
 }
 
 const EXAMPLES = `
@@ -115,6 +123,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option('--namespace <namespace>', `kubernetes backend: namespace of the function pods (default: ${DEFAULTS.kubernetes.namespace})`)
     .option('--kubeconfig <file>', 'kubernetes backend: kubeconfig of the cluster (default: the in-cluster config, when Nimbus runs in a pod)')
     .option('--package-url <url>', `kubernetes backend: URL pods fetch function code from, this control plane's package server (default: http://<its address>:${DEFAULTS.kubernetes.packagePort})`)
+    .option('--runtime-image <runtime=image>', `kubernetes backend: image of a runtime's pods, repeatable (default: ${DEFAULTS.kubernetes.images.node}, ${DEFAULTS.kubernetes.images.python})`, collectRuntimeImage)
     .option('--runtime-class <name>', 'kubernetes backend: RuntimeClass of function pods, e.g. gvisor or kata (default: none)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
@@ -159,6 +168,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
                   ...(opts.kubeconfig !== undefined ? { kubeconfig: resolve(io.cwd, opts.kubeconfig) } : {}),
                   ...(opts.packageUrl !== undefined ? { packageUrl: opts.packageUrl } : {}),
                   ...(opts.runtimeClass !== undefined ? { runtimeClassName: opts.runtimeClass } : {}),
+                  ...(opts.runtimeImage !== undefined ? { images: opts.runtimeImage } : {}),
                 },
               }
             : {}),
