@@ -67,7 +67,7 @@ export async function startGatewayRole(
   // Functions run as local processes in the sandbox, or as pods of a Kubernetes cluster.
   const provider: InstanceProvider =
     options.backend === 'kubernetes'
-      ? await createKubernetesProvider(options, { codeDir, secretEnv: envOf })
+      ? await createKubernetesProvider(options, { codeDir, secretEnv: envOf, logs })
       : new LocalProvider({
           sandbox,
           runtimes,

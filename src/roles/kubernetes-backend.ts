@@ -6,11 +6,13 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { CompiledServerOptions } from '../config/server-options.js';
 import { KubernetesProvider } from '../providers/kubernetes/provider.js';
 import type { FunctionRecord } from '../store/types.js';
+import type { LogSink } from '../telemetry/logs.js';
 
 /** What the backend needs from the rest of the platform. */
 export interface KubernetesBackendDeps {
   codeDir(record: FunctionRecord): string;
   secretEnv(record: FunctionRecord): Promise<Record<string, string>>;
+  logs: LogSink;
 }
 
 /** Loads the cluster config: the kubeconfig file when given, else the in-cluster config. */
@@ -39,6 +41,7 @@ export async function createKubernetesProvider(options: CompiledServerOptions, d
     images: k8s.images,
     codeDir: deps.codeDir,
     secretEnv: deps.secretEnv,
+    logs: deps.logs,
     packageServer: {
       port: k8s.packagePort,
       ...(k8s.packageHost ? { host: k8s.packageHost } : {}),

@@ -50,6 +50,18 @@ describe('nimbus on the kubernetes backend (test API server)', { timeout: 180_00
     assert.equal(podsOf('hello').length, 1);
   });
 
+  test("the function's output reaches its log, tagged with the invocation id", async () => {
+    await deploy(platform.url, 'chatty', { file: 'index.js', content: 'export default (req) => { console.log("served", new URL(req.url).pathname); return new Response("ok"); };' });
+    const res = await invoke(platform.url, 'chatty/first');
+    assert.equal(res.status, 200);
+    const id = res.headers['x-nimbus-invocation-id'];
+    await waitFor(async () => JSON.stringify((await api(platform.url, 'GET', '/api/v1/functions/chatty/logs')).json).includes('served /first'), 10_000, 'the line in the log');
+    const { json } = await api(platform.url, 'GET', '/api/v1/functions/chatty/logs');
+    const line = (json!.logs as { message: string; invocationId: string | null }[]).find((l) => l.message === 'served /first');
+    assert.ok(line && id, JSON.stringify(json));
+    assert.equal(line.invocationId, id);
+  });
+
   test('a burst scales from zero to several pods, every request answered, then back to zero', async () => {
     await deploy(platform.url, 'burst', SLOW('b', 400), { concurrency: 1, maxInstances: 4, idleTimeout: '2s' });
     assert.equal(await instancesOf('burst'), 0);

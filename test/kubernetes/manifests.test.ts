@@ -41,7 +41,10 @@ test('the control plane may only manage pods in the functions namespace, and run
   if (!objects) return;
   const role = find(objects, 'Role', 'nimbus-functions');
   assert.equal(role.metadata.namespace, 'nimbus-fn');
-  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] }]);
+  assert.deepEqual(role.rules, [
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+    { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  ]);
   assert.ok(!objects.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'), 'nothing cluster-wide');
   const binding = find(objects, 'RoleBinding', 'nimbus-functions');
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'nimbus', namespace: 'nimbus-system' }]);

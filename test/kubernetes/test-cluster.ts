@@ -34,6 +34,7 @@ export async function startTestCluster(options: TestApiServerOptions & { namespa
       return undefined;
     },
   });
+  api.serveLogs(agent);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: 'test', server: url, skipTLSVerify: true }],

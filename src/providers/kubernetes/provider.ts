@@ -12,11 +12,13 @@ import { INIT_PATH, type InitRequest } from '../../core/runtime-protocol.js';
 import { DEFAULT_INSTANCE_LIMITS, instanceLimitsOf, type InstanceLimits, LIMITS, type RuntimeName } from '../../core/spec.js';
 import { SERVER_DEFAULTS } from '../../config/server-defaults.js';
 import type { FunctionRecord } from '../../store/types.js';
+import type { LogSink } from '../../telemetry/logs.js';
 import type { InstanceProvider } from '../types.js';
 import { PodClient } from './cluster.js';
 import { ANNOTATIONS, functionLabel, LABELS } from './labels.js';
 import { PackageServer, type PackageServerOptions } from './package-server.js';
 import { PodInstance } from './pod-instance.js';
+import { followPodLogs } from './pod-logs.js';
 import { PodPool } from './pod-pool.js';
 import { waitForPodIp, waitHealthy } from './pod-ready.js';
 import { type PodProfile, type PodSettings, poolLabels, runtimePod } from './pod-spec.js';
@@ -51,6 +53,8 @@ export interface KubernetesProviderOptions {
   /** CPU limit per GB of memory, in millicores. @default 1000 */
   cpuMillisPerGb?: number;
   limits?: Partial<InstanceLimits>;
+  /** Where the pods' output goes (`nimbus logs`); none: it is not read. */
+  logs?: LogSink;
   /** Reports a failure off the request path (a warm pod that could not start, a watch that failed). */
   onError?(err: unknown): void;
 }
@@ -193,6 +197,11 @@ export class KubernetesProvider implements InstanceProvider {
     try {
       ip ??= await waitForPodIp(this.watch, podName, this.startTimeoutMs, this.options.clock);
       const instance = new PodInstance(fn, podName, ip, this.pods, this.watch, this.settings.terminationGraceSeconds ?? 3);
+      if (this.options.logs) {
+        // From before the init, so a handler that fails to load is in the function's log too.
+        const stopLogs = followPodLogs(this.options.kubeConfig, this.options.namespace, podName, name, this.options.logs, this.options.onError ?? (() => undefined));
+        void instance.exited.then(stopLogs);
+      }
       try {
         await waitHealthy(instance.dispatcher, this.startTimeoutMs, this.options.clock);
         await this.init(instance, fn, secretEnv);

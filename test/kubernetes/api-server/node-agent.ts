@@ -36,6 +36,13 @@ interface Running {
   memoryTimer?: NodeJS.Timeout;
   stopping?: boolean;
   lines: string[];
+  followers: Set<LogFollower>;
+}
+
+/** Someone reading a container's log as it is written (`kubectl logs -f`). */
+interface LogFollower {
+  line(text: string): void;
+  end(): void;
 }
 
 const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
@@ -74,6 +81,19 @@ export class NodeAgent {
   /** Output lines of a pod's container (what `kubectl logs` shows). */
   logs(name: string): string[] {
     return this.running.get(name)?.lines ?? [];
+  }
+
+  /**
+   * Follows a running container's log: the lines so far, then each new one, then `end` when the
+   * container ends. Answers the function that stops following, or undefined when it does not run.
+   */
+  follow(name: string, line: (text: string) => void, end: () => void): (() => void) | undefined {
+    const run = this.running.get(name);
+    if (!run) return undefined;
+    for (const text of run.lines) line(text);
+    const follower = { line, end };
+    run.followers.add(follower);
+    return () => run.followers.delete(follower);
   }
 
   /** The OS process id of a pod's container, while it runs. */
@@ -124,7 +144,7 @@ export class NodeAgent {
     const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmp, TMPDIR: tmp, HOSTNAME: name, NIMBUS_LISTEN_HOST: ip };
     for (const variable of container.env ?? []) env[variable.name] = variable.value ?? '';
     const child = spawn(runner.command, [...runner.args, ...(container.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run: Running = { pod, child, ip, tmp, oomKilled: false, lines: [], exited: new Promise((resolve) => child.once('close', () => resolve())) };
+    const run: Running = { pod, child, ip, tmp, oomKilled: false, lines: [], followers: new Set(), exited: new Promise((resolve) => child.once('close', () => resolve())) };
     for (const stream of [child.stdout!, child.stderr!]) {
       stream.setEncoding('utf8');
       let partial = '';
@@ -132,6 +152,7 @@ export class NodeAgent {
         const lines = (partial + text).split('\n');
         partial = lines.pop()!;
         run.lines.push(...lines);
+        for (const follower of run.followers) for (const text of lines) follower.line(text);
       });
     }
     this.running.set(name, run);
@@ -161,6 +182,7 @@ export class NodeAgent {
       }),
     );
     void run.exited.then(() => {
+      for (const follower of run.followers) follower.end();
       clearInterval(run.probeTimer);
       clearInterval(run.memoryTimer);
       rmSync(tmp, { recursive: true, force: true });

@@ -26,6 +26,12 @@ export interface TestApiServerOptions {
 }
 
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
+const LOG_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/;
+
+/** The kubelet side of `pods/{name}/log`: a running container's output. */
+export interface LogSource {
+  follow(name: string, line: (text: string) => void, end: () => void): (() => void) | undefined;
+}
 
 /** RFC 7386 JSON merge patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -45,6 +51,7 @@ export class TestApiServer {
   private readonly server: Server;
   private readonly watches = new Set<{ end(): void; destroy(): void }>();
   private throttled = 0;
+  private logSource: LogSource | undefined;
   private throttleRetryAfter = 1;
 
   constructor(private readonly options: TestApiServerOptions = {}) {
@@ -55,6 +62,11 @@ export class TestApiServer {
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Where container logs come from (the node agent). */
+  serveLogs(source: LogSource): void {
+    this.logSource = source;
   }
 
   /** The next `count` requests (other than watches) get 429 with Retry-After. */
@@ -84,6 +96,8 @@ export class TestApiServer {
     const url = new URL(req.url ?? '/', 'http://api');
     this.requests.push(`${req.method} ${url.pathname}${url.search}`);
     try {
+      const log = url.pathname.match(LOG_PATH);
+      if (log && req.method === 'GET') return this.log(req, res, decodeURIComponent(log[1]!), decodeURIComponent(log[2]!), url);
       const match = url.pathname.match(POD_PATH);
       if (!match) return send(res, 404, { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
       const namespace = decodeURIComponent(match[1]!);
@@ -150,6 +164,31 @@ export class TestApiServer {
     } catch (err) {
       throw badRequest(`the body of the request could not be decoded: ${(err as Error).message}`);
     }
+  }
+
+  /** A container's log: what it wrote so far, and with `follow=true` what it writes until it ends. */
+  private log(req: IncomingMessage, res: ServerResponse, namespace: string, name: string, url: URL): void {
+    const pod = this.store.get(namespace, name);
+    const container = url.searchParams.get('container');
+    if (container && !pod.spec.containers.some((c) => c.name === container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
+    const lines: string[] = [];
+    let stop: (() => void) | undefined;
+    const follow = url.searchParams.get('follow') === 'true';
+    const started = this.logSource?.follow(
+      name,
+      (text) => (follow && res.headersSent ? res.write(`${text}\n`) : lines.push(text)),
+      () => res.end(),
+    );
+    if (!started) throw badRequest(`container "${pod.spec.containers[0]?.name}" in pod "${name}" is waiting to start: ContainerCreating`);
+    stop = started;
+    res.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
+    res.write(lines.map((text) => `${text}\n`).join(''));
+    if (!follow) {
+      stop();
+      res.end();
+      return;
+    }
+    req.socket.on('close', () => stop?.());
   }
 
   /** A watch: newline-delimited events on a chunked response, ended by the server after a while. */
