@@ -62,6 +62,15 @@ describe('nimbus on the kubernetes backend (test API server)', { timeout: 180_00
     assert.equal(line.invocationId, id);
   });
 
+  test('a pod killed for its memory limit answers FUNCTION_OUT_OF_MEMORY, and the next request gets a new pod', async () => {
+    const hog = 'const kept = []; export default (req) => { if (new URL(req.url).pathname === "/hog") for (let i = 0; i < 128; i++) kept.push(Buffer.alloc(4 << 20, 1)); return new Response("fine"); };';
+    await deploy(platform.url, 'hog', { file: 'index.js', content: hog }, { memory: 128 });
+    const res = await invoke(platform.url, 'hog/hog');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers['x-nimbus-error'], 'FUNCTION_OUT_OF_MEMORY');
+    assert.equal((await invoke(platform.url, 'hog')).text, 'fine');
+  });
+
   test('a burst scales from zero to several pods, every request answered, then back to zero', async () => {
     await deploy(platform.url, 'burst', SLOW('b', 400), { concurrency: 1, maxInstances: 4, idleTimeout: '2s' });
     assert.equal(await instancesOf('burst'), 0);
