@@ -27,7 +27,7 @@ describe('kubernetes provider in a test cluster', () => {
   const code = codeRoot({
     hello: 'module.exports = async () => new Response("hello");',
     hog: 'const kept = []; module.exports = async () => { for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(4 << 20, 1)); return new Response("never"); };',
-    'hello.py': 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello from " + event["rawPath"]}\n',
+    'py-hello.py': 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello from " + event["rawPath"]}\n',
     env: 'module.exports = async () => new Response(process.env.GREETING + " " + process.cwd().startsWith(require("os").tmpdir()));',
   });
   const providers: KubernetesProvider[] = [];
@@ -56,7 +56,8 @@ describe('kubernetes provider in a test cluster', () => {
   });
 
   test('a cold start specialises a warm pod: it gets the function labels, the code by one-time token, and secrets in its env', async () => {
-    const p = provider({ warmPoolSize: 1, warmMemoryMb: [128], secretEnv: async () => ({ GREETING: 'hi' }) });
+    // Node only: the pool then holds one pod.
+    const p = provider({ warmPoolSize: 1, warmMemoryMb: [128], images: { node: TEST_IMAGES.node }, secretEnv: async () => ({ GREETING: 'hi' }) });
     await until('the pool has a ready pod', () => p.spareCount === 1);
     const fn = record('env-fn', 'env');
     const instance = await p.start(fn);
@@ -72,7 +73,7 @@ describe('kubernetes provider in a test cluster', () => {
 
   test('python pods listen on TCP and fetch their code too', async () => {
     const p = provider();
-    const instance = await p.start(pythonRecord('py', 'hello'));
+    const instance = await p.start(pythonRecord('py', 'py-hello'));
     const res = await instance.dispatcher.request({ path: '/there', method: 'GET' });
     assert.equal(await res.body.text(), 'hello from /there');
     await instance.stop();
@@ -122,6 +123,22 @@ describe('kubernetes provider in a test cluster', () => {
     const res = await instance.dispatcher.request({ path: '/', method: 'GET' });
     assert.equal(await res.body.text(), 'hello');
     await instance.stop();
+  });
+
+  test('a generated pod name that is taken (409 AlreadyExists) is created again', async () => {
+    const suffixes = ['taken', 'taken'];
+    const collide = await startTestCluster({ nameSuffix: () => suffixes.shift() ?? Math.random().toString(36).slice(2, 7) });
+    const p = new KubernetesProvider({ kubeConfig: collide.kubeConfig, namespace: collide.namespace, clock: systemClock, images: TEST_IMAGES, codeDir: code.codeDir, packageServer: { host: '127.0.0.1' }, warmPoolSize: 0 });
+    try {
+      const first = await p.start(record('hello', 'hello'));
+      const second = await p.start(record('hello', 'hello'));
+      assert.equal(first.id, 'nimbus-node-128-taken');
+      assert.notEqual(second.id, first.id);
+      assert.equal(collide.api.requests.filter((r) => r.startsWith('POST')).length, 3, 'the second create was made twice');
+    } finally {
+      await p.shutdown();
+      await collide.close();
+    }
   });
 
   test('the package server answers a build once per token, and nothing without one', async () => {

@@ -41,20 +41,31 @@ export class PodClient {
     this.api = kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  /** Runs `call`, retrying what the API server says may be retried, with jittered back-off. */
-  private async retry<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `call`, retrying what the API server says may be retried (and what `alsoRetry` says),
+   * with jittered back-off.
+   */
+  private async retry<T>(call: () => Promise<T>, alsoRetry: (err: unknown) => boolean = () => false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await call();
       } catch (err) {
-        if (attempt + 1 >= ATTEMPTS || !retryable(err)) throw err;
+        if (attempt + 1 >= ATTEMPTS || !(retryable(err) || alsoRetry(err))) throw err;
         await new Promise<void>((resolve) => this.clock.after(delayOf(err, attempt), resolve));
       }
     }
   }
 
+  /**
+   * Creates a pod. A name made from `generateName` that happens to be taken answers 409
+   * AlreadyExists (the API server does not pick another): the create is simply made again.
+   */
   create(pod: V1Pod): Promise<V1Pod> {
-    return this.retry(() => this.api.createNamespacedPod({ namespace: this.namespace, body: pod }));
+    const generated = !pod.metadata?.name && Boolean(pod.metadata?.generateName);
+    return this.retry(
+      () => this.api.createNamespacedPod({ namespace: this.namespace, body: pod }),
+      (err) => generated && statusOf(err) === 409,
+    );
   }
 
   /** The pods matching `labelSelector`, with the list's resource version (where a watch starts). */

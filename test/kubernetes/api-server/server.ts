@@ -23,6 +23,8 @@ export interface TestApiServerOptions {
    * its types, e.g. a string where a number belongs).
    */
   schemaCheck?(object: unknown): void;
+  /** Suffixes of generated names (tests force a collision with it). @default 5 random characters */
+  nameSuffix?(): string;
 }
 
 const POD_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/;
@@ -55,7 +57,7 @@ export class TestApiServer {
   private throttleRetryAfter = 1;
 
   constructor(private readonly options: TestApiServerOptions = {}) {
-    this.store = new PodStore(options.historySize);
+    this.store = new PodStore(options.historySize, options.nameSuffix);
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 

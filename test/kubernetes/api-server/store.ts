@@ -33,8 +33,14 @@ export class PodStore {
   private readonly listeners = new Set<(change: Change) => void>();
   private revision = 1;
 
-  /** @param historySize events kept for watches that resume; older resource versions get 410. */
-  constructor(private readonly historySize = 1000) {}
+  /**
+   * @param historySize events kept for watches that resume; older resource versions get 410.
+   * @param nameSuffix makes the suffix of a `generateName` (5 random characters, as the real server)
+   */
+  constructor(
+    private readonly historySize = 1000,
+    private readonly nameSuffix: () => string = () => randomBytes(3).toString('hex').slice(0, 5),
+  ) {}
 
   get resourceVersion(): string {
     return String(this.revision);
@@ -49,7 +55,8 @@ export class PodStore {
   create(namespace: string, input: Pod): Pod {
     const pod = clone(input);
     pod.metadata ??= {};
-    if (!pod.metadata.name && pod.metadata.generateName) pod.metadata.name = `${pod.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    // As the real server: a generated name that is taken is a 409, never a second try.
+    if (!pod.metadata.name && pod.metadata.generateName) pod.metadata.name = `${pod.metadata.generateName}${this.nameSuffix()}`;
     if (pod.metadata.namespace && pod.metadata.namespace !== namespace) {
       throw invalid(pod.metadata.name ?? '', [{ field: 'metadata.namespace', reason: 'FieldValueInvalid', message: 'Invalid value: the namespace of the provided object does not match the namespace sent on the request' }]);
     }
