@@ -37,6 +37,9 @@ export async function createKubernetesProvider(options: CompiledServerOptions, d
   const provider = new KubernetesProvider({
     kubeConfig: loadKubeConfig(k8s.kubeconfig),
     namespace: k8s.namespace,
+    // One control plane per functions namespace (one replica, Recreate): the pods a crashed
+    // predecessor left are its own, deleted at start since nothing serves through them.
+    owner: 'control-plane',
     clock: options.clock,
     images: k8s.images,
     codeDir: deps.codeDir,

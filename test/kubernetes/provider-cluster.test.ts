@@ -141,6 +141,16 @@ describe('kubernetes provider in a test cluster', () => {
     }
   });
 
+  test("a control plane started again deletes the pods its crashed predecessor left", async () => {
+    const crashed = provider({ owner: 'same-owner' });
+    const left = await crashed.start(record('hello', 'hello'));
+    // No shutdown: as after kill -9. A new run of the same control plane:
+    const again = provider({ owner: 'same-owner' });
+    await again.start(record('hello', 'hello')).then((i) => i.stop());
+    await left.exited;
+    assert.equal(left.exitReason(), 'was deleted');
+  });
+
   test('the package server answers a build once per token, and nothing without one', async () => {
     const server = new PackageServer(systemClock, { host: '127.0.0.1' });
     await server.listen();
