@@ -3,7 +3,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
-import { HEALTH_PATH } from '../../core/runtime-protocol.js';
+import { HEALTH_PATH, INVOCATION_ID_HEADER, WARM_UP_PATH } from '../../core/runtime-protocol.js';
+
+/** Warm-up rounds of a waiting pod (as RuntimeProcess.prime does for local spares). */
+const PRIME_ROUNDS = 3;
 import { runningIp, startProblem } from './pod-state.js';
 import { RUNTIME_PORT } from './pod-spec.js';
 import type { PodWatch } from './pod-watch.js';
@@ -60,11 +63,26 @@ export async function waitHealthy(dispatcher: Dispatcher, timeoutMs: number, clo
   throw new Error(`its runtime did not answer within ${timeoutMs} ms (${(last as Error | undefined)?.message ?? 'no answer'})`);
 }
 
-/** Probes a pod's shim once, on a connection of its own. */
+/**
+ * Waits until a waiting pod's shim answers, then readies it for a fast first invocation as local
+ * spares are readied: a few health probes and warm-up invocations run the shim's HTTP code paths
+ * once, so the specialisation and the first request after it do not pay for that.
+ */
 export async function probePod(ip: string, timeoutMs: number, clock: Clock): Promise<void> {
   const client = new Client(`http://${ip}:${RUNTIME_PORT}`);
   try {
     await waitHealthy(client, timeoutMs, clock);
+    for (let i = 0; i < PRIME_ROUNDS; i++) {
+      const health = await client.request({ path: HEALTH_PATH, method: 'GET' });
+      await health.body.dump();
+      const warm = await client.request({
+        path: WARM_UP_PATH,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INVOCATION_ID_HEADER]: 'warm-up' },
+        body: '{"warm":true}',
+      });
+      await warm.body.dump();
+    }
   } finally {
     await client.close().catch(() => undefined);
   }
