@@ -63,7 +63,9 @@ describe('nimbus on the kubernetes backend (test API server)', { timeout: 180_00
   });
 
   test('a pod killed for its memory limit answers FUNCTION_OUT_OF_MEMORY, and the next request gets a new pod', async () => {
-    const hog = 'const kept = []; export default (req) => { if (new URL(req.url).pathname === "/hog") for (let i = 0; i < 128; i++) kept.push(Buffer.alloc(4 << 20, 1)); return new Response("fine"); };';
+    // Holds what it allocated for a while: the test node's memory watchdog samples (a cgroup kills at once).
+    const hog =
+      'const kept = []; export default async (req) => { if (new URL(req.url).pathname === "/hog") { for (let i = 0; i < 128; i++) kept.push(Buffer.alloc(4 << 20, 1)); await new Promise((r) => setTimeout(r, 2000)); } return new Response("fine"); };';
     await deploy(platform.url, 'hog', { file: 'index.js', content: hog }, { memory: 128 });
     const res = await invoke(platform.url, 'hog/hog');
     assert.equal(res.status, 502);

@@ -26,7 +26,8 @@ describe('kubernetes provider in a test cluster', () => {
   let cluster: TestCluster;
   const code = codeRoot({
     hello: 'module.exports = async () => new Response("hello");',
-    hog: 'const kept = []; module.exports = async () => { for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(4 << 20, 1)); return new Response("never"); };',
+    // Holds what it allocated for a while: the test node's memory watchdog samples (a cgroup kills at once).
+    hog: 'const kept = []; module.exports = async () => { for (let i = 0; i < 64; i++) kept.push(Buffer.alloc(4 << 20, 1)); await new Promise((r) => setTimeout(r, 2000)); return new Response("never"); };',
     'py-hello.py': 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello from " + event["rawPath"]}\n',
     env: 'module.exports = async () => new Response(process.env.GREETING + " " + process.cwd().startsWith(require("os").tmpdir()));',
   });

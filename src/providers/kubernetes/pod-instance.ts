@@ -12,6 +12,9 @@ import { ended, termination } from './pod-state.js';
 import { RUNTIME_PORT } from './pod-spec.js';
 import type { PodWatch } from './pod-watch.js';
 
+/** Grace of a killed pod (see {@link PodInstance.kill}). */
+const KILL_GRACE_SECONDS = 1;
+
 export class PodInstance implements ProvidedInstance {
   readonly id: string;
   /** Milliseconds from asking for a pod to the handler loaded. */
@@ -70,10 +73,15 @@ export class PodInstance implements ProvidedInstance {
     await this.exited;
   }
 
-  /** Ends the pod now (a deleted pod with no grace: its container is killed). */
+  /**
+   * Ends the pod at once: deleted with the shortest grace (1 s) rather than none, because a pod
+   * removed with no grace is gone from the API before the kubelet reports why its container
+   * ended, and an invocation that failed because the container was OOMKilled must still learn so
+   * (FUNCTION_OUT_OF_MEMORY). The instance serves nothing more from now on either way.
+   */
   kill(): void {
     if (this.gone) return;
-    void this.pods.delete(this.podName, 0).then(
+    void this.pods.delete(this.podName, KILL_GRACE_SECONDS).then(
       () => undefined,
       () => this.end(),
     );
