@@ -122,7 +122,11 @@ describe('nimbus on the kubernetes backend (test API server)', { timeout: 180_00
     assert.ok(pods.length >= 1);
     cluster.api.dropWatches('destroy');
     for (const pod of pods) cluster.api.store.remove(cluster.namespace, pod.metadata.name!);
-    await waitFor(async () => (await instancesOf('hello')) === 0, 15_000, 'the deleted pods to be noticed');
+    await waitFor(async () => (await instancesOf('hello')) === 0, 15_000, 'the deleted pods to be noticed').catch(async (err: Error) => {
+      const all = cluster.api.store.list(cluster.namespace, LabelSelector.parse('')).items.map((p) => `${p.metadata.name} ${JSON.stringify(p.metadata.labels)} ${p.status?.phase} ${p.metadata.deletionTimestamp ?? ''}`);
+      const info = (await api(platform.url, 'GET', '/api/v1/functions/hello')).json;
+      throw new Error(`${err.message}; removed ${pods.map((p) => p.metadata.name).join(',')}; pods now: ${all.join(' | ')}; function: ${JSON.stringify(info).slice(0, 400)}; last requests: ${cluster.api.requests.slice(-8).join(' ; ')}`);
+    });
     assert.equal((await invoke(platform.url, 'hello')).text, 'hello from a pod');
   });
 });
