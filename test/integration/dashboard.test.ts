@@ -3,7 +3,8 @@
  * wrong token shows the API's error; signed in with the admin token, the deployed function is in
  * the table; invoked from its page (sync, then async), its answer, its log lines, its invocation
  * and that invocation's record and logs appear; the charts, usage, invocations and async pages
- * render. The parts that need invocation history (stats, charts, usage, records of sync calls) are
+ * render; a cron trigger shows on the triggers page, is paused and resumed there (refused with a
+ * read token), its invocations appear with source trigger, and triggers are made and removed. The parts that need invocation history (stats, charts, usage, records of sync calls) are
  * checked when the platform's OpenAPI document lists their routes, and otherwise must say "not
  * available on this platform". No page may break the CSP, throw, or reach another origin.
  * Screenshots go to test-output/screenshots/ (git-ignored).
@@ -190,7 +191,9 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await shot('09-async-dead-letter');
     await dead.locator('input[type=checkbox]').first().check();
     await dead.getByText('Redrive selected (1)').click();
-    await dead.getByText('Queued again: 1.').waitFor();
+    // The message stays when the redrive empties the function's dead letters (its section goes).
+    await page.getByTestId('redrive-message').getByText('broken: queued again: 1.').waitFor();
+    await shot('09b-async-redriven');
   });
 
   test('a cron trigger on the triggers page: active, paused and resumed from the page, its invocations on the function page', async () => {
@@ -259,6 +262,7 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
 
     await row.getByRole('button', { name: 'Remove…' }).click();
     await row.getByText('Remove every-second?').waitFor();
+    await shot('19-trigger-remove-confirm');
     await row.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/every-second')).status, 200);
     for (const name of ['every-second', 'nightly']) {
