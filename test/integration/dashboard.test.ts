@@ -18,7 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { BROKEN_FUNCTION, historyRoutes, type HistoryRoutes, historyStub, LOGGING_FUNCTION } from './dashboard-fixtures.js';
-import { api, deploy, ROOT, startPlatform, type TestPlatform } from './harness.js';
+import { api, deploy, ROOT, startPlatform, type TestPlatform, waitFor } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -260,12 +260,26 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     assert.match(await nightly.innerText(), /nightly\s+hello\s+cron\s+0 3 \* \* \*, zone Europe\/Zurich\s+active/);
     await shot('18-trigger-created');
 
+    // A broker nobody listens on: the trigger is failing, with the source's error and since when.
+    const unreachable = await api(platform.url, 'PUT', '/api/v1/triggers/unreachable', { function: 'hello', type: 'nats', settings: { subject: 'orders.>', url: 'nats://127.0.0.1:9' } });
+    assert.equal(unreachable.status, 201, JSON.stringify(unreachable.json));
+    // Once the API says so, a reload shows it (rather than waiting for the page's 5 s refresh).
+    await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/triggers/unreachable')).json?.status === 'failing', 10_000, 'the trigger failing');
+    await page.reload();
+    const failing = page.getByTestId('triggers').locator('tr[data-trigger=unreachable]');
+    await failing.getByTestId('trigger-status').filter({ hasText: 'failing' }).waitFor();
+    const error = (await api(platform.url, 'GET', '/api/v1/triggers/unreachable')).json?.error as string;
+    assert.ok(error);
+    assert.match(await failing.innerText(), /unreachable\s+hello\s+nats\s+subject orders\.>\s+failing/);
+    assert.equal(await failing.locator('.trigger-error').innerText(), error);
+    await shot('18b-trigger-failing');
+
     await row.getByRole('button', { name: 'Remove…' }).click();
     await row.getByText('Remove every-second?').waitFor();
     await shot('19-trigger-remove-confirm');
     await row.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/every-second')).status, 200);
-    for (const name of ['every-second', 'nightly']) {
+    for (const name of ['every-second', 'nightly', 'unreachable']) {
       const target = page.getByTestId('triggers').locator(`tr[data-trigger=${name}]`);
       await target.getByRole('button', { name: 'Remove…' }).click();
       await target.getByRole('button', { name: 'Remove', exact: true }).click();

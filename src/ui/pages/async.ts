@@ -67,7 +67,10 @@ export function AsyncPage({ api }: { api: Api }): VNode {
       ([name, records]) =>
         html`<${DeadLetters} key=${name} api=${api} name=${name} records=${records} onDone=${(done: Message) => {
           setMessage(done);
-          if (!done.error) dead.reload();
+          if (done.error) return;
+          // Both at once, so the counts and the list agree.
+          dead.reload();
+          backlog.reload();
         }} />`,
     )}
   </section>`;
