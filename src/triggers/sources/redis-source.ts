@@ -12,9 +12,10 @@
  */
 import { Redis } from 'ioredis';
 import type { SourceContext, TriggerSource } from '../types.js';
-import { brokerAddress, resolveBrokerUrl } from './broker-url.js';
+import { type BrokerAddress, brokerAddress } from './broker-settings.js';
 import { type StreamEntry, redisEvent } from './redis-event.js';
-import { REDIS_PROTOCOLS, type RedisSettings, redisTriggerConsumer, redisTriggerGroup } from './redis-settings.js';
+import { backoffDelay, reasonOf } from './source-support.js';
+import { REDIS_DEFAULT_PORT, REDIS_SCHEMES, type RedisSettings, redisTriggerConsumer, redisTriggerGroup } from './redis-settings.js';
 
 /** Tunables of a redis source (the kind uses the defaults; tests shorten the waits). */
 export interface RedisSourceOptions {
@@ -75,15 +76,17 @@ export class RedisSource implements TriggerSource {
 
   async start(): Promise<void> {
     const { settings, secrets, status, trigger, logger } = this.context;
-    const resolved = resolveBrokerUrl(settings, secrets, REDIS_PROTOCOLS);
-    if ('problem' in resolved) {
+    let address: BrokerAddress;
+    try {
+      address = brokerAddress(settings, secrets, REDIS_SCHEMES, REDIS_DEFAULT_PORT);
+    } catch (error) {
       // Nothing to retry: the platform restarts the source when the trigger or secret changes.
-      status.failing(resolved.problem);
+      status.failing(reasonOf(error));
       return;
     }
-    const url = resolved.url;
+    const url = address.url;
     const db = url.pathname.slice(1) || '0';
-    this.address = brokerAddress(url, 6379);
+    this.address = address.display;
     this.source = `${this.address}/${encodeURIComponent(db)}/${encodeURIComponent(settings.stream)}`;
     const { reconnectDelayMs, reconnectMaxDelayMs } = this.options;
     const redis = new Redis(url.href, {
@@ -233,7 +236,7 @@ export class RedisSource implements TriggerSource {
   }
 
   private backoff(): number {
-    return Math.min(this.options.retryDelayMs * 2 ** Math.max(0, this.failuresInARow - 1), this.options.retryMaxDelayMs);
+    return backoffDelay(this.failuresInARow, this.options.retryDelayMs, this.options.retryMaxDelayMs);
   }
 
   /** Waits `ms` (forever when infinite) or until woken: the connection is ready, or the source stops. */
