@@ -17,7 +17,8 @@ import type { EventSink, SourceContext, TriggerEvent } from '../../src/triggers/
 import { waitFor } from '../integration/harness.js';
 import { freePort } from './free-port.js';
 import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
-import { PrivateRedis, redisClient, redisServerInstalled, redisUnavailable } from './redis-server.js';
+import { missingBinary, PrivateBroker, REDIS_SERVER } from './private-broker.js';
+import { redisClient, redisUnavailable } from './redis-server.js';
 import { sourceContract } from './source-contract.js';
 
 const unreachablePort = await freePort();
@@ -229,18 +230,20 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
   });
 
   test('a server killed and started again: failing, then active, and delivery resumes', async (t) => {
-    if (!(await redisServerInstalled())) {
-      if (process.env.CI === 'true') assert.fail('redis-server is not installed (CI installs it)');
-      t.skip('redis-server is not installed');
+    const missing = missingBinary(REDIS_SERVER);
+    if (missing !== undefined) {
+      if (process.env.CI === 'true') assert.fail(`${missing} (CI installs it)`);
+      t.skip(missing);
       return;
     }
-    const server = new PrivateRedis();
+    const server = await PrivateBroker.redis();
+    const url = `redis://127.0.0.1:${server.port}`;
     await server.start();
     t.after(() => server.kill());
     const sink = new RecordingSink();
-    const { status } = await start(parse({ url: server.url, stream: 'events' }), { options: { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink });
+    const { status } = await start(parse({ url: url, stream: 'events' }), { options: { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink });
     await status.waitFor('active');
-    const publisher = redisClient(server.url);
+    const publisher = redisClient(url);
     t.after(() => publisher.disconnect());
     await publisher.xadd('events', '*', 'data', 'before');
     await sink.waitFor(1);
