@@ -14,21 +14,12 @@ import type { SourceContext, TriggerSource } from '../types.js';
 import { AMQP_DEFAULT_PORTS, AMQP_SCHEMES, type AmqpSettings, DEFAULT_ROUTING_KEY, amqpTriggerQueue } from './amqp-settings.js';
 import { type AmqpOrigin, amqpEvent } from './amqp-event.js';
 import { type BrokerAddress, brokerAddress } from './broker-settings.js';
-import { backoffDelay, reasonOf, sleep } from './source-support.js';
+import { backoffDelay, reasonOf, SOURCE_TIMINGS, type SourceTimings, sleep } from './source-support.js';
 
 /** Tunables of an amqp source (the kind uses the defaults; tests shorten the waits). */
-export interface AmqpSourceOptions {
+export interface AmqpSourceOptions extends SourceTimings {
   /** Most unacknowledged messages the broker sends this source (AMQP prefetch); also the largest batch. @default 32 */
   prefetch?: number;
-  /** How long `stop` waits for a delivery in progress before closing anyway (its messages are redelivered). @default 10000 */
-  stopGraceMs?: number;
-  /** First delay before a refused batch is handed back; doubles on each refusal in a row. @default 200 */
-  retryDelayMs?: number;
-  /** Longest delay before a refused batch is handed back. @default 10000 */
-  retryMaxDelayMs?: number;
-  /** First and longest delay between connection attempts (amqplib's recovery adds jitter). @default 200, 30000 */
-  reconnectDelayMs?: number;
-  reconnectMaxDelayMs?: number;
 }
 
 /** One connection's channel and what it received and has not yet handed over. */
@@ -70,15 +61,7 @@ export class AmqpSource implements TriggerSource {
     private readonly context: SourceContext<AmqpSettings>,
     options: AmqpSourceOptions = {},
   ) {
-    this.options = {
-      prefetch: 32,
-      stopGraceMs: 10_000,
-      retryDelayMs: 200,
-      retryMaxDelayMs: 10_000,
-      reconnectDelayMs: 200,
-      reconnectMaxDelayMs: 30_000,
-      ...options,
-    };
+    this.options = { prefetch: 32, ...SOURCE_TIMINGS, ...options };
     this.stopped = new Promise((resolve) => (this.signalStop = resolve));
   }
 

@@ -14,26 +14,17 @@ import { Redis } from 'ioredis';
 import type { SourceContext, TriggerSource } from '../types.js';
 import { type BrokerAddress, brokerAddress } from './broker-settings.js';
 import { type StreamEntry, redisEvent } from './redis-event.js';
-import { backoffDelay, reasonOf } from './source-support.js';
+import { backoffDelay, reasonOf, SOURCE_TIMINGS, type SourceTimings } from './source-support.js';
 import { REDIS_DEFAULT_PORT, REDIS_SCHEMES, type RedisSettings, redisTriggerConsumer, redisTriggerGroup } from './redis-settings.js';
 
 /** Tunables of a redis source (the kind uses the defaults; tests shorten the waits). */
-export interface RedisSourceOptions {
+export interface RedisSourceOptions extends SourceTimings {
   /** Most entries read at once (XREADGROUP COUNT); also the largest batch handed to the sink. @default 32 */
   batchSize?: number;
   /** How long one read waits for new entries (XREADGROUP BLOCK). @default 5000 */
   blockMs?: number;
   /** How long an entry another consumer holds must be idle before this one takes it over. @default 60000 */
   claimIdleMs?: number;
-  /** How long `stop` waits for a delivery in progress before closing anyway (its entries stay pending). @default 10000 */
-  stopGraceMs?: number;
-  /** First delay before a refused batch is read again; doubles on each refusal in a row. @default 200 */
-  retryDelayMs?: number;
-  /** Longest delay before a refused batch is read again, and between attempts after an error. @default 10000 */
-  retryMaxDelayMs?: number;
-  /** First and longest delay between connection attempts (plus up to 20% jitter). @default 200, 30000 */
-  reconnectDelayMs?: number;
-  reconnectMaxDelayMs?: number;
 }
 
 type StreamReply = Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
@@ -58,17 +49,7 @@ export class RedisSource implements TriggerSource {
     private readonly context: SourceContext<RedisSettings>,
     options: RedisSourceOptions = {},
   ) {
-    this.options = {
-      batchSize: 32,
-      blockMs: 5000,
-      claimIdleMs: 60_000,
-      stopGraceMs: 10_000,
-      retryDelayMs: 200,
-      retryMaxDelayMs: 10_000,
-      reconnectDelayMs: 200,
-      reconnectMaxDelayMs: 30_000,
-      ...options,
-    };
+    this.options = { batchSize: 32, blockMs: 5000, claimIdleMs: 60_000, ...SOURCE_TIMINGS, ...options };
     this.stopped = new Promise((resolve) => (this.signalStop = resolve));
     this.group = context.settings.group ?? redisTriggerGroup(context.trigger);
     this.consumer = redisTriggerConsumer(context.trigger);

@@ -90,3 +90,26 @@ export function reasonOf(error: unknown): string {
   }
   return String(error);
 }
+
+/** Waits of a source that reconnects and hands refused batches back (tests shorten them). */
+export interface SourceTimings {
+  /** How long `stop` waits for a delivery in progress before closing anyway (the broker redelivers it). @default 10000 */
+  stopGraceMs?: number;
+  /** First delay before a refused batch is handed back or read again; doubles on each refusal in a row. @default 200 */
+  retryDelayMs?: number;
+  /** Longest delay before a refused batch is handed back or read again (and, for redis, between attempts after an error). @default 10000 */
+  retryMaxDelayMs?: number;
+  /** First delay between connection attempts (the client library adds jitter). @default 200 */
+  reconnectDelayMs?: number;
+  /** Longest delay between connection attempts. @default 30000 */
+  reconnectMaxDelayMs?: number;
+}
+
+/** The defaults of {@link SourceTimings}. */
+export const SOURCE_TIMINGS: Required<SourceTimings> = {
+  stopGraceMs: 10_000,
+  retryDelayMs: 200,
+  retryMaxDelayMs: 10_000,
+  reconnectDelayMs: 200,
+  reconnectMaxDelayMs: 30_000,
+};
