@@ -69,6 +69,11 @@ export async function packDir(dir: string): Promise<Buffer> {
 /** The admin token of each platform started here, by origin. */
 const adminTokens = new Map<string, string>();
 
+/** Makes the API calls here use the admin token of a platform started otherwise (in this process). */
+export function useAdminToken(origin: string, dataDir: string): void {
+  adminTokens.set(origin, readFileSync(`${dataDir}/admin.token`, 'utf8').trim());
+}
+
 /** Call the management API; rejects with the status and the platform's error body. */
 async function api(origin: string, method: string, path: string, body?: Buffer | object): Promise<unknown> {
   const isBytes = Buffer.isBuffer(body);

@@ -55,6 +55,8 @@ export interface BenchResults {
   sandbox?: string;
   /** The same function with the sandbox off (`nimbus up --sandbox process`): its cost made visible. */
   sandboxOff?: { sandbox: string; warm?: Row; coldStartNode?: ColdStartSummary };
+  /** Node cold starts through specialised pods on the test API server (bench/kubernetes.ts). */
+  kubernetes?: { coldStartNode: ColdStartSummary };
   /** Target (b) and (c) measured in alternation at one concurrency: the ratio that judges the target. */
   interleaved?: Interleaved;
   /** Why the Nimbus figures are missing or incomplete, when they are. */
@@ -188,6 +190,7 @@ export function formatReport(results: BenchResults): string {
   }
   lines.push(...formatBurst(results.burst, results.stageErrors?.['burst']));
   lines.push(...formatSandboxCost(results));
+  lines.push(...formatKubernetes(results.kubernetes?.coldStartNode, results.coldStarts?.node, results.stageErrors?.['cold start kubernetes']));
   lines.push(...formatAsync(results.async, results.stageErrors));
   lines.push(...formatTriggerNats(results.triggerNats, results.stageErrors?.[TRIGGER_NATS_STAGE], results.async?.accept?.accept?.result.requestsPerSecond));
   if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
@@ -214,6 +217,17 @@ function formatInterleaved(interleaved: Interleaved | undefined, failed: string 
     );
   }
   return lines;
+}
+
+/** The Kubernetes backend's node cold start beside the local backend's, from the same run. */
+export function formatKubernetes(kubernetes: ColdStartSummary | undefined, local: ColdStartSummary | undefined, failed: string | undefined): string[] {
+  if (failed) return [`cold start node on kubernetes: FAILED: ${failed}`];
+  if (!kubernetes) return [];
+  const line = (label: string, s: ColdStartSummary) => `${label}: median ${fixed(s.medianMs, 1)} ms  p90 ${fixed(s.p90Ms, 1)} ms  min ${fixed(s.minMs, 1)} ms  (${s.runs} runs)`;
+  return [
+    line('cold start node on kubernetes (test API server, a specialised warm pod; Nimbus overhead only)', kubernetes),
+    ...(local ? [line('cold start node on the local backend, same run', local)] : []),
+  ];
 }
 
 /** Sandbox on versus off: cold start and warm throughput of the same function, side by side. */

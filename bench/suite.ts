@@ -11,6 +11,7 @@ import { measureDrain } from './async-drain.js';
 import { measureStartLatency } from './async-latency.js';
 import { descendantsOf, processLabel, rssMb, stopChild } from './child.js';
 import { measureBurst } from './burst.js';
+import { measureKubernetesColdStarts } from './kubernetes.js';
 import { cpuPerRequest, type ProcessGroup } from './cpu.js';
 import { measure, type LoadGenerator, type LoadResult } from './load.js';
 import {
@@ -188,6 +189,10 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     // A longer grace than the default: Nimbus drains and stops its instances on SIGTERM.
     await stopChild(nimbus.child, 5000);
   }
+  await stage(results, 'cold start kubernetes', async () => {
+    console.error(`measuring ${options.coldRuns} cold starts (node, kubernetes backend on the test API server) ...`);
+    results.kubernetes = { coldStartNode: await measureKubernetesColdStarts(workDir, options.coldRuns) };
+  });
   if (results.sandbox === 'process') return; // nothing to compare with
   await stage(results, 'sandbox off', () => benchWithoutSandbox(generator, options, workDir, results));
 }

@@ -15,7 +15,16 @@ export interface AsyncAcceptorDeps {
 }
 
 /** A request to queue: everything but the acceptance time, which the acceptor sets. */
-export type AcceptRequest = Omit<StoredRequest, 'acceptedAt'> & { idempotencyKey?: string | undefined };
+export type AcceptRequest = Omit<StoredRequest, 'acceptedAt'> & {
+  idempotencyKey?: string | undefined;
+  /**
+   * The invocation id, chosen by the caller so that it is the same each time one event is offered
+   * (a trigger's event: the trigger and the event id). An invocation with this id already stored
+   * answers instead, and a crash between the queue write and the record write cannot make a second
+   * one: the queue keeps an id it holds, and the record is created once. Default: a new UUIDv7.
+   */
+  id?: string | undefined;
+};
 
 /** The answer to an accepted request. */
 export interface Accepted {
@@ -33,47 +42,38 @@ export interface Accepted {
  * work), never a record whose work is gone; the caller got no 202 in either case.
  *
  * Idempotency keys: a key already used for the function within 24 hours answers the first
- * invocation's id. Requests with the same key in flight at once in this process wait for the
- * first one, so they cannot both be stored.
+ * invocation's id. A caller-chosen id (a trigger's event) already stored answers that invocation.
+ * Requests with the same key or id in flight at once in this process wait for the first one, so
+ * they cannot both be stored.
  */
 export class AsyncAcceptor {
-  /** Idempotency keys (`<fn>\0<key>`) being accepted now, and the id they will answer. */
+  /** Keys (`<fn>\0<key>`) and chosen ids (`\0id\0<id>`) being accepted now, and what they will answer. */
   private readonly accepting = new Map<string, Promise<Accepted>>();
 
   constructor(private readonly deps: AsyncAcceptorDeps) {}
 
   /** Stores the request; resolves once it would survive the platform being killed. */
   async accept(request: AcceptRequest): Promise<Accepted> {
-    const key = request.idempotencyKey;
-    if (key === undefined) return this.store(request);
-    const slot = `${request.function}\0${key}`;
-    const inFlight = this.accepting.get(slot);
-    if (inFlight) return { ...(await inFlight), repeated: true };
-    const accepting = this.acceptOnce(request);
-    this.accepting.set(slot, accepting);
-    try {
-      return await accepting;
-    } finally {
-      this.accepting.delete(slot);
-    }
+    const [accepted] = await this.acceptBatch([request]);
+    return accepted!;
   }
 
   /**
-   * Stores several requests in one go: the idempotency lookups first, then every new request in
-   * ONE queue enqueue (in the order given, so the queue keeps it) and ONE records create, so a
-   * batch costs one group commit (one fsync) instead of one per request. Answers one {@link
-   * Accepted} per request, in order. A key repeated within the batch, used earlier, or being
-   * accepted now by another call answers that invocation and stores nothing. All or nothing: when
-   * the enqueue fails, none of the batch is stored and the promise rejects.
+   * Stores several requests in one go: the lookups of their keys and chosen ids first, then every
+   * new request in ONE queue enqueue (in the order given, so the queue keeps it) and ONE records
+   * create, so a batch costs one group commit (one fsync) instead of one per request. Answers one
+   * {@link Accepted} per request, in order. A key or id repeated within the batch, stored earlier,
+   * or being accepted now by another call answers that invocation and stores nothing. All or
+   * nothing: when the enqueue fails, none of the batch is stored and the promise rejects.
    */
   async acceptBatch(requests: readonly AcceptRequest[]): Promise<Accepted[]> {
     const answers = new Array<Promise<Accepted> | undefined>(requests.length);
-    /** The keys this call claimed, by request index: their waiters hear from this call. */
+    /** The keys and ids this call claimed, by request index: their waiters hear from this call. */
     const claims = new Map<number, { slot: string; settle: Deferred<Accepted> }>();
     const claimedSlots = new Map<string, Promise<Accepted>>();
     requests.forEach((request, index) => {
-      if (request.idempotencyKey === undefined) return;
-      const slot = `${request.function}\0${request.idempotencyKey}`;
+      const slot = slotOf(request);
+      if (slot === undefined) return;
       const first = claimedSlots.get(slot) ?? this.accepting.get(slot);
       if (first) {
         answers[index] = first.then((accepted) => ({ ...accepted, repeated: true }));
@@ -112,43 +112,43 @@ export class AsyncAcceptor {
     return Promise.all(answers as Array<Promise<Accepted>>);
   }
 
-  /** The answer of an invocation accepted earlier with `request`'s key within the window, if any. */
+  /** The invocation stored earlier with `request`'s chosen id, or with its key within the window, if any. */
   private async earlierAnswer(request: AcceptRequest, since: number): Promise<Accepted | undefined> {
     const { invocations } = this.deps;
+    if (request.id !== undefined) {
+      const record = await invocations.get(request.id);
+      return record ? { id: request.id, status: record.status, repeated: true } : undefined;
+    }
     const earlier = await invocations.findByIdempotencyKey(request.function, request.idempotencyKey!, since);
     if (earlier === undefined) return undefined;
     const record = await invocations.get(earlier);
     return record ? { id: earlier, status: record.status, repeated: true } : undefined;
   }
 
-  private async acceptOnce(request: AcceptRequest): Promise<Accepted> {
-    return (await this.earlierAnswer(request, this.deps.clock.now() - IDEMPOTENCY_WINDOW_MS)) ?? this.store(request);
-  }
-
-  /** {@link store} for several requests: one enqueue and one create, in the order given. */
+  /**
+   * Writes new requests: one enqueue, then one create, in the order given. A chosen id the queue
+   * holds already (a crash after its write, before the record's) is kept as it is, and its record
+   * created once.
+   */
   private async storeMany(requests: readonly AcceptRequest[]): Promise<Accepted[]> {
     if (requests.length === 0) return [];
     const { queue, invocations, clock } = this.deps;
     const acceptedAt = clock.now();
-    const items = requests.map(({ idempotencyKey, ...stored }) => ({ id: timeOrderedUuid(), stored: { ...stored, acceptedAt }, idempotencyKey }));
+    // Time-ordered (UUIDv7) when the caller chose none: new records land at the end of the
+    // store's indexes instead of at random places, which keeps the accept path's writes cheap.
+    const items = requests.map(({ idempotencyKey, id, ...stored }) => ({ id: id ?? timeOrderedUuid(), stored: { ...stored, acceptedAt }, idempotencyKey }));
     await queue.enqueue(items.map(({ id, stored }) => ({ id, partition: stored.function, payload: encodeStoredRequest(stored) })));
     await invocations.create(items.map(({ id, stored, idempotencyKey }) => queuedRecord(id, stored, idempotencyKey)));
     for (const fn of new Set(requests.map((r) => r.function))) this.deps.onAccepted(fn);
     return items.map(({ id }) => ({ id, status: 'queued' as const, repeated: false }));
   }
+}
 
-  private async store(request: AcceptRequest): Promise<Accepted> {
-    const { queue, invocations, clock } = this.deps;
-    // Time-ordered (UUIDv7): new records land at the end of the store's indexes instead of at
-    // random places, which keeps the accept path's writes cheap, and ids sort by acceptance.
-    const id = timeOrderedUuid();
-    const acceptedAt = clock.now();
-    const { idempotencyKey, ...stored } = request;
-    await queue.enqueue([{ id, partition: request.function, payload: encodeStoredRequest({ ...stored, acceptedAt }) }]);
-    await invocations.create([queuedRecord(id, { ...stored, acceptedAt }, idempotencyKey)]);
-    this.deps.onAccepted(request.function);
-    return { id, status: 'queued', repeated: false };
-  }
+/** Where a request waits for another one in flight: its chosen id, else its function and key; undefined: it never waits. */
+function slotOf(request: AcceptRequest): string | undefined {
+  if (request.id !== undefined) return `\0id\0${request.id}`;
+  if (request.idempotencyKey !== undefined) return `${request.function}\0${request.idempotencyKey}`;
+  return undefined;
 }
 
 /** A promise with its settlers, for callers waiting on a key a batch is accepting. */

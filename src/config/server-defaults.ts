@@ -59,6 +59,16 @@ export const SERVER_DEFAULTS = Object.freeze({
   serviceName: 'nimbus',
   /** Function output kept on disk per function: 4 segments of 8 MiB. */
   logRetentionBytes: 32 * 1024 * 1024,
+  /** Where function instances run: local processes, or pods of a Kubernetes cluster. */
+  backend: 'local' as 'local' | 'kubernetes',
+  kubernetes: Object.freeze({
+    /** Namespace of the function pods. */
+    namespace: 'nimbus-fn',
+    /** Images of the generic runtimes (built from deploy/kubernetes/Dockerfile.runtime-*). */
+    images: Object.freeze({ node: 'ghcr.io/nimbus-faas/runtime-node:0.1.0', python: 'ghcr.io/nimbus-faas/runtime-python:0.1.0' }),
+    /** Port of the package server pods fetch their code from. */
+    packagePort: 8081,
+  }),
 });
 
 /** An inclusive range of whole numbers; `max` Infinity: no upper bound. */
@@ -97,3 +107,6 @@ export const SERVER_OPTION_RANGES = Object.freeze({
 
 /** The choices of the `sandbox` option. */
 export { SANDBOX_MODES } from '../sandbox/modes.js';
+
+/** Where function instances can run. */
+export const BACKENDS = ['local', 'kubernetes'] as const;

@@ -5,7 +5,7 @@ import { callbackHostProblem } from '../async/callback-hosts.js';
 import type { Clock } from '../core/clock.js';
 import type { RuntimeAdapter } from '../runtime-adapters/types.js';
 import { SANDBOX_MODES } from '../sandbox/modes.js';
-import { type Range, SERVER_OPTION_RANGES as RANGES } from './server-defaults.js';
+import { BACKENDS, type Range, SERVER_OPTION_RANGES as RANGES } from './server-defaults.js';
 
 /** A server option with a value it cannot have: names the key, the value and what is allowed. */
 export class ServerOptionsError extends Error {
@@ -118,6 +118,22 @@ const schema = z
     otlpEndpoint: httpUrl,
     serviceName: z.string({ error: 'a non-empty string' }).min(1, 'a non-empty string').optional(),
     logRetentionBytes: whole(RANGES.logRetentionBytes),
+    backend: oneOf(BACKENDS),
+    kubernetes: z
+      .object(
+        {
+          namespace: text,
+          kubeconfig: text,
+          images: z.object({ node: text, python: text }, { error: 'an object of images by runtime (node, python)' }).strict().optional(),
+          packageHost: text,
+          packagePort: whole(RANGES.port),
+          packageUrl: z.url({ error: 'an http(s) URL pods reach the control plane at' }).optional(),
+          runtimeClassName: text,
+        },
+        { error: 'an object of Kubernetes settings' },
+      )
+      .strict()
+      .optional(),
     clock: withMethods<Clock>('a Clock', ['now', 'monotonic', 'every', 'after']),
     logger: withMethods<Logger>('a pino Logger', ['info', 'warn', 'error', 'child']),
   })

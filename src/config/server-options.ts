@@ -124,10 +124,32 @@ export interface ServerOptions {
    * each); the oldest segment goes first. At least 4096. @default 32 MiB
    */
   logRetentionBytes?: number;
+  /** Where function instances run. @default 'local' */
+  backend?: 'local' | 'kubernetes';
+  /** Settings of the Kubernetes backend (see docs/kubernetes.md). */
+  kubernetes?: Partial<KubernetesSettings>;
   /** @default the system clock */
   clock?: Clock;
   /** @default JSON lines on stdout at NIMBUS_LOG_LEVEL, else info */
   logger?: Logger;
+}
+
+/** How the Kubernetes backend reaches its cluster and what its pods run. */
+export interface KubernetesSettings {
+  /** Namespace of the function pods. @default nimbus-fn */
+  namespace: string;
+  /** Kubeconfig file; absent: the in-cluster config (the pod's service account). */
+  kubeconfig?: string;
+  /** Images of the generic runtimes. @default ghcr.io/nimbus-faas/runtime-{node,python}:<version> */
+  images: { node?: string; python?: string };
+  /** Interface of the package server pods fetch their code from. @default 0.0.0.0 */
+  packageHost?: string;
+  /** Its port. @default 8081 */
+  packagePort: number;
+  /** The URL pods reach it at (the control plane's Service). @default http://<packageHost>:<packagePort> */
+  packageUrl?: string;
+  /** RuntimeClass of function pods (gVisor, Kata). @default none */
+  runtimeClassName?: string;
 }
 
 /**
@@ -177,6 +199,8 @@ export interface CompiledServerOptions {
   readonly logRetentionBytes: number;
   /** Only the replacements given; the built-in adapters fill the rest where they are loaded. */
   readonly runtimes: Readonly<Partial<Record<RuntimeName, RuntimeAdapter>>>;
+  readonly backend: 'local' | 'kubernetes';
+  readonly kubernetes: Readonly<KubernetesSettings>;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -226,6 +250,13 @@ export function compileServerOptions(raw: ServerOptions = {}): CompiledServerOpt
     serviceName: given.serviceName ?? d.serviceName,
     logRetentionBytes: given.logRetentionBytes ?? d.logRetentionBytes,
     runtimes: Object.freeze(withoutUndefined(given.runtimes ?? {})),
+    backend: given.backend ?? d.backend,
+    kubernetes: Object.freeze({
+      ...withoutUndefined(given.kubernetes ?? {}),
+      namespace: given.kubernetes?.namespace ?? d.kubernetes.namespace,
+      images: { ...d.kubernetes.images, ...withoutUndefined(given.kubernetes?.images ?? {}) },
+      packagePort: given.kubernetes?.packagePort ?? d.kubernetes.packagePort,
+    }),
     clock: given.clock ?? systemClock,
     logger: given.logger ?? pino({ level: process.env.NIMBUS_LOG_LEVEL ?? d.logLevel, base: undefined }),
   });

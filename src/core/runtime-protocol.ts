@@ -29,7 +29,7 @@ export {
   SHIM_ERROR_HEADER,
   WARM_UP_PATH,
 } from '../runtimes/node/constants.cjs';
-export type { InitRequest } from '../runtimes/node/constants.cjs';
+export type { InitRequest, PackageBundle, PackageSource } from '../runtimes/node/constants.cjs';
 
 /** Answer to a successful init. */
 export interface InitResponse {

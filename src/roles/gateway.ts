@@ -8,6 +8,9 @@ import { FunctionCache } from '../gateway/function-cache.js';
 import { InvocationEvents } from '../gateway/invocation-events.js';
 import { Invoker } from '../gateway/invoker.js';
 import { LocalProvider } from '../providers/local/provider.js';
+import type { InstanceProvider } from '../providers/types.js';
+import type { FunctionRecord } from '../store/types.js';
+import { createKubernetesProvider } from './kubernetes-backend.js';
 import { checkRuntimeStarts } from '../providers/local/runtime-check.js';
 import { runtimeAdapters } from '../runtime-adapters/index.js';
 import { createSandbox, type HostProbe } from '../sandbox/probe.js';
@@ -27,7 +30,8 @@ export interface GatewayRole {
   invocations: InvocationEvents;
   /** Admission and scaling; the control plane's changes reach it through the feed. */
   instances: InstanceManager;
-  provider: LocalProvider;
+  /** Local processes, or Kubernetes pods (`backend`). */
+  provider: InstanceProvider;
   /** The deployed functions as the invoker sees them. */
   functions: FunctionCache;
   sandbox: Sandbox;
@@ -57,24 +61,30 @@ export async function startGatewayRole(
   started.defer(() => sandbox.close());
   if (options.sandbox !== 'process' && sandbox.name !== 'bubblewrap' && probe.bwrapProblem) logger.warn({ reason: probe.bwrapProblem }, 'instances run without the bubblewrap sandbox');
   const secretEnv = new SecretEnv({ secrets: store.secrets, cipher });
-  const provider = new LocalProvider({
-    sandbox,
-    runtimes,
-    logs,
-    clock,
-    codeDir: (record) => builder.buildDir(record.build.buildId),
-    secretEnv: (record) =>
-      secretEnv.envFor(record).catch((err: unknown) => {
-        // The invocation gets the error; the operator needs to hear about a key problem too.
-        if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
-        throw err;
-      }),
-    warmPoolSize: options.warmPoolSize,
-    startTimeoutMs: options.startTimeoutMs,
-    stopGraceMs: options.stopGraceMs,
-    limits: options.instanceLimits,
-    onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
-  });
+  const codeDir = (record: FunctionRecord) => builder.buildDir(record.build.buildId);
+  const envOf = (record: FunctionRecord) =>
+    secretEnv.envFor(record).catch((err: unknown) => {
+      // The invocation gets the error; the operator needs to hear about a key problem too.
+      if (isNimbusError(err)) logger.error({ code: err.code, function: record.spec.name }, err.message);
+      throw err;
+    });
+  // Functions run as local processes in the sandbox, or as pods of a Kubernetes cluster.
+  const provider: InstanceProvider =
+    options.backend === 'kubernetes'
+      ? await createKubernetesProvider(options, { codeDir, secretEnv: envOf, logs })
+      : new LocalProvider({
+          sandbox,
+          runtimes,
+          logs,
+          clock,
+          codeDir,
+          secretEnv: envOf,
+          warmPoolSize: options.warmPoolSize,
+          startTimeoutMs: options.startTimeoutMs,
+          stopGraceMs: options.stopGraceMs,
+          limits: options.instanceLimits,
+          onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
+        });
   started.defer(() => provider.shutdown());
   const instances = new InstanceManager({ provider, clock, scaleIntervalMs: options.scaleIntervalMs, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
   started.defer(() => instances.shutdown());

@@ -36,11 +36,17 @@ export function cloudEventRequest(trigger: string, event: TriggerEvent, now: num
 }
 
 /**
- * The idempotency key of an event: one per trigger and event id, so a redelivered message (same
- * id) is stored once within the acceptor's 24-hour window. Hashed: ids may be long or binary-ish.
+ * The invocation id of an event: the same for every delivery of one event to one trigger (a
+ * broker's redelivery after a crash), so the acceptor stores it once, even when the platform was
+ * killed between its queue write and its record write. UUID-shaped (version 8: custom, RFC 9562)
+ * from a SHA-256 of the trigger and the event id, so it fits wherever invocation ids go.
  */
-export function eventIdempotencyKey(trigger: string, eventId: string): string {
-  return `trigger:${trigger}:${createHash('sha256').update(eventId).digest('base64url')}`;
+export function eventInvocationId(trigger: string, eventId: string): string {
+  const hash = createHash('sha256').update(trigger).update('\0').update(eventId).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x80;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**

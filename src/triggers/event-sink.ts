@@ -2,7 +2,7 @@ import type { Accepted, AsyncAcceptor } from '../async/acceptor.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { Queue } from '../queue/types.js';
-import { cloudEventRequest, eventIdempotencyKey } from './cloudevent-request.js';
+import { cloudEventRequest, eventInvocationId } from './cloudevent-request.js';
 import type { EventSink, TriggerEvent } from './types.js';
 
 /** What a trigger's sink needs from the platform. */
@@ -42,9 +42,10 @@ export function zeroCounts(): TriggerEventCounts {
  * binary-mode `POST /`, with invocation source `trigger`. Retries and dead letters then follow the
  * function's async policy.
  *
- * Duplicates: the idempotency key is the trigger and the event id, so an event delivered again
- * within the acceptor's 24-hour window (a broker's redelivery after a crash) answers the first
- * invocation and stores nothing.
+ * Duplicates: the invocation id is made from the trigger and the event id, so an event delivered
+ * again (a broker's redelivery after a crash) answers the first invocation and stores nothing, for
+ * as long as its record is kept (nimbus up --retain), also when the platform was killed between
+ * the queue write and the record write.
  *
  * A batch (a source's pull of up to 64 messages) is accepted in one go, in one group commit (one
  * fsync), with the queue keeping the events' order; it is taken or refused as a whole.
@@ -84,7 +85,7 @@ export class TriggerSink implements EventSink {
     const now = clock.now();
     // One batch: one enqueue in the order the source gave them, so the queue keeps that order.
     return acceptor.acceptBatch(
-      events.map((event) => ({ function: fn, ...cloudEventRequest(name, event, now), source: 'trigger' as const, trigger: name, idempotencyKey: eventIdempotencyKey(name, event.id) })),
+      events.map((event) => ({ function: fn, ...cloudEventRequest(name, event, now), source: 'trigger' as const, trigger: name, id: eventInvocationId(name, event.id) })),
     );
   }
 

@@ -54,6 +54,11 @@ export class Api {
     return this.call<T>('POST', path, body);
   }
 
+  /** A DELETE; the API answers 204 with no body. */
+  async delete(path: string): Promise<void> {
+    await this.call<undefined>('DELETE', path);
+  }
+
   /** A raw GET with the token (for `/metrics` and log streams). */
   async fetch(path: string, signal?: AbortSignal): Promise<Response> {
     const res = await fetch(path, { headers: this.authHeaders(), ...(signal ? { signal } : {}) });
@@ -69,6 +74,7 @@ export class Api {
       ...(signal ? { signal } : {}),
     });
     if (!res.ok) throw this.seen(await errorOf(res));
+    if (res.status === 204) return undefined as T;
     return (await res.json()) as T;
   }
 

@@ -6,6 +6,7 @@ import { FunctionPage } from './pages/function.js';
 import { FunctionsPage } from './pages/functions.js';
 import { InvocationPage } from './pages/invocation.js';
 import { InvocationsPage } from './pages/invocations.js';
+import { TriggersPage } from './pages/triggers.js';
 import { UsagePage } from './pages/usage.js';
 import type { Route } from './router.js';
 
@@ -18,8 +19,7 @@ export interface PageProps {
 /**
  * A page of the dashboard: the first path part it answers (`#/<section>/…`), its title in the
  * navigation bar, and how it renders. This list is the one place pages are declared: a new page
- * (the triggers and their state, once the triggers issue lands: `section: 'triggers'` reading
- * `GET /api/v1/triggers`) is one more entry and one file under pages/.
+ * is one more entry and one file under pages/.
  */
 export interface PageEntry {
   section: string;
@@ -46,6 +46,7 @@ export const PAGES: readonly PageEntry[] = [
   },
   { section: 'usage', title: 'Usage', render: ({ api, route }) => html`<${UsagePage} api=${api} route=${route} />` },
   { section: 'async', title: 'Async', render: ({ api }) => html`<${AsyncPage} api=${api} />` },
+  { section: 'triggers', title: 'Triggers', render: ({ api }) => html`<${TriggersPage} api=${api} />` },
 ];
 
 /** The page for a route; the functions list for the empty route and unknown sections. */

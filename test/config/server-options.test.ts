@@ -53,6 +53,12 @@ describe('compileServerOptions', () => {
         serviceName: 'nimbus',
         logRetentionBytes: 32 * 1024 * 1024,
         runtimes: {},
+        backend: 'local',
+        kubernetes: {
+          namespace: 'nimbus-fn',
+          images: { node: 'ghcr.io/nimbus-faas/runtime-node:0.1.0', python: 'ghcr.io/nimbus-faas/runtime-python:0.1.0' },
+          packagePort: 8081,
+        },
         clock: undefined,
         logger: undefined,
       },
@@ -157,6 +163,9 @@ describe('compileServerOptions', () => {
       [{ callbackHosts: ['ok.example', 'https://hooks.example.com/'] }, 'callbackHosts.1', /^callbackHosts\.1 is "https:\/\/hooks\.example\.com\/"; it must be a host name, \*\.domain or IP address .*without scheme, path or user/],
       [{ callbackHosts: ['::1'] }, 'callbackHosts.0', /^callbackHosts\.0 is "::1"; it must be an IPv6 address in brackets, e\.g\. \[::1\]/],
       [{ callbackHosts: [42] }, 'callbackHosts.0', /^callbackHosts\.0 is 42; it must be a host pattern \(a string\)$/],
+      [{ backend: 'nomad' }, 'backend', /^backend is "nomad"; it must be one of local, kubernetes$/],
+      [{ kubernetes: { packageUrl: 'not a url' } }, 'kubernetes.packageUrl', /^kubernetes\.packageUrl is "not a url"; it must be an http\(s\) URL pods reach the control plane at$/],
+      [{ kubernetes: { images: { exec: 'x' } } }, 'kubernetes.images.exec', /^kubernetes\.images\.exec is not a server option; the options of kubernetes\.images are node, python$/],
       [{ hots: '0.0.0.0' }, 'hots', /^hots is not a server option; the options are host, port, dataDir, .*, logger$/],
       [{ instanceLimits: { maxProc: 8 } }, 'instanceLimits.maxProc', /^instanceLimits\.maxProc is not a server option; the options of instanceLimits are maxProcesses, maxOpenFiles, tmpMb$/],
     ];

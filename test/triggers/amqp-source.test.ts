@@ -8,17 +8,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import type { Message } from 'amqplib';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import { amqpSource } from '../../src/triggers/sources/amqp.js';
 import { amqpEventId } from '../../src/triggers/sources/amqp-event.js';
 import { type AmqpSettings, amqpTriggerQueue } from '../../src/triggers/sources/amqp-settings.js';
 import { AmqpSource, type AmqpSourceOptions } from '../../src/triggers/sources/amqp-source.js';
-import type { EventSink, SourceContext, TriggerEvent } from '../../src/triggers/types.js';
+import type { EventSink, TriggerEvent } from '../../src/triggers/types.js';
 import { RABBITMQ_URL, RabbitClient, closeConnectionNamed, rabbitUnavailable, rabbitmqctlWorks } from './amqp-broker.js';
 import { waitFor } from '../integration/harness.js';
 import { freePort } from './free-port.js';
-import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
+import { type ContextParts, MemoryState, RecordingSink, sourceContext } from './recording-sink.js';
 import { sourceContract } from './source-contract.js';
 
 const rabbit = new RabbitClient();
@@ -93,7 +91,6 @@ describe('amqp event ids', () => {
 });
 
 describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process.env.CI !== 'true' ? unavailable : false }, () => {
-  const quiet = pino({ level: 'silent' });
   const running: AmqpSource[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   after(async () => {
@@ -101,23 +98,16 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   });
 
-  interface Start {
+  interface Start extends ContextParts {
     options?: AmqpSourceOptions;
-    sink?: EventSink;
-    trigger?: string;
-    state?: MemoryState;
-    secrets?: Record<string, string>;
   }
   const start = async (settings: AmqpSettings, how: Start = {}) => {
-    const { options = {}, sink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState(), secrets = {} } = how;
-    const status = new RecordingStatus();
-    const context: SourceContext<AmqpSettings> = {
-      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets,
-    };
+    const { options = {}, ...parts } = how;
+    const { context, status } = sourceContext(settings, parts);
     const source = new AmqpSource(context, options);
     running.push(source);
     await source.start();
-    return { source, status, trigger };
+    return { source, status, trigger: context.trigger };
   };
 
   const topicExchange = async () => {

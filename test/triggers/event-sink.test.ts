@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { isNimbusError } from '../../src/core/errors.js';
 import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { eventIdempotencyKey, headerValue } from '../../src/triggers/cloudevent-request.js';
+import { eventInvocationId, headerValue } from '../../src/triggers/cloudevent-request.js';
 import { TriggerSink } from '../../src/triggers/event-sink.js';
 import type { TriggerEvent } from '../../src/triggers/types.js';
 
@@ -112,11 +112,33 @@ describe('TriggerSink (CloudEvents through the async acceptor)', () => {
     const acceptor = new AsyncAcceptor({ queue, invocations: store.invocations, clock, onAccepted: () => undefined });
     const sink = new TriggerSink({ acceptor, queue, functionExists: () => true, clock, backlog: 1000, pollMs: 100 }, { name: 'orders', function: 'fulfil' });
     const event: TriggerEvent = { id: 'race-1', type: 't', source: 's', data: Buffer.from('x') };
-    const single = acceptor.accept({ function: 'fulfil', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'trigger', idempotencyKey: eventIdempotencyKey('orders', 'race-1') });
+    const single = acceptor.accept({ function: 'fulfil', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'trigger', id: eventInvocationId('orders', 'race-1') });
     await Promise.all([single, sink.deliver([event, { ...event, id: 'race-2' }])]);
     assert.equal((await single).repeated, false);
     assert.deepEqual(sink.counts, { delivered: 1, duplicate: 1, refused: 0 });
     assert.equal((await queued()).length, 2);
+    await queue.remove('fulfil');
+  });
+
+  test('an event redelivered after its invocation ran, or after a kill cut its acceptance short, is stored once', async () => {
+    const sink = sinkFor();
+    const ran: TriggerEvent = { id: 'ran-1', type: 't', source: 's', data: Buffer.from('x') };
+    await sink.deliver([ran]);
+    const [lease] = await queue.lease({ visibilityMs: 60_000 });
+    assert.ok(lease);
+    await queue.ack(lease); // it ran: the queue forgets it, its record stays
+    await sink.deliver([ran]);
+    assert.deepEqual(await queued(), [], 'not queued again once it ran');
+
+    // A kill between the acceptor's queue write and its record write: queued, no record.
+    const cut: TriggerEvent = { id: 'cut-1', type: 't', source: 's', data: Buffer.from('y') };
+    const id = eventInvocationId('orders', cut.id);
+    await queue.enqueue([{ id, partition: 'fulfil', payload: Buffer.from('queued before the kill') }]);
+    assert.equal(await store.invocations.get(id), undefined);
+    await sink.deliver([cut]);
+    const again = await queue.lease({ visibilityMs: 60_000, max: 10 });
+    assert.deepEqual(again.map((l) => [l.item.id, l.item.payload.toString()]), [[id, 'queued before the kill']], 'one item, the first');
+    assert.equal((await store.invocations.get(id))?.status, 'queued', 'and its record');
     await queue.remove('fulfil');
   });
 

@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
-import { pino } from 'pino';
-import { ManualClock, systemClock } from '../../src/core/clock.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { mqttSource, type MqttSettings } from '../../src/triggers/sources/mqtt.js';
 import { PAUSE_AFTER_MS } from '../../src/triggers/sources/mqtt-source.js';
 import { mqttProblem } from '../../src/triggers/sources/mqtt-check.js';
-import type { EventSink, SourceContext, TriggerEvent, TriggerSource } from '../../src/triggers/types.js';
-import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
+import type { EventSink, SourceContext, TriggerSource } from '../../src/triggers/types.js';
+import { RecordingSink, RefusingSink, sourceContext } from './recording-sink.js';
 import { listening, missingBinary, MOSQUITTO, PrivateBroker } from './private-broker.js';
 import { sourceContract } from './source-contract.js';
 
@@ -72,12 +71,8 @@ for (const qos of [1, 0] as const) {
   });
 }
 
-const quiet = pino({ level: 'silent' });
-
-function contextOf(settings: MqttSettings, sink: EventSink, trigger = `t-${randomUUID().slice(0, 8)}`, secrets: Record<string, string> = {}) {
-  const status = new RecordingStatus();
-  const context: SourceContext<MqttSettings> = { trigger, function: 'target', settings, sink, status, state: new MemoryState(), clock: systemClock, logger: quiet, secrets };
-  return { context, status };
+function contextOf(settings: MqttSettings, sink: EventSink, trigger?: string, secrets?: Record<string, string>) {
+  return sourceContext(settings, { sink, ...(trigger === undefined ? {} : { trigger }), ...(secrets === undefined ? {} : { secrets }) });
 }
 
 /** A recording sink that tells when a source next asks for room. */
@@ -90,23 +85,6 @@ class WatchedSink extends RecordingSink {
   }
   nextWait(): Promise<void> {
     return new Promise((resolve) => (this.waiter = resolve));
-  }
-}
-
-/** A sink that records every event it is handed, and refuses them all. */
-class RefusingSink implements EventSink {
-  readonly offered: TriggerEvent[] = [];
-  private waiter: (() => void) | undefined;
-  deliver(events: TriggerEvent[]): Promise<void> {
-    this.offered.push(...events);
-    this.waiter?.();
-    return Promise.reject(new Error('the test sink refuses'));
-  }
-  whenRoom(): Promise<void> {
-    return Promise.resolve();
-  }
-  offeredOnce(): Promise<void> {
-    return this.offered.length > 0 ? Promise.resolve() : new Promise((resolve) => (this.waiter = resolve));
   }
 }
 

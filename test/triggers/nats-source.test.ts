@@ -12,12 +12,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import { natsSource, type NatsSettings } from '../../src/triggers/sources/nats.js';
 import { natsProblem } from '../../src/triggers/sources/nats-check.js';
-import type { EventSink, SourceContext, TriggerEvent, TriggerSource } from '../../src/triggers/types.js';
-import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
+import type { EventSink, SourceContext, TriggerSource } from '../../src/triggers/types.js';
+import { RecordingSink, RefusingSink, sourceContext } from './recording-sink.js';
 import { listening, missingBinary, NATS_SERVER, PrivateBroker } from './private-broker.js';
 import { sourceContract } from './source-contract.js';
 
@@ -79,39 +77,8 @@ sourceContract<NatsSettings>({
   },
 });
 
-const quiet = pino({ level: 'silent' });
-
-function contextOf(settings: NatsSettings, sink: EventSink, trigger = `t-${randomUUID().slice(0, 8)}`, secrets: Record<string, string> = {}) {
-  const status = new RecordingStatus();
-  const context: SourceContext<NatsSettings> = {
-    trigger,
-    function: 'target',
-    settings,
-    sink,
-    status,
-    state: new MemoryState(),
-    clock: systemClock,
-    logger: quiet,
-    secrets,
-  };
-  return { context, status };
-}
-
-/** A sink that records every event it is handed, then refuses it. */
-class RefusingSink implements EventSink {
-  readonly offered: TriggerEvent[] = [];
-  private waiter: (() => void) | undefined;
-  deliver(events: TriggerEvent[]): Promise<void> {
-    this.offered.push(...events);
-    this.waiter?.();
-    return Promise.reject(new Error('the test sink refuses'));
-  }
-  whenRoom(): Promise<void> {
-    return Promise.resolve();
-  }
-  offeredOnce(): Promise<void> {
-    return this.offered.length > 0 ? Promise.resolve() : new Promise((resolve) => (this.waiter = resolve));
-  }
+function contextOf(settings: NatsSettings, sink: EventSink, trigger?: string, secrets?: Record<string, string>) {
+  return sourceContext(settings, { sink, ...(trigger === undefined ? {} : { trigger }), ...(secrets === undefined ? {} : { secrets }) });
 }
 
 describe('nats source, beyond the contract', async () => {

@@ -1,30 +1,23 @@
 /**
- * A broker of a test's own (nats-server with JetStream, or mosquitto) on a free loopback port, so
- * a test can kill it and start it again without touching the machine's shared servers. Started by
- * PID, killed by PID; its data stays in the test's folder across restarts.
+ * A broker of a test's own (nats-server with JetStream, mosquitto, or redis-server) on a free
+ * loopback port, so a test can kill it and start it again without touching the machine's shared
+ * servers. Started by PID, killed by PID; nats and mosquitto keep their data in the test's folder
+ * across restarts, redis-server keeps nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
 export const MOSQUITTO = '/usr/sbin/mosquitto';
+export const REDIS_SERVER = '/usr/bin/redis-server';
 
 /** Why a private broker cannot run here (its binary is missing), or undefined. */
 export function missingBinary(path: string): string | undefined {
   return existsSync(path) ? undefined : `${path} is not installed`;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked; the broker takes it right after). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 /** Resolves true when something accepts TCP connections on 127.0.0.1:port. */
@@ -60,6 +53,12 @@ export class PrivateBroker {
     const config = join(dir, 'mosquitto.conf');
     await writeFile(config, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', ''].join('\n'));
     return new PrivateBroker(port, MOSQUITTO, ['-c', config]);
+  }
+
+  /** redis-server without persistence (it comes back empty). */
+  static async redis(): Promise<PrivateBroker> {
+    const port = await freePort();
+    return new PrivateBroker(port, REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
   }
 
   /** Starts the process and resolves once it accepts connections (within 10 s). */

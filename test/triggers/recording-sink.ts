@@ -1,10 +1,13 @@
 /**
  * Test doubles of the platform side of a trigger source (our own interfaces, not a broker): a sink
- * that records what it is given and can refuse or hold back, a status that records reports, and a
- * state kept in memory.
+ * that records what it is given and can refuse or hold back, one that refuses everything, a status
+ * that records reports, a state kept in memory, and a source context made of them.
  */
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { systemClock } from '../../src/core/clock.js';
 import { NimbusError } from '../../src/core/errors.js';
-import type { EventSink, SourceState, SourceStatus, TriggerEvent } from '../../src/triggers/types.js';
+import type { EventSink, SourceContext, SourceState, SourceStatus, TriggerEvent } from '../../src/triggers/types.js';
 
 /** Records delivered events; `refuse(n)` makes the next n deliveries fail; `full()` holds `whenRoom`. */
 export class RecordingSink implements EventSink {
@@ -103,4 +106,38 @@ export class MemoryState implements SourceState {
   async set(key: string, value: unknown): Promise<void> {
     this.values.set(key, JSON.stringify(value));
   }
+}
+
+/** Records every event it is handed, and refuses them all. */
+export class RefusingSink implements EventSink {
+  readonly offered: TriggerEvent[] = [];
+  private waiter: (() => void) | undefined;
+  deliver(events: TriggerEvent[]): Promise<void> {
+    this.offered.push(...events);
+    this.waiter?.();
+    return Promise.reject(new Error('the test sink refuses'));
+  }
+  whenRoom(): Promise<void> {
+    return Promise.resolve();
+  }
+  offeredOnce(): Promise<void> {
+    return this.offered.length > 0 ? Promise.resolve() : new Promise((resolve) => (this.waiter = resolve));
+  }
+}
+
+/** What a test may set in a source's context; the rest is a fresh trigger name, recorders and the system clock. */
+export interface ContextParts {
+  sink?: EventSink;
+  trigger?: string;
+  state?: SourceState;
+  secrets?: Record<string, string>;
+}
+
+const quiet = pino({ level: 'silent' });
+
+/** A source's context for a test, and the status recorder in it. */
+export function sourceContext<Settings>(settings: Settings, parts: ContextParts = {}): { context: SourceContext<Settings>; status: RecordingStatus } {
+  const { sink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState(), secrets = {} } = parts;
+  const status = new RecordingStatus();
+  return { context: { trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets }, status };
 }

@@ -7,17 +7,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import { redisSource } from '../../src/triggers/sources/redis.js';
 import { redisEvent } from '../../src/triggers/sources/redis-event.js';
 import { type RedisSettings, redisTriggerGroup } from '../../src/triggers/sources/redis-settings.js';
 import { RedisSource, type RedisSourceOptions } from '../../src/triggers/sources/redis-source.js';
-import type { EventSink, SourceContext, TriggerEvent } from '../../src/triggers/types.js';
+import type { EventSink, TriggerEvent } from '../../src/triggers/types.js';
 import { waitFor } from '../integration/harness.js';
 import { freePort } from './free-port.js';
-import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
-import { PrivateRedis, redisClient, redisServerInstalled, redisUnavailable } from './redis-server.js';
+import { type ContextParts, RecordingSink, sourceContext } from './recording-sink.js';
+import { missingBinary, PrivateBroker, REDIS_SERVER } from './private-broker.js';
+import { redisClient, redisUnavailable } from './redis-server.js';
 import { sourceContract } from './source-contract.js';
 
 const unreachablePort = await freePort();
@@ -90,7 +89,6 @@ describe('redis entries as events', () => {
 });
 
 describe('redis source on Redis', { skip: unavailable !== undefined && process.env.CI !== 'true' ? unavailable : false }, () => {
-  const quiet = pino({ level: 'silent' });
   const running: RedisSource[] = [];
   const streams: string[] = [];
   after(async () => {
@@ -98,19 +96,12 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     if (streams.length > 0) await redis.del(...streams);
   });
 
-  interface Start {
+  interface Start extends ContextParts {
     options?: RedisSourceOptions;
-    sink?: EventSink;
-    trigger?: string;
-    state?: MemoryState;
-    secrets?: Record<string, string>;
   }
   const start = async (settings: RedisSettings, how: Start = {}) => {
-    const { options = {}, sink = new RecordingSink(), trigger = `t-${randomUUID().slice(0, 8)}`, state = new MemoryState(), secrets = {} } = how;
-    const status = new RecordingStatus();
-    const context: SourceContext<RedisSettings> = {
-      trigger, function: 'target', settings, sink, status, state, clock: systemClock, logger: quiet, secrets,
-    };
+    const { options = {}, ...parts } = how;
+    const { context, status } = sourceContext(settings, parts);
     const source = new RedisSource(context, options);
     running.push(source);
     await source.start();
@@ -229,18 +220,20 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
   });
 
   test('a server killed and started again: failing, then active, and delivery resumes', async (t) => {
-    if (!(await redisServerInstalled())) {
-      if (process.env.CI === 'true') assert.fail('redis-server is not installed (CI installs it)');
-      t.skip('redis-server is not installed');
+    const missing = missingBinary(REDIS_SERVER);
+    if (missing !== undefined) {
+      if (process.env.CI === 'true') assert.fail(`${missing} (CI installs it)`);
+      t.skip(missing);
       return;
     }
-    const server = new PrivateRedis();
+    const server = await PrivateBroker.redis();
+    const url = `redis://127.0.0.1:${server.port}`;
     await server.start();
     t.after(() => server.kill());
     const sink = new RecordingSink();
-    const { status } = await start(parse({ url: server.url, stream: 'events' }), { options: { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink });
+    const { status } = await start(parse({ url: url, stream: 'events' }), { options: { reconnectDelayMs: 50, reconnectMaxDelayMs: 300, blockMs: 1000 }, sink });
     await status.waitFor('active');
-    const publisher = redisClient(server.url);
+    const publisher = redisClient(url);
     t.after(() => publisher.disconnect());
     await publisher.xadd('events', '*', 'data', 'before');
     await sink.waitFor(1);

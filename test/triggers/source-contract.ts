@@ -11,10 +11,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { pino } from 'pino';
-import { systemClock } from '../../src/core/clock.js';
 import type { SourceContext, TriggerSource } from '../../src/triggers/types.js';
-import { MemoryState, RecordingSink, RecordingStatus } from './recording-sink.js';
+import { RecordingSink, sourceContext } from './recording-sink.js';
 
 /** What the suite needs from one source. */
 export interface SourceHarness<Settings> {
@@ -37,7 +35,6 @@ export interface SourceHarness<Settings> {
   cleanup?(settings: Settings): Promise<void>;
 }
 
-const quiet = pino({ level: 'silent' });
 
 /** Runs the contract for one source. */
 export function sourceContract<Settings>(harness: SourceHarness<Settings>): void {
@@ -56,18 +53,7 @@ export function sourceContract<Settings>(harness: SourceHarness<Settings>): void
     });
 
     const start = async (settings: Settings, sink = new RecordingSink()) => {
-      const status = new RecordingStatus();
-      const context: SourceContext<Settings> = {
-        trigger: `t-${randomUUID().slice(0, 8)}`,
-        function: 'target',
-        settings,
-        sink,
-        status,
-        state: new MemoryState(),
-        clock: systemClock,
-        logger: quiet,
-        secrets: {},
-      };
+      const { context, status } = sourceContext(settings, { sink });
       const source = harness.create(context);
       started.push({ source, settings });
       await source.start();

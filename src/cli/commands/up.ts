@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatDuration, INVOKE_AUTH_MODES, type InvokeAuth } from '../../api/wire.js';
-import { SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
+import { BACKENDS, SANDBOX_MODES, SERVER_DEFAULTS as DEFAULTS, SERVER_OPTION_RANGES as RANGES } from '../../config/server-defaults.js';
 import type { RunningServer } from '../../server.js';
 import { CliError, type CliContext } from '../context.js';
 import { addInstanceLimitOptions, formatSize, parseDurationFlag, parseHostList, parseIntFlag, parsePort, parsePrice, parseSize } from '../flags.js';
@@ -37,6 +37,19 @@ interface UpOptions {
   pricePerGbSecond?: number;
   otlpEndpoint?: string;
   logRetention?: number;
+  backend: (typeof BACKENDS)[number];
+  namespace?: string;
+  kubeconfig?: string;
+  packageUrl?: string;
+  runtimeClass?: string;
+  runtimeImage?: Record<string, string>;
+}
+
+/** `--runtime-image node=registry/runtime-node:1` (repeatable): the image of one runtime's pods. */
+function collectRuntimeImage(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const match = value.match(/^(node|python)=(\S+)$/);
+  if (!match) throw new CliError(`--runtime-image takes <runtime>=<image> with runtime node or python, e.g. node=registry.example.com/nimbus/runtime-node:0.1.0; got "${value}".`, { exitCode: 2 });
+  return { ...previous, [match[1]!]: match[2]! };
 }
 
 /** Flags named in the platform's option errors (values only the platform can judge). */
@@ -48,6 +61,7 @@ Examples:
   $ nimbus up --port 0 --data-dir /var/lib/nimbus
   $ nimbus up --host 0.0.0.0 --max-body 20mb
   $ nimbus up --host 0.0.0.0 --callback-hosts 'hooks.example.com,*.ci.example.com:443'
+  $ nimbus up --backend kubernetes --namespace nimbus-fn --kubeconfig ~/.kube/config
 
 Runs the whole platform in this process (API, gateway, instances, embedded store). Ctrl-C stops
 it after in-flight requests finish; press Ctrl-C again to stop at once. Platform logs are JSON
@@ -139,6 +153,12 @@ export function registerUp(program: Command, ctx: CliContext): void {
       if (bytes < RANGES.logRetentionBytes.min) throw new InvalidArgumentError(`--log-retention must be at least ${formatSize(RANGES.logRetentionBytes.min)}.`);
       return bytes;
     })
+    .addOption(new Option('--backend <backend>', 'where function instances run: local processes, or pods of a Kubernetes cluster (see docs/kubernetes.md)').choices(BACKENDS).default(DEFAULTS.backend))
+    .option('--namespace <namespace>', `kubernetes backend: namespace of the function pods (default: ${DEFAULTS.kubernetes.namespace})`)
+    .option('--kubeconfig <file>', 'kubernetes backend: kubeconfig of the cluster (default: the in-cluster config, when Nimbus runs in a pod)')
+    .option('--package-url <url>', `kubernetes backend: URL pods fetch function code from, this control plane's package server (default: http://<its address>:${DEFAULTS.kubernetes.packagePort})`)
+    .option('--runtime-image <runtime=image>', `kubernetes backend: image of a runtime's pods, repeatable (default: ${DEFAULTS.kubernetes.images.node}, ${DEFAULTS.kubernetes.images.python})`, collectRuntimeImage)
+    .option('--runtime-class <name>', 'kubernetes backend: RuntimeClass of function pods, e.g. gvisor or kata (default: none)')
     .addHelpText('after', EXAMPLES)
     .action(async (opts: UpOptions) => {
       const { io } = ctx;
@@ -186,6 +206,18 @@ export function registerUp(program: Command, ctx: CliContext): void {
           ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}),
           ...(serviceName ? { serviceName } : {}),
           ...(opts.logRetention !== undefined ? { logRetentionBytes: opts.logRetention } : {}),
+          backend: opts.backend,
+          ...(opts.backend === 'kubernetes'
+            ? {
+                kubernetes: {
+                  ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+                  ...(opts.kubeconfig !== undefined ? { kubeconfig: resolve(io.cwd, opts.kubeconfig) } : {}),
+                  ...(opts.packageUrl !== undefined ? { packageUrl: opts.packageUrl } : {}),
+                  ...(opts.runtimeClass !== undefined ? { runtimeClassName: opts.runtimeClass } : {}),
+                  ...(opts.runtimeImage !== undefined ? { images: opts.runtimeImage } : {}),
+                },
+              }
+            : {}),
         });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -202,6 +234,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           throw new CliError(`--data-dir ${dataDir} cannot be used: ${(err as NodeJS.ErrnoException).path ?? dataDir} exists and is not a directory.`);
         }
         if ((err as Error).name === 'SandboxUnavailableError') throw new CliError(`${(err as Error).message} See: nimbus doctor`);
+        if ((err as Error).name === 'KubernetesUnavailableError') throw new CliError(`${(err as Error).message}. Check --kubeconfig and --namespace (docs/kubernetes.md).`);
         // Values the flags' own parsers cannot judge (the callback host patterns) are checked
         // by the platform's options; a bad one is a usage error like any other bad flag value.
         if ((err as Error).name === 'ServerOptionsError') {
@@ -214,6 +247,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const out = io.stdout;
       out.write(`Nimbus serving on ${server.url}\n`);
       out.write(`Data dir: ${dataDir}\n`);
+      if (opts.backend === 'kubernetes') out.write(`Instances: pods in namespace ${opts.namespace ?? DEFAULTS.kubernetes.namespace}\n`);
       out.write(`Admin token: ${server.adminTokenFile} (log in with: nimbus login --url ${server.url} < ${server.adminTokenFile})\n`);
       out.write(`Dashboard: ${server.url}/ui/ (sign in with the admin token)\n`);
       out.write(

@@ -51,6 +51,27 @@ export interface InitRequest {
   env: Record<string, string>;
   timeoutMs: number;
   memoryMb: number;
+  /**
+   * Where to fetch the code from, when the instance shares no filesystem with the platform (a
+   * Kubernetes pod): the shim downloads it with the one-time token, checks its sha256 and writes it
+   * to a fresh folder under its TMPDIR, which then replaces `codeDir`.
+   */
+  package?: PackageSource;
+}
+
+/** A function's built code, served once by the platform (see {@link InitRequest.package}). */
+export interface PackageSource {
+  /** URL answering a {@link PackageBundle} as JSON. */
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`; valid for one download. */
+  token: string;
+  /** Hex sha256 of the response body. */
+  sha256: string;
+}
+
+/** The files of a built function, as the platform serves them to a pod. */
+export interface PackageBundle {
+  files: { path: string; mode: number; data: string /* base64 */ }[];
 }
 
 /** Values of the {@link SHIM_ERROR_HEADER} header. */

@@ -1,6 +1,7 @@
 /**
  * The part of the runtime protocol every Node-based shim serves the same way: the control channel
- * (fd 3), listening on NIMBUS_SOCKET, the ready message, and a graceful drain on SIGTERM.
+ * (fd 3), listening on NIMBUS_SOCKET (or, in a cluster pod, on TCP: NIMBUS_LISTEN_PORT), the
+ * ready message, and a graceful drain on SIGTERM.
  */
 import { unlinkSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -38,7 +39,6 @@ function openControl(onGone: () => void): Socket | undefined {
   }
 }
 
-/** Serves `server` on the socket named by NIMBUS_SOCKET (taken out of the environment user code sees). */
 /** What serveProtocol needs of a node:http server (any request and response classes). */
 interface ProtocolServer {
   keepAliveTimeout: number;
@@ -46,15 +46,35 @@ interface ProtocolServer {
   closeIdleConnections(): void;
   on(event: 'error', listener: (err: Error) => void): unknown;
   listen(path: string, listening: () => void): unknown;
+  listen(port: number, host: string, listening: () => void): unknown;
 }
 
+/** Where to listen: the unix socket of a local instance, or the TCP port of a cluster pod. */
+type ListenAddress = { socketPath: string } | { port: number; host: string };
+
+/**
+ * Reads the listen address out of the environment (and takes it out of what user code sees):
+ * NIMBUS_SOCKET for local instances; NIMBUS_LISTEN_PORT (and NIMBUS_LISTEN_HOST, default every
+ * interface) for a pod, which has a network namespace of its own but no socket the platform shares.
+ */
+function listenAddress(): ListenAddress | undefined {
+  const { NIMBUS_SOCKET: socketPath, NIMBUS_LISTEN_PORT: port, NIMBUS_LISTEN_HOST: host } = process.env;
+  delete process.env.NIMBUS_SOCKET;
+  delete process.env.NIMBUS_LISTEN_PORT;
+  delete process.env.NIMBUS_LISTEN_HOST;
+  if (socketPath) return { socketPath };
+  if (port && /^\d+$/.test(port)) return { port: Number(port), host: host || '0.0.0.0' };
+  return undefined;
+}
+
+/** Serves `server` on the address the environment names (see {@link listenAddress}). */
 export function serveProtocol(server: ProtocolServer, hooks: ProtocolHooks): void {
-  const socketPath = process.env.NIMBUS_SOCKET;
-  if (!socketPath) {
-    shimLog('NIMBUS_SOCKET is not set: nowhere to listen');
+  const address = listenAddress();
+  if (!address) {
+    shimLog('neither NIMBUS_SOCKET nor NIMBUS_LISTEN_PORT is set: nowhere to listen');
     process.exit(2);
   }
-  delete process.env.NIMBUS_SOCKET;
+  const where = 'socketPath' in address ? address.socketPath : `${address.host}:${address.port}`;
   const control = openControl(hooks.onPlatformGone ?? (() => process.exit(0)));
   // The platform enforces the invocation deadline; the shim never cuts a request short.
   // The platform pools its connections and closes idle ones itself, so the shim never times them
@@ -62,7 +82,7 @@ export function serveProtocol(server: ProtocolServer, hooks: ProtocolHooks): voi
   // parsing it.
   server.keepAliveTimeout = 0;
   server.on('error', (err) => {
-    shimLog(`cannot listen on ${socketPath}: ${err.message}`);
+    shimLog(`cannot listen on ${where}: ${err.message}`);
     process.exit(1);
   });
   let draining = false;
@@ -75,15 +95,20 @@ export function serveProtocol(server: ProtocolServer, hooks: ProtocolHooks): voi
   };
   process.on('SIGTERM', drain);
   process.on('SIGINT', drain);
+  const listening = (): void => {
+    control?.write('{"type":"ready"}\n');
+    hooks.onReady?.();
+  };
+  if ('port' in address) {
+    server.listen(address.port, address.host, listening);
+    return;
+  }
   try {
-    unlinkSync(socketPath); // a stale socket file from an earlier instance would make listen fail
+    unlinkSync(address.socketPath); // a stale socket file from an earlier instance would make listen fail
   } catch {
     // none there
   }
-  server.listen(socketPath, () => {
-    control?.write('{"type":"ready"}\n');
-    hooks.onReady?.();
-  });
+  server.listen(address.socketPath, listening);
 }
 
 /** How a shim answers the protocol's own requests (see {@link answerProtocol}). */

@@ -1,6 +1,7 @@
 /**
  * The Node runtime shim: the program every Node function instance runs. It serves the runtime
- * protocol (docs/runtime-protocol.md) over HTTP/1.1 on the unix socket named by NIMBUS_SOCKET,
+ * protocol (docs/runtime-protocol.md) over HTTP/1.1 on the unix socket named by NIMBUS_SOCKET (or a
+ * TCP port in a cluster pod),
  * loads the user's code on `POST /__nimbus/init`, and calls it for every other request.
  *
  * It imports only node: builtins because it runs inside the sandbox, where the platform's
@@ -14,6 +15,7 @@ import { invokeLambda } from './lambda.cjs';
 import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
 import { invokeNodeHttp } from './node-http.cjs';
 import { invokeOpenFaas } from './openfaas.cjs';
+import { fetchPackage } from './package-fetch.cjs';
 import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
 import { installLightRequest } from './light-request.cjs';
@@ -55,7 +57,8 @@ function parseInit(body: Buffer): InitRequest {
     typeof init.function === 'string' &&
     (init.env === undefined || (typeof init.env === 'object' && init.env !== null)) &&
     (init.export === undefined || init.export === null || typeof init.export === 'string') &&
-    (init.source === undefined || typeof init.source === 'string');
+    (init.source === undefined || typeof init.source === 'string') &&
+    (init.package === undefined || (typeof init.package === 'object' && init.package !== null && typeof init.package.url === 'string'));
   if (!ok) throw new Error('init needs function, codeDir and entry strings, and env as an object of strings');
   return {
     function: init.function!,
@@ -67,6 +70,7 @@ function parseInit(body: Buffer): InitRequest {
     env: init.env ?? {},
     timeoutMs: Number(init.timeoutMs ?? 30_000),
     memoryMb: Number(init.memoryMb ?? 0),
+    ...(init.package ? { package: init.package } : {}),
   };
 }
 
@@ -85,6 +89,15 @@ async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<vo
     return sendJson(res, 400, { error: { code: 'INVALID_INIT', message: (err as Error).message } });
   }
   const started = performance.now();
+  if (init.package) {
+    try {
+      init.codeDir = await fetchPackage(init.package);
+    } catch (err) {
+      state = 'failed';
+      shimLog(`init failed: PACKAGE_FETCH_FAILED: ${(err as Error).message}`);
+      return sendJson(res, 500, { error: { code: 'PACKAGE_FETCH_FAILED', message: `The function's code could not be fetched: ${(err as Error).message}` } });
+    }
+  }
   try {
     for (const [key, value] of Object.entries(init.env)) process.env[key] = String(value);
     // Apps written as servers read their port from $PORT and call listen(): they get a port that

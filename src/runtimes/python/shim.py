@@ -1,7 +1,8 @@
 """Nimbus Python runtime shim: the program every Python function instance runs.
 
 Serves the runtime protocol (docs/runtime-protocol.md) over HTTP/1.1 with keep-alive on the unix
-socket named by NIMBUS_SOCKET, loads the user's module on POST /__nimbus/init and calls its
+socket named by NIMBUS_SOCKET (or, in a cluster pod, on TCP: NIMBUS_LISTEN_PORT and
+NIMBUS_LISTEN_HOST, default every interface), loads the user's module on POST /__nimbus/init and calls its
 Lambda-style handler(event, context) for every other request, one thread per connection.
 Standard library only: it runs inside the sandbox, next to nothing but the user's code.
 
@@ -23,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _nimbus_init as setup  # noqa: E402
 import _nimbus_lambda as lam  # noqa: E402
 import _nimbus_openfaas as faas  # noqa: E402
+import _nimbus_package as package  # noqa: E402
 import _nimbus_logs as logs  # noqa: E402
 
 del sys.path[0]
@@ -158,6 +160,13 @@ class Handler(BaseHTTPRequestHandler):
             state.phase = "waiting"
             return self.respond_json(400, {"error": {"code": "INVALID_INIT", "message": str(err)}})
         started = time.perf_counter()
+        if isinstance(init.get("package"), dict):
+            try:
+                init["codeDir"] = package.fetch_package(init["package"])
+            except Exception as err:  # noqa: BLE001 - any failure to fetch is told to the platform
+                state.phase = "failed"
+                logs.log("init failed: PACKAGE_FETCH_FAILED: %s" % err)
+                return self.respond_json(500, {"error": {"code": "PACKAGE_FETCH_FAILED", "message": "The function's code could not be fetched: %s" % err}})
         loaded, error = setup.load_handler(init)
         if error:
             state.phase = "failed"
@@ -218,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         return 500, [("content-type", "application/json"), (SHIM_ERROR_HEADER, code)], payload
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+class ThreadPerConnection(socketserver.ThreadingMixIn):
     daemon_threads = True  # idle keep-alive connections must not hold the process at exit
     block_on_close = False
     # connect() on a unix socket fails at once (EAGAIN) when the backlog is full, unlike TCP:
@@ -231,6 +240,16 @@ class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         except RuntimeError as err:  # "can't start new thread": out of memory or thread limit
             logs.log("cannot serve a new connection: %s" % err)
             self.shutdown_request(request)
+
+
+class Server(ThreadPerConnection, socketserver.UnixStreamServer):
+    """The server of a local instance, on its unix socket."""
+
+
+class TcpServer(ThreadPerConnection, socketserver.TCPServer):
+    """The same server on TCP, for a pod (which has its own network namespace and no shared socket)."""
+
+    allow_reuse_address = True
 
 
 class Drain(Exception):
@@ -273,14 +292,19 @@ def main(argv):
         setup.apply_memory_limit(memory_mb)
     logs.install()
     socket_path = os.environ.pop("NIMBUS_SOCKET", None)
-    if not socket_path:
-        logs.log("NIMBUS_SOCKET is not set: nowhere to listen")
+    port = os.environ.pop("NIMBUS_LISTEN_PORT", "")
+    host = os.environ.pop("NIMBUS_LISTEN_HOST", "") or "0.0.0.0"
+    if socket_path:
+        try:
+            os.unlink(socket_path)  # a stale socket file would make bind fail
+        except FileNotFoundError:
+            pass
+        server = Server(socket_path, Handler)
+    elif port.isdigit():
+        server = TcpServer((host, int(port)), Handler)
+    else:
+        logs.log("neither NIMBUS_SOCKET nor NIMBUS_LISTEN_PORT is set: nowhere to listen")
         return 2
-    try:
-        os.unlink(socket_path)  # a stale socket file would make bind fail
-    except FileNotFoundError:
-        pass
-    server = Server(socket_path, Handler)
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
     if control:

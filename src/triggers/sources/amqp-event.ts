@@ -62,7 +62,7 @@ export function amqpEvent(message: Message, origin: AmqpOrigin): TriggerEvent {
  * keeps: exchange, routing key, properties, headers (less the delivery counter) and body. The
  * delivery tag, consumer tag and redelivered flag change between deliveries and are left out. Two
  * messages alike in all of these have one id, and the sink takes the second as a redelivery of the
- * first (docs/triggers-amqp-redis.md: publishers that send identical messages set a messageId or a
+ * first (docs/triggers-sources.md: publishers that send identical messages set a messageId or a
  * timestamp).
  */
 export function amqpEventId(message: Message): string {

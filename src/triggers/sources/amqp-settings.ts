@@ -3,10 +3,13 @@
  * source derives from them.
  */
 import { z } from 'zod';
-import { brokerUrlSchema, urlSecretSchema } from './broker-url.js';
+import { brokerUrlSchema, urlSecretSchema } from './broker-settings.js';
 
 /** Schemes an amqp trigger's URL may use. */
-export const AMQP_PROTOCOLS = ['amqp:', 'amqps:'] as const;
+export const AMQP_SCHEMES = ['amqp', 'amqps'] as const;
+
+/** The port each scheme means when the URL names none. */
+export const AMQP_DEFAULT_PORTS = { amqp: 5672, amqps: 5671 } as const;
 
 /** The routing key an exchange binding uses when none is given: every message (topic exchanges). */
 export const DEFAULT_ROUTING_KEY = '#';
@@ -40,7 +43,7 @@ export interface AmqpSettings {
 
 export const amqpSettingsSchema: z.ZodType<AmqpSettings> = z
   .strictObject({
-    url: brokerUrlSchema(AMQP_PROTOCOLS, 'amqp://127.0.0.1:5672'),
+    url: brokerUrlSchema(AMQP_SCHEMES, 'amqp://127.0.0.1:5672'),
     urlSecret: urlSecretSchema,
     queue: shortString('queue').min(1, 'queue is empty').optional(),
     exchange: shortString('exchange').min(1, 'exchange is empty: the default exchange cannot be bound; name the queue instead (--amqp-queue)').optional(),

@@ -11,23 +11,15 @@
  */
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage, type RecoveringChannelModel } from 'amqplib';
 import type { SourceContext, TriggerSource } from '../types.js';
-import { AMQP_PROTOCOLS, type AmqpSettings, DEFAULT_ROUTING_KEY, amqpTriggerQueue } from './amqp-settings.js';
+import { AMQP_DEFAULT_PORTS, AMQP_SCHEMES, type AmqpSettings, DEFAULT_ROUTING_KEY, amqpTriggerQueue } from './amqp-settings.js';
 import { type AmqpOrigin, amqpEvent } from './amqp-event.js';
-import { brokerAddress, resolveBrokerUrl } from './broker-url.js';
+import { type BrokerAddress, brokerAddress } from './broker-settings.js';
+import { backoffDelay, reasonOf, SOURCE_TIMINGS, type SourceTimings, sleep } from './source-support.js';
 
 /** Tunables of an amqp source (the kind uses the defaults; tests shorten the waits). */
-export interface AmqpSourceOptions {
+export interface AmqpSourceOptions extends SourceTimings {
   /** Most unacknowledged messages the broker sends this source (AMQP prefetch); also the largest batch. @default 32 */
   prefetch?: number;
-  /** How long `stop` waits for a delivery in progress before closing anyway (its messages are redelivered). @default 10000 */
-  stopGraceMs?: number;
-  /** First delay before a refused batch is handed back; doubles on each refusal in a row. @default 200 */
-  retryDelayMs?: number;
-  /** Longest delay before a refused batch is handed back. @default 10000 */
-  retryMaxDelayMs?: number;
-  /** First and longest delay between connection attempts (amqplib's recovery adds jitter). @default 200, 30000 */
-  reconnectDelayMs?: number;
-  reconnectMaxDelayMs?: number;
 }
 
 /** One connection's channel and what it received and has not yet handed over. */
@@ -58,7 +50,8 @@ export class AmqpSource implements TriggerSource {
   private readonly stopped: Promise<void>;
   private signalStop!: () => void;
   private refusalsInARow = 0;
-  private wakeRetry: (() => void) | undefined;
+  /** Aborted by `stop`: ends the wait before a refused batch is handed back. */
+  private readonly stopSignal = new AbortController();
   /** Why the source closed its own connection, reported instead of amqplib's "Connection closed". */
   private restartReason: string | undefined;
   private address = '';
@@ -68,33 +61,27 @@ export class AmqpSource implements TriggerSource {
     private readonly context: SourceContext<AmqpSettings>,
     options: AmqpSourceOptions = {},
   ) {
-    this.options = {
-      prefetch: 32,
-      stopGraceMs: 10_000,
-      retryDelayMs: 200,
-      retryMaxDelayMs: 10_000,
-      reconnectDelayMs: 200,
-      reconnectMaxDelayMs: 30_000,
-      ...options,
-    };
+    this.options = { prefetch: 32, ...SOURCE_TIMINGS, ...options };
     this.stopped = new Promise((resolve) => (this.signalStop = resolve));
   }
 
   async start(): Promise<void> {
     const { settings, secrets, status, trigger } = this.context;
-    const resolved = resolveBrokerUrl(settings, secrets, AMQP_PROTOCOLS);
-    if ('problem' in resolved) {
+    let address: BrokerAddress;
+    try {
+      address = brokerAddress(settings, secrets, AMQP_SCHEMES, AMQP_DEFAULT_PORTS);
+    } catch (error) {
       // Nothing to retry: the platform restarts the source when the trigger or secret changes.
-      status.failing(resolved.problem);
+      status.failing(reasonOf(error));
       return;
     }
-    const url = resolved.url;
+    const url = address.url;
     if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
     const vhost = decodedVhost(url);
-    this.address = `${brokerAddress(url, url.protocol === 'amqps:' ? 5671 : 5672)} (vhost ${vhost})`;
+    this.address = `${address.display} (vhost ${vhost})`;
     const queue = settings.queue ?? amqpTriggerQueue(trigger);
     this.origin = {
-      source: `${brokerAddress(url, url.protocol === 'amqps:' ? 5671 : 5672)}/${encodeURIComponent(vhost)}/${encodeURIComponent(settings.queue ?? settings.exchange ?? '')}`,
+      source: `${address.display}/${encodeURIComponent(vhost)}/${encodeURIComponent(settings.queue ?? settings.exchange ?? '')}`,
       queue,
     };
     const connection = await amqp.connect(url.href, {
@@ -129,7 +116,7 @@ export class AmqpSource implements TriggerSource {
     if (this.stopping) return;
     this.stopping = true;
     this.signalStop();
-    this.wakeRetry?.();
+    this.stopSignal.abort();
     // A broker that stopped answering must not hold the platform's stop past the grace.
     let cancelGrace = () => {};
     const grace = new Promise<void>((resolve) => (cancelGrace = this.context.clock.after(this.options.stopGraceMs, resolve)));
@@ -251,9 +238,9 @@ export class AmqpSource implements TriggerSource {
         this.settle(session, () => session.channel.ack(last, true));
       } catch (error) {
         this.refusalsInARow++;
-        const delay = Math.min(this.options.retryDelayMs * 2 ** (this.refusalsInARow - 1), this.options.retryMaxDelayMs);
+        const delay = backoffDelay(this.refusalsInARow, this.options.retryDelayMs, this.options.retryMaxDelayMs);
         logger.warn({ trigger, err: (error as Error).message, retryInMs: delay }, 'amqp trigger: the sink refused a batch; handing it back to the broker');
-        await this.pause(delay);
+        await sleep(this.context.clock, delay, this.stopSignal.signal);
         // Everything received after the batch goes back too, so the broker keeps the order.
         const upTo = session.received.at(-1) ?? last;
         session.received.length = 0;
@@ -270,14 +257,6 @@ export class AmqpSource implements TriggerSource {
     } catch (error) {
       this.context.logger.warn({ trigger: this.context.trigger, err: (error as Error).message }, 'amqp trigger: could not settle messages');
     }
-  }
-
-  /** Waits `ms`, or less when the source stops. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const cancel = this.context.clock.after(ms, () => resolve());
-      this.wakeRetry = () => (cancel(), resolve());
-    });
   }
 
   /** Closes the connection so amqplib's recovery opens a new one; `reason` is the failing report. */

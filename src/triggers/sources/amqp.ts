@@ -2,7 +2,7 @@
  * The `amqp` trigger kind: messages from an AMQP 0-9-1 broker (RabbitMQ), either from a queue
  * (`--amqp-queue`) or from an exchange through a durable queue Nimbus declares and binds
  * (`--amqp-exchange --routing-key`). At-least-once: a message is acknowledged only after the sink
- * took it. The running source is {@link AmqpSource} (amqp-source.ts); docs/triggers-amqp-redis.md
+ * took it. The running source is {@link AmqpSource} (amqp-source.ts); docs/triggers-sources.md
  * says what users see.
  */
 import type { SourceKind } from '../types.js';

@@ -1,5 +1,6 @@
 /**
- * Broker metadata as CloudEvents extension attributes. CloudEvents 1.0 allows names of lowercase
+ * Broker metadata (headers, user properties, message properties, stream fields) as CloudEvents
+ * extension attributes: the one place for their name and value rules, for every kind. CloudEvents 1.0 allows names of lowercase
  * a-z and 0-9, at most 20 characters; a name that does not fit is left out rather than rewritten
  * (rewriting could make two names one, or shadow a name the source sets itself).
  */
@@ -35,4 +36,24 @@ export function addExtensions(extensions: Record<string, string>, candidates: It
     const value = extensionValue(raw);
     if (value !== undefined) extensions[name] = value;
   }
+}
+
+/**
+ * Broker headers (or user properties) as extensions named `<prefix><name>`: the name lowercased;
+ * names that do not fit ({@link isExtensionName}: `Nats-Msg-Id`, `trace_id`, too long) and names
+ * the source sets itself (`reserved`) are left out. Repeated headers are joined with `,` (as HTTP
+ * does), so values are kept as they are.
+ */
+export function headerExtensions(
+  prefix: string,
+  headers: Iterable<[string, string[]]>,
+  reserved: ReadonlySet<string>,
+): Record<string, string> {
+  const extensions: Record<string, string> = {};
+  for (const [name, values] of headers) {
+    const extension = `${prefix}${name.toLowerCase()}`;
+    if (!isExtensionName(extension) || reserved.has(extension)) continue;
+    extensions[extension] = extensions[extension] === undefined ? values.join(',') : `${extensions[extension]},${values.join(',')}`;
+  }
+  return extensions;
 }

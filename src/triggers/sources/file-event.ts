@@ -4,7 +4,7 @@ import type { TriggerEvent } from '../types.js';
 import type { FileEntry } from './file-index.js';
 import type { FileEventKind } from './file-settings.js';
 
-/** The JSON body of a file event: the file's metadata, never its content (see docs/triggers-files.md). */
+/** The JSON body of a file event: the file's metadata, never its content (see docs/triggers-sources.md). */
 export interface FileEventData {
   kind: FileEventKind;
   /** Absolute path of the file. */

@@ -8,6 +8,7 @@ import type { SourceContext, SourceKind, TriggerEvent, TriggerSource } from '../
 import { fileEvent } from './file-event.js';
 import { changeOf, entryOf, FILE_INDEX_KEY, type FileEntry, type FileIndex, type PathFilter, relativeTo, scanDirectory, type StoredFileIndex } from './file-index.js';
 import { type FileEventKind, type FileSettings, fileSettingsSchema } from './file-settings.js';
+import { backoffDelay } from './source-support.js';
 
 export { FILE_INDEX_KEY, type StoredFileIndex } from './file-index.js';
 export { type FileSettings, fileSettingsSchema } from './file-settings.js';
@@ -292,7 +293,7 @@ class FileTriggerSource implements TriggerSource {
   }
 
   private backoff(failures: number): number {
-    return Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(failures - 1, 20));
+    return backoffDelay(failures, this.retryMs, this.maxRetryMs);
   }
 
   private async closeWatcher(): Promise<void> {

@@ -6,25 +6,21 @@
 import { randomUUID } from 'node:crypto';
 import mqtt from 'mqtt';
 import { brokerAddress, type BrokerAddress } from './broker-settings.js';
-import type { MqttSettings } from './mqtt-settings.js';
+import { MQTT_DISPLAY_PORT, MQTT_SCHEMES, type MqttSettings, mqttServerOf } from './mqtt-settings.js';
 import { reasonOf } from './source-support.js';
 
 /** Why a trigger with these settings cannot connect now, or undefined when it can. Never throws. */
 export async function mqttProblem(settings: MqttSettings, secrets: Record<string, string>, timeoutMs = 3_000): Promise<string | undefined> {
   let address: BrokerAddress;
   try {
-    address = brokerAddress(settings, secrets, ['mqtt', 'mqtts'], 1883);
+    address = brokerAddress(settings, secrets, MQTT_SCHEMES, MQTT_DISPLAY_PORT);
   } catch (error) {
     return reasonOf(error);
   }
   const { url } = address;
   try {
     const client = await mqtt.connectAsync({
-      protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)),
-      ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+      ...mqttServerOf(url),
       protocolVersion: 5,
       clientId: `nimbus-check-${randomUUID().slice(0, 8)}`,
       clean: true,

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
 import { v7 as uuidv7 } from 'uuid';
 import type { TriggerEvent } from '../types.js';
-import { headerExtensions } from './source-support.js';
+import { headerExtensions } from './event-extensions.js';
 
 export const MQTT_EVENT_TYPE = 'dev.nimbus.mqtt.message';
 

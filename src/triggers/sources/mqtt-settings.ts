@@ -4,6 +4,15 @@
 import { z } from 'zod';
 import { brokerUrlSchema, urlSecretSchema } from './broker-settings.js';
 
+/** Schemes an mqtt trigger's URL may use (`mqtts` is TLS). */
+export const MQTT_SCHEMES = ['mqtt', 'mqtts'] as const;
+
+/**
+ * The port shown for a URL that names none (status reasons, `ce-source`). It stays 1883 for
+ * `mqtts` too, as it always has; the client connects to 8883 ({@link mqttServerOf}).
+ */
+export const MQTT_DISPLAY_PORT = 1883;
+
 /** Why `filter` is not an MQTT topic filter, or undefined. */
 function topicFilterProblem(filter: string): string | undefined {
   const rule = `'${filter}' is not an MQTT topic filter: levels separated by '/', '+' alone in a level matches one, '#' alone in the last level matches the rest`;
@@ -21,7 +30,7 @@ function topicFilterProblem(filter: string): string | undefined {
 export const mqttSettingsSchema = z
   .object({
     /** The broker, `mqtt://host:port` (or `mqtts://`), without credentials. @default 'mqtt://127.0.0.1:1883' */
-    url: brokerUrlSchema(['mqtt', 'mqtts'], 'mqtt://127.0.0.1:1883'),
+    url: brokerUrlSchema(MQTT_SCHEMES, 'mqtt://127.0.0.1:1883'),
     /** A secret whose value is the whole URL (credentials included); wins over `url`. */
     urlSecret: urlSecretSchema,
     /** The topic filter (`+` and `#` wildcards allowed). */
@@ -42,4 +51,16 @@ export type MqttSettings = z.output<typeof mqttSettingsSchema>;
 /** The MQTT client id of a trigger: stable, so a restarted platform resumes the trigger's session. */
 export function mqttClientIdOf(trigger: string): string {
   return `nimbus-${trigger}`;
+}
+
+/** Where mqtt.js connects for `url`, and as whom (credentials come only from a secret's URL). */
+export function mqttServerOf(url: URL) {
+  return {
+    protocol: url.protocol === 'mqtts:' ? ('mqtts' as const) : ('mqtt' as const),
+    // mqtt.js wants an IPv6 host without the brackets a URL keeps.
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)),
+    ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+  };
 }

@@ -16,7 +16,7 @@ import type { Clock } from '../../core/clock.js';
 import type { SourceContext, TriggerSource } from '../types.js';
 import { brokerAddress, sourceUri, type BrokerAddress } from './broker-settings.js';
 import { MqttEventIds, mqttEvent } from './mqtt-event.js';
-import { mqttClientIdOf, type MqttSettings } from './mqtt-settings.js';
+import { MQTT_DISPLAY_PORT, MQTT_SCHEMES, mqttClientIdOf, type MqttSettings, mqttServerOf } from './mqtt-settings.js';
 import { Backoff, ChangeOnlyStatus, reasonOf, sleep, unlessStopped } from './source-support.js';
 
 /** Unacknowledged QoS 1 messages the broker may send us at once (MQTT 5 Receive Maximum). */
@@ -51,7 +51,7 @@ export class MqttSource implements TriggerSource {
     if (this.client || this.stopping.signal.aborted) return Promise.resolve();
     let address: BrokerAddress;
     try {
-      address = brokerAddress(this.context.settings, this.context.secrets, ['mqtt', 'mqtts'], 1883);
+      address = brokerAddress(this.context.settings, this.context.secrets, MQTT_SCHEMES, MQTT_DISPLAY_PORT);
     } catch (error) {
       this.status.failing(`cannot connect to MQTT: ${reasonOf(error)}`);
       return Promise.resolve();
@@ -74,11 +74,7 @@ export class MqttSource implements TriggerSource {
     const persistent = settings.qos === 1;
     const { url } = address;
     const client = mqtt.connect({
-      protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || (url.protocol === 'mqtts:' ? 8883 : 1883)),
-      ...(url.username !== '' ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password !== '' ? { password: decodeURIComponent(url.password) } : {}),
+      ...mqttServerOf(url),
       protocolVersion: 5,
       clientId: mqttClientIdOf(this.context.trigger),
       clean: !persistent,

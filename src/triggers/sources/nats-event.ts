@@ -6,7 +6,7 @@ import { Match, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
 import { v7 as uuidv7 } from 'uuid';
 import type { TriggerEvent } from '../types.js';
-import { headerExtensions } from './source-support.js';
+import { headerExtensions } from './event-extensions.js';
 
 export const NATS_EVENT_TYPE = 'dev.nimbus.nats.message';
 

@@ -14,7 +14,7 @@ import { EventPump } from './event-pump.js';
 import { connectUntilStopped, watchConnection } from './nats-connection.js';
 import { jetStreamEvent } from './nats-event.js';
 import { consumerNameOf, type NatsSettings } from './nats-settings.js';
-import { Backoff, ChangeOnlyStatus, reasonOf, sleep, unlessStopped } from './source-support.js';
+import { Backoff, backoffDelay, ChangeOnlyStatus, reasonOf, sleep, unlessStopped } from './source-support.js';
 
 /** Messages pulled at a time: at most this many are held by the source. */
 export const PREFETCH = 64;
@@ -37,7 +37,7 @@ export class JetStreamSource implements TriggerSource {
       refused: (messages, error) => {
         context.logger.warn({ trigger: context.trigger, count: messages.length, err: reasonOf(error) }, 'JetStream messages refused by the platform are redelivered');
         // 1 s, 2 s, 4 s … 60 s: a refusal means the platform cannot store now (closing, function gone).
-        messages.forEach((m) => m.nak(Math.min(60_000, 1_000 * 2 ** Math.min(m.info.deliveryCount - 1, 6))));
+        messages.forEach((m) => m.nak(backoffDelay(m.info.deliveryCount, 1_000, 60_000)));
       },
     }, this.stopping.signal);
   }

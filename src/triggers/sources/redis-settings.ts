@@ -3,10 +3,13 @@
  * and the names the source derives from them.
  */
 import { z } from 'zod';
-import { brokerUrlSchema, urlSecretSchema } from './broker-url.js';
+import { brokerUrlSchema, urlSecretSchema } from './broker-settings.js';
 
 /** Schemes a redis trigger's URL may use. */
-export const REDIS_PROTOCOLS = ['redis:', 'rediss:'] as const;
+export const REDIS_SCHEMES = ['redis', 'rediss'] as const;
+
+/** The port a redis URL means when it names none. */
+export const REDIS_DEFAULT_PORT = 6379;
 
 /** Stream keys and group names: printable, no spaces (they are also shown in tables and logs). */
 const name = (what: string) =>
@@ -35,7 +38,7 @@ export interface RedisSettings {
 }
 
 export const redisSettingsSchema: z.ZodType<RedisSettings> = z.strictObject({
-  url: brokerUrlSchema(REDIS_PROTOCOLS, 'redis://127.0.0.1:6379'),
+  url: brokerUrlSchema(REDIS_SCHEMES, 'redis://127.0.0.1:6379'),
   urlSecret: urlSecretSchema,
   stream: name('stream'),
   group: name('group').optional(),

@@ -12,27 +12,19 @@
  */
 import { Redis } from 'ioredis';
 import type { SourceContext, TriggerSource } from '../types.js';
-import { brokerAddress, resolveBrokerUrl } from './broker-url.js';
+import { type BrokerAddress, brokerAddress } from './broker-settings.js';
 import { type StreamEntry, redisEvent } from './redis-event.js';
-import { REDIS_PROTOCOLS, type RedisSettings, redisTriggerConsumer, redisTriggerGroup } from './redis-settings.js';
+import { backoffDelay, reasonOf, SOURCE_TIMINGS, type SourceTimings } from './source-support.js';
+import { REDIS_DEFAULT_PORT, REDIS_SCHEMES, type RedisSettings, redisTriggerConsumer, redisTriggerGroup } from './redis-settings.js';
 
 /** Tunables of a redis source (the kind uses the defaults; tests shorten the waits). */
-export interface RedisSourceOptions {
+export interface RedisSourceOptions extends SourceTimings {
   /** Most entries read at once (XREADGROUP COUNT); also the largest batch handed to the sink. @default 32 */
   batchSize?: number;
   /** How long one read waits for new entries (XREADGROUP BLOCK). @default 5000 */
   blockMs?: number;
   /** How long an entry another consumer holds must be idle before this one takes it over. @default 60000 */
   claimIdleMs?: number;
-  /** How long `stop` waits for a delivery in progress before closing anyway (its entries stay pending). @default 10000 */
-  stopGraceMs?: number;
-  /** First delay before a refused batch is read again; doubles on each refusal in a row. @default 200 */
-  retryDelayMs?: number;
-  /** Longest delay before a refused batch is read again, and between attempts after an error. @default 10000 */
-  retryMaxDelayMs?: number;
-  /** First and longest delay between connection attempts (plus up to 20% jitter). @default 200, 30000 */
-  reconnectDelayMs?: number;
-  reconnectMaxDelayMs?: number;
 }
 
 type StreamReply = Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
@@ -57,17 +49,7 @@ export class RedisSource implements TriggerSource {
     private readonly context: SourceContext<RedisSettings>,
     options: RedisSourceOptions = {},
   ) {
-    this.options = {
-      batchSize: 32,
-      blockMs: 5000,
-      claimIdleMs: 60_000,
-      stopGraceMs: 10_000,
-      retryDelayMs: 200,
-      retryMaxDelayMs: 10_000,
-      reconnectDelayMs: 200,
-      reconnectMaxDelayMs: 30_000,
-      ...options,
-    };
+    this.options = { batchSize: 32, blockMs: 5000, claimIdleMs: 60_000, ...SOURCE_TIMINGS, ...options };
     this.stopped = new Promise((resolve) => (this.signalStop = resolve));
     this.group = context.settings.group ?? redisTriggerGroup(context.trigger);
     this.consumer = redisTriggerConsumer(context.trigger);
@@ -75,15 +57,17 @@ export class RedisSource implements TriggerSource {
 
   async start(): Promise<void> {
     const { settings, secrets, status, trigger, logger } = this.context;
-    const resolved = resolveBrokerUrl(settings, secrets, REDIS_PROTOCOLS);
-    if ('problem' in resolved) {
+    let address: BrokerAddress;
+    try {
+      address = brokerAddress(settings, secrets, REDIS_SCHEMES, REDIS_DEFAULT_PORT);
+    } catch (error) {
       // Nothing to retry: the platform restarts the source when the trigger or secret changes.
-      status.failing(resolved.problem);
+      status.failing(reasonOf(error));
       return;
     }
-    const url = resolved.url;
+    const url = address.url;
     const db = url.pathname.slice(1) || '0';
-    this.address = brokerAddress(url, 6379);
+    this.address = address.display;
     this.source = `${this.address}/${encodeURIComponent(db)}/${encodeURIComponent(settings.stream)}`;
     const { reconnectDelayMs, reconnectMaxDelayMs } = this.options;
     const redis = new Redis(url.href, {
@@ -233,7 +217,7 @@ export class RedisSource implements TriggerSource {
   }
 
   private backoff(): number {
-    return Math.min(this.options.retryDelayMs * 2 ** Math.max(0, this.failuresInARow - 1), this.options.retryMaxDelayMs);
+    return backoffDelay(this.failuresInARow, this.options.retryDelayMs, this.options.retryMaxDelayMs);
   }
 
   /** Waits `ms` (forever when infinite) or until woken: the connection is ready, or the source stops. */

@@ -2,7 +2,7 @@
  * The `redis` trigger kind: entries of a Redis Stream, read with a consumer group. At-least-once:
  * an entry is acknowledged (XACK) only after the sink took it, and entries left pending by a crash
  * are read again at the next start. The running source is {@link RedisSource} (redis-source.ts);
- * docs/triggers-amqp-redis.md says what users see.
+ * docs/triggers-sources.md says what users see.
  */
 import type { SourceKind } from '../types.js';
 import { type RedisSettings, redisSettingsSchema } from './redis-settings.js';

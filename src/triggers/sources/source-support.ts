@@ -1,6 +1,6 @@
 /**
- * Small pieces every broker source needs: a status that reports only changes, a back-off, sleeps
- * that end early when the source stops, and CloudEvents extension names made from broker headers.
+ * Small pieces every source needs: a status that reports only changes, one back-off rule, sleeps
+ * that end early when the source stops. (Extension names from broker metadata: event-extensions.ts.)
  */
 import type { Clock } from '../../core/clock.js';
 import type { SourceStatus } from '../types.js';
@@ -24,9 +24,18 @@ export class ChangeOnlyStatus {
   }
 }
 
-/** Exponential back-off with jitter: 0.5 s, 1 s, 2 s … up to `maxMs`; `reset` after a success. */
+/**
+ * The back-off every source uses: `firstMs` after the first failure in a row, doubling with each
+ * further one, never more than `maxMs`.
+ */
+export function backoffDelay(failuresInARow: number, firstMs: number, maxMs: number): number {
+  // The exponent is capped so a long outage cannot overflow to Infinity.
+  return Math.min(maxMs, firstMs * 2 ** Math.min(Math.max(0, failuresInARow - 1), 30));
+}
+
+/** {@link backoffDelay} with jitter, counting for itself: 0.5 s, 1 s, 2 s … up to `maxMs`; `reset` after a success. */
 export class Backoff {
-  private attempt = 0;
+  private failures = 0;
 
   constructor(
     private readonly firstMs = 500,
@@ -35,14 +44,14 @@ export class Backoff {
 
   /** The wait before the next attempt (grows with each call). */
   next(): number {
-    const base = Math.min(this.maxMs, this.firstMs * 2 ** this.attempt);
-    this.attempt = Math.min(this.attempt + 1, 30);
+    this.failures = Math.min(this.failures + 1, 31);
+    const base = backoffDelay(this.failures, this.firstMs, this.maxMs);
     // Up to 20% jitter, so the triggers of one broker do not all reconnect at the same instant.
     return Math.round(base * (0.8 + Math.random() * 0.2));
   }
 
   reset(): void {
-    this.attempt = 0;
+    this.failures = 0;
   }
 }
 
@@ -73,29 +82,6 @@ export function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Prom
   });
 }
 
-/** CloudEvents extension names: lowercase a-z and 0-9, at most 20 characters. */
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
-
-/**
- * Broker headers (or user properties) as extensions named `<prefix><name>`: the name lowercased;
- * names with other characters than a-z and 0-9 (`Nats-Msg-Id`, `trace_id`), names too long for
- * the 20-character limit, and names the source sets itself (`reserved`) are left out: a lossy
- * rewrite could make two headers one. Repeated headers are joined with `,` (as HTTP does).
- */
-export function headerExtensions(
-  prefix: string,
-  headers: Iterable<[string, string[]]>,
-  reserved: ReadonlySet<string>,
-): Record<string, string> {
-  const extensions: Record<string, string> = {};
-  for (const [name, values] of headers) {
-    const extension = `${prefix}${name.toLowerCase()}`;
-    if (!EXTENSION_NAME.test(extension) || reserved.has(extension)) continue;
-    extensions[extension] = extensions[extension] === undefined ? values.join(',') : `${extensions[extension]},${values.join(',')}`;
-  }
-  return extensions;
-}
-
 /** A short message for a status reason or a log line, whatever was thrown. */
 export function reasonOf(error: unknown): string {
   if (error instanceof Error) {
@@ -104,3 +90,26 @@ export function reasonOf(error: unknown): string {
   }
   return String(error);
 }
+
+/** Waits of a source that reconnects and hands refused batches back (tests shorten them). */
+export interface SourceTimings {
+  /** How long `stop` waits for a delivery in progress before closing anyway (the broker redelivers it). @default 10000 */
+  stopGraceMs?: number;
+  /** First delay before a refused batch is handed back or read again; doubles on each refusal in a row. @default 200 */
+  retryDelayMs?: number;
+  /** Longest delay before a refused batch is handed back or read again (and, for redis, between attempts after an error). @default 10000 */
+  retryMaxDelayMs?: number;
+  /** First delay between connection attempts (the client library adds jitter). @default 200 */
+  reconnectDelayMs?: number;
+  /** Longest delay between connection attempts. @default 30000 */
+  reconnectMaxDelayMs?: number;
+}
+
+/** The defaults of {@link SourceTimings}. */
+export const SOURCE_TIMINGS: Required<SourceTimings> = {
+  stopGraceMs: 10_000,
+  retryDelayMs: 200,
+  retryMaxDelayMs: 10_000,
+  reconnectDelayMs: 200,
+  reconnectMaxDelayMs: 30_000,
+};

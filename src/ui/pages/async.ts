@@ -36,6 +36,9 @@ export function AsyncPage({ api }: { api: Api }): VNode {
   const functions = useData((signal) => api.get<FunctionList>('/api/v1/functions', signal), 'functions', 5000);
   const backlog = useData((signal) => loadBacklog(api, signal), 'backlog', 5000);
   const dead = useData((signal) => api.get<InvocationPage>(withQuery('/api/v1/invocations', { status: 'dead', limit: 1000 }), signal), 'dead', 5000);
+  // The outcome of the last redrive lives here, not in the function's section: a redrive that
+  // empties a function's dead letters removes its section at the next reload.
+  const [message, setMessage] = useState<Message | undefined>(undefined);
   const byFunction = new Map<string, InvocationRecord[]>();
   for (const r of dead.data?.invocations ?? []) byFunction.set(r.function, [...(byFunction.get(r.function) ?? []), r]);
 
@@ -58,23 +61,37 @@ export function AsyncPage({ api }: { api: Api }): VNode {
     </table>
     <h2>Dead letters</h2>
     ${dataNote(dead, 'Dead letters')}
+    ${message ? html`<p class=${message.error ? 'note error' : 'note'} role="status" data-testid="redrive-message">${message.text}</p>` : null}
     ${dead.data && byFunction.size === 0 ? html`<p class="note">No dead letters.</p>` : null}
-    ${[...byFunction].map(([name, records]) => html`<${DeadLetters} api=${api} name=${name} records=${records} onDone=${dead.reload} />`)}
+    ${[...byFunction].map(
+      ([name, records]) =>
+        html`<${DeadLetters} key=${name} api=${api} name=${name} records=${records} onDone=${(done: Message) => {
+          setMessage(done);
+          if (done.error) return;
+          // Both at once, so the counts and the list agree.
+          dead.reload();
+          backlog.reload();
+        }} />`,
+    )}
   </section>`;
 }
 
+/** What a redrive did, or why it was refused. */
+interface Message {
+  text: string;
+  error: boolean;
+}
+
 /** One function's dead letters: redrive the selected ones, or all of them (scope deploy). */
-function DeadLetters({ api, name, records, onDone }: { api: Api; name: string; records: InvocationRecord[]; onDone: () => void }): VNode {
+function DeadLetters({ api, name, records, onDone }: { api: Api; name: string; records: InvocationRecord[]; onDone: (message: Message) => void }): VNode {
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [message, setMessage] = useState<{ text: string; error: boolean } | undefined>(undefined);
   const redrive = async (body: { ids: string[] } | { all: true }) => {
     try {
       const result = await api.post<RedriveResult>(`/api/v1/functions/${encodeURIComponent(name)}/dlq/redrive`, body);
-      setMessage({ text: `Queued again: ${result.redriven.length}.`, error: false });
       setSelected(new Set());
-      onDone();
+      onDone({ text: `${name}: queued again: ${result.redriven.length}.`, error: false });
     } catch (err) {
-      setMessage({ text: err instanceof Error ? err.message : String(err), error: true });
+      onDone({ text: `${name}: ${err instanceof Error ? err.message : String(err)}`, error: true });
     }
   };
   const toggle = (id: string) => {
@@ -93,6 +110,5 @@ function DeadLetters({ api, name, records, onDone }: { api: Api; name: string; r
       <button type="button" disabled=${selected.size === 0} onClick=${() => redrive({ ids: [...selected] })}>Redrive selected (${selected.size})</button>
       <button type="button" onClick=${() => redrive({ all: true })}>Redrive all</button>
     </div>
-    ${message ? html`<p class=${message.error ? 'note error' : 'note'} role="status">${message.text}</p>` : null}
   </div>`;
 }
