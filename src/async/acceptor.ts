@@ -54,7 +54,8 @@ export class AsyncAcceptor {
 
   /** Stores the request; resolves once it would survive the platform being killed. */
   async accept(request: AcceptRequest): Promise<Accepted> {
-    const [accepted] = await this.acceptBatch([request]);
+    // The common 202 (no key, no chosen id) has nothing to look up or wait for.
+    const [accepted] = slotOf(request) === undefined ? await this.storeMany([request]) : await this.acceptBatch([request]);
     return accepted!;
   }
 
