@@ -95,6 +95,19 @@ export function apiGet(origin: string, path: string): Promise<unknown> {
   return api(origin, 'GET', path);
 }
 
+/** `POST` a JSON body to a management API path (with the admin token); the parsed JSON answer. */
+export function apiPost(origin: string, path: string, body: object): Promise<unknown> {
+  return api(origin, 'POST', path, body);
+}
+
+/** `GET` a path with the admin token (e.g. `/metrics`); the answer's text. */
+export async function getText(origin: string, path: string): Promise<string> {
+  const res = await fetch(`${origin}${path}`, { headers: { authorization: `Bearer ${adminTokens.get(origin) ?? ''}` }, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
 /** Upload a package; returns its sha256. */
 export async function uploadPackage(origin: string, archive: Buffer): Promise<string> {
   const answer = (await api(origin, 'POST', '/api/v1/packages', archive)) as { sha256?: unknown };

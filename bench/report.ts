@@ -7,6 +7,8 @@ import type { ColdStartSample } from './nimbus.js';
 import { formatAsync, type AsyncResults } from './report-async.js';
 import { fixed, tableHeader, tableRow, type Row } from './table.js';
 import { formatTelemetryCost, type TelemetryCost } from './telemetry-cost.js';
+import { formatTriggerNats, TRIGGER_NATS_STAGE } from './report-trigger.js';
+import type { TriggerNatsSummary } from './trigger-nats.js';
 
 export { tableHeader, tableRow, type Row };
 
@@ -65,6 +67,8 @@ export interface BenchResults {
   async?: AsyncResults;
   /** The warm hello path with records and metrics on and off, alternated (bench/telemetry-cost.ts). */
   telemetry?: TelemetryCost;
+  /** Events from NATS JetStream through a nats trigger: end-to-end rate and publish -> handler start (bench/trigger-nats.ts). */
+  triggerNats?: TriggerNatsSummary;
 }
 
 /** One round of the alternating comparison: the proxy, then Nimbus, right after each other. */
@@ -188,6 +192,7 @@ export function formatReport(results: BenchResults): string {
   lines.push(...formatSandboxCost(results));
   lines.push(...formatKubernetes(results.kubernetes?.coldStartNode, results.coldStarts?.node, results.stageErrors?.['cold start kubernetes']));
   lines.push(...formatAsync(results.async, results.stageErrors));
+  lines.push(...formatTriggerNats(results.triggerNats, results.stageErrors?.[TRIGGER_NATS_STAGE], results.async?.accept?.accept?.result.requestsPerSecond));
   if (results.nimbusError) lines.push(`Nimbus: ${results.nimbusError}`);
   return lines.join('\n');
 }

@@ -28,6 +28,8 @@ import {
 import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
 import { ASYNC_STAGES } from './report-async.js';
 import { measureTelemetryCost } from './telemetry-cost.js';
+import { formatTriggerNats, TRIGGER_NATS_STAGE } from './report-trigger.js';
+import { measureTriggerNats } from './trigger-nats.js';
 
 export const TARGET_C = 'c nimbus hello';
 /** The stage comparing records and metrics on and off (bench/telemetry-cost.ts). */
@@ -175,6 +177,12 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     // Last on this platform: the async cases leave records and write a lot to its files.
     const ctx: AsyncContext = { origin, generator, seconds: options.seconds, warmupSeconds: options.warmupSeconds, workDir, helloSha: helloSha ?? '' };
     await asyncStages(ctx, results);
+    // After the async accept stage, whose rate it is printed beside.
+    await stage(results, TRIGGER_NATS_STAGE, async () => {
+      console.error('measuring NATS JetStream -> trigger -> function (rate, publish -> handler start) ...');
+      results.triggerNats = await measureTriggerNats({ origin, workDir });
+      if ('skipped' in results.triggerNats) console.error(formatTriggerNats(results.triggerNats, undefined, undefined).join('\n').trim());
+    });
     if (results.stageErrors?.['load']) results.nimbusError = `load failed: ${results.stageErrors['load']}`;
     results.sandbox = nimbus.sandbox;
   } finally {

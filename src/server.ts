@@ -92,13 +92,13 @@ async function startSteps(options: CompiledServerOptions, started: CleanupStack)
     asyncRole,
     { history: history.history, stats: history.stats, functionNames: () => gateway.functions.names() },
   );
-  const metrics = startMetricsRole(options, foundation, gateway, asyncRole, authFailures, onInternalError);
+  let triggersRole: TriggersRole | undefined;
+  const metrics = startMetricsRole(options, foundation, gateway, asyncRole, authFailures, onInternalError, { triggers: () => triggersRole?.manager.activity() ?? [] });
   // Deploys, removals, secret and key changes reach the caches, the logs and the instances.
   followChanges(foundation.feed, { functions: gateway.functions, invokeKeys: foundation.access.keyCheck, logs: foundation.logs, instances, asyncWork: asyncRole });
 
   const ui = await startUiRole();
   let closing = false;
-  let triggersRole: TriggersRole | undefined;
   const events = createEventsIngress({
     ...(options.ingressKeyFile === undefined ? {} : { ingressKey: await readIngressKey(options.ingressKeyFile) }),
     routing: {

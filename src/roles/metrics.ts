@@ -6,6 +6,7 @@ import { NimbusError } from '../core/errors.js';
 import { sendError } from '../http/respond.js';
 import { PlatformMetrics } from '../telemetry/metrics.js';
 import { metricsRoute } from '../telemetry/metrics-route.js';
+import type { TriggerMetricsSource } from '../telemetry/trigger-metrics.js';
 import type { AsyncRole } from './async.js';
 import type { Foundation } from './foundation.js';
 import type { GatewayRole } from './gateway.js';
@@ -20,7 +21,8 @@ export interface MetricsRole {
 /**
  * Starts the metrics role: subscribes the invocation metrics to the gateway's invocation-ended
  * events and the removal of functions (their series are dropped), reads the gauges from the
- * gateway's instance manager and function cache and from the async role's queue and records, and
+ * gateway's instance manager and function cache and from the async role's queue and records, the
+ * trigger metrics from `triggers` (the trigger manager, which starts later: read at scrape time), and
  * serves `/metrics` to API tokens of scope `read` (checked by the API's authorizer, so failures
  * count against the same budget), or to anyone with `metricsPublic`.
  */
@@ -31,6 +33,7 @@ export function startMetricsRole(
   asyncRole: Pick<AsyncRole, 'queue'>,
   authFailures: FailureLimiter,
   onInternalError: (err: unknown) => void,
+  triggers: TriggerMetricsSource,
 ): MetricsRole {
   if (!options.metrics) {
     // Off: nothing subscribes to the invocations, and /metrics is a route that does not exist.
@@ -47,7 +50,7 @@ export function startMetricsRole(
     instanceStates: (name) => instances.instances(name).map((instance) => instance.state),
     backlog: (name) => asyncRole.queue.depth(name),
     deadLetters: async (name) => (await invocationRecords.countByStatus(name)).dead,
-  });
+  }, triggers);
   gateway.invocations.on(metrics.invocations.record);
   foundation.feed.subscribe('function.removed', ({ name }) => metrics.forget(name));
   const authorize = apiAuthorizer(foundation.access.tokens, authFailures);

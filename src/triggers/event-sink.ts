@@ -1,4 +1,4 @@
-import type { AsyncAcceptor } from '../async/acceptor.js';
+import type { Accepted, AsyncAcceptor } from '../async/acceptor.js';
 import type { Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import type { Queue } from '../queue/types.js';
@@ -7,7 +7,7 @@ import type { EventSink, TriggerEvent } from './types.js';
 
 /** What a trigger's sink needs from the platform. */
 export interface TriggerSinkDeps {
-  acceptor: Pick<AsyncAcceptor, 'accept'>;
+  acceptor: Pick<AsyncAcceptor, 'acceptBatch'>;
   /** The async queue (its per-function depth is the backlog). */
   queue: Pick<Queue, 'depth'>;
   /** Whether the function exists now: deliveries to a removed function are refused. */
@@ -20,6 +20,23 @@ export interface TriggerSinkDeps {
 }
 
 /**
+ * Events a trigger's sink took, by outcome: plain numbers, read by the metrics at scrape time.
+ * `delivered`: stored as a new async invocation; `duplicate`: an event id the trigger delivered
+ * already (answered by the first invocation, nothing stored); `refused`: not taken (the function
+ * was removed, the trigger is stopping, the store failed), so its source does not acknowledge it.
+ */
+export interface TriggerEventCounts {
+  delivered: number;
+  duplicate: number;
+  refused: number;
+}
+
+/** Counts starting at zero. */
+export function zeroCounts(): TriggerEventCounts {
+  return { delivered: 0, duplicate: 0, refused: 0 };
+}
+
+/**
  * The sink of one trigger: each event becomes one async invocation of the trigger's function,
  * accepted through the AsyncAcceptor (queue first, then the record) as a CloudEvents 1.0
  * binary-mode `POST /`, with invocation source `trigger`. Retries and dead letters then follow the
@@ -29,6 +46,9 @@ export interface TriggerSinkDeps {
  * again (a broker's redelivery after a crash) answers the first invocation and stores nothing, for
  * as long as its record is kept (nimbus up --retain), also when the platform was killed between
  * the queue write and the record write.
+ *
+ * A batch (a source's pull of up to 64 messages) is accepted in one go, in one group commit (one
+ * fsync), with the queue keeping the events' order; it is taken or refused as a whole.
  */
 export class TriggerSink implements EventSink {
   private closed = false;
@@ -38,20 +58,35 @@ export class TriggerSink implements EventSink {
   constructor(
     private readonly deps: TriggerSinkDeps,
     private readonly trigger: { name: string; function: string },
+    /** Where the outcome of each event is counted. */
+    readonly counts: TriggerEventCounts = zeroCounts(),
   ) {}
 
   async deliver(events: TriggerEvent[]): Promise<void> {
+    try {
+      const answers = await this.accept(events);
+      for (const { repeated } of answers) {
+        if (repeated) this.counts.duplicate++;
+        else this.counts.delivered++;
+      }
+    } catch (err) {
+      this.counts.refused += events.length;
+      throw err;
+    }
+  }
+
+  private async accept(events: TriggerEvent[]): Promise<Accepted[]> {
     const { acceptor, clock } = this.deps;
     const { name, function: fn } = this.trigger;
     if (this.closed) throw new NimbusError('SHUTTING_DOWN', `Trigger "${name}" is stopping; its events are not taken now.`);
     if (!(await this.deps.functionExists(fn))) {
       throw new NimbusError('FUNCTION_NOT_FOUND', `The function "${fn}" of trigger "${name}" was removed; its events are not taken.`);
     }
-    // One after another: the queue keeps them in the order the source gave them.
-    for (const event of events) {
-      const request = cloudEventRequest(name, event, clock.now());
-      await acceptor.accept({ function: fn, ...request, source: 'trigger', trigger: name, id: eventInvocationId(name, event.id) });
-    }
+    const now = clock.now();
+    // One batch: one enqueue in the order the source gave them, so the queue keeps that order.
+    return acceptor.acceptBatch(
+      events.map((event) => ({ function: fn, ...cloudEventRequest(name, event, now), source: 'trigger' as const, trigger: name, id: eventInvocationId(name, event.id) })),
+    );
   }
 
   async whenRoom(): Promise<void> {

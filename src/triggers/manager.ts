@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ChangeFeed } from '../control/change-feed.js';
 import type { Clock } from '../core/clock.js';
 import type { TriggerRecord, TriggerRepository } from '../store/trigger-types.js';
-import { TriggerSink, type TriggerSinkDeps } from './event-sink.js';
+import { TriggerSink, zeroCounts, type TriggerEventCounts, type TriggerSinkDeps } from './event-sink.js';
 import type { EventSink, SourceKind, SourceState, SourceStatus, TriggerSource } from './types.js';
 
 /** What the {@link TriggerManager} needs. */
@@ -16,6 +16,22 @@ export interface TriggerManagerDeps {
   sink: TriggerSinkDeps;
   clock: Clock;
   logger: Logger;
+}
+
+/** What a trigger is doing, for the metrics: its function, kind, status and events by outcome. */
+export interface TriggerActivity {
+  name: string;
+  function: string;
+  kind: string;
+  status: 'active' | 'paused' | 'failing';
+  events: Readonly<TriggerEventCounts>;
+}
+
+/** One trigger's event counts, kept across restarts of its source (a change, a pause). */
+interface CountsOf {
+  function: string;
+  kind: string;
+  events: TriggerEventCounts;
 }
 
 /** One trigger this manager runs: its definition, its sink, and its source once started. */
@@ -40,6 +56,8 @@ interface Running {
  */
 export class TriggerManager {
   private readonly running = new Map<string, Running>();
+  /** Per trigger, its events by outcome; dropped when the trigger is removed. */
+  private readonly counts = new Map<string, CountsOf>();
   /** Per trigger, the change being applied; the next one waits for it. */
   private readonly applying = new Map<string, Promise<void>>();
   private unsubscribe: Array<() => void> = [];
@@ -76,6 +94,18 @@ export class TriggerManager {
     return running?.record.state === 'active' ? running.sink : undefined;
   }
 
+  /**
+   * Every trigger this manager runs, with its status and events by outcome (read by the metrics at
+   * scrape time). `failing` is what its source last reported; `active` until it reports a failure.
+   */
+  *activity(): Iterable<TriggerActivity> {
+    for (const { record, reported } of this.running.values()) {
+      const counts = this.counts.get(record.name);
+      const status = record.state === 'paused' ? 'paused' : reported?.startsWith('failing:') ? 'failing' : 'active';
+      yield { name: record.name, function: record.function, kind: record.type, status, events: counts?.events ?? zeroCounts() };
+    }
+  }
+
   /** Stops following the feed and stops every source (deliveries in progress finish first). */
   async close(): Promise<void> {
     this.closed = true;
@@ -105,8 +135,11 @@ export class TriggerManager {
     await this.stopOne(name);
     if (this.closed) return;
     const record = await this.deps.triggers.getTrigger(name);
-    if (!record) return;
-    const sink = new TriggerSink(this.deps.sink, { name: record.name, function: record.function });
+    if (!record) {
+      this.counts.delete(name);
+      return;
+    }
+    const sink = new TriggerSink(this.deps.sink, { name: record.name, function: record.function }, this.countsOf(record).events);
     const running: Running = { record, sink };
     this.running.set(name, running);
     if (record.state !== 'active') return;
@@ -137,6 +170,15 @@ export class TriggerManager {
     } catch (err) {
       this.report(running, `the source did not start: ${(err as Error).message}`);
     }
+  }
+
+  /** The trigger's counts, from zero when it is new or now goes to another function or is of another kind (other series). */
+  private countsOf(record: TriggerRecord): CountsOf {
+    const known = this.counts.get(record.name);
+    if (known && known.function === record.function && known.kind === record.type) return known;
+    const fresh = { function: record.function, kind: record.type, events: zeroCounts() };
+    this.counts.set(record.name, fresh);
+    return fresh;
   }
 
   private async stopOne(name: string): Promise<void> {

@@ -82,6 +82,44 @@ describe('TriggerSink (CloudEvents through the async acceptor)', () => {
     await queue.remove('fulfil');
   });
 
+  test('a batch of 64 is stored in one queue commit, in the order given, and counted as delivered', async () => {
+    const sink = sinkFor(1000);
+    const events: TriggerEvent[] = Array.from({ length: 64 }, (_, i) => ({ id: `batch-${i}`, type: 't', source: 's', data: Buffer.from(String(i)) }));
+    const commitsBefore = queue.commits;
+    await sink.deliver(events);
+    assert.equal(queue.commits - commitsBefore, 1, 'one group commit for the whole batch, not one per event');
+    assert.deepEqual((await queued()).map((r) => r.body.toString()), events.map((_, i) => String(i)));
+    assert.deepEqual(sink.counts, { delivered: 64, duplicate: 0, refused: 0 });
+    const records = (await store.invocations.list({ function: 'fulfil', limit: 100 })).records;
+    assert.equal(records.filter((r) => r.trigger === 'orders').length >= 64, true);
+    await queue.remove('fulfil');
+  });
+
+  test('a redelivered batch stores nothing new and answers the first invocations; an id twice in one batch is stored once', async () => {
+    const sink = sinkFor(1000);
+    const events: TriggerEvent[] = Array.from({ length: 5 }, (_, i) => ({ id: `again-${i}`, type: 't', source: 's', data: Buffer.from(String(i)) }));
+    await sink.deliver([...events, events[0]!]);
+    assert.deepEqual(sink.counts, { delivered: 5, duplicate: 1, refused: 0 });
+    const recordsBefore = (await store.invocations.list({ function: 'fulfil', limit: 1000 })).records.length;
+    await sink.deliver(events);
+    assert.deepEqual(sink.counts, { delivered: 5, duplicate: 6, refused: 0 });
+    assert.deepEqual((await queued()).map((r) => r.headers['ce-id']), events.map((e) => e.id));
+    assert.equal((await store.invocations.list({ function: 'fulfil', limit: 1000 })).records.length, recordsBefore);
+    await queue.remove('fulfil');
+  });
+
+  test('an event accepted at the same time by a single accept and by a batch is stored once', async () => {
+    const acceptor = new AsyncAcceptor({ queue, invocations: store.invocations, clock, onAccepted: () => undefined });
+    const sink = new TriggerSink({ acceptor, queue, functionExists: () => true, clock, backlog: 1000, pollMs: 100 }, { name: 'orders', function: 'fulfil' });
+    const event: TriggerEvent = { id: 'race-1', type: 't', source: 's', data: Buffer.from('x') };
+    const single = acceptor.accept({ function: 'fulfil', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'trigger', id: eventInvocationId('orders', 'race-1') });
+    await Promise.all([single, sink.deliver([event, { ...event, id: 'race-2' }])]);
+    assert.equal((await single).repeated, false);
+    assert.deepEqual(sink.counts, { delivered: 1, duplicate: 1, refused: 0 });
+    assert.equal((await queued()).length, 2);
+    await queue.remove('fulfil');
+  });
+
   test('an event redelivered after its invocation ran, or after a kill cut its acceptance short, is stored once', async () => {
     const sink = sinkFor();
     const ran: TriggerEvent = { id: 'ran-1', type: 't', source: 's', data: Buffer.from('x') };
@@ -140,11 +178,14 @@ describe('TriggerSink (CloudEvents through the async acceptor)', () => {
     await queue.remove('fulfil');
   });
 
-  test('deliveries to a removed function are refused (the source does not acknowledge them)', async () => {
+  test('a batch to a removed function is refused as a whole (the source does not acknowledge it)', async () => {
     exists = false;
     try {
-      await assert.rejects(sinkFor().deliver([{ id: 'r-1', type: 't', source: 's', data: Buffer.alloc(0) }]), (err: unknown) => isNimbusError(err) && err.code === 'FUNCTION_NOT_FOUND');
-      assert.deepEqual(await queued(), []);
+      const sink = sinkFor();
+      const batch: TriggerEvent[] = ['r-1', 'r-2', 'r-3'].map((id) => ({ id, type: 't', source: 's', data: Buffer.alloc(0) }));
+      await assert.rejects(sink.deliver(batch), (err: unknown) => isNimbusError(err) && err.code === 'FUNCTION_NOT_FOUND');
+      assert.deepEqual(await queued(), [], 'no event of the batch is stored');
+      assert.deepEqual(sink.counts, { delivered: 0, duplicate: 0, refused: 3 });
     } finally {
       exists = true;
     }

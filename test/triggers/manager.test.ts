@@ -95,7 +95,7 @@ describe('TriggerService and TriggerManager', () => {
       feed,
       secretValues: async (names) => Object.fromEntries(names.map((n) => [n, secrets[n] ?? ''])),
       sink: {
-        acceptor: { accept: async (request) => (accepted.push(request), { id: String(accepted.length), status: 'queued', repeated: false }) },
+        acceptor: { acceptBatch: async (requests) => requests.map((request) => (accepted.push(request), { id: String(accepted.length), status: 'queued' as const, repeated: false })) },
         queue: { depth: async () => ({ due: 0, delayed: 0, leased: 0 }) },
         functionExists: async (name) => (await store.functions.getFunction(name)) !== undefined,
         clock,
