@@ -1,6 +1,6 @@
 import type { InvocationMetering, InvocationView } from './wire.js';
 import { ERRORS } from '../core/errors.js';
-import type { AttemptTotals, HistoryRecord } from '../store/history-types.js';
+import type { AttemptTotals, HistoryRecord, MeteredFigures } from '../store/history-types.js';
 import type { InvocationRecord } from '../store/invocation-types.js';
 import { encodeBody } from '../async/destinations.js';
 
@@ -57,7 +57,7 @@ export function historyView(record: HistoryRecord): InvocationView {
   };
 }
 
-function meteringOf(m: Omit<AttemptTotals, 'id' | 'attempts' | 'source'>): InvocationMetering {
+function meteringOf(m: MeteredFigures): InvocationMetering {
   return {
     durationMs: round(m.durationMs),
     billedMs: m.billedMs,

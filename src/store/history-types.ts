@@ -1,23 +1,8 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { InvocationSource } from '../core/invocation.js';
 
-/**
- * One attempt of an invocation as the history keeps it: what ran, for how long, what it cost.
- * Sync and trigger invocations have one attempt; each attempt of an async invocation has its own
- * record (same id, attempt counting up), which the listing folds into the async invocation's own
- * record instead of listing it. Times are epoch milliseconds; durations milliseconds.
- */
-export interface HistoryRecord {
-  id: string;
-  attempt: number;
-  function: string;
-  version: number;
-  source: InvocationSource;
-  /** The request's method, and its path with query (cut at 1000 characters). */
-  method: string;
-  path: string;
-  startedAt: number;
-  endedAt: number;
+/** What one attempt used (or, summed, an invocation's attempts). Durations in milliseconds. */
+export interface MeteredFigures {
   /** From the invoker taking the invocation to its end (queue, start and handler). */
   durationMs: number;
   /** Start and handler time (what an instance was busy with it), rounded up to the millisecond. */
@@ -33,6 +18,25 @@ export interface HistoryRecord {
   queueMs: number;
   startMs: number;
   handlerMs: number;
+}
+
+/**
+ * One attempt of an invocation as the history keeps it: what ran, for how long, what it cost.
+ * Sync and trigger invocations have one attempt; each attempt of an async invocation has its own
+ * record (same id, attempt counting up), which the listing folds into the async invocation's own
+ * record instead of listing it. Times are epoch milliseconds; durations milliseconds.
+ */
+export interface HistoryRecord extends MeteredFigures {
+  id: string;
+  attempt: number;
+  function: string;
+  version: number;
+  source: InvocationSource;
+  /** The request's method, and its path with query (cut at 1000 characters). */
+  method: string;
+  path: string;
+  startedAt: number;
+  endedAt: number;
   /** As in the invocation-ended event: the function answered, the platform answered with an error, or the caller left first. */
   outcome: 'response' | 'error' | 'abandoned';
   /** `succeeded`: the function answered with a status below 400; `failed`: anything else. */
@@ -59,23 +63,13 @@ export interface HistoryQuery {
   after?: { startedAt: number; id: string };
 }
 
-/** The metering of an async invocation: its attempts' figures added up, the last one's timings. */
-export interface AttemptTotals {
+/**
+ * The metering of an async invocation: its attempts' figures added up (cpuMs undefined when none
+ * reported it), the last one's timings and cold flag.
+ */
+export interface AttemptTotals extends MeteredFigures {
   id: string;
   attempts: number;
-  durationMs: number;
-  billedMs: number;
-  memoryMb: number;
-  gbSeconds: number;
-  /** Undefined when no attempt reported CPU time. */
-  cpuMs?: number | undefined;
-  bytesIn: number;
-  bytesOut: number;
-  /** Of the last attempt. */
-  coldStart: boolean;
-  queueMs: number;
-  startMs: number;
-  handlerMs: number;
   source: InvocationSource;
 }
 

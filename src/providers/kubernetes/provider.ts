@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import { INIT_PATH, type InitRequest } from '../../core/runtime-protocol.js';
+import { initRequestOf, sendInit, StartTracker } from '../runtime-init.js';
 import { DEFAULT_INSTANCE_LIMITS, instanceLimitsOf, type InstanceLimits, LIMITS, type RuntimeName } from '../../core/spec.js';
 import { SERVER_DEFAULTS } from '../../config/server-defaults.js';
 import type { FunctionRecord } from '../../store/types.js';
@@ -66,7 +66,7 @@ export class KubernetesProvider implements InstanceProvider {
   private readonly settings: PodSettings;
   private readonly limits: InstanceLimits;
   private readonly running = new Set<PodInstance>();
-  private readonly starting = new Set<Promise<unknown>>();
+  private readonly starting = new StartTracker();
   private readonly ownerSelector: string;
   private readonly ready: Promise<void>;
   private pool: PodPool | undefined;
@@ -146,7 +146,7 @@ export class KubernetesProvider implements InstanceProvider {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     await this.ready.catch(() => undefined);
-    await Promise.allSettled([...this.starting]);
+    await this.starting.close();
     await Promise.all([this.pool?.shutdown(), ...[...this.running].map((instance) => instance.stop())]);
     // Whatever is left with our labels (a create whose answer was lost).
     const left = await this.pods.listWithVersion(this.ownerSelector).catch(() => undefined);
@@ -155,16 +155,9 @@ export class KubernetesProvider implements InstanceProvider {
     await this.packages.close();
   }
 
+  /** Runs `start` unless shutting down, counting it among the starts a shutdown waits for. */
   private track(start: () => Promise<PodInstance>): Promise<PodInstance> {
-    if (this.shuttingDown) return Promise.reject(shuttingDown());
-    const starting = start();
-    const settled = starting.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.starting.add(settled);
-    void settled.then(() => this.starting.delete(settled));
-    return starting;
+    return this.starting.track(start);
   }
 
   private profileOf(fn: FunctionRecord): PodProfile {
@@ -228,37 +221,8 @@ export class KubernetesProvider implements InstanceProvider {
 
   /** Specialises the pod: its init names the code to fetch (one-time token) instead of a folder. */
   private async init(instance: PodInstance, fn: FunctionRecord, secretEnv: Record<string, string>): Promise<void> {
-    const body: InitRequest = {
-      function: fn.spec.name,
-      version: fn.version,
-      codeDir: '',
-      entry: fn.build.entry,
-      ...(fn.build.source ? { source: fn.build.source } : {}),
-      env: { ...fn.spec.env, ...secretEnv },
-      timeoutMs: fn.spec.timeoutMs,
-      memoryMb: fn.spec.memoryMb,
-      ...(fn.build.export ? { export: fn.build.export } : {}),
-      package: await this.packages.grant(this.options.codeDir(fn)),
-    };
-    const res = await instance.dispatcher.request({
-      path: INIT_PATH,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(this.startTimeoutMs),
-    });
-    const text = await res.body.text();
-    if (res.statusCode === 200) return;
-    let message = text.slice(0, 500);
-    let shimCode: string | undefined;
-    try {
-      const { error } = JSON.parse(text) as { error?: { code?: string; message?: string } };
-      message = error?.message ?? message;
-      shimCode = error?.code;
-    } catch {
-      // keep the raw text
-    }
-    throw new NimbusError('FUNCTION_START_FAILED', `The pod of "${fn.spec.name}" failed to load the handler: ${message}`, shimCode ? { details: { loadError: shimCode } } : {});
+    const body = initRequestOf(fn, secretEnv, { codeDir: '', package: await this.packages.grant(this.options.codeDir(fn)) });
+    await sendInit(instance.dispatcher, body, this.startTimeoutMs, `The pod of "${fn.spec.name}" failed to load the handler`);
   }
 }
 

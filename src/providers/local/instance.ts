@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
-import { INIT_PATH, type InitRequest } from '../../core/runtime-protocol.js';
+import { initRequestOf, sendInit } from '../runtime-init.js';
 import { instanceLimitsOf, type InstanceLimits } from '../../core/spec.js';
 import type { FunctionRecord } from '../../store/types.js';
 import type { ProvidedInstance } from '../types.js';
@@ -91,38 +91,8 @@ export class LocalInstance implements ProvidedInstance {
 
   private async init(proc: RuntimeProcess, secretEnv: Record<string, string>): Promise<void> {
     const { record, deps } = this;
-    const body: InitRequest = {
-      function: record.spec.name,
-      version: record.version,
-      codeDir: await proc.mountCode(deps.codeDir),
-      entry: record.build.entry,
-      ...(record.build.source ? { source: record.build.source } : {}),
-      env: { ...record.spec.env, ...secretEnv },
-      timeoutMs: record.spec.timeoutMs,
-      memoryMb: record.spec.memoryMb,
-      ...(record.build.export ? { export: record.build.export } : {}),
-    };
-    const res = await this.dispatcher.request({
-      path: INIT_PATH,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(deps.startTimeoutMs),
-    });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) {
-      let message = text.slice(0, 500);
-      let shimCode: string | undefined;
-      try {
-        const { error } = JSON.parse(text) as { error?: { code?: string; message?: string } };
-        message = error?.message ?? message;
-        shimCode = error?.code;
-      } catch {
-        // keep the raw text
-      }
-      // The shim's code says whose fault it is (see HANDLER_LOAD_CODES): deploys refuse some.
-      throw new NimbusError('FUNCTION_START_FAILED', `the handler failed to load: ${message}`, shimCode ? { details: { loadError: shimCode } } : {});
-    }
+    const body = initRequestOf(record, secretEnv, { codeDir: await proc.mountCode(deps.codeDir) });
+    await sendInit(this.dispatcher, body, deps.startTimeoutMs, 'the handler failed to load');
   }
 
   /** Graceful stop: SIGTERM (the shim finishes what it serves), SIGKILL after the grace period. */

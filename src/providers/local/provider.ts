@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { NimbusError } from '../../core/errors.js';
+import { StartTracker } from '../runtime-init.js';
 import { SERVER_DEFAULTS } from '../../config/server-defaults.js';
 import { DEFAULT_INSTANCE_LIMITS, type InstanceLimits, LIMITS, type NetworkPolicy, type RuntimeName } from '../../core/spec.js';
 import { stageRuntimes } from '../../runtime-adapters/staging.js';
@@ -57,7 +58,7 @@ export class LocalProvider implements InstanceProvider {
   /** Instances started and not yet exited. */
   private readonly running = new Set<LocalInstance>();
   /** Starts under way: a shutdown waits for them, so nothing starts in a removed run directory. */
-  private readonly starting = new Set<Promise<unknown>>();
+  private readonly starting = new StartTracker();
   private shuttingDown = false;
   private nextId = 1;
 
@@ -110,16 +111,7 @@ export class LocalProvider implements InstanceProvider {
 
   /** Runs `start` unless shutting down, counting it among the starts a shutdown waits for. */
   private track(start: () => Promise<LocalInstance>): Promise<LocalInstance> {
-    if (this.shuttingDown) return Promise.reject(shuttingDown());
-    const starting = start();
-    // The whole start, including stopping an instance that came up during a shutdown.
-    const settled = starting.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.starting.add(settled);
-    void settled.then(() => this.starting.delete(settled));
-    return starting;
+    return this.starting.track(start);
   }
 
   /** Starts an instance of `fn`, on a warm spare when `pooled` and one is ready. */
@@ -173,7 +165,7 @@ export class LocalProvider implements InstanceProvider {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.stopRetiring();
-    await Promise.allSettled([...this.starting]);
+    await this.starting.close();
     await Promise.all([this.warm.shutdown(), ...[...this.running].map((instance) => instance.stop())]);
     rmSync(this.runDir, { recursive: true, force: true });
   }
