@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import { listening } from '../triggers/private-broker.js';
-import { startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { api, startPlatform, type TestPlatform, waitFor } from './harness.js';
 import { createTrigger, deployCloudEventEcho, getTrigger, receivedEvents } from './trigger-fixtures.js';
 
 describe('broker triggers, end to end', async () => {
@@ -93,7 +93,11 @@ describe('broker triggers, end to end', async () => {
 
   test('a broker that cannot be reached: the trigger is failing with the reason', { skip }, async () => {
     await deployCloudEventEcho(platform.url, 'nowhere-echo');
-    await createTrigger(platform.url, 'nowhere', { function: 'nowhere-echo', type: 'nats', settings: { url: 'nats://127.0.0.1:1', subject: 'a' } });
+    // Creating a trigger for a closed port is refused (the source check): the broker "goes away"
+    // through its secret's new value instead, which restarts the source without a check.
+    await api(platform.url, 'PUT', '/api/v1/secrets/NOWHERE_NATS_URL', { value: 'nats://127.0.0.1:4222' });
+    await createTrigger(platform.url, 'nowhere', { function: 'nowhere-echo', type: 'nats', settings: { urlSecret: 'NOWHERE_NATS_URL', subject: 'a' } });
+    await api(platform.url, 'PUT', '/api/v1/secrets/NOWHERE_NATS_URL', { value: 'nats://127.0.0.1:1' });
     await waitFor(async () => (await getTrigger(platform.url, 'nowhere')).status === 'failing', 20_000, 'the trigger to be failing');
     assert.match((await getTrigger(platform.url, 'nowhere')).error ?? '', /cannot connect to nats:\/\/127\.0\.0\.1:1/);
   });
