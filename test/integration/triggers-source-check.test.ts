@@ -63,6 +63,16 @@ describe('the source check before a trigger is stored', () => {
     await assertRefused('nats', { urlSecret: 'CLOSED_NATS_URL', subject: 'a' }, /cannot connect to nats:\/\/127\.0\.0\.1:1/, 'settings.urlSecret');
   });
 
+  test('refused credentials (the URL in a secret) are refused for amqp and redis', async (t) => {
+    if (!(await unlessListening(t, 5672, 'RabbitMQ')) || !(await unlessListening(t, 6379, 'Redis'))) return;
+    await api(platform.url, 'PUT', '/api/v1/secrets/WRONG_AMQP_URL', { value: 'amqp://guest:wrong@127.0.0.1:5672' });
+    await assertRefused('amqp', { urlSecret: 'WRONG_AMQP_URL', queue: 'jobs' }, /ACCESS_REFUSED/, 'settings.urlSecret');
+    await api(platform.url, 'PUT', '/api/v1/secrets/WRONG_REDIS_URL', { value: 'redis://nobody:wrong@127.0.0.1:6379' });
+    const res = await api(platform.url, 'POST', '/api/v1/triggers', { name: 'wrong-redis', function: 'echo', type: 'redis', settings: { urlSecret: 'WRONG_REDIS_URL', stream: 'a' } });
+    assert.equal(res.json?.error.code, 'TRIGGER_SOURCE_UNREACHABLE');
+    assert.doesNotMatch(res.json?.error.message, /wrong/, 'the secret is never quoted');
+  });
+
   test('JetStream: a stream that does not exist is refused', async (t) => {
     if (!(await unlessListening(t, 4222, 'NATS'))) return;
     await assertRefused('nats', { subject: 'x.>', stream: `MISSING${randomUUID().slice(0, 8)}` }, /the stream MISSING\w+ does not exist on nats:\/\/127\.0\.0\.1:4222: create it first/);
