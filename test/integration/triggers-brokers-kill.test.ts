@@ -52,6 +52,12 @@ async function jetStreamBroker(): Promise<Broker> {
 
 async function mqttBroker(trigger: string): Promise<Broker> {
   const topic = `kill/${randomUUID().slice(0, 8)}`;
+  // The trigger's persistent session, subscribed before the trigger exists: a new trigger shows
+  // `active` before its source has subscribed, and what is published before that would be
+  // dropped by the broker (no subscriber), not lost by Nimbus.
+  const session = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, clientId: `nimbus-${trigger}`, clean: false, properties: { sessionExpiryInterval: 3600 } });
+  await session.subscribeAsync(topic, { qos: 1 });
+  await session.endAsync();
   const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5 });
   return {
     port: 1883,
@@ -134,7 +140,11 @@ describe('broker triggers across a SIGKILL of the platform', () => {
         [, url] = (await platform.waitFor(/^Nimbus serving on (\S+)$/m, 60_000)) as string[];
         await useAdminToken(url!, dataDir);
         const bodies = async () => new Set((await receivedEvents(url!, 'echo', 0)).map((e) => e.body.toString()));
-        await waitFor(async () => (await bodies()).size >= MESSAGES, 60_000, 'every message to reach the function');
+        await waitFor(async () => (await bodies()).size >= MESSAGES, 60_000, 'every message to reach the function').catch(async (error: unknown) => {
+          const found = await bodies();
+          t.diagnostic(`missing: ${Array.from({ length: MESSAGES }, (_, i) => `m${i}`).filter((m) => !found.has(m)).join(' ')}`);
+          throw error;
+        });
         const events = await receivedEvents(url!, 'echo', 0);
         const found = new Set(events.map((e) => e.body.toString()));
         assert.deepEqual(Array.from({ length: MESSAGES }, (_, i) => `m${i}`).filter((m) => !found.has(m)), [], 'none lost');
