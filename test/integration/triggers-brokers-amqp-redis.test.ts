@@ -204,6 +204,10 @@ describe('amqp and redis triggers, end to end; dead letters for every broker kin
       label: 'MQTT QoS 1',
       async setUp(trigger: string) {
         const topic = `dead/${unique}`;
+        // The trigger's persistent session, subscribed before the trigger exists (whenConsuming's reason).
+        const session = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, clientId: `nimbus-${trigger}`, clean: false, properties: { sessionExpiryInterval: 600 } });
+        await session.subscribeAsync(topic, { qos: 1 });
+        await session.endAsync();
         return {
           settings: { topic },
           consuming: () => whenActive(trigger),

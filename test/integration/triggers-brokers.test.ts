@@ -75,6 +75,11 @@ describe('broker triggers, end to end', async () => {
   test('MQTT QoS 1: the message arrives as a CloudEvent with the topic as subject and the mqtt extensions', { skip }, async () => {
     const topic = `e2e/${randomUUID().slice(0, 8)}/temperature`;
     await deployCloudEventEcho(platform.url, 'mqtt-echo');
+    // The trigger's persistent session, subscribed before the trigger exists: a new trigger shows
+    // `active` before its source subscribed, and the broker drops what has no subscriber.
+    const session = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, clientId: 'nimbus-sensors', clean: false, properties: { sessionExpiryInterval: 600 } });
+    await session.subscribeAsync('e2e/+/temperature', { qos: 1 });
+    await session.endAsync();
     await createTrigger(platform.url, 'sensors', { function: 'mqtt-echo', type: 'mqtt', settings: { topic: 'e2e/+/temperature' } });
     await waitFor(async () => (await getTrigger(platform.url, 'sensors')).status === 'active', 20_000, 'the trigger to be active');
     const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5 });
