@@ -8,7 +8,9 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: FUNCTION_NAME_PATTERN.source }, description: 'the trigger name (a DNS label)' };
 const one = (description: string) => ({ description, content: json(ref('Trigger')) });
-const badInput = errorResponse('INVALID_TRIGGER (name, type, settings: e.g. an invalid cron expression or zone, a URL with credentials), UNKNOWN_SECRET, INVALID_JSON');
+const badInput = errorResponse(
+  'INVALID_TRIGGER (name, type, settings: e.g. an invalid cron expression or zone, a URL with credentials), UNKNOWN_SECRET, TRIGGER_SOURCE_UNREACHABLE (the broker cannot be reached, or its stream or exchange does not exist), INVALID_JSON',
+);
 const notFound = errorResponse('TRIGGER_NOT_FOUND');
 
 /** Paths of `/api/v1/triggers`. */

@@ -14,6 +14,8 @@ export interface TriggerServiceDeps {
   functions: Pick<FunctionRepository, 'getFunction'>;
   /** Read to check the secrets a trigger's settings name. */
   secrets: Pick<SecretRepository, 'listSecrets'>;
+  /** Decrypts the secrets a trigger's settings name, for the kind's check to reach the broker with. */
+  secretValues(names: readonly string[]): Promise<Record<string, string>>;
   /** The kinds of source this platform knows, by type (src/triggers/sources/index.ts). */
   kinds: ReadonlyMap<string, SourceKind<unknown>>;
   /** Where changes are told (the trigger manager follows them). */
@@ -24,7 +26,9 @@ export interface TriggerServiceDeps {
 /**
  * The control plane's trigger operations. Everything is checked before anything is stored: the
  * name, the function, the type, the settings (by the kind's schema: a cron expression and its
- * zone, a broker's subject…), no credentials in a URL, and the secrets named. Every change is
+ * zone, a broker's subject…), no credentials in a URL, the secrets named, and (for a new trigger or
+ * new settings) that the source can consume: its broker answers, its stream or exchange exists
+ * (the kind's `check`). Every change is
  * stored, then published (`trigger.changed`, `trigger.removed`); the trigger manager starts and
  * stops sources from the feed. A function's triggers are removed with the function.
  */
@@ -34,6 +38,7 @@ export class TriggerService {
   /** Creates a trigger (`POST`). @throws NimbusError TRIGGER_EXISTS when the name is taken. */
   async create(name: string, body: unknown): Promise<TriggerRecord> {
     const definition = await this.check(name, parseTriggerInput(body));
+    await this.checkSource(definition);
     const record = await this.deps.triggers.createTrigger(definition, this.deps.clock.now());
     if (!record) {
       throw new NimbusError('TRIGGER_EXISTS', `A trigger named "${name}" exists already. Remove it first (nimbus trigger rm ${name}), or replace it with PUT /api/v1/triggers/${name}.`, {
@@ -49,6 +54,7 @@ export class TriggerService {
     const input = parseTriggerInput(body);
     const previous = input.state === undefined ? await this.deps.triggers.getTrigger(name) : undefined;
     const definition = await this.check(name, { ...input, state: input.state ?? previous?.state });
+    await this.checkSource(definition);
     const result = await this.deps.triggers.putTrigger(definition, this.deps.clock.now());
     await this.deps.feed.publish({ type: 'trigger.changed', record: result.record });
     return result;
@@ -67,7 +73,10 @@ export class TriggerService {
       settings: patch.settings ?? previous.settings,
       state: patch.state ?? previous.state,
     };
-    const { record } = await this.deps.triggers.putTrigger(await this.check(name, merged), this.deps.clock.now());
+    const definition = await this.check(name, merged);
+    // A change of function or state alone leaves the source as it is: only new settings are checked.
+    if (patch.settings !== undefined || merged.type !== previous.type) await this.checkSource(definition);
+    const { record } = await this.deps.triggers.putTrigger(definition, this.deps.clock.now());
     await this.deps.feed.publish({ type: 'trigger.changed', record });
     return record;
   }
@@ -125,6 +134,23 @@ export class TriggerService {
       throw new NimbusError('FUNCTION_NOT_FOUND', functionNotFound(input.function).message, { details: { field: 'function' } });
     }
     return { name, function: input.function, type: input.type, settings: parsed.data, state: input.state ?? 'active' };
+  }
+
+  /**
+   * Refuses settings the source could not consume with now (TRIGGER_SOURCE_UNREACHABLE), before
+   * anything is stored: a typo in a URL, a stream or an exchange is answered at once instead of
+   * becoming a trigger that is `failing` forever. Stored triggers are not checked again at start.
+   */
+  private async checkSource(definition: TriggerDefinition): Promise<void> {
+    const kind = this.deps.kinds.get(definition.type);
+    if (kind?.check === undefined) return;
+    const secretNames = kind.secretNames(definition.settings);
+    const problem = await kind.check(definition.settings, await this.deps.secretValues(secretNames));
+    if (problem === undefined) return;
+    const field = secretNames.length > 0 ? 'settings.urlSecret' : 'settings.url';
+    throw new NimbusError('TRIGGER_SOURCE_UNREACHABLE', `${field}: the ${definition.type} trigger cannot consume: ${problem}. Nothing was stored; fix the settings or start the broker, then try again.`, {
+      details: { field },
+    });
   }
 
   private async checkSecrets(names: string[]): Promise<void> {

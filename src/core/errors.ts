@@ -77,6 +77,11 @@ export const ERRORS = {
   // Triggers
   INVALID_TRIGGER: { status: 400, retryable: false, description: "The trigger's name, type or settings are invalid (a bad cron expression or zone, settings that do not fit the type, a URL with credentials)." },
   TRIGGER_NOT_FOUND: { status: 404, retryable: false, description: 'No trigger with this name exists.' },
+  TRIGGER_SOURCE_UNREACHABLE: {
+    status: 400,
+    retryable: false,
+    description: "A trigger's source could not be consumed when it was created or changed (an unreachable broker, refused credentials, a missing JetStream stream or AMQP exchange).",
+  },
   TRIGGER_EXISTS: { status: 409, retryable: false, description: 'A trigger with this name exists already (POST creates only; PUT replaces).' },
   INVALID_CLOUDEVENT: { status: 400, retryable: false, description: 'The request is not a valid CloudEvent (binary, structured or batched HTTP mode); nothing was delivered.' },
 

@@ -12,6 +12,7 @@ import type { CompiledServerOptions } from '../config/server-options.js';
 import { FunctionService } from '../control/function-service.js';
 import { SecretService } from '../control/secret-service.js';
 import { TriggerService } from '../control/trigger-service.js';
+import { SecretEnv } from '../secrets/secret-env.js';
 import { triggerRoutes } from '../api/trigger-routes.js';
 import { SOURCE_KINDS } from '../triggers/sources/index.js';
 import { isLoopbackHost } from '../core/invoke-auth.js';
@@ -81,7 +82,16 @@ export function startApiRole(
     hostNetworkRefusal: hostNetworkRefusal(host, options.allowHostNetwork),
     sandboxName: instances.sandboxName,
   });
-  const triggers = new TriggerService({ triggers: store.triggers, functions: store.functions, secrets: store.secrets, kinds: SOURCE_KINDS, feed, clock });
+  const secretEnv = new SecretEnv({ secrets: store.secrets, cipher });
+  const triggers = new TriggerService({
+    triggers: store.triggers,
+    functions: store.functions,
+    secrets: store.secrets,
+    secretValues: (names) => secretEnv.values(names),
+    kinds: SOURCE_KINDS,
+    feed,
+    clock,
+  });
   const views = new FunctionViews({ status: (name) => instances.status(name), instanceLimits: options.instanceLimits, defaultAuth: access.defaultAuth, domain });
   const extraRoutes = [
     ...authRoutes({ tokens: access.tokens, keys: access.keys, service }),

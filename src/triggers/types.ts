@@ -117,6 +117,16 @@ export interface SourceKind<Settings> {
   settings: ZodType<Settings>;
   /** Names of the Nimbus secrets the settings refer to (e.g. `urlSecret`), resolved into `SourceContext.secrets`. */
   secretNames(settings: Settings): string[];
+  /**
+   * Answers why a trigger with these settings could not consume now, or undefined when it can: an
+   * unreachable broker, refused credentials, a missing JetStream stream or AMQP exchange, a Redis
+   * key that is not a stream. The API calls it before storing a new or changed trigger, and
+   * refuses the trigger with the answer (TRIGGER_SOURCE_UNREACHABLE); a stored trigger is never
+   * checked (a running source reports `failing` and retries instead). Connects once, bounded to a
+   * few seconds, leaves nothing behind on the broker, and never throws. The reason never quotes
+   * a secret. Absent for kinds with nothing to reach (`cron`, `file`, `event`).
+   */
+  check?(settings: Settings, secrets: Record<string, string>): Promise<string | undefined>;
   /** Makes a source; the platform calls `start` on it. Undefined for kinds fed by the platform itself (`event`). */
   create?(context: SourceContext<Settings>): TriggerSource;
 }

@@ -116,6 +116,9 @@ describe('nimbus trigger', () => {
     const mixed = await run(['trigger', 'create', 'x', '--function', 'report', '--cron', '* * * * *', '--qos', '1']);
     assert.equal(mixed.code, 2);
     assert.match(mixed.stderr, /--qos goes with --mqtt/);
+    const unreachable = await run(['trigger', 'create', 'x', '--function', 'report', '--amqp-queue', 'jobs', '--broker-url', 'amqp://127.0.0.1:1']);
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot connect to amqp:\/\/127\.0\.0\.1:1/);
     const badName = await run(['trigger', 'create', 'Bad_Name', '--function', 'report', '--cron', '* * * * *']);
     assert.equal(badName.code, 2);
     assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/x')).status, 404);

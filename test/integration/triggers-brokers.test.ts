@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import { listening } from '../triggers/private-broker.js';
-import { startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { api, startPlatform, type TestPlatform, waitFor } from './harness.js';
 import { createTrigger, deployCloudEventEcho, getTrigger, receivedEvents } from './trigger-fixtures.js';
 
 describe('broker triggers, end to end', async () => {
@@ -75,6 +75,11 @@ describe('broker triggers, end to end', async () => {
   test('MQTT QoS 1: the message arrives as a CloudEvent with the topic as subject and the mqtt extensions', { skip }, async () => {
     const topic = `e2e/${randomUUID().slice(0, 8)}/temperature`;
     await deployCloudEventEcho(platform.url, 'mqtt-echo');
+    // The trigger's persistent session, subscribed before the trigger exists: a new trigger shows
+    // `active` before its source subscribed, and the broker drops what has no subscriber.
+    const session = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5, clientId: 'nimbus-sensors', clean: false, properties: { sessionExpiryInterval: 600 } });
+    await session.subscribeAsync('e2e/+/temperature', { qos: 1 });
+    await session.endAsync();
     await createTrigger(platform.url, 'sensors', { function: 'mqtt-echo', type: 'mqtt', settings: { topic: 'e2e/+/temperature' } });
     await waitFor(async () => (await getTrigger(platform.url, 'sensors')).status === 'active', 20_000, 'the trigger to be active');
     const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { protocolVersion: 5 });
@@ -93,7 +98,11 @@ describe('broker triggers, end to end', async () => {
 
   test('a broker that cannot be reached: the trigger is failing with the reason', { skip }, async () => {
     await deployCloudEventEcho(platform.url, 'nowhere-echo');
-    await createTrigger(platform.url, 'nowhere', { function: 'nowhere-echo', type: 'nats', settings: { url: 'nats://127.0.0.1:1', subject: 'a' } });
+    // Creating a trigger for a closed port is refused (the source check): the broker "goes away"
+    // through its secret's new value instead, which restarts the source without a check.
+    await api(platform.url, 'PUT', '/api/v1/secrets/NOWHERE_NATS_URL', { value: 'nats://127.0.0.1:4222' });
+    await createTrigger(platform.url, 'nowhere', { function: 'nowhere-echo', type: 'nats', settings: { urlSecret: 'NOWHERE_NATS_URL', subject: 'a' } });
+    await api(platform.url, 'PUT', '/api/v1/secrets/NOWHERE_NATS_URL', { value: 'nats://127.0.0.1:1' });
     await waitFor(async () => (await getTrigger(platform.url, 'nowhere')).status === 'failing', 20_000, 'the trigger to be failing');
     assert.match((await getTrigger(platform.url, 'nowhere')).error ?? '', /cannot connect to nats:\/\/127\.0\.0\.1:1/);
   });

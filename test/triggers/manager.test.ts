@@ -88,7 +88,7 @@ describe('TriggerService and TriggerManager', () => {
     await store.triggers.createTrigger({ name: 'stored', function: 'fn', type: 'probe', settings: {}, state: 'active' }, 1);
     await store.triggers.createTrigger({ name: 'stored-paused', function: 'fn', type: 'probe', settings: {}, state: 'paused' }, 1);
     await store.triggers.createTrigger({ name: 'hangs', function: 'fn', type: 'probe', settings: { hang: true }, state: 'active' }, 1);
-    service = new TriggerService({ triggers: store.triggers, functions: store.functions, secrets: store.secrets, kinds, feed, clock });
+    service = new TriggerService({ triggers: store.triggers, functions: store.functions, secrets: store.secrets, secretValues: async () => ({}), kinds, feed, clock });
     manager = new TriggerManager({
       triggers: store.triggers,
       kinds,

@@ -6,6 +6,7 @@
  * says what users see.
  */
 import type { SourceKind } from '../types.js';
+import { amqpProblem } from './amqp-check.js';
 import { type AmqpSettings, amqpSettingsSchema } from './amqp-settings.js';
 import { AmqpSource } from './amqp-source.js';
 
@@ -16,5 +17,6 @@ export const amqpSource: SourceKind<AmqpSettings> = {
   type: 'amqp',
   settings: amqpSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
+  check: (settings, secrets) => amqpProblem(settings, secrets),
   create: (context) => new AmqpSource(context),
 };

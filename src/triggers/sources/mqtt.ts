@@ -3,6 +3,7 @@
  * persistent session) or QoS 0 (at-most-once). See docs/triggers-sources.md.
  */
 import type { SourceKind } from '../types.js';
+import { mqttProblem } from './mqtt-check.js';
 import { mqttSettingsSchema, type MqttSettings } from './mqtt-settings.js';
 import { MqttSource } from './mqtt-source.js';
 
@@ -11,6 +12,7 @@ export const mqttSource: SourceKind<MqttSettings> = {
   type: 'mqtt',
   settings: mqttSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
+  check: (settings, secrets) => mqttProblem(settings, secrets),
   create: (context) => new MqttSource(context),
 };
 

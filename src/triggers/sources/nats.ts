@@ -3,6 +3,7 @@
  * durable pull consumer (at-least-once). See docs/triggers-sources.md.
  */
 import type { SourceKind } from '../types.js';
+import { natsProblem } from './nats-check.js';
 import { natsSettingsSchema, type NatsSettings } from './nats-settings.js';
 import { NatsCoreSource } from './nats-core.js';
 import { JetStreamSource } from './nats-jetstream.js';
@@ -12,6 +13,7 @@ export const natsSource: SourceKind<NatsSettings> = {
   type: 'nats',
   settings: natsSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
+  check: (settings, secrets) => natsProblem(settings, secrets),
   create(context) {
     const { stream } = context.settings;
     if (stream === undefined) return new NatsCoreSource(context);

@@ -5,6 +5,7 @@
  * docs/triggers-sources.md says what users see.
  */
 import type { SourceKind } from '../types.js';
+import { redisProblem } from './redis-check.js';
 import { type RedisSettings, redisSettingsSchema } from './redis-settings.js';
 import { RedisSource } from './redis-source.js';
 
@@ -15,5 +16,6 @@ export const redisSource: SourceKind<RedisSettings> = {
   type: 'redis',
   settings: redisSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
+  check: (settings, secrets) => redisProblem(settings, secrets),
   create: (context) => new RedisSource(context),
 };
