@@ -81,7 +81,7 @@ export function triggerSchemas(): Record<string, object> {
         type: { type: 'string' },
         settings: { type: 'object' },
         state: { type: 'string', enum: ['active', 'paused'], description: 'what was asked for' },
-        status: { type: 'string', enum: TRIGGER_STATUSES, description: 'what it does now: paused, failing (its source cannot consume: see error) or active' },
+        status: { type: 'string', enum: TRIGGER_STATUSES, description: 'what it does now: paused; starting (its source was started and has not yet said it consumes); failing (its source cannot consume: see error); or active' },
         error: { type: ['string', 'null'], description: 'why it is failing' },
         since: { type: 'string', format: 'date-time', description: 'since when it has this status' },
         createdAt: { type: 'string', format: 'date-time' },

@@ -599,7 +599,7 @@ export interface PurgeResult {
 // --- triggers -----------------------------------------------------------------------------------
 
 /** What a trigger is doing: its source runs (`active`), was paused, or cannot consume (`failing`). */
-export const TRIGGER_STATUSES = ['active', 'paused', 'failing'] as const;
+export const TRIGGER_STATUSES = ['starting', 'active', 'paused', 'failing'] as const;
 export type TriggerStatusName = (typeof TRIGGER_STATUSES)[number];
 
 /**

@@ -112,7 +112,7 @@ export const MIGRATIONS: readonly string[] = [
     state         TEXT    NOT NULL CHECK (state IN ('active', 'paused')),
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
-    status        TEXT    NOT NULL CHECK (status IN ('active', 'failing')),
+    status        TEXT    NOT NULL CHECK (status IN ('starting', 'active', 'failing')),
     status_error  TEXT,
     status_since  INTEGER NOT NULL
   ) STRICT;

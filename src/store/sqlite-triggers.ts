@@ -44,11 +44,11 @@ export class SqliteTriggers implements TriggerRepository {
       listOf: db.prepare<[string], TriggerRow>(`SELECT ${COLUMNS} FROM triggers WHERE function = ? ORDER BY name`),
       functionExists: db.prepare<[string], { name: string }>('SELECT name FROM functions WHERE name = ?'),
       insert: db.prepare<InsertArgs>(
-        `INSERT INTO triggers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', NULL, ?) ON CONFLICT (name) DO NOTHING`,
+        `INSERT INTO triggers (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'starting', NULL, ?) ON CONFLICT (name) DO NOTHING`,
       ),
       update: db.prepare<[string, string, string, string, number, number, string]>(
         `UPDATE triggers SET function = ?, type = ?, settings_json = ?, state = ?, updated_at = ?,
-           status = 'active', status_error = NULL, status_since = ? WHERE name = ?`,
+           status = 'starting', status_error = NULL, status_since = ? WHERE name = ?`,
       ),
       remove: db.prepare<[string]>('DELETE FROM triggers WHERE name = ?'),
       clearState: db.prepare<[string]>('DELETE FROM trigger_state WHERE trigger = ?'),
@@ -138,7 +138,7 @@ function insertArgs(definition: TriggerDefinition, now: number): InsertArgs {
 }
 
 function toRecord(row: TriggerRow): TriggerRecord {
-  const status: TriggerStatus = { state: row.status === 'failing' ? 'failing' : 'active', since: row.status_since };
+  const status: TriggerStatus = { state: row.status === 'failing' || row.status === 'starting' ? row.status : 'active', since: row.status_since };
   if (row.status_error !== null) status.error = row.status_error;
   return {
     name: row.name,

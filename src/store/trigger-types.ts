@@ -9,8 +9,12 @@ export type TriggerDesiredState = 'active' | 'paused';
 
 /** What a trigger's source last reported (a paused trigger's status is not consulted). */
 export interface TriggerStatus {
-  state: 'active' | 'failing';
-  /** Why it is failing; undefined while active. */
+  /**
+   * `starting`: its source was (re)started and has not said yet that it consumes; `active`: it
+   * consumes; `failing`: it cannot (see `error`).
+   */
+  state: 'starting' | 'active' | 'failing';
+  /** Why it is failing; undefined otherwise. */
   error?: string | undefined;
   /** When the source entered this state (or the definition last changed). */
   since: number;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** A trigger's statuses, all shown (1 for the current one, 0 for the others). */
-const TRIGGER_STATUSES = ['active', 'paused', 'failing'] as const;
+const TRIGGER_STATUSES = ['starting', 'active', 'paused', 'failing'] as const;
 
 /** What the trigger metrics read of one trigger at scrape time. */
 export interface TriggerActivity {

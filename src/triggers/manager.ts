@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../control/change-feed.js';
 import type { Clock } from '../core/clock.js';
-import type { TriggerRecord, TriggerRepository } from '../store/trigger-types.js';
+import type { TriggerRecord, TriggerRepository, TriggerStatus } from '../store/trigger-types.js';
+import type { TriggerActivity } from '../telemetry/trigger-metrics.js';
 import { TriggerSink, zeroCounts, type TriggerEventCounts, type TriggerSinkDeps } from './event-sink.js';
 import type { EventSink, SourceKind, SourceState, SourceStatus, TriggerSource } from './types.js';
 
@@ -16,15 +17,6 @@ export interface TriggerManagerDeps {
   sink: TriggerSinkDeps;
   clock: Clock;
   logger: Logger;
-}
-
-/** What a trigger is doing, for the metrics: its function, kind, status and events by outcome. */
-export interface TriggerActivity {
-  name: string;
-  function: string;
-  kind: string;
-  status: 'active' | 'paused' | 'failing';
-  events: Readonly<TriggerEventCounts>;
 }
 
 /** One trigger's event counts, kept across restarts of its source (a change, a pause). */
@@ -96,12 +88,12 @@ export class TriggerManager {
 
   /**
    * Every trigger this manager runs, with its status and events by outcome (read by the metrics at
-   * scrape time). `failing` is what its source last reported; `active` until it reports a failure.
+   * scrape time): `starting` until its source reports, then what it last reported.
    */
   *activity(): Iterable<TriggerActivity> {
     for (const { record, reported } of this.running.values()) {
       const counts = this.counts.get(record.name);
-      const status = record.state === 'paused' ? 'paused' : reported?.startsWith('failing:') ? 'failing' : 'active';
+      const status = record.state === 'paused' ? 'paused' : reported === undefined || reported === 'starting' ? 'starting' : reported.startsWith('failing:') ? 'failing' : 'active';
       yield { name: record.name, function: record.function, kind: record.type, status, events: counts?.events ?? zeroCounts() };
     }
   }
@@ -154,6 +146,8 @@ export class TriggerManager {
     } catch (err) {
       return this.report(running, (err as Error).message);
     }
+    // Until the source says it consumes (a restart of the platform, a changed definition).
+    this.report(running, undefined, 'starting');
     running.source = kind.create({
       trigger: record.name,
       function: record.function,
@@ -208,13 +202,14 @@ export class TriggerManager {
   }
 
   /** Writes a source's report to the store when it changes something (cron says `active` every tick). */
-  private report(running: Running, failure: string | undefined): void {
-    const key = failure === undefined ? 'active' : `failing:${failure}`;
+  private report(running: Running, failure: string | undefined, state: 'starting' | 'active' = 'active'): void {
+    const key = failure === undefined ? state : `failing:${failure}`;
     if (running.reported === key || this.running.get(running.record.name) !== running) return;
     running.reported = key;
     const { name } = running.record;
     if (failure !== undefined) this.deps.logger.warn({ trigger: name, reason: failure }, 'trigger failing');
-    const status = failure === undefined ? { state: 'active' as const, since: this.deps.clock.now() } : { state: 'failing' as const, error: failure, since: this.deps.clock.now() };
+    const since = this.deps.clock.now();
+    const status: TriggerStatus = failure === undefined ? { state, since } : { state: 'failing', error: failure, since };
     this.deps.triggers.setStatus(name, status).catch((err: unknown) => this.deps.logger.warn({ err, trigger: name }, 'could not record a trigger status'));
   }
 

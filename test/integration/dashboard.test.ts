@@ -257,11 +257,14 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await form.getByRole('button', { name: 'Create cron trigger' }).click();
     const nightly = page.getByTestId('triggers').locator('tr[data-trigger=nightly]');
     await nightly.waitFor();
+    // `starting` until its source said it consumes (the page refreshes every 5 s).
+    await nightly.getByTestId('trigger-status').filter({ hasText: 'active' }).waitFor();
     assert.match(await nightly.innerText(), /nightly\s+hello\s+cron\s+0 3 \* \* \*, zone Europe\/Zurich\s+active/);
     await shot('18-trigger-created');
 
-    // A broker nobody listens on: the trigger is failing, with the source's error and since when.
-    const unreachable = await api(platform.url, 'PUT', '/api/v1/triggers/unreachable', { function: 'hello', type: 'nats', settings: { subject: 'orders.>', url: 'nats://127.0.0.1:9' } });
+    // A folder that is not there (a broker nobody listens on is refused at create): the trigger is
+    // failing, with the source's error and since when.
+    const unreachable = await api(platform.url, 'PUT', '/api/v1/triggers/unreachable', { function: 'hello', type: 'file', settings: { path: '/nonexistent/nimbus-dashboard' } });
     assert.equal(unreachable.status, 201, JSON.stringify(unreachable.json));
     // Once the API says so, a reload shows it (rather than waiting for the page's 5 s refresh).
     await waitFor(async () => (await api(platform.url, 'GET', '/api/v1/triggers/unreachable')).json?.status === 'failing', 10_000, 'the trigger failing');
@@ -270,7 +273,7 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await failing.getByTestId('trigger-status').filter({ hasText: 'failing' }).waitFor();
     const error = (await api(platform.url, 'GET', '/api/v1/triggers/unreachable')).json?.error as string;
     assert.ok(error);
-    assert.match(await failing.innerText(), /unreachable\s+hello\s+nats\s+subject orders\.>\s+failing/);
+    assert.match(await failing.innerText(), /unreachable\s+hello\s+file\s+.*\/nonexistent\/nimbus-dashboard.*\s+failing/);
     assert.equal(await failing.locator('.trigger-error').innerText(), error);
     await shot('18b-trigger-failing');
 

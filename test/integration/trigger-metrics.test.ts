@@ -60,14 +60,14 @@ describe('trigger metrics', () => {
     await postEvent(platform, 'o-3');
     await waitFor(async () => valueOf(await scrape(platform), 'nimbus_trigger_events_total', { ...labels, outcome: 'delivered' }) === 3, 5_000, '3 delivered');
 
-    // A broker that is not there: the source reports failing.
-    await createTrigger(platform.url, 'nowhere', { function: 'echo', type: 'nats', settings: { subject: 'x', url: 'nats://127.0.0.1:1' } });
-    await waitFor(async () => valueOf(await scrape(platform), 'nimbus_trigger_status', { trigger: 'nowhere', function: 'echo', kind: 'nats', status: 'failing' }) === 1, 20_000, 'status failing');
+    // A folder that is not there (a broker that cannot be reached is refused at create): the source reports failing.
+    await createTrigger(platform.url, 'nowhere', { function: 'echo', type: 'file', settings: { path: '/nonexistent/nimbus-trigger-metrics' } });
+    await waitFor(async () => valueOf(await scrape(platform), 'nimbus_trigger_status', { trigger: 'nowhere', function: 'echo', kind: 'file', status: 'failing' }) === 1, 20_000, 'status failing');
 
     assert.equal((await api(platform.url, 'DELETE', '/api/v1/triggers/orders')).status, 204);
     await waitFor(async () => samplesOf(await scrape(platform), 'nimbus_trigger_events_total', { trigger: 'orders' }).length === 0, 5_000, 'the removed trigger\'s series gone');
     samples = await scrape(platform);
     assert.equal(samplesOf(samples, 'nimbus_trigger_status', { trigger: 'orders' }).length, 0);
-    assert.equal(samplesOf(samples, 'nimbus_trigger_status', { trigger: 'nowhere' }).length, 3);
+    assert.equal(samplesOf(samples, 'nimbus_trigger_status', { trigger: 'nowhere' }).length, 4, 'one per status');
   });
 });

@@ -34,10 +34,10 @@ export function triggerRepositoryContract(name: string, open: OpenStore): void {
       assert.equal(await triggers.deleteTrigger('t'), false);
     });
 
-    test('create stores the definition with status active since now; a taken name answers undefined and changes nothing', async () => {
+    test('create stores the definition with status starting since now; a taken name answers undefined and changes nothing', async () => {
       const { triggers } = await storeWith();
       const record = await triggers.createTrigger(cron('tick'), 1000);
-      assert.deepEqual(record, { ...cron('tick'), createdAt: 1000, updatedAt: 1000, status: { state: 'active', since: 1000 } });
+      assert.deepEqual(record, { ...cron('tick'), createdAt: 1000, updatedAt: 1000, status: { state: 'starting', since: 1000 } });
       assert.deepEqual(await triggers.getTrigger('tick'), record);
       assert.equal(await triggers.createTrigger(cron('tick', 'target', { settings: { schedule: '0 * * * *' } }), 2000), undefined);
       assert.deepEqual(await triggers.getTrigger('tick'), record);
@@ -62,7 +62,7 @@ export function triggerRepositoryContract(name: string, open: OpenStore): void {
         ...cron('tick', 'other', { state: 'paused', settings: { schedule: '*/5 * * * * *' } }),
         createdAt: 1000,
         updatedAt: 2000,
-        status: { state: 'active', since: 2000 },
+        status: { state: 'starting', since: 2000 },
       });
     });
 

@@ -32,7 +32,7 @@ function parseTriggerName(value: string): string {
 
 /** The status column: `failing` in red with its reason shown by `get`. */
 function statusText(t: TriggerView, c: Colors): string {
-  return t.status === 'failing' ? c.red('failing') : t.status === 'paused' ? c.yellow('paused') : c.green('active');
+  return t.status === 'failing' ? c.red('failing') : t.status === 'active' ? c.green('active') : c.yellow(t.status);
 }
 
 /** The `nimbus trigger ls` table. */

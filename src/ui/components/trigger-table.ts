@@ -7,7 +7,7 @@ import { html } from '../html.js';
 import { link } from '../router.js';
 import { triggerSummary } from '../trigger-summary.js';
 
-const TONE: Record<TriggerView['status'], string> = { active: 'ok', paused: 'muted', failing: 'bad' };
+const TONE: Record<TriggerView['status'], string> = { starting: 'muted', active: 'ok', paused: 'muted', failing: 'bad' };
 
 /**
  * Triggers, one row each: what fires them, their status (with the error when failing, and since
