@@ -137,9 +137,14 @@ export class AsyncAcceptor {
     const acceptedAt = clock.now();
     // Time-ordered (UUIDv7) when the caller chose none: new records land at the end of the
     // store's indexes instead of at random places, which keeps the accept path's writes cheap.
-    const items = requests.map(({ idempotencyKey, id, ...stored }) => ({ id: id ?? timeOrderedUuid(), stored: { ...stored, acceptedAt }, idempotencyKey }));
+    // The key travels with the queued request too: a worker that runs the work before the record
+    // below is written creates that record, and it must hold the key for a repeat to find it.
+    const items = requests.map(({ idempotencyKey, id, ...stored }) => ({
+      id: id ?? timeOrderedUuid(),
+      stored: { ...stored, acceptedAt, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
+    }));
     await queue.enqueue(items.map(({ id, stored }) => ({ id, partition: stored.function, payload: encodeStoredRequest(stored) })));
-    await invocations.create(items.map(({ id, stored, idempotencyKey }) => queuedRecord(id, stored, idempotencyKey)));
+    await invocations.create(items.map(({ id, stored }) => queuedRecord(id, stored)));
     for (const fn of new Set(requests.map((r) => r.function))) this.deps.onAccepted(fn);
     return items.map(({ id }) => ({ id, status: 'queued' as const, repeated: false }));
   }
@@ -169,7 +174,7 @@ function deferred<T>(): Deferred<T> {
 }
 
 /** The record of a just-accepted invocation (also made by the dispatcher when one is missing). */
-export function queuedRecord(id: string, request: Omit<StoredRequest, 'body'>, idempotencyKey?: string): InvocationRecord {
+export function queuedRecord(id: string, request: Omit<StoredRequest, 'body'>): InvocationRecord {
   const record: InvocationRecord = {
     id,
     function: request.function,
@@ -179,7 +184,7 @@ export function queuedRecord(id: string, request: Omit<StoredRequest, 'body'>, i
     method: request.method,
     path: request.path,
   };
-  if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
+  if (request.idempotencyKey !== undefined) record.idempotencyKey = request.idempotencyKey;
   if (request.trigger !== undefined) record.trigger = request.trigger;
   return record;
 }

@@ -19,6 +19,8 @@ export interface StoredRequest {
   acceptedAt: number;
   /** Where to POST the outcome when the invocation ends. */
   callbackUrl?: string | undefined;
+  /** The caller's Idempotency-Key, kept so that a record made by the worker (see AsyncAcceptor) holds it. */
+  idempotencyKey?: string | undefined;
   /** What brought it: an HTTP caller (`async`), a destination or a trigger. */
   source: InvocationSource;
   /** The trigger whose event this is, when `source` is `trigger`. */

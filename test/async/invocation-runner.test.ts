@@ -67,3 +67,39 @@ test("an attempt that ends before the acceptor has stored its record still leave
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a record the runner creates, because the acceptor had not stored it yet, keeps the idempotency key', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
+  const clock = new ManualClock(1_000_000);
+  const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
+  const store = await SqliteStore.open(dir);
+  try {
+    const invocations = store.invocations;
+    const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
+    const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => undefined });
+    // The queue as the acceptor writes it, before its record: the key travels in the request.
+    const id = '01900000-0000-7000-8000-000000000002';
+    const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), acceptedAt: clock.now(), source: 'async', idempotencyKey: 'order-1' };
+    await queue.enqueue([{ id, partition: 'fast', payload: encodeStoredRequest(request) }]);
+    const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
+    const invoker = {
+      peek: () => record,
+      lookup: async () => record,
+      invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
+        sink.writeHead(200, {});
+        sink.end();
+        return {} as InvocationResult;
+      },
+    };
+    const callbacks = new Callbacks({ queue, clock, allowed: () => true, random: () => 0.5, onGivenUp: () => undefined });
+    const runner = new InvocationRunner({ queue, invocations, invoker: invoker as never, clock, callbacks, acceptor, logger: pino({ level: 'silent' }), random: () => 0.5 });
+    await runner.run(lease!);
+    assert.equal(await invocations.findByIdempotencyKey('fast', 'order-1', 0), id);
+    const repeat = await acceptor.accept({ function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'async', idempotencyKey: 'order-1' });
+    assert.deepEqual(repeat, { id, status: 'succeeded', repeated: true }, 'a repeat with the key answers the invocation that ran');
+  } finally {
+    await queue.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
