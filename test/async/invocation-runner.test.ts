@@ -16,14 +16,39 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { FunctionRecord } from '../../src/store/types.js';
 import { sampleSpec } from '../store/store-fixture.js';
 
-test("an attempt that ends before the acceptor has stored its record still leaves the record ended, not queued", async () => {
+/** A runner over a fresh store and queue, whose function answers 200 `ok`; `run` gets the parts. */
+async function withRunner(run: (parts: { queue: SqliteQueue; store: SqliteStore; clock: ManualClock; acceptor: AsyncAcceptor; runner: InvocationRunner }) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
   const clock = new ManualClock(1_000_000);
   const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
   const store = await SqliteStore.open(dir);
   try {
-    const invocations = store.invocations;
     const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
+    const invoker = {
+      peek: () => record,
+      lookup: async () => record,
+      invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
+        sink.writeHead(200, { 'content-type': 'text/plain' });
+        sink.write(Buffer.from('ok'));
+        sink.end();
+        return {} as InvocationResult;
+      },
+    };
+    const invocations = store.invocations;
+    const callbacks = new Callbacks({ queue, clock, allowed: () => true, random: () => 0.5, onGivenUp: () => undefined });
+    const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => undefined });
+    const runner = new InvocationRunner({ queue, invocations, invoker: invoker as never, clock, callbacks, acceptor, logger: pino({ level: 'silent' }), random: () => 0.5 });
+    await run({ queue, store, clock, acceptor, runner });
+  } finally {
+    await queue.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("an attempt that ends before the acceptor has stored its record still leaves the record ended, not queued", () =>
+  withRunner(async ({ queue, store, clock, runner }) => {
+    const invocations = store.invocations;
     const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.from('x'), acceptedAt: clock.now(), source: 'async' };
     const id = '01900000-0000-7000-8000-000000000001';
     // The acceptor writes the queue first: the dispatcher may lease the work before the record exists.
@@ -40,20 +65,6 @@ test("an attempt that ends before the acceptor has stored its record still leave
       }
       return stored;
     };
-    const invoker = {
-      peek: () => record,
-      lookup: async () => record,
-      invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
-        sink.writeHead(200, { 'content-type': 'text/plain' });
-        sink.write(Buffer.from('ok'));
-        sink.end();
-        return {} as InvocationResult;
-      },
-    };
-    const logger = pino({ level: 'silent' });
-    const callbacks = new Callbacks({ queue, clock, allowed: () => true, random: () => 0.5, onGivenUp: () => undefined });
-    const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => undefined });
-    const runner = new InvocationRunner({ queue, invocations, invoker: invoker as never, clock, callbacks, acceptor, logger, random: () => 0.5 });
     await runner.run(lease!);
     assert.ok(raced, 'the race was set up');
     const after = await invocations.get(id);
@@ -61,45 +72,17 @@ test("an attempt that ends before the acceptor has stored its record still leave
     assert.equal(after?.attempts, 1);
     assert.equal(after?.response?.status, 200);
     assert.equal((await queue.depth('fast')).due + (await queue.depth('fast')).leased, 0, 'the work was acked');
-  } finally {
-    await queue.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a record the runner creates, because the acceptor had not stored it yet, keeps the idempotency key', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
-  const clock = new ManualClock(1_000_000);
-  const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
-  const store = await SqliteStore.open(dir);
-  try {
-    const invocations = store.invocations;
-    const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
-    const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => undefined });
+test('a record the runner creates, because the acceptor had not stored it yet, keeps the idempotency key', () =>
+  withRunner(async ({ queue, store, clock, acceptor, runner }) => {
     // The queue as the acceptor writes it, before its record: the key travels in the request.
     const id = '01900000-0000-7000-8000-000000000002';
     const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), acceptedAt: clock.now(), source: 'async', idempotencyKey: 'order-1' };
     await queue.enqueue([{ id, partition: 'fast', payload: encodeStoredRequest(request) }]);
     const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
-    const invoker = {
-      peek: () => record,
-      lookup: async () => record,
-      invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
-        sink.writeHead(200, {});
-        sink.end();
-        return {} as InvocationResult;
-      },
-    };
-    const callbacks = new Callbacks({ queue, clock, allowed: () => true, random: () => 0.5, onGivenUp: () => undefined });
-    const runner = new InvocationRunner({ queue, invocations, invoker: invoker as never, clock, callbacks, acceptor, logger: pino({ level: 'silent' }), random: () => 0.5 });
     await runner.run(lease!);
-    assert.equal(await invocations.findByIdempotencyKey('fast', 'order-1', 0), id);
+    assert.equal(await store.invocations.findByIdempotencyKey('fast', 'order-1', 0), id);
     const repeat = await acceptor.accept({ function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'async', idempotencyKey: 'order-1' });
     assert.deepEqual(repeat, { id, status: 'succeeded', repeated: true }, 'a repeat with the key answers the invocation that ran');
-  } finally {
-    await queue.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
