@@ -1,6 +1,4 @@
 /** Functions and answers the dashboard's browser test (dashboard.test.ts) uses. */
-import { request } from 'undici';
-
 /** Logs a line naming the request, and answers JSON. */
 export const LOGGING_FUNCTION = {
   file: 'index.js',
@@ -12,9 +10,8 @@ export const LOGGING_FUNCTION = {
 };
 
 /**
- * HISTORY_STUB: answers in the shapes the invocation-history routes are specified to give
- * (`/api/v1/stats`, `/api/v1/functions/{name}/stats`, `/api/v1/usage`), for the test that checks
- * their rendering on a platform that does not have them yet.
+ * HISTORY_STUB: known figures in the shapes of `/api/v1/stats`, `/api/v1/functions/{name}/stats`
+ * and `/api/v1/usage`, for the test that checks how the dashboard formats them.
  */
 export function historyStub(now: number) {
   const minute = 60_000;
@@ -48,23 +45,6 @@ export function historyStub(now: number) {
           : [{ key: 'hello', ...figures }],
       total: figures,
     }),
-  };
-}
-
-/** Routes of the invocation-history part, when this platform has them. */
-export interface HistoryRoutes {
-  stats: boolean;
-  functionStats: boolean;
-  usage: boolean;
-}
-
-export async function historyRoutes(url: string): Promise<HistoryRoutes> {
-  const res = await request(`${url}/api/v1/openapi.json`);
-  const paths = Object.keys(((await res.body.json()) as { paths: Record<string, unknown> }).paths);
-  return {
-    stats: paths.includes('/api/v1/stats'),
-    functionStats: paths.some((p) => /^\/api\/v1\/functions\/\{[^}]+\}\/stats$/.test(p)),
-    usage: paths.includes('/api/v1/usage'),
   };
 }
 

@@ -4,9 +4,9 @@
  * the table; invoked from its page (sync, then async), its answer, its log lines, its invocation
  * and that invocation's record and logs appear; the charts, usage, invocations and async pages
  * render; a cron trigger shows on the triggers page, is paused and resumed there (refused with a
- * read token), its invocations appear with source trigger, and triggers are made and removed. The parts that need invocation history (stats, charts, usage, records of sync calls) are
- * checked when the platform's OpenAPI document lists their routes, and otherwise must say "not
- * available on this platform". No page may break the CSP, throw, or reach another origin.
+ * read token), its invocations appear with source trigger, and triggers are made and removed; the
+ * stats, charts and usage sections show the platform's figures, and format known ones exactly. No
+ * page may break the CSP, throw, or reach another origin.
  * Screenshots go to test-output/screenshots/ (git-ignored).
  */
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { request } from 'undici';
-import { BROKEN_FUNCTION, historyRoutes, type HistoryRoutes, historyStub, LOGGING_FUNCTION } from './dashboard-fixtures.js';
+import { BROKEN_FUNCTION, historyStub, LOGGING_FUNCTION } from './dashboard-fixtures.js';
 import { api, deploy, ROOT, startPlatform, type TestPlatform, waitFor } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,7 +29,6 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
   let context: BrowserContext;
   let page: Page;
   let profile: string;
-  let routes: HistoryRoutes;
   const problems: string[] = [];
 
   before(async () => {
@@ -38,7 +37,6 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await deploy(platform.url, 'hello', LOGGING_FUNCTION, { network: platform.server.sandbox === 'bubblewrap' ? 'none' : 'host' });
     // Fails every time, no retries: its async invocations become dead letters at once.
     await deploy(platform.url, 'broken', BROKEN_FUNCTION, { network: platform.server.sandbox === 'bubblewrap' ? 'none' : 'host', maxRetries: 0 });
-    routes = await historyRoutes(platform.url);
     await mkdir(SCREENSHOTS, { recursive: true });
     profile = await mkdtemp(join(tmpdir(), 'nimbus-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 }, timeout: 30_000 });
@@ -94,11 +92,7 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await row.waitFor();
     assert.match(await row.innerText(), /hello\s+\S.*\s+node\s+1\s/);
     assert.match(await page.locator('header .who').innerText(), /admin/);
-    if (routes.stats) {
-      assert.equal(await page.getByText('not available on this platform').count(), 0);
-    } else {
-      await page.getByText('Traffic figures (requests/s, errors, latency, cold starts): not available on this platform.').waitFor();
-    }
+    assert.equal(await page.getByText('not available on this platform').count(), 0);
     await shot('02-functions');
   });
 
@@ -124,10 +118,8 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     const row = page.getByTestId('invocations').locator('tr', { hasText: id.slice(0, 12) });
     await row.getByText('succeeded').waitFor();
     await page.getByTestId('log-tail').getByText('dashboard-log GET /queued').waitFor();
-    if (routes.stats) {
-      // Records of sync invocations too, with their source.
-      await page.getByTestId('invocations').locator('tr', { hasText: 'http' }).first().waitFor();
-    }
+    // Records of sync invocations too, with their source.
+    await page.getByTestId('invocations').locator('tr', { hasText: 'http' }).first().waitFor();
     await shot('04-function-recent');
     await row.locator('a').first().click();
     await page.getByTestId('invocation-record').getByText('succeeded').waitFor();
@@ -139,12 +131,8 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
   test('the charts of the last hour', async () => {
     await page.goto(`${platform.url}/ui/#/functions/hello`);
     const charts = page.getByTestId('charts');
-    if (routes.functionStats) {
-      await charts.locator('.uplot canvas').first().waitFor();
-      assert.equal(await charts.locator('.uplot').count(), 2);
-    } else {
-      await charts.getByText('Charts of the last hour: not available on this platform.').waitFor();
-    }
+    await charts.locator('.uplot canvas').first().waitFor();
+    assert.equal(await charts.locator('.uplot').count(), 2);
     await charts.scrollIntoViewIfNeeded();
     await shot('06-charts');
   });
@@ -166,12 +154,8 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
 
   test('usage and async pages', async () => {
     await page.click('header nav a:text-is("Usage")');
-    if (routes.usage) {
-      await page.getByTestId('usage-function').locator('tbody tr', { hasText: 'hello' }).waitFor();
-      await page.getByTestId('usage-day').waitFor();
-    } else {
-      await page.getByText('Usage: not available on this platform.').first().waitFor();
-    }
+    await page.getByTestId('usage-function').locator('tbody tr', { hasText: 'hello' }).waitFor();
+    await page.getByTestId('usage-day').waitFor();
     await shot('08-usage');
     await page.click('header nav a:text-is("Async")');
     await page.getByTestId('backlog').locator('tr', { hasText: 'hello' }).waitFor();
@@ -292,9 +276,9 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await page.getByText('No triggers.').waitFor();
   });
 
-  test('STUBBED in the browser: the stats, charts and usage sections render the documented shapes', async () => {
-    // Until invocation history is merged these routes answer 404; here the browser answers them
-    // from HISTORY_STUB (the shapes of the contract) so the rendering is checked either way.
+  test('with known figures answered in the browser: the stats, charts and usage sections format them exactly', async () => {
+    // The real routes' figures depend on the run; here the browser answers them from HISTORY_STUB
+    // (the wire shapes) so every formatted number can be checked.
     const stub = historyStub(Date.now());
     await page.route(/\/api\/v1\/(stats|usage|functions\/[^/]+\/stats)(\?|$)/, (route) => {
       const path = new URL(route.request().url()).pathname;
