@@ -65,7 +65,13 @@ const RESERVED_PREFIX = '/__nimbus/';
  * to the invoker as the sink, and answers platform errors as JSON with `x-nimbus-error`.
  */
 export class HttpInvokeEdge {
-  constructor(private readonly deps: HttpInvokeDeps) {}
+  private readonly tracing: Tracing;
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: HttpInvokeDeps) {
+    this.tracing = deps.tracing ?? DISABLED_TRACING;
+    this.clock = deps.clock ?? systemClock;
+  }
 
   /**
    * Invokes `name` with this request; `path` is the path and query the function sees. With
@@ -123,8 +129,7 @@ export class HttpInvokeEdge {
     // The preference was the platform's to act on, not the function's.
     delete headers[PREFER_HEADER];
     const method = req.method ?? 'GET';
-    const tracing = this.deps.tracing ?? DISABLED_TRACING;
-    const clock = this.deps.clock ?? systemClock;
+    const { tracing, clock } = this;
     const trace = tracing.enabled ? tracing.beginAccept(name, method, headers, clock.now()) : undefined;
     // Kept with the request, so every attempt continues this trace (even after a restart).
     const traceContext = trace?.context ?? traceContextOf(headers);
