@@ -2,6 +2,7 @@ import type { CompiledServerOptions } from '../config/server-options.js';
 import type { CleanupStack } from '../core/cleanup-stack.js';
 import type { HistoryRepository, HistoryRetention } from '../store/history-types.js';
 import { SqliteHistory } from '../store/sqlite-history.js';
+import { HistoryThread } from '../telemetry/history-thread.js';
 import { HistoryWriter } from '../telemetry/history-writer.js';
 import { MinuteStats } from '../telemetry/minute-stats.js';
 import type { Foundation } from './foundation.js';
@@ -25,9 +26,10 @@ export interface HistoryRole {
 }
 
 /**
- * Starts the history role: opens `history.db`, subscribes the batched writer and the per-minute
- * stats to the gateway's invocation-ended events, sweeps by retention every minute, and removes a
- * removed function's records and stats (its ledger rows stay: usage outlives the function).
+ * Starts the history role: opens `history.db` for reading, starts the thread that writes it,
+ * subscribes the batched writer and the per-minute stats to the gateway's invocation-ended events,
+ * sweeps by retention every minute, and removes a removed function's records and stats (its ledger
+ * rows stay: usage outlives the function).
  * With `records: false` nothing is subscribed, and nothing is written.
  */
 export async function startHistoryRole(
@@ -39,21 +41,25 @@ export async function startHistoryRole(
   const stats = new MinuteStats();
   if (!options.records) return { history: undefined, stats, flush: async () => {}, close: async () => {} };
   const { clock, logger } = options;
-  const history = await SqliteHistory.open(options.dataDir, {
-    checkpointOffLoop: { clock, onError: (message) => logger.warn({ file: 'history.db', reason: message }, 'a WAL checkpoint failed; the next one tries again') },
-  });
-  const writer = new HistoryWriter(history, clock, (err, lost) => logger.error({ err, lost }, 'invocation records could not be written; this batch is lost'));
+  // This connection only reads (the API's listings and usage); every write is the thread's.
+  const history = await SqliteHistory.open(options.dataDir);
+  const thread = await HistoryThread.start(options.dataDir, (message) => logger.error({ file: 'history.db', reason: message }, 'the history thread failed'));
+  const writer = new HistoryWriter(
+    (batch) => thread.append(batch),
+    clock,
+    (err, lost) => logger.error({ err, lost }, 'invocation records could not be written; this batch is lost'),
+  );
   writer.start();
   const unsubscribe = [gateway.invocations.on(writer.record), gateway.invocations.on(stats.record)];
   // A removed function's records go with it, as its async records do; its usage stays in the ledger.
   foundation.feed.subscribe('function.removed', async ({ name }) => {
     stats.forget(name);
     await writer.flush();
-    await history.deleteFunction(name);
+    await thread.deleteFunction(name);
   });
   const retention: HistoryRetention = { retainMs: options.retainMs, maxRecords: options.maxRecords, ledgerRetainMs: LEDGER_RETAIN_MS };
   const sweep = () => {
-    history.sweep(clock.now(), retention).catch((err: unknown) => logger.warn({ err }, 'removing old invocation history failed'));
+    thread.sweep(clock.now(), retention).catch((err: unknown) => logger.warn({ err }, 'removing old invocation history failed'));
   };
   const stopSweeping = clock.every(SWEEP_INTERVAL_MS, sweep);
   sweep();
@@ -63,6 +69,7 @@ export async function startHistoryRole(
       stopSweeping();
       unsubscribe.forEach((off) => off());
       await writer.close();
+      await thread.close();
       await history.close();
     })());
   started.defer(close);

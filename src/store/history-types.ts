@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { InvocationSource } from '../core/invocation.js';
+import type { RecordBatch } from './record-batch.js';
 
 /** What one attempt used (or, summed, an invocation's attempts). Durations in milliseconds. */
 export interface MeteredFigures {
@@ -110,6 +111,8 @@ export interface HistoryRetention {
 export interface HistoryRepository {
   /** Stores the records and adds them to the ledger, all or none; a record already stored (same id and attempt) is skipped, in both. */
   append(records: readonly HistoryRecord[]): Promise<void>;
+  /** {@link append} of records already packed (what the history thread receives). */
+  appendBatch(batch: RecordBatch): Promise<void>;
   list(query: HistoryQuery): Promise<HistoryRecord[]>;
   /** The last attempt's record of `id`, or undefined. */
   get(id: string): Promise<HistoryRecord | undefined>;

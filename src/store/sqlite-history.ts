@@ -1,8 +1,6 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
-import type { ErrorCode } from '../core/errors.js';
-import type { InvocationSource } from '../core/invocation.js';
 import type {
   AttemptTotals,
   HistoryQuery,
@@ -12,10 +10,10 @@ import type {
   UsageFigures,
   UsageQuery,
 } from './history-types.js';
-import type { Clock } from '../core/clock.js';
+import { RecordBatchReader, batchOf, numberBytes, textBytes, type RecordBatch } from './record-batch.js';
 import { SqliteHandle } from './sqlite-handle.js';
-import { HISTORY_SCHEMA, HISTORY_SCHEMA_VERSION, HISTORY_SQL, historyListSql } from './sqlite-history-sql.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
+import { HISTORY_SCHEMA, HISTORY_SCHEMA_VERSION, HISTORY_SQL, SOURCE_BITS, historyListSql } from './sqlite-history-sql.js';
+import { migrateRecordsTable } from './sqlite-history-v1.js';
 
 /** File name of the history database inside the data directory. */
 export const HISTORY_DB_FILE = 'history.db';
@@ -24,86 +22,60 @@ const HOUR_MS = 3_600_000;
 /** The most records one `list` answers: a page of the API (1000) and one more, which says whether another page follows. */
 const MAX_PAGE = 1001;
 
-interface RecordRow {
-  id: string;
-  attempt: number;
+/** A row of `segments`. */
+export interface SegmentRow {
+  seq: number;
   function: string;
-  version: number;
-  source: InvocationSource;
-  method: string;
-  path: string;
-  started_at: number;
-  ended_at: number;
-  duration_ms: number;
-  billed_ms: number;
-  memory_mb: number;
-  gb_seconds: number;
-  cpu_ms: number | null;
-  bytes_in: number;
-  bytes_out: number;
-  cold: number;
-  queue_ms: number;
-  start_ms: number;
-  handler_ms: number;
-  outcome: HistoryRecord['outcome'];
-  status: HistoryRecord['status'];
-  http_status: number | null;
-  error_code: string | null;
+  first_started: number;
+  last_started: number;
+  count: number;
+  numbers: Buffer;
+  text: Buffer;
+  dict: string;
 }
 
 type FigureRow = UsageFigures & { key: string | number };
+type LedgerSum = UsageFigures & { function: string; hour: number };
 
 /**
  * The invocation history and metering ledger in their own SQLite file (`<dataDir>/history.db`),
- * on a connection of their own: a write-heavy, loss-tolerant log kept apart from the store's
+ * on connections of their own: a write-heavy, loss-tolerant log kept apart from the store's
  * control writes (deploys, tokens, async records), so neither waits on the other's locks or
  * checkpoints. WAL with synchronous=NORMAL: a commit costs no fsync (the WAL is synced at
  * checkpoints), it survives the process being killed, and a power cut may lose the last commits.
- * The writer (src/telemetry/history-writer.ts) commits a batch at a time.
+ *
+ * Records are stored a segment at a time (one row per function per appended batch, see
+ * history-segment.ts) plus one small index entry per record in `record_ids`: a record costs the
+ * writer about a third of a row with its own time and function indexes. Listings read segments
+ * newest first and filter their records; `get` and `totalsOf` go through `record_ids`.
  */
 export class SqliteHistory implements HistoryRepository {
-  private readonly insert: Statement;
-  private readonly addUsage: Statement;
-  private readonly lists = new Map<string, Statement<[Record<string, unknown>], RecordRow>>();
-  private readonly appendAll: (records: readonly HistoryRecord[]) => void;
+  private readonly statements: { [K in keyof typeof HISTORY_SQL]: Statement };
+  private readonly lists = new Map<string, Statement<[Record<string, unknown>], SegmentRow>>();
+  private readonly appendAll: (batch: RecordBatch) => void;
 
-  private constructor(
-    private readonly handle: SqliteHandle,
-    private readonly checkpointer: WalCheckpointer | undefined,
-  ) {
+  private constructor(private readonly handle: SqliteHandle) {
     const db = handle.get();
-    this.insert = db.prepare(HISTORY_SQL.insert);
-    this.addUsage = db.prepare(HISTORY_SQL.addUsage);
-    this.appendAll = db.transaction((records: readonly HistoryRecord[]) => {
-      // The ledger's rows of this batch, added up in memory first: one upsert per function and hour.
-      const hours = new Map<string, UsageFigures & { function: string; hour: number }>();
-      for (const record of records) {
-        if (this.insert.run(valuesOf(record)).changes === 0) continue;
-        const hour = record.startedAt - (record.startedAt % HOUR_MS);
-        const key = `${hour}:${record.function}`;
-        let sum = hours.get(key);
-        if (!sum) {
-          sum = { function: record.function, hour, invocations: 0, errors: 0, gbSeconds: 0, cpuSeconds: 0, billedMs: 0, bytesIn: 0, bytesOut: 0 };
-          hours.set(key, sum);
+    this.statements = Object.fromEntries(Object.entries(HISTORY_SQL).map(([name, sql]) => [name, db.prepare(sql)])) as typeof this.statements;
+    this.appendAll = db.transaction((batch: RecordBatch) => {
+      const ledger = new Map<string, LedgerSum>();
+      for (const [segment, rows] of this.writeSegments(batch)) {
+        for (const i of rows) {
+          const startedAt = segment.startedAt(i);
+          const hour = startedAt - (startedAt % HOUR_MS);
+          const fn = segment.function(i);
+          const key = `${hour}:${fn}`;
+          let sum = ledger.get(key);
+          if (!sum) ledger.set(key, (sum = { function: fn, hour, invocations: 0, errors: 0, gbSeconds: 0, cpuSeconds: 0, billedMs: 0, bytesIn: 0, bytesOut: 0 }));
+          segment.addUsage(i, sum);
         }
-        sum.invocations++;
-        if (record.status === 'failed') sum.errors++;
-        sum.gbSeconds += record.gbSeconds;
-        sum.cpuSeconds += (record.cpuMs ?? 0) / 1000;
-        sum.billedMs += record.billedMs;
-        sum.bytesIn += record.bytesIn;
-        sum.bytesOut += record.bytesOut;
       }
-      for (const sum of hours.values()) this.addUsage.run(sum);
+      for (const sum of ledger.values()) this.statements.addUsage.run(sum);
     });
   }
 
-  /**
-   * Opens (creating if needed) `<dataDir>/history.db`. With `checkpointOffLoop` (the platform's),
-   * its WAL is checkpointed on a thread of its own, as the store's is: SQLite's automatic
-   * checkpoint would copy pages and fsync inside a batch's commit, on the event loop.
-   */
-  static async open(dataDir: string, options: { checkpointOffLoop?: { clock: Clock; onError(message: string): void } } = {}): Promise<SqliteHistory> {
+  /** Opens (creating if needed, and moving a version 1 file's records into segments) `<dataDir>/history.db`. */
+  static async open(dataDir: string): Promise<SqliteHistory> {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, HISTORY_DB_FILE);
     // Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
@@ -116,9 +88,17 @@ export class SqliteHistory implements HistoryRepository {
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > HISTORY_SCHEMA_VERSION) throw new Error(`${file} has schema version ${version}, newer than this Nimbus knows (${HISTORY_SCHEMA_VERSION}); upgrade Nimbus`);
       db.exec(HISTORY_SCHEMA);
+      const history = new SqliteHistory(new SqliteHandle(db));
+      if (version === 1) {
+        db.transaction(() =>
+          migrateRecordsTable(db, (records) => {
+            const batch = batchOf(records);
+            if (batch) history.writeSegments(batch);
+          }),
+        )();
+      }
       db.pragma(`user_version = ${HISTORY_SCHEMA_VERSION}`);
-      const off = options.checkpointOffLoop;
-      return new SqliteHistory(new SqliteHandle(db), off && new WalCheckpointer(db, file, off.clock, off.onError));
+      return history;
     } catch (err) {
       db.close();
       throw err;
@@ -127,60 +107,117 @@ export class SqliteHistory implements HistoryRepository {
 
   async append(records: readonly HistoryRecord[]): Promise<void> {
     this.handle.get();
-    if (records.length > 0) this.appendAll(records);
+    const batch = batchOf(records);
+    if (batch) this.appendAll(batch);
+  }
+
+  async appendBatch(batch: RecordBatch): Promise<void> {
+    this.handle.get();
+    if (batch.count > 0) this.appendAll(batch);
+  }
+
+  /**
+   * Stores the records of a batch not stored yet (by id and attempt), a segment per function,
+   * inside the caller's transaction; answers the rows stored, with the reader to read them.
+   */
+  private writeSegments(batch: RecordBatch): Array<[RecordBatchReader, number[]]> {
+    const reader = new RecordBatchReader(batch);
+    const { nextSeq, insertId } = this.statements;
+    const stored: Array<[RecordBatchReader, number[]]> = [];
+    const groups = reader.rowsByFunction();
+    for (const [fn, rows] of groups) {
+      const seq = nextSeq.pluck().get() as number;
+      const kept: number[] = [];
+      // A record's position is its index among the records kept (a duplicate takes none).
+      for (const i of rows) if (insertId.run(reader.id(i), reader.attempt(i), seq, kept.length).changes === 1) kept.push(i);
+      if (kept.length === 0) continue;
+      // The usual batch, all new and of one function, is stored as it came.
+      const segment = kept.length === batch.count ? reader : new RecordBatchReader(reader.select(kept));
+      this.insertSegment(seq, fn, segment);
+      stored.push([reader, kept]);
+    }
+    return stored;
+  }
+
+  private insertSegment(seq: number, fn: string, segment: RecordBatchReader): void {
+    let first = Infinity;
+    let last = -Infinity;
+    let failed = 0;
+    let sources = 0;
+    for (let i = 0; i < segment.count; i++) {
+      const startedAt = segment.startedAt(i);
+      if (startedAt < first) first = startedAt;
+      if (startedAt > last) last = startedAt;
+      if (segment.status(i) === 'failed') failed++;
+      sources |= SOURCE_BITS[segment.source(i)];
+    }
+    const { batch } = segment;
+    this.statements.insertSegment.run(seq, fn, first, last, segment.count, failed, sources, numberBytes(batch), textBytes(batch), JSON.stringify(batch.dict));
   }
 
   async list(query: HistoryQuery): Promise<HistoryRecord[]> {
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_PAGE) throw new RangeError(`list: limit must be an integer from 1 to ${MAX_PAGE}, got ${query.limit}`);
     const db = this.handle.get();
-    const filters = { function: query.function !== undefined, status: query.status !== undefined, since: query.since !== undefined, until: query.until !== undefined, after: query.after !== undefined };
+    const upper = Math.min(query.until ?? Infinity, query.after?.startedAt ?? Infinity);
+    const filters = { function: query.function !== undefined, status: query.status, since: query.since !== undefined, upper: upper !== Infinity };
     const key = JSON.stringify(filters);
     let statement = this.lists.get(key);
     if (!statement) {
-      statement = db.prepare<[Record<string, unknown>], RecordRow>(historyListSql(filters));
+      statement = db.prepare<[Record<string, unknown>], SegmentRow>(historyListSql(filters));
       this.lists.set(key, statement);
     }
-    const params: Record<string, unknown> = { sources: JSON.stringify(query.sources), limit: query.limit };
+    const params: Record<string, unknown> = { sources: query.sources.reduce((bits, source) => bits | SOURCE_BITS[source], 0) };
     if (query.function !== undefined) params.function = query.function;
-    if (query.status !== undefined) params.status = query.status;
     if (query.since !== undefined) params.since = query.since;
-    if (query.until !== undefined) params.until = query.until;
-    if (query.after !== undefined) Object.assign(params, { afterStartedAt: query.after.startedAt, afterId: query.after.id });
-    return statement.all(params).map(recordOf);
+    if (upper !== Infinity) params.upper = upper;
+    const wanted = recordFilter(query);
+    let found: HistoryRecord[] = [];
+    let sorted = true;
+    for (const row of statement.iterate(params)) {
+      if (found.length >= query.limit) {
+        if (!sorted) {
+          found = found.sort(newestFirst).slice(0, query.limit);
+          sorted = true;
+        }
+        // Segments come newest record first: once one's newest is older than the last record
+        // kept, neither it nor any after it can hold a record of this page.
+        if (row.last_started < found[query.limit - 1]!.startedAt) break;
+      }
+      const segment = RecordBatchReader.stored(row.numbers, row.text, row.dict);
+      for (let i = 0; i < segment.count; i++) {
+        if (!wanted(segment, i)) continue;
+        found.push(segment.record(i));
+        sorted = false;
+      }
+    }
+    return found.sort(newestFirst).slice(0, query.limit);
   }
 
   async get(id: string): Promise<HistoryRecord | undefined> {
-    const row = this.handle.get().prepare(HISTORY_SQL.get).get(id) as RecordRow | undefined;
-    return row && recordOf(row);
+    this.handle.get();
+    const at = this.statements.lastAttempt.get(id) as { seq: number; pos: number } | undefined;
+    return at && this.segment(at.seq)?.record(at.pos);
   }
 
   async totalsOf(ids: readonly string[]): Promise<Map<string, AttemptTotals>> {
-    const db = this.handle.get();
+    this.handle.get();
     const totals = new Map<string, AttemptTotals>();
     if (ids.length === 0) return totals;
-    const json = JSON.stringify(ids);
-    type Sum = Omit<AttemptTotals, 'coldStart' | 'queueMs' | 'startMs' | 'handlerMs' | 'source' | 'cpuMs'> & { cpuMs: number | null };
-    const sums = db.prepare(HISTORY_SQL.totals).all(json) as Sum[];
-    const lasts = new Map((db.prepare(HISTORY_SQL.lastAttempts).all(json) as Array<Pick<RecordRow, 'id' | 'cold' | 'queue_ms' | 'start_ms' | 'handler_ms' | 'source'>>).map((row) => [row.id, row]));
-    for (const sum of sums) {
-      const last = lasts.get(sum.id);
-      totals.set(sum.id, {
-        ...sum,
-        cpuMs: sum.cpuMs ?? undefined,
-        coldStart: last?.cold === 1,
-        queueMs: last?.queue_ms ?? 0,
-        startMs: last?.start_ms ?? 0,
-        handlerMs: last?.handler_ms ?? 0,
-        source: last?.source ?? 'async',
-      });
+    const segments = new Map<number, RecordBatchReader | undefined>();
+    const attempts = this.statements.attemptsOf.all(JSON.stringify(ids)) as Array<{ id: string; seq: number; pos: number }>;
+    for (const { id, seq, pos } of attempts) {
+      if (!segments.has(seq)) segments.set(seq, this.segment(seq));
+      const record = segments.get(seq)?.record(pos);
+      if (record) totals.set(id, addAttempt(totals.get(id), record));
     }
     return totals;
   }
 
   async usage(query: UsageQuery): Promise<{ rows: Array<UsageFigures & { key: string }>; total: UsageFigures }> {
-    const db = this.handle.get();
-    const sql = query.by === 'function' ? HISTORY_SQL.usageByFunction : query.by === 'hour' ? HISTORY_SQL.usageByHour : HISTORY_SQL.usageByDay;
-    const raw = db.prepare(sql).all({ since: query.since, until: query.until, function: query.function ?? null }) as FigureRow[];
+    this.handle.get();
+    const { usageByFunction, usageByHour, usageByDay } = this.statements;
+    const statement = query.by === 'function' ? usageByFunction : query.by === 'hour' ? usageByHour : usageByDay;
+    const raw = statement.all({ since: query.since, until: query.until, function: query.function ?? null }) as FigureRow[];
     const total: UsageFigures = { invocations: 0, errors: 0, gbSeconds: 0, cpuSeconds: 0, billedMs: 0, bytesIn: 0, bytesOut: 0 };
     const rows = raw.map((row) => {
       for (const name of Object.keys(total) as Array<keyof UsageFigures>) total[name] += row[name];
@@ -190,22 +227,42 @@ export class SqliteHistory implements HistoryRepository {
   }
 
   async deleteFunction(fn: string): Promise<number> {
-    return this.handle.get().prepare(HISTORY_SQL.deleteFunction).run(fn).changes;
+    const db = this.handle.get();
+    return db.transaction(() => {
+      let removed = 0;
+      for (const seq of this.statements.segmentsOf.pluck().all(fn) as number[]) removed += this.keepOf(seq, () => false);
+      return removed;
+    }).immediate();
   }
 
   async sweep(now: number, retention: HistoryRetention): Promise<number> {
     const db = this.handle.get();
+    const { expiredSegments, recordCount, oldestSegments, sweepLedger } = this.statements;
     return db.transaction(() => {
-      let removed = db.prepare(HISTORY_SQL.sweepExpired).run(now - retention.retainMs).changes;
-      const excess = (db.prepare(HISTORY_SQL.count).pluck().get() as number) - retention.maxRecords;
-      if (excess > 0) removed += db.prepare(HISTORY_SQL.sweepExcess).run(excess).changes;
-      db.prepare(HISTORY_SQL.sweepLedger).run(now - retention.ledgerRetainMs);
+      const cutoff = now - retention.retainMs;
+      let removed = 0;
+      // Segments are listed as numbers and read one at a time: a sweep after a long downtime may
+      // remove millions of records, which must not all be in memory at once.
+      for (const seq of expiredSegments.pluck().all(cutoff) as number[]) removed += this.keepOf(seq, (segment, i) => segment.startedAt(i) >= cutoff);
+      let excess = (recordCount.pluck().get() as number) - retention.maxRecords;
+      // The oldest segments go first (each holds at least one record); in the last one reached,
+      // its oldest records.
+      for (const seq of excess > 0 ? (oldestSegments.pluck().all(excess) as number[]) : []) {
+        if (excess <= 0) break;
+        let going: Set<number> | undefined;
+        const gone = this.keepOf(seq, (segment, i) => {
+          going ??= new Set(oldestFirst(segment).slice(0, excess));
+          return !going.has(i);
+        });
+        removed += gone;
+        excess -= gone;
+      }
+      sweepLedger.run(now - retention.ledgerRetainMs);
       return removed;
     }).immediate();
   }
 
   async close(): Promise<void> {
-    await this.checkpointer?.close();
     this.handle.close();
   }
 
@@ -213,42 +270,78 @@ export class SqliteHistory implements HistoryRepository {
   get database(): Database {
     return this.handle.get();
   }
+
+  private segment(seq: number): RecordBatchReader | undefined {
+    const row = this.statements.segment.get(seq) as SegmentRow | undefined;
+    return row && RecordBatchReader.stored(row.numbers, row.text, row.dict);
+  }
+
+  /**
+   * Keeps the records of a segment that `keep` says to, removing the others and their ids (the
+   * whole segment when none is kept); answers how many went. Inside the caller's transaction.
+   */
+  private keepOf(seq: number, keep: (segment: RecordBatchReader, i: number) => boolean): number {
+    const row = this.statements.segment.get(seq) as SegmentRow | undefined;
+    if (!row) return 0;
+    const segment = RecordBatchReader.stored(row.numbers, row.text, row.dict);
+    const kept: number[] = [];
+    const { deleteId, moveId, deleteSegment } = this.statements;
+    for (let i = 0; i < segment.count; i++) {
+      if (!keep(segment, i)) {
+        deleteId.run(segment.id(i), segment.attempt(i));
+        continue;
+      }
+      if (kept.length !== i) moveId.run(kept.length, segment.id(i), segment.attempt(i));
+      kept.push(i);
+    }
+    if (kept.length === segment.count) return 0;
+    deleteSegment.run(row.seq);
+    if (kept.length > 0) this.insertSegment(row.seq, row.function, new RecordBatchReader(segment.select(kept)));
+    return segment.count - kept.length;
+  }
 }
 
-/** The insert's parameters, in RECORD_COLUMNS order. */
-function valuesOf(r: HistoryRecord): unknown[] {
-  return [
-    r.id, r.attempt, r.function, r.version, r.source, r.method, r.path, r.startedAt, r.endedAt, r.durationMs, r.billedMs, r.memoryMb, r.gbSeconds,
-    r.cpuMs ?? null, r.bytesIn, r.bytesOut, r.coldStart ? 1 : 0, r.queueMs, r.startMs, r.handlerMs, r.outcome, r.status, r.httpStatus ?? null, r.errorCode ?? null,
-  ];
+/** The positions of a segment's records, earliest started first. */
+function oldestFirst(segment: RecordBatchReader): number[] {
+  return Array.from({ length: segment.count }, (_, i) => i).sort((a, b) => segment.startedAt(a) - segment.startedAt(b));
 }
 
-function recordOf(row: RecordRow): HistoryRecord {
-  const record: HistoryRecord = {
-    id: row.id,
-    attempt: row.attempt,
-    function: row.function,
-    version: row.version,
-    source: row.source,
-    method: row.method,
-    path: row.path,
-    startedAt: row.started_at,
-    endedAt: row.ended_at,
-    durationMs: row.duration_ms,
-    billedMs: row.billed_ms,
-    memoryMb: row.memory_mb,
-    gbSeconds: row.gb_seconds,
-    bytesIn: row.bytes_in,
-    bytesOut: row.bytes_out,
-    coldStart: row.cold === 1,
-    queueMs: row.queue_ms,
-    startMs: row.start_ms,
-    handlerMs: row.handler_ms,
-    outcome: row.outcome,
-    status: row.status,
+/** Whether record `i` of a segment answers the query (the segment's function was matched by SQL). */
+function recordFilter(query: HistoryQuery): (segment: RecordBatchReader, i: number) => boolean {
+  const sources = new Set(query.sources);
+  const since = query.since ?? -Infinity;
+  const until = query.until ?? Infinity;
+  const after = query.after;
+  return (segment, i) => {
+    const startedAt = segment.startedAt(i);
+    if (startedAt < since || startedAt > until || !sources.has(segment.source(i))) return false;
+    if (query.status !== undefined && segment.status(i) !== query.status) return false;
+    return !after || startedAt < after.startedAt || (startedAt === after.startedAt && segment.id(i) < after.id);
   };
-  if (row.cpu_ms !== null) record.cpuMs = row.cpu_ms;
-  if (row.http_status !== null) record.httpStatus = row.http_status;
-  if (row.error_code !== null) record.errorCode = row.error_code as ErrorCode;
-  return record;
+}
+
+/** Newest first; equal starts by id, descending. */
+function newestFirst(a: HistoryRecord, b: HistoryRecord): number {
+  return b.startedAt - a.startedAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** The totals so far with one more attempt (attempts arrive in order, so the last one's timings win). */
+function addAttempt(sum: AttemptTotals | undefined, r: HistoryRecord): AttemptTotals {
+  const cpuMs = r.cpuMs === undefined ? sum?.cpuMs : (sum?.cpuMs ?? 0) + r.cpuMs;
+  return {
+    id: r.id,
+    attempts: (sum?.attempts ?? 0) + 1,
+    durationMs: (sum?.durationMs ?? 0) + r.durationMs,
+    billedMs: (sum?.billedMs ?? 0) + r.billedMs,
+    memoryMb: Math.max(sum?.memoryMb ?? 0, r.memoryMb),
+    gbSeconds: (sum?.gbSeconds ?? 0) + r.gbSeconds,
+    cpuMs,
+    bytesIn: (sum?.bytesIn ?? 0) + r.bytesIn,
+    bytesOut: (sum?.bytesOut ?? 0) + r.bytesOut,
+    coldStart: r.coldStart,
+    queueMs: r.queueMs,
+    startMs: r.startMs,
+    handlerMs: r.handlerMs,
+    source: r.source,
+  };
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import type { InvocationEnded } from '../core/invocation.js';
-import type { HistoryRepository } from '../store/history-types.js';
+import { RecordBatchBuilder, type RecordBatch } from '../store/record-batch.js';
 import { historyRecordOf } from './metering.js';
 
 /** How often the buffered records are written: what a crash of the platform may lose at most. */
@@ -8,28 +8,35 @@ export const FLUSH_INTERVAL_MS = 150;
 /** Records at which a batch is written without waiting for the interval (bounds memory and a commit's length). */
 export const MAX_BATCH = 2000;
 
+/** Where a batch goes: the history thread's append in the platform. Resolves once it is stored. */
+export type AppendBatch = (batch: RecordBatch) => Promise<unknown>;
+
 /**
  * Writes every ended invocation to the history (and so the ledger) in batches. On the invocation's
- * path `record` only pushes the event onto an array; the records are made and written, one
- * transaction per batch, every {@link FLUSH_INTERVAL_MS} or once {@link MAX_BATCH} have gathered,
- * and at close. A batch the database refuses is reported and dropped: the history is a log, and
- * the invocations it describes have already been answered.
+ * path `record` packs the event's record into a {@link RecordBatch} (and, once per full batch,
+ * schedules a flush); the batch is handed to `append`, which writes it in one transaction, every
+ * {@link FLUSH_INTERVAL_MS} or once {@link MAX_BATCH} have gathered, and at close. A batch the
+ * database refuses is reported and dropped: the history is a log, and the invocations it describes
+ * have already been answered.
  */
 export class HistoryWriter {
-  private buffer: InvocationEnded[] = [];
+  private readonly batch = new RecordBatchBuilder();
   private flushSoon = false;
   private stopTimer: (() => void) | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly history: HistoryRepository,
+    private readonly append: AppendBatch,
     private readonly clock: Clock,
     private readonly onError: (err: unknown, lost: number) => void,
   ) {}
 
-  /** The invocation listener: an array push (and, once per full batch, a scheduled flush). */
+  /**
+   * The invocation listener: packs the record (and, once per full batch, schedules a flush). The
+   * record object dies at once; only numbers and bytes wait for the flush.
+   */
   readonly record = (ended: InvocationEnded): void => {
-    if (this.buffer.push(ended) >= MAX_BATCH && !this.flushSoon) {
+    if (this.batch.add(historyRecordOf(ended)) >= MAX_BATCH && !this.flushSoon) {
       this.flushSoon = true;
       setImmediate(() => void this.flush());
     }
@@ -40,15 +47,16 @@ export class HistoryWriter {
     this.stopTimer ??= this.clock.every(FLUSH_INTERVAL_MS, () => void this.flush());
   }
 
-  /** Writes what is buffered now; resolves once written (or dropped with an error reported). */
+  /** Hands over what is buffered now; resolves once written (or dropped with an error reported). */
   flush(): Promise<void> {
     this.flushSoon = false;
-    const batch = this.buffer;
-    if (batch.length > 0) {
-      this.buffer = [];
-      this.writing = this.writing.then(() =>
-        this.history.append(batch.map(historyRecordOf)).catch((err: unknown) => this.onError(err, batch.length)),
-      );
+    const batch = this.batch.take();
+    if (batch) {
+      // One batch at a time, in order: a slow commit holds the next batch back, not the loop.
+      this.writing = this.writing.then(() => this.append(batch).then(
+        () => undefined,
+        (err: unknown) => this.onError(err, batch.count),
+      ));
     }
     return this.writing;
   }

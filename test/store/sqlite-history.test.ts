@@ -11,6 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { HISTORY_SQL, historyListSql } from '../../src/store/sqlite-history-sql.js';
 import { HISTORY_DB_FILE, SqliteHistory } from '../../src/store/sqlite-history.js';
 import { idsReportedBeforeSigkill } from '../support/kill-mid-write.js';
+import { historyRecord } from './history-samples.js';
 import { historyContract } from './history-contract.js';
 
 historyContract('SqliteHistory', async () => {
@@ -25,29 +26,81 @@ historyContract('SqliteHistory', async () => {
   };
 });
 
-test('query plans: listings and the ledger read index ranges, never the whole table, and listings sort nothing', async () => {
+test('query plans: listings, sweeps and the ledger read index ranges, never the whole table, and listings sort nothing', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
   const history = await SqliteHistory.open(dir);
   try {
     const db = history.database;
     const plan = (sql: string, params: unknown[] | Record<string, unknown>) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
     for (const fn of [false, true]) {
-      for (const after of [false, true]) {
-        const filters = { function: fn, status: true, since: true, until: true, after };
-        const params: Record<string, unknown> = { sources: '["http"]', status: 'failed', since: 0, until: 1, limit: 10, ...(fn ? { function: 'f' } : {}), ...(after ? { afterStartedAt: 1, afterId: 'x' } : {}) };
+      for (const upper of [false, true]) {
+        const filters = { function: fn, status: 'failed' as const, since: true, upper };
+        const params: Record<string, unknown> = { sources: 1, since: 0, ...(upper ? { upper: 1 } : {}), ...(fn ? { function: 'f' } : {}) };
         const detail = plan(historyListSql(filters), params);
-        assert.match(detail, fn ? /USING INDEX records_by_function/ : /USING INDEX records_by_time/, detail);
-        assert.doesNotMatch(detail, /SCAN records(?! USING)|TEMP B-TREE FOR ORDER BY/, detail);
+        assert.match(detail, fn ? /USING INDEX segments_by_function/ : /USING INDEX segments_by_time/, detail);
+        assert.doesNotMatch(detail, /SCAN segments(?! USING)|TEMP B-TREE FOR ORDER BY/, detail);
       }
     }
     const usage = plan(HISTORY_SQL.usageByFunction, { since: 0, until: 1, function: null });
     assert.match(usage, /usage_by_hour|sqlite_autoindex_usage_hourly/, usage);
-    assert.match(plan(HISTORY_SQL.sweepExpired, [1]), /USING (COVERING )?INDEX records_by_time/);
+    assert.match(plan(HISTORY_SQL.expiredSegments, [1]), /USING (COVERING )?INDEX segments_by_first/);
+    const oldest = plan(HISTORY_SQL.oldestSegments, [1]);
+    assert.match(oldest, /USING (COVERING )?INDEX segments_by_first/, oldest);
+    assert.doesNotMatch(oldest, /TEMP B-TREE/, oldest);
+    assert.match(plan(HISTORY_SQL.lastAttempt, ['x']), /SEARCH record_ids USING PRIMARY KEY/);
   } finally {
     await history.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a version 1 history.db (a row per record) opens with its records in segments and its ledger as it was', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
+  try {
+    const v1 = new BetterSqlite3(join(dir, HISTORY_DB_FILE));
+    v1.exec(V1_SCHEMA);
+    const insert = v1.prepare('INSERT INTO records VALUES (?, 1, ?, 1, ?, \'GET\', ?, ?, ?, 210.5, 210, 256, 0.0525, ?, 10, 100, 0, 0.5, 0, 209.7, \'response\', \'succeeded\', 200, NULL)');
+    for (let i = 0; i < 7; i++) insert.run(`old-${i}`, i % 2 ? 'one' : 'two', i === 3 ? 'async' : 'http', `/old-${i}`, T0 + i, T0 + i + 210, i === 5 ? null : 4);
+    v1.prepare('INSERT INTO usage_hourly VALUES (\'one\', ?, 3, 0, 0.1575, 0.012, 630, 30, 300)').run(T0);
+    v1.pragma('user_version = 1');
+    v1.close();
+    const history = await SqliteHistory.open(dir);
+    try {
+      assert.deepEqual(await history.get('old-4'), historyRecord('old-4', T0 + 4, { function: 'two', source: 'http' }));
+      assert.equal((await history.get('old-5'))?.cpuMs, undefined);
+      assert.deepEqual((await history.list({ sources: ['http'], limit: 10 })).map((r) => r.id), ['old-6', 'old-5', 'old-4', 'old-2', 'old-1', 'old-0']);
+      assert.equal((await history.usage({ since: T0, until: T0 + 3_600_000, by: 'function' })).total.invocations, 3, 'the ledger is not counted again');
+      const db = history.database;
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
+      assert.equal(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'records'").pluck().get(), 0, 'the old table is gone');
+    } finally {
+      await history.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** 2026-12-01T00:00:00Z */
+const T0 = Date.UTC(2026, 11, 1);
+
+/** history.db as version 1 made it (before records were kept in segments). */
+const V1_SCHEMA = `
+  CREATE TABLE records (
+    id TEXT NOT NULL, attempt INTEGER NOT NULL, function TEXT NOT NULL, version INTEGER NOT NULL, source TEXT NOT NULL,
+    method TEXT NOT NULL, path TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, duration_ms REAL NOT NULL,
+    billed_ms INTEGER NOT NULL, memory_mb INTEGER NOT NULL, gb_seconds REAL NOT NULL, cpu_ms REAL, bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL, cold INTEGER NOT NULL, queue_ms REAL NOT NULL, start_ms REAL NOT NULL, handler_ms REAL NOT NULL,
+    outcome TEXT NOT NULL, status TEXT NOT NULL, http_status INTEGER, error_code TEXT, PRIMARY KEY (id, attempt)
+  );
+  CREATE INDEX records_by_time ON records (started_at, id);
+  CREATE INDEX records_by_function ON records (function, started_at, id);
+  CREATE TABLE usage_hourly (
+    function TEXT NOT NULL, hour INTEGER NOT NULL, invocations INTEGER NOT NULL, errors INTEGER NOT NULL, gb_seconds REAL NOT NULL,
+    cpu_seconds REAL NOT NULL, billed_ms INTEGER NOT NULL, bytes_in INTEGER NOT NULL, bytes_out INTEGER NOT NULL, PRIMARY KEY (function, hour)
+  );
+  CREATE INDEX usage_by_hour ON usage_hourly (hour);
+`;
 
 test('a SIGKILL mid-way loses no batch that was reported written, and the ledger counts exactly the records', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
@@ -56,7 +109,7 @@ test('a SIGKILL mid-way loses no batch that was reported written, and the ledger
     const db = new BetterSqlite3(join(dir, HISTORY_DB_FILE), { readonly: true });
     try {
       assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-      const present = new Set(db.prepare('SELECT id FROM records').pluck().all() as string[]);
+      const present = new Set(db.prepare('SELECT id FROM record_ids').pluck().all() as string[]);
       assert.deepEqual(written.filter((id) => !present.has(id)), []);
       const counted = db.prepare('SELECT SUM(invocations) FROM usage_hourly').pluck().get() as number;
       assert.equal(counted, present.size, 'records and roll-ups are written in one transaction');

@@ -6,21 +6,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
-import type { HistoryRecord, HistoryRepository } from '../../src/store/history-types.js';
-import { FLUSH_INTERVAL_MS, HistoryWriter, MAX_BATCH } from '../../src/telemetry/history-writer.js';
+import type { HistoryRecord } from '../../src/store/history-types.js';
+import { RecordBatchReader } from '../../src/store/record-batch.js';
+import { FLUSH_INTERVAL_MS, HistoryWriter, MAX_BATCH, type AppendBatch } from '../../src/telemetry/history-writer.js';
 import { historyRecordOf } from '../../src/telemetry/metering.js';
 import { endedEvent } from './ended-samples.js';
 
-/** A history that keeps the batches it was given (or refuses them while `refuse` is set). */
+/** An append that keeps the batches it was given, as records (or refuses them while `refuse` is set). */
 function recordingHistory() {
   const batches: HistoryRecord[][] = [];
   const state = { refuse: false };
-  const history = {
-    append: async (records: readonly HistoryRecord[]) => {
-      if (state.refuse) throw new Error('disk full');
-      batches.push([...records]);
-    },
-  } as unknown as HistoryRepository;
+  const history: AppendBatch = async (batch) => {
+    if (state.refuse) throw new Error('disk full');
+    const reader = new RecordBatchReader(batch);
+    batches.push(Array.from({ length: reader.count }, (_, i) => reader.record(i)));
+  };
   return { history, batches, state };
 }
 

@@ -1,0 +1,60 @@
+/**
+ * The thread of a {@link HistoryThread}: the one connection that writes history.db. It appends
+ * each batch of records (records and ledger in one transaction), and runs
+ * the sweeps and a removed function's delete, in the order they were asked for. Its commits, and
+ * the WAL checkpoints SQLite runs inside them, take this thread's time, never the event loop's.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { HistoryRetention } from '../store/history-types.js';
+import { SqliteHistory } from '../store/sqlite-history.js';
+import type { RecordBatch } from '../store/record-batch.js';
+
+/** What the owner passes in `workerData`. */
+export interface HistoryWorkerData {
+  dataDir: string;
+}
+
+/** One request to the thread; `seq` pairs it with its reply. */
+export type HistoryThreadRequest =
+  | { seq: number; kind: 'append'; batch: RecordBatch }
+  | { seq: number; kind: 'sweep'; now: number; retention: HistoryRetention }
+  | { seq: number; kind: 'deleteFunction'; fn: string }
+  | { seq: number; kind: 'close' };
+
+/** The reply to a request (`seq` 0: the thread has opened the database, or could not). */
+export type HistoryThreadReply = { seq: number; ok: true; value: number } | { seq: number; ok: false; error: string };
+
+const port = parentPort!;
+
+const { dataDir } = workerData as HistoryWorkerData;
+
+async function serve(history: SqliteHistory, request: HistoryThreadRequest): Promise<number> {
+  switch (request.kind) {
+    case 'append':
+      await history.appendBatch(request.batch);
+      return request.batch.count;
+    case 'sweep':
+      return history.sweep(request.now, request.retention);
+    case 'deleteFunction':
+      return history.deleteFunction(request.fn);
+    case 'close':
+      await history.close();
+      return 0;
+  }
+}
+
+const reply = (seq: number, run: () => Promise<number>): Promise<void> =>
+  run().then(
+    (value) => port.postMessage({ seq, ok: true, value } satisfies HistoryThreadReply),
+    (err: unknown) => port.postMessage({ seq, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies HistoryThreadReply),
+  );
+
+const opened = SqliteHistory.open(dataDir);
+void reply(0, () => opened.then(() => 0));
+port.on('message', (request: HistoryThreadRequest) => {
+  // The database's calls are synchronous and each request waits on the same open, so requests
+  // are served one after another, in the order they came.
+  void reply(request.seq, async () => serve(await opened, request)).then(() => {
+    if (request.kind === 'close') port.close();
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * RecordBatch: records packed into numbers, UTF-8 text and a dictionary read back exactly as
+ * given (absent optional fields stay absent, any Unicode survives), a selection of rows keeps its
+ * records whole, and the ledger's figures are added from the packed form.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RecordBatchBuilder, RecordBatchReader, batchOf } from '../../src/store/record-batch.js';
+import { historyRecord } from './history-samples.js';
+
+const T0 = Date.UTC(2026, 11, 1);
+
+test('records read back as they were packed, optional fields and any Unicode included', () => {
+  const records = [
+    historyRecord('a', T0, { path: '/ünïcode/€?q=😀', method: 'PATCH' }),
+    historyRecord('b', T0 + 1, { function: 'other', cpuMs: undefined, httpStatus: undefined, outcome: 'error', status: 'failed', errorCode: 'FUNCTION_TIMEOUT' }),
+    historyRecord('c'.repeat(300), T0 + 2, { source: 'async', attempt: 3, coldStart: true, path: '' }),
+  ];
+  // An absent field reads back absent, not as a key holding undefined.
+  delete records[1]!.cpuMs;
+  delete records[1]!.httpStatus;
+  const reader = new RecordBatchReader(batchOf(records)!);
+  assert.equal(reader.count, 3);
+  assert.deepEqual(Array.from({ length: 3 }, (_, i) => reader.record(i)), records);
+  assert.equal('cpuMs' in reader.record(1), false, 'an absent field stays absent');
+  assert.equal(reader.id(2), 'c'.repeat(300));
+  assert.equal(reader.function(1), 'other');
+  assert.deepEqual([...reader.rowsByFunction()], [['fn', [0, 2]], ['other', [1]]]);
+});
+
+test('a batch grows past its first size, and take starts a new one', () => {
+  const builder = new RecordBatchBuilder();
+  const records = Array.from({ length: 1000 }, (_, i) => historyRecord(`r${i}`, T0 + i, { path: `/${'x'.repeat(i % 50)}` }));
+  records.forEach((record) => builder.add(record));
+  assert.equal(builder.length, 1000);
+  const reader = new RecordBatchReader(builder.take()!);
+  assert.deepEqual(reader.record(999), records[999]);
+  assert.equal(builder.length, 0);
+  assert.equal(builder.take(), undefined, 'an empty builder gives no batch');
+});
+
+test('a selection keeps whole records, in the order asked, and survives being stored as bytes', () => {
+  const records = Array.from({ length: 5 }, (_, i) => historyRecord(`s${i}`, T0 + i, { path: `/é${i}` }));
+  const selected = new RecordBatchReader(new RecordBatchReader(batchOf(records)!).select([4, 1]));
+  assert.deepEqual([selected.record(0), selected.record(1)], [records[4], records[1]]);
+  const { batch } = selected;
+  const stored = RecordBatchReader.stored(Buffer.from(batch.numbers.buffer, batch.numbers.byteOffset, batch.numbers.byteLength), batch.text, JSON.stringify(batch.dict));
+  assert.deepEqual(stored.record(0), records[4]);
+});
+
+test("the ledger's figures are added from the packed records", () => {
+  const reader = new RecordBatchReader(batchOf([
+    historyRecord('a', T0, { gbSeconds: 0.5, cpuMs: 1500, billedMs: 2000, bytesIn: 1, bytesOut: 2 }),
+    historyRecord('b', T0, { gbSeconds: 0.25, cpuMs: undefined, billedMs: 1000, status: 'failed' }),
+  ])!);
+  const sum = { invocations: 0, errors: 0, gbSeconds: 0, cpuSeconds: 0, billedMs: 0, bytesIn: 0, bytesOut: 0 };
+  reader.addUsage(0, sum);
+  reader.addUsage(1, sum);
+  assert.deepEqual(sum, { invocations: 2, errors: 1, gbSeconds: 0.75, cpuSeconds: 1.5, billedMs: 3000, bytesIn: 11, bytesOut: 102 });
+});

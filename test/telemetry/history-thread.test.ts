@@ -1,0 +1,69 @@
+/**
+ * HistoryThread: batches, sweeps and a removed function's delete reach history.db through the
+ * thread, in order, and are visible to the platform's own reading connection; a thread that ends
+ * unexpectedly is reported and replaced at the next batch; once closed, nothing more is taken.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Worker } from 'node:worker_threads';
+import { batchOf } from '../../src/store/record-batch.js';
+import { SqliteHistory } from '../../src/store/sqlite-history.js';
+import { HistoryThread } from '../../src/telemetry/history-thread.js';
+import { historyRecord } from '../store/history-samples.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 11, 1);
+
+async function withThread(fn: (thread: HistoryThread, reader: SqliteHistory, errors: string[]) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-thread-'));
+  const errors: string[] = [];
+  const reader = await SqliteHistory.open(dir);
+  const thread = await HistoryThread.start(dir, (message) => errors.push(message));
+  try {
+    await fn(thread, reader, errors);
+  } finally {
+    await thread.close();
+    await reader.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('batches, sweeps and deletes go through the thread in order and are read on the reading connection', () =>
+  withThread(async (thread, reader) => {
+    const ids = (records: Array<{ id: string }>) => records.map((r) => r.id);
+    assert.equal(await thread.append(batchOf([historyRecord('a', T0, { function: 'one' }), historyRecord('b', T0 + HOUR, { function: 'two' })])!), 2);
+    assert.deepEqual(ids(await reader.list({ sources: ['http'], limit: 10 })), ['b', 'a']);
+    assert.deepEqual(await reader.get('a'), historyRecord('a', T0, { function: 'one' }));
+    // Not awaited one by one: the thread serves them in the order asked.
+    const [, removed] = await Promise.all([thread.append(batchOf([historyRecord('c', T0 + 2 * HOUR, { function: 'one' })])!), thread.deleteFunction('one')]);
+    assert.equal(removed, 2, 'the delete came after the batch that added c');
+    assert.deepEqual(ids(await reader.list({ sources: ['http'], limit: 10 })), ['b']);
+    assert.equal(await thread.sweep(T0 + 3 * HOUR, { retainMs: HOUR, maxRecords: 1000, ledgerRetainMs: 400 * 24 * HOUR }), 1);
+    assert.deepEqual(ids(await reader.list({ sources: ['http'], limit: 10 })), []);
+    assert.equal((await reader.usage({ since: T0, until: T0 + 3 * HOUR, by: 'function' })).total.invocations, 3, 'the ledger keeps what was removed');
+  }));
+
+test('a thread that ends unexpectedly is reported, and the next batch starts a new one', () =>
+  withThread(async (thread, reader, errors) => {
+    const worker = (thread as unknown as { running: { worker: Worker } }).running.worker;
+    await worker.terminate();
+    assert.match(errors.join('\n'), /the history thread ended/);
+    await thread.append(batchOf([historyRecord('after', T0)])!);
+    assert.equal((await reader.get('after'))?.id, 'after');
+  }));
+
+test('a closed thread takes nothing more', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-thread-'));
+  try {
+    const thread = await HistoryThread.start(dir, () => undefined);
+    const pending = thread.append(batchOf([historyRecord('last', T0)])!);
+    await thread.close();
+    assert.equal(await pending, 1, 'what was asked before close is written');
+    await assert.rejects(thread.append(batchOf([historyRecord('late', T0)])!), /closed/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
