@@ -7,10 +7,12 @@ import type { HistoryRecord, UsageFigures } from './history-types.js';
  * outcome, status, error code) are stored as indexes into the batch's `dict`; the id and path, which
  * do not, as UTF-8 in `text`, at the offset held in slot TEXT_AT.
  */
-const SLOTS = 23;
+const SLOTS = 24;
 const ATTEMPT = 0, VERSION = 1, STARTED = 2, ENDED = 3, DURATION = 4, BILLED = 5, MEMORY = 6, GB_SECONDS = 7, CPU = 8;
 const BYTES_IN = 9, BYTES_OUT = 10, COLD = 11, QUEUE = 12, START = 13, HANDLER = 14, HTTP_STATUS = 15;
 const FUNCTION = 16, METHOD = 17, SOURCE = 18, OUTCOME = 19, STATUS = 20, ERROR_CODE = 21, TEXT_AT = 22;
+/** 1 when the store finds the record by its segment's id range instead of an id row (set by the store). */
+const BY_RANGE = 23;
 /** Records a new batch has room for before it grows (doubling). */
 const INITIAL_RECORDS = 64;
 
@@ -71,6 +73,7 @@ export class RecordBatchBuilder {
     n[o + STATUS] = this.intern(r.status);
     n[o + ERROR_CODE] = r.errorCode === undefined ? -1 : this.intern(r.errorCode);
     n[o + TEXT_AT] = this.textLength;
+    n[o + BY_RANGE] = 0;
     this.writeText(r.id);
     this.writeText(r.path);
     return ++this.count;
@@ -172,6 +175,16 @@ export class RecordBatchReader {
 
   status(i: number): HistoryRecord['status'] {
     return this.string(i, STATUS) as HistoryRecord['status'];
+  }
+
+  /** Whether the store finds record `i` by its segment's id range (see SqliteHistory). */
+  byRange(i: number): boolean {
+    return this.n[i * SLOTS + BY_RANGE] === 1;
+  }
+
+  /** Marks record `i` as found by its segment's id range. */
+  markByRange(i: number): void {
+    this.n[i * SLOTS + BY_RANGE] = 1;
   }
 
   /** Adds record `i` into a ledger row's figures (without making the record). */

@@ -20,6 +20,10 @@ export const HISTORY_SCHEMA = `
     -- those filters skip segments that cannot match without reading their records.
     failed INTEGER NOT NULL,
     sources INTEGER NOT NULL,
+    -- The lowest and highest id of the records found by id range (sync invocations' UUIDv7 ids,
+    -- which sort by time): they have no record_ids row. NULL when the segment has none.
+    min_id TEXT,
+    max_id TEXT,
     -- The records, as a RecordBatch (src/store/record-batch.ts).
     numbers BLOB NOT NULL,
     text BLOB NOT NULL,
@@ -28,6 +32,7 @@ export const HISTORY_SCHEMA = `
   CREATE INDEX IF NOT EXISTS segments_by_time ON segments (last_started);
   CREATE INDEX IF NOT EXISTS segments_by_function ON segments (function, last_started);
   CREATE INDEX IF NOT EXISTS segments_by_first ON segments (first_started);
+  CREATE INDEX IF NOT EXISTS segments_by_id ON segments (min_id, max_id) WHERE min_id IS NOT NULL;
   CREATE TABLE IF NOT EXISTS record_ids (
     id TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -60,7 +65,9 @@ export const HISTORY_SQL = {
   nextSeq: 'SELECT COALESCE(MAX(seq), 0) + 1 FROM segments',
   // `changes` says whether the record was new: only new records go into a segment and the ledger.
   insertId: 'INSERT INTO record_ids (id, attempt, seq, pos) VALUES (?, ?, ?, ?) ON CONFLICT (id, attempt) DO NOTHING',
-  insertSegment: 'INSERT INTO segments (seq, function, first_started, last_started, count, failed, sources, numbers, text, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  insertSegment: 'INSERT INTO segments (seq, function, first_started, last_started, count, failed, sources, min_id, max_id, numbers, text, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  // The segments whose id range holds @id, among those whose range starts no earlier than @floor.
+  segmentsHoldingId: 'SELECT seq FROM segments WHERE min_id >= @floor AND min_id <= @id AND max_id >= @id',
   addUsage: `
     INSERT INTO usage_hourly (function, hour, invocations, errors, gb_seconds, cpu_seconds, billed_ms, bytes_in, bytes_out)
     VALUES (@function, @hour, @invocations, @errors, @gbSeconds, @cpuSeconds, @billedMs, @bytesIn, @bytesOut)

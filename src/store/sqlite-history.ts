@@ -14,6 +14,7 @@ import { RecordBatchReader, batchOf, numberBytes, textBytes, type RecordBatch } 
 import { SqliteHandle } from './sqlite-handle.js';
 import { HISTORY_SCHEMA, HISTORY_SCHEMA_VERSION, HISTORY_SQL, SOURCE_BITS, historyListSql } from './sqlite-history-sql.js';
 import { migrateRecordsTable } from './sqlite-history-v1.js';
+import { uuidV7Floor, uuidV7Time } from './time-ordered-id.js';
 
 /** File name of the history database inside the data directory. */
 export const HISTORY_DB_FILE = 'history.db';
@@ -21,6 +22,10 @@ export const HISTORY_DB_FILE = 'history.db';
 const HOUR_MS = 3_600_000;
 /** The most records one `list` answers: a page of the API (1000) and one more, which says whether another page follows. */
 const MAX_PAGE = 1001;
+/** A sync record is found by id range when its UUIDv7 id was made this close to its start. */
+const ID_NEAR_START_MS = 1000;
+/** The widest time span of the ids found by range in one segment (bounds a lookup's scan). */
+const ID_RANGE_SPAN_MS = 60_000;
 
 /** A row of `segments`. */
 export interface SegmentRow {
@@ -127,23 +132,52 @@ export class SqliteHistory implements HistoryRepository {
     const groups = reader.rowsByFunction();
     for (const [fn, rows] of groups) {
       const seq = nextSeq.pluck().get() as number;
+      const ids = rows.map((i) => reader.id(i));
+      const byRange = this.markFoundByRange(reader, rows, ids);
       const kept: number[] = [];
       // A record's position is its index among the records kept (a duplicate takes none).
-      for (const i of rows) if (insertId.run(reader.id(i), reader.attempt(i), seq, kept.length).changes === 1) kept.push(i);
+      rows.forEach((i, k) => {
+        if (byRange[k] || insertId.run(ids[k], reader.attempt(i), seq, kept.length).changes === 1) kept.push(i);
+      });
       if (kept.length === 0) continue;
       // The usual batch, all new and of one function, is stored as it came.
       const segment = kept.length === batch.count ? reader : new RecordBatchReader(reader.select(kept));
-      this.insertSegment(seq, fn, segment);
+      this.insertSegment(seq, fn, segment, idRange(ids.filter((_id, k) => byRange[k])));
       stored.push([reader, kept]);
     }
     return stored;
   }
 
-  private insertSegment(seq: number, fn: string, segment: RecordBatchReader): void {
+  /**
+   * Marks the records that need no record_ids row: sync invocations, whose UUIDv7 id was made as
+   * they started, so that their segment's id range (min_id, max_id) finds them. That spares the
+   * writer an index entry per sync invocation, the bulk of the traffic. Those records are appended
+   * once, by their invoker, and are not looked for among earlier ones. Answers, per row, whether
+   * it was marked.
+   */
+  private markFoundByRange(reader: RecordBatchReader, rows: readonly number[], ids: readonly string[]): boolean[] {
+    const times = rows.map((i, k) => {
+      if (reader.source(i) !== 'http') return undefined;
+      const made = uuidV7Time(ids[k]!);
+      return made !== undefined && Math.abs(reader.startedAt(i) - made) <= ID_NEAR_START_MS ? made : undefined;
+    });
+    let newest = -Infinity;
+    for (const t of times) if (t !== undefined && t > newest) newest = t;
+    return rows.map((i, k) => {
+      // Ids much older than the segment's newest go to record_ids: one id range spans at most ID_RANGE_SPAN_MS.
+      const marked = times[k] !== undefined && times[k]! >= newest - ID_RANGE_SPAN_MS;
+      if (marked) reader.markByRange(i);
+      return marked;
+    });
+  }
+
+  /** Stores a segment; `ids` (min and max of the records found by id range) when the caller has them. */
+  private insertSegment(seq: number, fn: string, segment: RecordBatchReader, ids?: [string | null, string | null]): void {
     let first = Infinity;
     let last = -Infinity;
     let failed = 0;
     let sources = 0;
+    const [minId, maxId] = ids ?? idRange(Array.from({ length: segment.count }, (_, i) => (segment.byRange(i) ? segment.id(i) : undefined)));
     for (let i = 0; i < segment.count; i++) {
       const startedAt = segment.startedAt(i);
       if (startedAt < first) first = startedAt;
@@ -152,7 +186,7 @@ export class SqliteHistory implements HistoryRepository {
       sources |= SOURCE_BITS[segment.source(i)];
     }
     const { batch } = segment;
-    this.statements.insertSegment.run(seq, fn, first, last, segment.count, failed, sources, numberBytes(batch), textBytes(batch), JSON.stringify(batch.dict));
+    this.statements.insertSegment.run(seq, fn, first, last, segment.count, failed, sources, minId, maxId, numberBytes(batch), textBytes(batch), JSON.stringify(batch.dict));
   }
 
   async list(query: HistoryQuery): Promise<HistoryRecord[]> {
@@ -196,7 +230,20 @@ export class SqliteHistory implements HistoryRepository {
   async get(id: string): Promise<HistoryRecord | undefined> {
     this.handle.get();
     const at = this.statements.lastAttempt.get(id) as { seq: number; pos: number } | undefined;
-    return at && this.segment(at.seq)?.record(at.pos);
+    if (at) return this.segment(at.seq)?.record(at.pos);
+    return this.foundByRange(id);
+  }
+
+  /** A sync invocation's record, through the id ranges of the segments (see markFoundByRange). */
+  private foundByRange(id: string): HistoryRecord | undefined {
+    const made = uuidV7Time(id);
+    if (made === undefined) return undefined;
+    const seqs = this.statements.segmentsHoldingId.pluck().all({ floor: uuidV7Floor(made - ID_RANGE_SPAN_MS), id }) as number[];
+    for (const seq of seqs) {
+      const segment = this.segment(seq);
+      for (let i = 0; segment && i < segment.count; i++) if (segment.byRange(i) && segment.id(i) === id) return segment.record(i);
+    }
+    return undefined;
   }
 
   async totalsOf(ids: readonly string[]): Promise<Map<string, AttemptTotals>> {
@@ -287,11 +334,13 @@ export class SqliteHistory implements HistoryRepository {
     const kept: number[] = [];
     const { deleteId, moveId, deleteSegment } = this.statements;
     for (let i = 0; i < segment.count; i++) {
+      // Records found by id range have no id row to remove or move.
+      const idRow = !segment.byRange(i);
       if (!keep(segment, i)) {
-        deleteId.run(segment.id(i), segment.attempt(i));
+        if (idRow) deleteId.run(segment.id(i), segment.attempt(i));
         continue;
       }
-      if (kept.length !== i) moveId.run(kept.length, segment.id(i), segment.attempt(i));
+      if (idRow && kept.length !== i) moveId.run(kept.length, segment.id(i), segment.attempt(i));
       kept.push(i);
     }
     if (kept.length === segment.count) return 0;
@@ -299,6 +348,18 @@ export class SqliteHistory implements HistoryRepository {
     if (kept.length > 0) this.insertSegment(row.seq, row.function, new RecordBatchReader(segment.select(kept)));
     return segment.count - kept.length;
   }
+}
+
+/** The lowest and highest of ids (undefined ones skipped), or nulls when there are none. */
+function idRange(ids: ReadonlyArray<string | undefined>): [string | null, string | null] {
+  let min: string | null = null;
+  let max: string | null = null;
+  for (const id of ids) {
+    if (id === undefined) continue;
+    if (min === null || id < min) min = id;
+    if (max === null || id > max) max = id;
+  }
+  return [min, max];
 }
 
 /** The positions of a segment's records, earliest started first. */

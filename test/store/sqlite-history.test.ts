@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
 import { HISTORY_SQL, historyListSql } from '../../src/store/sqlite-history-sql.js';
 import { HISTORY_DB_FILE, SqliteHistory } from '../../src/store/sqlite-history.js';
 import { idsReportedBeforeSigkill } from '../support/kill-mid-write.js';
@@ -48,6 +49,34 @@ test('query plans: listings, sweeps and the ledger read index ranges, never the 
     assert.match(oldest, /USING (COVERING )?INDEX segments_by_first/, oldest);
     assert.doesNotMatch(oldest, /TEMP B-TREE/, oldest);
     assert.match(plan(HISTORY_SQL.lastAttempt, ['x']), /SEARCH record_ids USING PRIMARY KEY/);
+  } finally {
+    await history.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('sync records with a UUIDv7 id made as they started are found by id range, without an id row of their own', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
+  const history = await SqliteHistory.open(dir);
+  try {
+    const now = Date.UTC(2026, 11, 5, 12);
+    // uuid's v7 takes the time it writes into the id.
+    const sync = Array.from({ length: 3 }, (_, i) => historyRecord(uuidv7({ msecs: now + i }), now + i + 2));
+    const late = historyRecord(uuidv7({ msecs: now - 5000 }), now, { path: '/started long after its id' });
+    const async = historyRecord(uuidv7({ msecs: now }), now + 1, { source: 'async' });
+    const other = historyRecord('not-a-uuid', now);
+    await history.append([...sync, late, async, other]);
+    const rows = history.database.prepare('SELECT id FROM record_ids ORDER BY id').pluck().all() as string[];
+    assert.deepEqual(rows, [late.id, async.id, other.id].sort(), 'only records that cannot be found by range have an id row');
+    for (const record of [...sync, late, async, other]) assert.deepEqual(await history.get(record.id), record);
+    assert.equal(await history.get(uuidv7({ msecs: now + 1 })), undefined, 'an id inside the range but not stored');
+    assert.equal((await history.list({ sources: ['http'], limit: 10 })).length, 5);
+    // A removed record found by range is gone from lookups too.
+    await history.sweep(now + 4, { retainMs: 1, maxRecords: 1000, ledgerRetainMs: 400 * 86_400_000 });
+    assert.equal(await history.get(sync[0]!.id), undefined);
+    assert.deepEqual(await history.get(sync[2]!.id), sync[2]);
+    const plan = (history.database.prepare(`EXPLAIN QUERY PLAN ${HISTORY_SQL.segmentsHoldingId}`).all({ floor: 'a', id: 'b' }) as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    assert.match(plan, /USING (COVERING )?INDEX segments_by_id/, plan);
   } finally {
     await history.close();
     await rm(dir, { recursive: true, force: true });
