@@ -35,6 +35,8 @@ export interface RecordBatch {
 export class RecordBatchBuilder {
   private numbers = new Float64Array(0);
   private text = Buffer.alloc(0);
+  /** Records the last batch held: the next one starts with room for as many (no growing step by step). */
+  private lastCount = 0;
   private textLength = 0;
   private dict: string[] = [];
   private readonly dictIndex = new Map<string, number>();
@@ -88,6 +90,7 @@ export class RecordBatchBuilder {
       text: new Uint8Array(this.text.buffer, this.text.byteOffset, this.textLength),
       dict: this.dict,
     };
+    this.lastCount = this.count;
     this.numbers = new Float64Array(0);
     this.text = Buffer.alloc(0);
     this.textLength = 0;
@@ -121,7 +124,7 @@ export class RecordBatchBuilder {
   }
 
   private growNumbers(): void {
-    const grown = new Float64Array(Math.max(INITIAL_RECORDS, (this.numbers.length / SLOTS) * 2) * SLOTS);
+    const grown = new Float64Array(Math.max(INITIAL_RECORDS, this.lastCount, (this.numbers.length / SLOTS) * 2) * SLOTS);
     grown.set(this.numbers);
     this.numbers = grown;
   }

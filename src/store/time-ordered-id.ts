@@ -3,12 +3,17 @@
  * at which they were made, and their text sorts by it. The history finds a sync invocation's record
  * through that time instead of through an index entry of its own (see SqliteHistory).
  */
-const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const HEX = /^[0-9a-f]+$/;
 
-/** The milliseconds a UUIDv7 was made at, or undefined for any other id. */
+/**
+ * The milliseconds a UUIDv7 was made at, or undefined for any other id. Checked by its shape (the
+ * dashes, version 7, the variant) and its time digits: this runs once per sync invocation on the
+ * history thread, where a full pattern match cost more than the rest of the check.
+ */
 export function uuidV7Time(id: string): number | undefined {
-  if (id.length !== 36 || !UUID_V7.test(id)) return undefined;
-  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  if (id.length !== 36 || id[8] !== '-' || id[13] !== '-' || id[14] !== '7' || id[18] !== '-' || id[23] !== '-' || !'89ab'.includes(id[19]!)) return undefined;
+  const time = id.slice(0, 8) + id.slice(9, 13);
+  return HEX.test(time) ? parseInt(time, 16) : undefined;
 }
 
 /** The text every UUIDv7 made at `ms` or later sorts at or after (its time digits, as the id writes them). */
