@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { InvocationSource } from '../core/invocation.js';
 import type { HistoryRecord, UsageFigures } from './history-types.js';
+import { uuidV7TimeOfBytes } from './time-ordered-id.js';
 
 /**
  * Slots per record in {@link RecordBatch.numbers}. Strings that repeat (function, method, source,
@@ -40,6 +41,9 @@ export class RecordBatchBuilder {
   private textLength = 0;
   private dict: string[] = [];
   private readonly dictIndex = new Map<string, number>();
+  /** Per slot, the last value interned and its index (see intern). */
+  private readonly lastValues: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
+  private readonly lastIndexes = new Int32Array(SLOTS);
   private count = 0;
 
   /** Records added since the last {@link take}. */
@@ -68,12 +72,12 @@ export class RecordBatchBuilder {
     n[o + START] = r.startMs;
     n[o + HANDLER] = r.handlerMs;
     n[o + HTTP_STATUS] = r.httpStatus ?? NaN;
-    n[o + FUNCTION] = this.intern(r.function);
-    n[o + METHOD] = this.intern(r.method);
-    n[o + SOURCE] = this.intern(r.source);
-    n[o + OUTCOME] = this.intern(r.outcome);
-    n[o + STATUS] = this.intern(r.status);
-    n[o + ERROR_CODE] = r.errorCode === undefined ? -1 : this.intern(r.errorCode);
+    n[o + FUNCTION] = this.intern(FUNCTION, r.function);
+    n[o + METHOD] = this.intern(METHOD, r.method);
+    n[o + SOURCE] = this.intern(SOURCE, r.source);
+    n[o + OUTCOME] = this.intern(OUTCOME, r.outcome);
+    n[o + STATUS] = this.intern(STATUS, r.status);
+    n[o + ERROR_CODE] = r.errorCode === undefined ? -1 : this.intern(ERROR_CODE, r.errorCode);
     n[o + TEXT_AT] = this.textLength;
     n[o + BY_RANGE] = 0;
     this.writeText(r.id);
@@ -96,16 +100,24 @@ export class RecordBatchBuilder {
     this.textLength = 0;
     this.dict = [];
     this.dictIndex.clear();
+    this.lastValues.fill(undefined);
     this.count = 0;
     return batch;
   }
 
-  private intern(value: string): number {
+  /**
+   * The dictionary index of `value`. Consecutive records mostly repeat the last value of each slot
+   * (same function, method, source...), so that is compared first, before the map.
+   */
+  private intern(slot: number, value: string): number {
+    if (this.lastValues[slot] === value) return this.lastIndexes[slot]!;
     let index = this.dictIndex.get(value);
     if (index === undefined) {
       index = this.dict.push(value) - 1;
       this.dictIndex.set(value, index);
     }
+    this.lastValues[slot] = value;
+    this.lastIndexes[slot] = index;
     return index;
   }
 
@@ -178,6 +190,15 @@ export class RecordBatchReader {
 
   status(i: number): HistoryRecord['status'] {
     return this.string(i, STATUS) as HistoryRecord['status'];
+  }
+
+  /**
+   * The milliseconds record `i`'s id was made at when it is a UUIDv7 (see time-ordered-id.ts),
+   * read from the batch's bytes without making the id's string.
+   */
+  uuidV7Time(i: number): number | undefined {
+    const at = this.n[i * SLOTS + TEXT_AT]!;
+    return this.text.readUInt32LE(at) === 36 ? uuidV7TimeOfBytes(this.text, at + 4) : undefined;
   }
 
   /** Whether the store finds record `i` by its segment's id range (see SqliteHistory). */

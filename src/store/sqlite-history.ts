@@ -137,43 +137,19 @@ export class SqliteHistory implements HistoryRepository {
     const groups = reader.rowsByFunction();
     for (const [fn, rows] of groups) {
       const seq = nextSeq.pluck().get() as number;
-      const ids = rows.map((i) => reader.id(i));
-      const byRange = this.markFoundByRange(reader, rows, ids);
+      const { byRange, ids } = markFoundByRange(reader, rows);
       const kept: number[] = [];
       // A record's position is its index among the records kept (a duplicate takes none).
       rows.forEach((i, k) => {
-        if (byRange[k] || insertId.run(ids[k], reader.attempt(i), seq, kept.length).changes === 1) kept.push(i);
+        if (byRange[k] === 1 || insertId.run(reader.id(i), reader.attempt(i), seq, kept.length).changes === 1) kept.push(i);
       });
       if (kept.length === 0) continue;
       // The usual batch, all new and of one function, is stored as it came.
       const segment = kept.length === batch.count ? reader : new RecordBatchReader(reader.select(kept));
-      this.insertSegment(seq, fn, segment, idRange(ids.filter((_id, k) => byRange[k])));
+      this.insertSegment(seq, fn, segment, ids);
       stored.push([fn, reader, kept]);
     }
     return stored;
-  }
-
-  /**
-   * Marks the records that need no record_ids row: sync invocations, whose UUIDv7 id was made as
-   * they started, so that their segment's id range (min_id, max_id) finds them. That spares the
-   * writer an index entry per sync invocation, the bulk of the traffic. Those records are appended
-   * once, by their invoker, and are not looked for among earlier ones. Answers, per row, whether
-   * it was marked.
-   */
-  private markFoundByRange(reader: RecordBatchReader, rows: readonly number[], ids: readonly string[]): boolean[] {
-    const times = rows.map((i, k) => {
-      if (reader.source(i) !== 'http') return undefined;
-      const made = uuidV7Time(ids[k]!);
-      return made !== undefined && Math.abs(reader.startedAt(i) - made) <= ID_NEAR_START_MS ? made : undefined;
-    });
-    let newest = -Infinity;
-    for (const t of times) if (t !== undefined && t > newest) newest = t;
-    return rows.map((i, k) => {
-      // Ids much older than the segment's newest go to record_ids: one id range spans at most ID_RANGE_SPAN_MS.
-      const marked = times[k] !== undefined && times[k]! >= newest - ID_RANGE_SPAN_MS;
-      if (marked) reader.markByRange(i);
-      return marked;
-    });
   }
 
   /** Stores a segment; `ids` (min and max of the records found by id range) when the caller has them. */
@@ -353,6 +329,38 @@ export class SqliteHistory implements HistoryRepository {
     if (kept.length > 0) this.insertSegment(row.seq, row.function, new RecordBatchReader(segment.select(kept)));
     return segment.count - kept.length;
   }
+}
+
+/**
+ * Marks the records that need no record_ids row: sync invocations, whose UUIDv7 id was made as
+ * they started, so that their segment's id range (min_id, max_id) finds them. That spares the
+ * writer an index entry per sync invocation, the bulk of the traffic. Those records are appended
+ * once, by their invoker, and are not looked for among earlier ones. Answers, per row, whether it
+ * was marked (1), and the range of the marked ids. Reads the ids' time digits from the batch's
+ * bytes: making a string of every id cost the history thread more than the rest of the check.
+ */
+function markFoundByRange(reader: RecordBatchReader, rows: readonly number[]): { byRange: Uint8Array; ids: [string | null, string | null] } {
+  const times = new Float64Array(rows.length).fill(NaN);
+  let newest = -Infinity;
+  rows.forEach((i, k) => {
+    if (reader.source(i) !== 'http') return;
+    const made = reader.uuidV7Time(i);
+    if (made === undefined || Math.abs(reader.startedAt(i) - made) > ID_NEAR_START_MS) return;
+    times[k] = made;
+    if (made > newest) newest = made;
+  });
+  const byRange = new Uint8Array(rows.length);
+  let oldest = Infinity;
+  rows.forEach((i, k) => {
+    // Ids much older than the segment's newest go to record_ids: one id range spans at most ID_RANGE_SPAN_MS.
+    if (!(times[k]! >= newest - ID_RANGE_SPAN_MS)) return;
+    reader.markByRange(i);
+    byRange[k] = 1;
+    if (times[k]! < oldest) oldest = times[k]!;
+  });
+  // Ids sort by their time first: the lowest and highest are among those of the oldest and newest time.
+  const ends = rows.flatMap((i, k) => (byRange[k] === 1 && (times[k] === oldest || times[k] === newest) ? [reader.id(i)] : []));
+  return { byRange, ids: idRange(ends) };
 }
 
 /** The lowest and highest of ids (undefined ones skipped), or nulls when there are none. */

@@ -21,3 +21,27 @@ export function uuidV7Floor(ms: number): string {
   const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
 }
+
+const DASH = 0x2d;
+
+/** {@link uuidV7Time} of the 36 ASCII bytes of an id at `at` in `bytes`. */
+export function uuidV7TimeOfBytes(bytes: Uint8Array, at: number): number | undefined {
+  const variant = bytes[at + 19];
+  if (bytes[at + 8] !== DASH || bytes[at + 13] !== DASH || bytes[at + 18] !== DASH || bytes[at + 23] !== DASH || bytes[at + 14] !== 0x37) return undefined;
+  if (variant !== 0x38 && variant !== 0x39 && variant !== 0x61 && variant !== 0x62) return undefined;
+  let time = 0;
+  for (let k = 0; k < 13; k++) {
+    if (k === 8) continue;
+    const digit = hexValue(bytes[at + k]!);
+    if (digit < 0) return undefined;
+    time = time * 16 + digit;
+  }
+  return time;
+}
+
+/** 0-15 for a lowercase hex digit's byte, else -1. */
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x61 + 10;
+  return -1;
+}
