@@ -109,7 +109,11 @@ export interface HistoryRetention {
  * lost, nor the reverse. Every implementation passes test/store/history-contract.ts.
  */
 export interface HistoryRepository {
-  /** Stores the records and adds them to the ledger, all or none; a record already stored (same id and attempt) is skipped, in both. */
+  /**
+   * Stores the records and adds them to the ledger, all or none; a record already stored (same id
+   * and attempt) is skipped, in both, except a sync record with a UUIDv7 id made as it started,
+   * which its invoker appends once and which is not looked for among earlier ones.
+   */
   append(records: readonly HistoryRecord[]): Promise<void>;
   /** {@link append} of records already packed (what the history thread receives). */
   appendBatch(batch: RecordBatch): Promise<void>;
