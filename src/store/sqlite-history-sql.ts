@@ -1,6 +1,6 @@
 /**
  * The schema and SQL of SqliteHistory (history.db). Records are kept in segments: one row per
- * function per written batch, its records packed (src/store/record-batch.ts). Segments are
+ * function per written batch, its records packed (src/store/record-batch.ts) in a segment file. Segments are
  * found by their newest start time, overall or per function; a record by its id through
  * `record_ids`. The ledger is keyed by function and hour, with an index by hour for the reports
  * and the sweep.
@@ -24,15 +24,19 @@ export const HISTORY_SCHEMA = `
     -- which sort by time): they have no record_ids row. NULL when the segment has none.
     min_id TEXT,
     max_id TEXT,
-    -- The records, as a RecordBatch (src/store/record-batch.ts).
-    numbers BLOB NOT NULL,
-    text BLOB NOT NULL,
+    -- Where the records are, as a RecordBatch (src/store/record-batch.ts): its numbers' bytes,
+    -- then its text's, at offset in history-segments/<file>.seg; its dictionary here.
+    file INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    numbers_bytes INTEGER NOT NULL,
+    text_bytes INTEGER NOT NULL,
     dict TEXT NOT NULL
   );
   CREATE INDEX IF NOT EXISTS segments_by_time ON segments (last_started);
   CREATE INDEX IF NOT EXISTS segments_by_function ON segments (function, last_started);
   CREATE INDEX IF NOT EXISTS segments_by_first ON segments (first_started);
   CREATE INDEX IF NOT EXISTS segments_by_id ON segments (min_id, max_id) WHERE min_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS segments_by_file ON segments (file);
   CREATE TABLE IF NOT EXISTS record_ids (
     id TEXT NOT NULL,
     attempt INTEGER NOT NULL,
@@ -59,13 +63,15 @@ export const HISTORY_SCHEMA = `
 export const SOURCE_BITS = { http: 1, async: 2, trigger: 4 } as const;
 
 const FIGURES = 'SUM(invocations) AS invocations, SUM(errors) AS errors, SUM(gb_seconds) AS gbSeconds, SUM(cpu_seconds) AS cpuSeconds, SUM(billed_ms) AS billedMs, SUM(bytes_in) AS bytesIn, SUM(bytes_out) AS bytesOut';
-const SEGMENT = 'seq, function, first_started, last_started, count, numbers, text, dict';
+const SEGMENT = 'seq, function, first_started, last_started, count, file, offset, numbers_bytes, text_bytes, dict';
 
 export const HISTORY_SQL = {
   nextSeq: 'SELECT COALESCE(MAX(seq), 0) + 1 FROM segments',
   // `changes` says whether the record was new: only new records go into a segment and the ledger.
   insertId: 'INSERT INTO record_ids (id, attempt, seq, pos) VALUES (?, ?, ?, ?) ON CONFLICT (id, attempt) DO NOTHING',
-  insertSegment: 'INSERT INTO segments (seq, function, first_started, last_started, count, failed, sources, min_id, max_id, numbers, text, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  insertSegment:
+    'INSERT INTO segments (seq, function, first_started, last_started, count, failed, sources, min_id, max_id, file, offset, numbers_bytes, text_bytes, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  oldestFile: 'SELECT MIN(file) FROM segments',
   // The segments whose id range holds @id, among those whose range starts no earlier than @floor.
   segmentsHoldingId: 'SELECT seq FROM segments WHERE min_id >= @floor AND min_id <= @id AND max_id >= @id',
   addUsage: `

@@ -11,6 +11,7 @@ import type {
   UsageQuery,
 } from './history-types.js';
 import { RecordBatchReader, batchOf, numberBytes, textBytes, type RecordBatch } from './record-batch.js';
+import { SegmentFiles } from './segment-files.js';
 import { SqliteHandle } from './sqlite-handle.js';
 import { HISTORY_SCHEMA, HISTORY_SCHEMA_VERSION, HISTORY_SQL, SOURCE_BITS, historyListSql } from './sqlite-history-sql.js';
 import { migrateRecordsTable } from './sqlite-history-v1.js';
@@ -18,6 +19,8 @@ import { uuidV7Floor, uuidV7Time } from './time-ordered-id.js';
 
 /** File name of the history database inside the data directory. */
 export const HISTORY_DB_FILE = 'history.db';
+/** The folder of the segment files, beside history.db. */
+export const SEGMENTS_DIR = 'history-segments';
 
 const HOUR_MS = 3_600_000;
 /** The most records one `list` answers: a page of the API (1000) and one more, which says whether another page follows. */
@@ -34,8 +37,10 @@ export interface SegmentRow {
   first_started: number;
   last_started: number;
   count: number;
-  numbers: Buffer;
-  text: Buffer;
+  file: number;
+  offset: number;
+  numbers_bytes: number;
+  text_bytes: number;
   dict: string;
 }
 
@@ -59,7 +64,10 @@ export class SqliteHistory implements HistoryRepository {
   private readonly lists = new Map<string, Statement<[Record<string, unknown>], SegmentRow>>();
   private readonly appendAll: (batch: RecordBatch) => void;
 
-  private constructor(private readonly handle: SqliteHandle) {
+  private constructor(
+    private readonly handle: SqliteHandle,
+    private readonly files: SegmentFiles,
+  ) {
     const db = handle.get();
     this.statements = Object.fromEntries(Object.entries(HISTORY_SQL).map(([name, sql]) => [name, db.prepare(sql)])) as typeof this.statements;
     this.appendAll = db.transaction((batch: RecordBatch) => {
@@ -86,19 +94,13 @@ export class SqliteHistory implements HistoryRepository {
     await (await open(file, 'a', 0o600)).close();
     const db = new BetterSqlite3(file);
     try {
-      // Before the first table exists (later it changes nothing): segments are blobs of hundreds of
-      // kilobytes, and 64 KB pages cost the writer a fifth less per record than 4 KB ones (fewer
-      // overflow pages and WAL frames). With the default checkpoint at 1000 pages the WAL may reach
-      // 64 MB before it is copied back; journal_size_limit truncates it to that afterwards.
-      db.pragma('page_size = 65536');
       db.pragma('journal_mode = WAL');
-      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       const version = db.pragma('user_version', { simple: true }) as number;
       if (version > HISTORY_SCHEMA_VERSION) throw new Error(`${file} has schema version ${version}, newer than this Nimbus knows (${HISTORY_SCHEMA_VERSION}); upgrade Nimbus`);
       db.exec(HISTORY_SCHEMA);
-      const history = new SqliteHistory(new SqliteHandle(db));
+      const history = new SqliteHistory(new SqliteHandle(db), new SegmentFiles(join(dataDir, SEGMENTS_DIR)));
       if (version === 1) {
         db.transaction(() =>
           migrateRecordsTable(db, (records) => {
@@ -167,7 +169,10 @@ export class SqliteHistory implements HistoryRepository {
       sources |= SOURCE_BITS[segment.source(i)];
     }
     const { batch } = segment;
-    this.statements.insertSegment.run(seq, fn, first, last, segment.count, failed, sources, minId, maxId, numberBytes(batch), textBytes(batch), JSON.stringify(batch.dict));
+    const numbers = numberBytes(batch);
+    const text = textBytes(batch);
+    const place = this.files.append([numbers, text]);
+    this.statements.insertSegment.run(seq, fn, first, last, segment.count, failed, sources, minId, maxId, place.file, place.offset, numbers.byteLength, text.byteLength, JSON.stringify(batch.dict));
   }
 
   async list(query: HistoryQuery): Promise<HistoryRecord[]> {
@@ -189,6 +194,8 @@ export class SqliteHistory implements HistoryRepository {
     let found: HistoryRecord[] = [];
     let sorted = true;
     for (const row of statement.iterate(params)) {
+      const segment = this.read(row);
+      if (!segment) continue;
       if (found.length >= query.limit) {
         if (!sorted) {
           found = found.sort(newestFirst).slice(0, query.limit);
@@ -198,7 +205,6 @@ export class SqliteHistory implements HistoryRepository {
         // kept, neither it nor any after it can hold a record of this page.
         if (row.last_started < found[query.limit - 1]!.startedAt) break;
       }
-      const segment = RecordBatchReader.stored(row.numbers, row.text, row.dict);
       for (let i = 0; i < segment.count; i++) {
         if (!wanted(segment, i)) continue;
         found.push(segment.record(i));
@@ -256,17 +262,19 @@ export class SqliteHistory implements HistoryRepository {
 
   async deleteFunction(fn: string): Promise<number> {
     const db = this.handle.get();
-    return db.transaction(() => {
+    const removed = db.transaction(() => {
       let removed = 0;
       for (const seq of this.statements.segmentsOf.pluck().all(fn) as number[]) removed += this.keepOf(seq, () => false);
       return removed;
     }).immediate();
+    this.removeDeadFiles();
+    return removed;
   }
 
   async sweep(now: number, retention: HistoryRetention): Promise<number> {
     const db = this.handle.get();
     const { expiredSegments, recordCount, oldestSegments, sweepLedger } = this.statements;
-    return db.transaction(() => {
+    const removed = db.transaction(() => {
       const cutoff = now - retention.retainMs;
       let removed = 0;
       // Segments are listed as numbers and read one at a time: a sweep after a long downtime may
@@ -288,10 +296,24 @@ export class SqliteHistory implements HistoryRepository {
       sweepLedger.run(now - retention.ledgerRetainMs);
       return removed;
     }).immediate();
+    // After the commit: a rolled-back sweep must find its segments' bytes still there.
+    this.removeDeadFiles();
+    return removed;
   }
 
   async close(): Promise<void> {
     this.handle.close();
+    this.files.close();
+  }
+
+  /**
+   * Removes the segment files older than the oldest one a segment lives in. Files are filled in
+   * order and segments removed mostly oldest first, so this frees space as the history ages; a
+   * file emptied out of order (a removed function) goes once the older ones have.
+   */
+  private removeDeadFiles(): void {
+    const oldest = this.statements.oldestFile.pluck().get() as number | null;
+    this.files.removeBelow(oldest ?? Infinity);
   }
 
   /** The open connection (tests read query plans through it). */
@@ -301,7 +323,21 @@ export class SqliteHistory implements HistoryRepository {
 
   private segment(seq: number): RecordBatchReader | undefined {
     const row = this.statements.segment.get(seq) as SegmentRow | undefined;
-    return row && RecordBatchReader.stored(row.numbers, row.text, row.dict);
+    return row && this.read(row);
+  }
+
+  /**
+   * The records of a segment row, or undefined when its bytes are gone (a power cut after the row
+   * was committed but before the file's pages reached the disk): those records are lost, the rest
+   * of the history is not.
+   */
+  private read(row: SegmentRow): RecordBatchReader | undefined {
+    try {
+      const bytes = this.files.read(row, row.numbers_bytes + row.text_bytes);
+      return RecordBatchReader.stored(bytes.subarray(0, row.numbers_bytes), bytes.subarray(row.numbers_bytes), row.dict);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -311,7 +347,12 @@ export class SqliteHistory implements HistoryRepository {
   private keepOf(seq: number, keep: (segment: RecordBatchReader, i: number) => boolean): number {
     const row = this.statements.segment.get(seq) as SegmentRow | undefined;
     if (!row) return 0;
-    const segment = RecordBatchReader.stored(row.numbers, row.text, row.dict);
+    const segment = this.read(row);
+    if (!segment) {
+      // Unreadable: its records are lost already; the row goes (their ids, unknown, stay unused).
+      this.statements.deleteSegment.run(seq);
+      return row.count;
+    }
     const kept: number[] = [];
     const { deleteId, moveId, deleteSegment } = this.statements;
     for (let i = 0; i < segment.count; i++) {

@@ -3,6 +3,7 @@
  * middle of batched writes that leaves every batch reported written, with a ledger that agrees.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { HISTORY_SQL, historyListSql } from '../../src/store/sqlite-history-sql.js';
-import { HISTORY_DB_FILE, SqliteHistory } from '../../src/store/sqlite-history.js';
+import { HISTORY_DB_FILE, SEGMENTS_DIR, SqliteHistory } from '../../src/store/sqlite-history.js';
 import { idsReportedBeforeSigkill } from '../support/kill-mid-write.js';
 import { historyRecord } from './history-samples.js';
 import { historyContract } from './history-contract.js';
@@ -83,6 +84,44 @@ test('sync records with a UUIDv7 id made as they started are found by id range, 
   }
 });
 
+test("segment files go once no segment lives in them; a segment whose bytes are gone reads as lost, the rest does not", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
+  const history = await SqliteHistory.open(dir);
+  const files = () => readdirSync(join(dir, SEGMENTS_DIR)).sort();
+  try {
+    await history.append([historyRecord('a', T0, { function: 'one' }), historyRecord('b', T0 + 1, { function: 'two' })]);
+    assert.deepEqual(files(), ['1.seg'], 'both segments of the batch in one file');
+    await history.sweep(T0 + 3, { retainMs: 1, maxRecords: 1000, ledgerRetainMs: 400 * 86_400_000 });
+    assert.equal((await history.list({ sources: ['http'], limit: 10 })).length, 0);
+    assert.deepEqual(files(), ['1.seg'], 'the file being appended to stays');
+    await history.close();
+    // A new writer starts a file of its own; the old one, now without segments, goes at the next sweep.
+    const reopened = await SqliteHistory.open(dir);
+    try {
+      await reopened.append([historyRecord('c', T0 + 10)]);
+      assert.deepEqual(files(), ['1.seg', '2.seg']);
+      await reopened.sweep(T0 + 10, { retainMs: 86_400_000, maxRecords: 1000, ledgerRetainMs: 400 * 86_400_000 });
+      assert.deepEqual(files(), ['2.seg']);
+    } finally {
+      await reopened.close();
+    }
+    // As after a power cut that lost the file's pages but not the row saying where they were.
+    rmSync(join(dir, SEGMENTS_DIR, '2.seg'));
+    const afterLoss = await SqliteHistory.open(dir);
+    try {
+      assert.deepEqual(await afterLoss.list({ sources: ['http'], limit: 10 }), []);
+      assert.equal(await afterLoss.get('c'), undefined);
+      await afterLoss.append([historyRecord('d', T0 + 20)]);
+      assert.deepEqual((await afterLoss.list({ sources: ['http'], limit: 10 })).map((r) => r.id), ['d']);
+      assert.equal(await afterLoss.sweep(T0 + 20, { retainMs: 86_400_000, maxRecords: 1000, ledgerRetainMs: 400 * 86_400_000 }), 0);
+    } finally {
+      await afterLoss.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a version 1 history.db (a row per record) opens with its records in segments and its ledger as it was', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
   try {
@@ -131,7 +170,7 @@ const V1_SCHEMA = `
   CREATE INDEX usage_by_hour ON usage_hourly (hour);
 `;
 
-test('a SIGKILL mid-way loses no batch that was reported written, and the ledger counts exactly the records', async () => {
+test('a SIGKILL mid-way loses no batch that was reported written, its records read back whole, and the ledger counts exactly the records', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-'));
   try {
     const written = await idsReportedBeforeSigkill(join(import.meta.dirname, 'fixtures', 'append-until-killed.js'), dir, 'written');
@@ -144,6 +183,16 @@ test('a SIGKILL mid-way loses no batch that was reported written, and the ledger
       assert.equal(counted, present.size, 'records and roll-ups are written in one transaction');
     } finally {
       db.close();
+    }
+    // The segment files' bytes survived too: every written record reads back.
+    const history = await SqliteHistory.open(dir);
+    try {
+      const missing: string[] = [];
+      for (const id of written) if ((await history.get(id))?.id !== id) missing.push(id);
+      assert.deepEqual(missing, []);
+      assert.ok((await history.list({ sources: ['http'], limit: 1001 })).length >= Math.min(1001, written.length), 'listed too');
+    } finally {
+      await history.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
