@@ -36,8 +36,9 @@ export interface RecordBatch {
 export class RecordBatchBuilder {
   private numbers = new Float64Array(0);
   private text = Buffer.alloc(0);
-  /** Records the last batch held: the next one starts with room for as many (no growing step by step). */
+  /** Records and text bytes the last batch held: the next one starts with room for as many (no growing step by step). */
   private lastCount = 0;
+  private lastTextLength = 0;
   private textLength = 0;
   private dict: string[] = [];
   private readonly dictIndex = new Map<string, number>();
@@ -95,6 +96,7 @@ export class RecordBatchBuilder {
       dict: this.dict,
     };
     this.lastCount = this.count;
+    this.lastTextLength = this.textLength;
     this.numbers = new Float64Array(0);
     this.text = Buffer.alloc(0);
     this.textLength = 0;
@@ -125,8 +127,9 @@ export class RecordBatchBuilder {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; room is made before writing, so nothing is cut.
     const most = 4 + value.length * 3;
     if (this.textLength + most > this.text.length) {
-      // Buffer.alloc, never allocUnsafe: a pooled buffer's memory could not be transferred.
-      const grown = Buffer.alloc(Math.max(4096, 2 * (this.textLength + most)));
+      // Never allocUnsafe: a pooled buffer's memory could not be transferred. allocUnsafeSlow has
+      // a memory of its own and skips zero-filling bytes that are written before they are read.
+      const grown = Buffer.allocUnsafeSlow(Math.max(4096, this.lastTextLength, 2 * (this.textLength + most)));
       this.text.copy(grown, 0, 0, this.textLength);
       this.text = grown;
     }
