@@ -24,6 +24,8 @@ export const HISTORY_DB_FILE = 'history.db';
 export const SEGMENTS_DIR = 'history-segments';
 
 const HOUR_MS = 3_600_000;
+/** The statements of HISTORY_SQL that select one column. */
+const SINGLE_COLUMN = new Set(['nextSeq', 'segmentsHoldingId', 'segmentsOf', 'expiredSegments', 'recordCount', 'oldestSegments', 'oldestFile']);
 /** The most records one `list` answers: a page of the API (1000) and one more, which says whether another page follows. */
 const MAX_PAGE = 1001;
 
@@ -67,7 +69,13 @@ export class SqliteHistory implements HistoryRepository {
     private readonly files: SegmentFiles,
   ) {
     const db = handle.get();
-    this.statements = Object.fromEntries(Object.entries(HISTORY_SQL).map(([name, sql]) => [name, db.prepare(sql)])) as typeof this.statements;
+    // Statements that select one column answer its values, not rows (set once, not per call).
+    this.statements = Object.fromEntries(
+      Object.entries(HISTORY_SQL).map(([name, sql]) => {
+        const statement = db.prepare(sql);
+        return [name, SINGLE_COLUMN.has(name) ? statement.pluck() : statement];
+      }),
+    ) as typeof this.statements;
     this.appendAll = db.transaction((batch: RecordBatch) => {
       for (const [fn, segment, rows] of this.writeSegments(batch)) {
         // The ledger's rows of this batch, added up in memory first: one upsert per function and hour.
@@ -136,7 +144,7 @@ export class SqliteHistory implements HistoryRepository {
     const stored: Array<[string, RecordBatchReader, number[]]> = [];
     const groups = reader.rowsByFunction();
     for (const [fn, rows] of groups) {
-      const seq = nextSeq.pluck().get() as number;
+      const seq = nextSeq.get() as number;
       const { byRange, ids } = markFoundByRange(reader, rows);
       const kept: number[] = [];
       // A record's position is its index among the records kept (a duplicate takes none).
@@ -223,7 +231,7 @@ export class SqliteHistory implements HistoryRepository {
   private foundByRange(id: string): HistoryRecord | undefined {
     const made = uuidV7Time(id);
     if (made === undefined) return undefined;
-    const seqs = this.statements.segmentsHoldingId.pluck().all({ floor: uuidV7Floor(made - ID_RANGE_SPAN_MS), id }) as number[];
+    const seqs = this.statements.segmentsHoldingId.all({ floor: uuidV7Floor(made - ID_RANGE_SPAN_MS), id }) as number[];
     for (const seq of seqs) {
       const segment = this.segment(seq);
       for (let i = 0; segment && i < segment.count; i++) if (segment.byRange(i) && segment.id(i) === id) return segment.record(i);
@@ -262,7 +270,7 @@ export class SqliteHistory implements HistoryRepository {
     const db = this.handle.get();
     const removed = db.transaction(() => {
       let removed = 0;
-      for (const seq of this.statements.segmentsOf.pluck().all(fn) as number[]) removed += this.keepOf(seq, () => false);
+      for (const seq of this.statements.segmentsOf.all(fn) as number[]) removed += this.keepOf(seq, () => false);
       return removed;
     }).immediate();
     this.removeDeadFiles();
@@ -277,11 +285,11 @@ export class SqliteHistory implements HistoryRepository {
       let removed = 0;
       // Segments are listed as numbers and read one at a time: a sweep after a long downtime may
       // remove millions of records, which must not all be in memory at once.
-      for (const seq of expiredSegments.pluck().all(cutoff) as number[]) removed += this.keepOf(seq, (segment, i) => segment.startedAt(i) >= cutoff);
-      let excess = (recordCount.pluck().get() as number) - retention.maxRecords;
+      for (const seq of expiredSegments.all(cutoff) as number[]) removed += this.keepOf(seq, (segment, i) => segment.startedAt(i) >= cutoff);
+      let excess = (recordCount.get() as number) - retention.maxRecords;
       // The oldest segments go first (each holds at least one record); in the last one reached,
       // its oldest records.
-      for (const seq of excess > 0 ? (oldestSegments.pluck().all(excess) as number[]) : []) {
+      for (const seq of excess > 0 ? (oldestSegments.all(excess) as number[]) : []) {
         if (excess <= 0) break;
         let going: Set<number> | undefined;
         const gone = this.keepOf(seq, (segment, i) => {
@@ -310,7 +318,7 @@ export class SqliteHistory implements HistoryRepository {
    * file emptied out of order (a removed function) goes once the older ones have.
    */
   private removeDeadFiles(): void {
-    const oldest = this.statements.oldestFile.pluck().get() as number | null;
+    const oldest = this.statements.oldestFile.get() as number | null;
     this.files.removeBelow(oldest ?? Infinity);
   }
 

@@ -6,8 +6,10 @@ import type { RecordBatch } from '../store/record-batch.js';
 /** How long a closing thread may take to write what it was given and end, before it is terminated. */
 const CLOSE_GRACE_MS = 10_000;
 
-/** A request before it is numbered (Omit over each member of the union). */
-type Request = HistoryThreadRequest extends infer R ? (R extends unknown ? Omit<R, 'seq'> : never) : never;
+/** Omit over each member of a union (a plain Omit would merge the members). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A request before it is numbered. */
+type Request = DistributiveOmit<HistoryThreadRequest, 'seq'>;
 
 interface Pending {
   resolve(value: number): void;
