@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { HistoryRetention } from '../store/history-types.js';
-import type { HistoryThreadReply, HistoryThreadRequest, HistoryWorkerData } from './history-worker.js';
+import type { HistoryThreadReply, HistoryThreadRequest, HistoryWorkerData, ReturnedBuffers } from './history-worker.js';
 import type { RecordBatch } from '../store/record-batch.js';
 
 /** How long a closing thread may take to write what it was given and end, before it is terminated. */
@@ -41,11 +41,15 @@ export class HistoryThread {
   private constructor(
     private readonly dataDir: string,
     private readonly onError: (message: string) => void,
+    private readonly onReturned: (buffers: ReturnedBuffers) => void,
   ) {}
 
-  /** Starts the thread; resolves once it has opened `<dataDir>/history.db`. */
-  static async start(dataDir: string, onError: (message: string) => void): Promise<HistoryThread> {
-    const thread = new HistoryThread(dataDir, onError);
+  /**
+   * Starts the thread; resolves once it has opened `<dataDir>/history.db`. `onReturned` receives
+   * the memory of each appended batch once the thread is done with it (for the next batch to fill).
+   */
+  static async start(dataDir: string, onError: (message: string) => void, onReturned: (buffers: ReturnedBuffers) => void = () => undefined): Promise<HistoryThread> {
+    const thread = new HistoryThread(dataDir, onError, onReturned);
     await thread.spawn().ready;
     return thread;
   }
@@ -120,6 +124,7 @@ export class HistoryThread {
       const waiter = pending.get(reply.seq);
       pending.delete(reply.seq);
       if (pending.size === 0) worker.unref();
+      if (reply.returned) this.onReturned(reply.returned);
       if (reply.ok) waiter?.resolve(reply.value);
       else waiter?.reject(new Error(reply.error));
     });

@@ -21,8 +21,19 @@ export type HistoryThreadRequest =
   | { seq: number; kind: 'deleteFunction'; fn: string }
   | { seq: number; kind: 'close' };
 
-/** The reply to a request (`seq` 0: the thread has opened the database, or could not). */
-export type HistoryThreadReply = { seq: number; ok: true; value: number } | { seq: number; ok: false; error: string };
+/**
+ * The reply to a request (`seq` 0: the thread has opened the database, or could not). An append's
+ * reply gives the batch's memory back (`returned`), written or not, for the next batch to fill.
+ */
+export type HistoryThreadReply =
+  | { seq: number; ok: true; value: number; returned?: ReturnedBuffers }
+  | { seq: number; ok: false; error: string; returned?: ReturnedBuffers };
+
+/** The buffers of an appended batch, transferred back to the platform. */
+export interface ReturnedBuffers {
+  numbers: ArrayBuffer;
+  text: ArrayBuffer;
+}
 
 const port = parentPort!;
 
@@ -43,18 +54,26 @@ async function serve(history: SqliteHistory, request: HistoryThreadRequest): Pro
   }
 }
 
-const reply = (seq: number, run: () => Promise<number>): Promise<void> =>
-  run().then(
-    (value) => port.postMessage({ seq, ok: true, value } satisfies HistoryThreadReply),
-    (err: unknown) => port.postMessage({ seq, ok: false, error: err instanceof Error ? err.message : String(err) } satisfies HistoryThreadReply),
+const reply = (seq: number, run: () => Promise<number>, returned?: ReturnedBuffers): Promise<void> => {
+  // Nothing here holds on to a batch once it is written: its buffers can go back, untouched by a copy.
+  const transfer = returned ? [returned.numbers, returned.text] : [];
+  const extra = returned ? { returned } : {};
+  return run().then(
+    (value) => port.postMessage({ seq, ok: true, value, ...extra } satisfies HistoryThreadReply, transfer),
+    (err: unknown) => port.postMessage({ seq, ok: false, error: err instanceof Error ? err.message : String(err), ...extra } satisfies HistoryThreadReply, transfer),
   );
+};
+
+/** The memory of an append's batch, to give back with the reply. */
+const buffersOf = (request: HistoryThreadRequest): ReturnedBuffers | undefined =>
+  request.kind === 'append' ? { numbers: request.batch.numbers.buffer as ArrayBuffer, text: request.batch.text.buffer as ArrayBuffer } : undefined;
 
 const opened = SqliteHistory.open(dataDir);
 void reply(0, () => opened.then(() => 0));
 port.on('message', (request: HistoryThreadRequest) => {
   // The database's calls are synchronous and each request waits on the same open, so requests
   // are served one after another, in the order they came.
-  void reply(request.seq, async () => serve(await opened, request)).then(() => {
+  void reply(request.seq, async () => serve(await opened, request), buffersOf(request)).then(() => {
     if (request.kind === 'close') port.close();
   });
 });

@@ -42,6 +42,11 @@ export class HistoryWriter {
     }
   };
 
+  /** Takes back the memory of a written batch (see {@link RecordBatchBuilder.recycle}). */
+  readonly recycle = (numbers: ArrayBuffer, text: ArrayBuffer): void => {
+    this.batch.recycle(numbers, text);
+  };
+
   /** Starts the periodic flush. */
   start(): void {
     this.stopTimer ??= this.clock.every(FLUSH_INTERVAL_MS, () => void this.flush());

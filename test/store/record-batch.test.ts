@@ -39,6 +39,29 @@ test('a batch grows past its first size, and take starts a new one', () => {
   assert.equal(builder.take(), undefined, 'an empty builder gives no batch');
 });
 
+test("a batch's memory given back is filled by the next batch, with nothing of the old records left in it", () => {
+  const builder = new RecordBatchBuilder();
+  const first = Array.from({ length: 300 }, (_, i) => historyRecord(`old-${i}`, T0 + i, { path: `/old/${'o'.repeat(i % 40)}`, errorCode: 'FUNCTION_TIMEOUT', cpuMs: 3 }));
+  first.forEach((record) => builder.add(record));
+  const written = builder.take()!;
+  const numbers = written.numbers.buffer as ArrayBuffer;
+  const text = written.text.buffer as ArrayBuffer;
+  builder.recycle(numbers, text);
+  const second = Array.from({ length: 200 }, (_, i) => historyRecord(`n${i}`, T0 + 1000 + i, { function: 'other', path: '/' }));
+  delete second[0]!.cpuMs;
+  second.forEach((record) => builder.add(record));
+  const next = builder.take()!;
+  assert.equal(next.numbers.buffer, numbers, 'the numbers fill the memory given back');
+  assert.equal(next.text.buffer, text, 'so does the text');
+  const reader = new RecordBatchReader(next);
+  assert.equal(reader.count, 200);
+  assert.deepEqual(Array.from({ length: 200 }, (_, i) => reader.record(i)), second);
+  assert.deepEqual(next.dict.includes('FUNCTION_TIMEOUT'), false, 'the dictionary starts afresh');
+  // Without memory given back, the batch after gets fresh memory.
+  builder.add(second[1]!);
+  assert.notEqual(builder.take()!.numbers.buffer, numbers);
+});
+
 test('a selection keeps whole records, in the order asked, and survives being stored as bytes', () => {
   const records = Array.from({ length: 5 }, (_, i) => historyRecord(`s${i}`, T0 + i, { path: `/é${i}` }));
   const selected = new RecordBatchReader(new RecordBatchReader(batchOf(records)!).select([4, 1]));

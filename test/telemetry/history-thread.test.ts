@@ -55,6 +55,25 @@ test('a thread that ends unexpectedly is reported, and the next batch starts a n
     assert.equal((await reader.get('after'))?.id, 'after');
   }));
 
+test("an appended batch's memory comes back from the thread once written, whole", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-thread-'));
+  const returned: Array<{ numbers: ArrayBuffer; text: ArrayBuffer }> = [];
+  try {
+    const thread = await HistoryThread.start(dir, () => undefined, (buffers) => returned.push(buffers));
+    const batch = batchOf([historyRecord('a', T0), historyRecord('b', T0 + 1)])!;
+    const sizes = [batch.numbers.buffer.byteLength, batch.text.buffer.byteLength];
+    assert.equal(await thread.append(batch), 2);
+    assert.equal(batch.numbers.buffer.byteLength, 0, 'the batch went to the thread, not a copy');
+    assert.equal(returned.length, 1);
+    assert.deepEqual([returned[0]!.numbers.byteLength, returned[0]!.text.byteLength], sizes);
+    await thread.sweep(T0, { retainMs: HOUR, maxRecords: 1000, ledgerRetainMs: HOUR });
+    assert.equal(returned.length, 1, 'only appends give memory back');
+    await thread.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('a closed thread takes nothing more', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-thread-'));
   try {
