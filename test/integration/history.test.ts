@@ -131,6 +131,26 @@ describe('invocation history and metering', () => {
     assert.ok(ledger.total.cpuSeconds >= 0.05, `cpuSeconds ${ledger.total.cpuSeconds}`);
   });
 
+  test('CPU time in node: a synchronous burn counts whole, waiting does not count, and both parts of a handler that burns, waits and burns add up', async () => {
+    // A synchronous handler is measured on the clock; one that yields adds the process's CPU
+    // usage after the yield: each shape must give the CPU it spent, not its wall time.
+    const burn = (ms: number) => `{ const s = process.cpuUsage(); let x = 0; while (process.cpuUsage(s).user < ${ms * 1000}) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1); }`;
+    const shapes = {
+      cpusync: { body: `() => { ${burn(40)} return new Response('ok'); }`, min: 40, max: Infinity },
+      cpuwait: { body: `async () => { await new Promise((r) => setTimeout(r, 200)); return new Response('ok'); }`, min: 0, max: 30 },
+      cpumixed: { body: `async () => { ${burn(30)} await new Promise((r) => setTimeout(r, 100)); ${burn(30)} return new Response('ok'); }`, min: 60, max: Infinity },
+    };
+    for (const [name, shape] of Object.entries(shapes)) {
+      await deploy(platform.url, name, { file: 'index.js', content: `export default ${shape.body};` });
+      const res = await invoke(platform.url, name);
+      assert.equal(res.status, 200);
+      await platform.server.flushRecords();
+      const { cpuMs, handlerMs } = (await api(platform.url, 'GET', `/api/v1/invocations/${res.headers['x-nimbus-invocation-id'] as string}`)).json!.metering;
+      console.log(`# ${name}: cpu ${cpuMs} ms, handler ${handlerMs} ms`);
+      assert.ok(cpuMs >= shape.min && cpuMs <= Math.min(shape.max, handlerMs * 2 + 10), `${name}: cpu ${cpuMs} ms, handler ${handlerMs} ms`);
+    }
+  });
+
   test('sync and async invocations listed together, each once, filtered and page by page', async () => {
     await deploy(platform.url, 'mixed', FLAKY_FUNCTION);
     const syncIds: string[] = [];
