@@ -1,6 +1,8 @@
 /**
  * Reading a function's async invocation records through the management API
- * (`GET /api/v1/invocations?function=&status=&limit=&cursor=`, newest first, paginated).
+ * (`GET /api/v1/invocations?function=&source=async&status=&limit=&cursor=`, newest first,
+ * paginated). Only async ones: the listing holds the function's sync invocations too (the
+ * warm-up requests), which are not part of what is measured.
  */
 import { apiGet } from './nimbus.js';
 
@@ -11,7 +13,7 @@ interface Page {
 }
 
 function listPath(fn: string, status: string, limit: number, cursor?: string): string {
-  const query = new URLSearchParams({ function: fn, status, limit: String(limit) });
+  const query = new URLSearchParams({ function: fn, source: 'async', status, limit: String(limit) });
   if (cursor !== undefined) query.set('cursor', cursor);
   return `/api/v1/invocations?${query.toString()}`;
 }
