@@ -1,7 +1,7 @@
 import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
-import type { LogEntry } from './logs.js';
+import { type LogEntry, oldestFirst } from './logs.js';
 
 /** What to read of a function's log. */
 export interface LogFilter {
@@ -114,7 +114,7 @@ export class LogFiles {
     files.chain = reading.catch(() => undefined);
     await reading;
     const pending = files.pending.filter((e) => matches(e, filter));
-    const all = fromDisk.concat(pending);
+    const all = oldestFirst(fromDisk.concat(pending));
     return filter.limit !== undefined && all.length > filter.limit ? all.slice(-filter.limit) : all;
   }
 

@@ -11,6 +11,16 @@ export interface LogEntry {
   message: string;
 }
 
+/**
+ * Sorts entries by their time, keeping arrival order among equal times (a stable sort). A line's
+ * time is the runtime's, taken as the function wrote it, and stdout and stderr reach the platform
+ * through pipes of their own: a stderr line may arrive after a later stdout line. Sorts in place
+ * and returns `entries`.
+ */
+export function oldestFirst(entries: LogEntry[]): LogEntry[] {
+  return entries.sort((a, b) => a.time - b.time);
+}
+
 /** Where instances' output goes. */
 export interface LogSink {
   append(entry: LogEntry): void;
@@ -125,7 +135,7 @@ export class LogBuffer implements LogSink {
     if (!log) return [];
     const since = options.since ?? 0;
     const id = options.invocationId;
-    const matching = log.ordered().filter((e) => e.time >= since && (id === undefined || e.invocationId === id));
+    const matching = oldestFirst(log.ordered().filter((e) => e.time >= since && (id === undefined || e.invocationId === id)));
     return options.limit !== undefined && matching.length > options.limit ? matching.slice(-options.limit) : matching;
   }
 

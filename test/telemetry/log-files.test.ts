@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { LOG_SEGMENTS, LogFiles, type LogFilesOptions } from '../../src/telemetry/log-files.js';
-import type { LogEntry } from '../../src/telemetry/logs.js';
+import { LogBuffer, type LogEntry } from '../../src/telemetry/logs.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -57,6 +57,31 @@ describe('log files', () => {
     again.append(line('pending', null, 2_000));
     assert.deepEqual((await again.read('fn', { limit: 2 })).map((e) => e.message), ['oops', 'pending']);
     await again.close();
+  });
+
+  test('lines that arrived out of time order (stdout and stderr are pipes of their own) read oldest first, ties in arrival order', async () => {
+    const dir = await tempDir();
+    const first = files(dir);
+    // The runtime stamped "two" (stderr) before "three" (stdout), but its pipe delivered it later.
+    first.logs.append(line('one', 'inv-a', 1_509));
+    first.logs.append(line('three', 'inv-a', 1_510));
+    first.logs.append({ ...line('two', 'inv-a', 1_509), stream: 'stderr' });
+    await first.logs.close();
+    const again = files(dir).logs;
+    assert.deepEqual((await again.read('fn')).map((e) => e.message), ['one', 'two', 'three']);
+    again.append(line('pending, stamped early', null, 1_505));
+    assert.deepEqual((await again.read('fn', { limit: 2 })).map((e) => e.message), ['two', 'three']);
+    assert.deepEqual((await again.read('fn')).map((e) => e.message), ['pending, stamped early', 'one', 'two', 'three']);
+    await again.close();
+  });
+
+  test('kept in memory (no files), lines read oldest first as well', async () => {
+    const memory = new LogBuffer();
+    memory.append(line('one', 'inv-a', 1_509));
+    memory.append(line('three', 'inv-a', 1_510));
+    memory.append({ ...line('two', 'inv-a', 1_509), stream: 'stderr' });
+    assert.deepEqual((await memory.read('fn')).map((e) => e.message), ['one', 'two', 'three']);
+    assert.deepEqual((await memory.read('fn', { limit: 1 })).map((e) => e.message), ['three']);
   });
 
   test("an invocation's lines, and only those, across segments", async () => {
