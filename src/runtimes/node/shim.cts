@@ -168,7 +168,8 @@ class InvocationResponse extends ServerResponse {
   cpuAfterSync: NodeJS.CpuUsage | undefined;
 
   // Every way of answering (writeHead, setHeader + end, flushHeaders) ends in writeHead, so the
-  // process's CPU time since the request arrived is reported here, in the head (CPU_TIME_HEADER).
+  // invocation's CPU time since its request arrived (cpuMicrosOf) is reported here, in the head
+  // (CPU_TIME_HEADER).
   override writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
   override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
   override writeHead(statusCode: number, reasonOrHeaders?: unknown, headers?: unknown): this {
