@@ -43,18 +43,17 @@ export async function startHistoryRole(
   const { clock, logger } = options;
   // This connection only reads (the API's listings and usage); every write is the thread's.
   const history = await SqliteHistory.open(options.dataDir);
-  let recycle: HistoryWriter['recycle'] = () => undefined;
-  const thread = await HistoryThread.start(
-    options.dataDir,
-    (message) => logger.error({ file: 'history.db', reason: message }, 'the history thread failed'),
-    ({ numbers, text }) => recycle(numbers, text),
-  );
+  // The writer hands batches to the thread (only once started, below); the thread gives their memory back.
   const writer = new HistoryWriter(
     (batch) => thread.append(batch),
     clock,
     (err, lost) => logger.error({ err, lost }, 'invocation records could not be written; this batch is lost'),
   );
-  recycle = writer.recycle;
+  const thread = await HistoryThread.start(
+    options.dataDir,
+    (message) => logger.error({ file: 'history.db', reason: message }, 'the history thread failed'),
+    ({ numbers, text }) => writer.recycle(numbers, text),
+  );
   writer.start();
   const unsubscribe = [gateway.invocations.on(writer.record), gateway.invocations.on(stats.record)];
   // A removed function's records go with it, as its async records do; its usage stays in the ledger.

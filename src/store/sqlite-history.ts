@@ -200,8 +200,6 @@ export class SqliteHistory implements HistoryRepository {
     let found: HistoryRecord[] = [];
     let sorted = true;
     for (const row of statement.iterate(params)) {
-      const segment = this.read(row);
-      if (!segment) continue;
       if (found.length >= query.limit) {
         if (!sorted) {
           found = found.sort(newestFirst).slice(0, query.limit);
@@ -211,6 +209,9 @@ export class SqliteHistory implements HistoryRepository {
         // kept, neither it nor any after it can hold a record of this page.
         if (row.last_started < found[query.limit - 1]!.startedAt) break;
       }
+      // Read from its file only once the row can hold a record of this page.
+      const segment = this.read(row);
+      if (!segment) continue;
       for (let i = 0; i < segment.count; i++) {
         if (!wanted(segment, i)) continue;
         found.push(segment.record(i));
