@@ -132,8 +132,8 @@ describe('invocation history and metering', () => {
   });
 
   test('CPU time in node: a synchronous burn counts whole, waiting does not count, and both parts of a handler that burns, waits and burns add up', async () => {
-    // A synchronous handler is measured on the clock; one that yields adds the process's CPU
-    // usage after the yield: each shape must give the CPU it spent, not its wall time.
+    // Whether the handler answers at once or yields first, each shape must give the CPU it spent
+    // (the process's, as the burn loop counts it), not its wall time.
     const burn = (ms: number) => `{ const s = process.cpuUsage(); let x = 0; while (process.cpuUsage(s).user < ${ms * 1000}) for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1); }`;
     const shapes = {
       cpusync: { body: `() => { ${burn(40)} return new Response('ok'); }`, min: 40, max: Infinity },

@@ -160,23 +160,19 @@ const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, .
 class InvocationResponse extends ServerResponse {
   /** Set for invocations; undefined for protocol requests (init, health). */
   invocationId: string | undefined;
-  /** The monotonic clock (ms) when the invocation's request arrived; undefined once reported (invocations only). */
-  arrivedAt: number | undefined;
-  /** Set when the handler yielded before answering: the CPU time (µs) of the part that ran at once. */
-  syncMicros = 0;
-  /** Set when the handler yielded before answering: the process's CPU usage at that point. */
-  cpuAfterSync: NodeJS.CpuUsage | undefined;
+  /** The process's CPU usage when the invocation's request arrived (invocations only). */
+  cpuAtStart: NodeJS.CpuUsage | undefined;
 
   // Every way of answering (writeHead, setHeader + end, flushHeaders) ends in writeHead, so the
-  // invocation's CPU time since its request arrived (cpuMicrosOf) is reported here, in the head
-  // (CPU_TIME_HEADER).
+  // process's CPU time since the request arrived is reported here, in the head (CPU_TIME_HEADER).
   override writeHead(statusCode: number, statusMessage?: string, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
   override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | OutgoingHttpHeader[]): this;
   override writeHead(statusCode: number, reasonOrHeaders?: unknown, headers?: unknown): this {
-    const arrivedAt = this.arrivedAt;
-    if (arrivedAt !== undefined) {
-      this.arrivedAt = undefined;
-      this.setHeader(CPU_TIME_HEADER, String(Math.round(cpuMicrosOf(this, arrivedAt))));
+    const start = this.cpuAtStart;
+    if (start !== undefined) {
+      this.cpuAtStart = undefined;
+      const used = process.cpuUsage(start);
+      this.setHeader(CPU_TIME_HEADER, String(used.user + used.system));
     }
     return writeHead.call(this, statusCode, reasonOrHeaders, headers) as this;
   }
@@ -197,14 +193,13 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   inflight++;
   if (draining) res.shouldKeepAlive = false;
   // Frameworks that swap the response's prototype (Express) lose the report: their CPU time is unknown.
-  const accounted = res as InvocationResponse;
-  accounted.arrivedAt = performance.now();
+  (res as InvocationResponse).cpuAtStart = process.cpuUsage();
   if (loaded.form === 'node') {
     // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
     // own accounting: this form pays for a listener instead.
     res.once('close', () => invocationClosed(id));
   } else {
-    accounted.invocationId = id;
+    (res as InvocationResponse).invocationId = id;
   }
   invocationStore.run(id, () => {
     // Only the shim's own failures land in these catches (the invokers report handler failures).
@@ -218,27 +213,6 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
       failInternally(res, err, id);
     }
   });
-  if (accounted.arrivedAt !== undefined) {
-    // The handler yielded before answering: other invocations may run on this thread from here
-    // on, so the rest is the process's CPU usage (see cpuMicrosOf).
-    accounted.syncMicros = (performance.now() - accounted.arrivedAt) * 1000;
-    accounted.cpuAfterSync = process.cpuUsage();
-  }
-}
-
-/**
- * The CPU time of an invocation, from its request's arrival to its response head. What ran at
- * once, before the handler first yielded, ran on this thread and nothing else did meanwhile: its
- * duration on the monotonic clock is its CPU time (a synchronous handler is all of it). After a
- * yield, the process's CPU usage (getrusage) from then on. Reading that costs about 2 µs a call on
- * some virtual machines, twice an invocation, against 0.1 µs for the clock.
- */
-function cpuMicrosOf(res: InvocationResponse, arrivedAt: number): number {
-  const after = res.cpuAfterSync;
-  if (after === undefined) return (performance.now() - arrivedAt) * 1000;
-  res.cpuAfterSync = undefined;
-  const used = process.cpuUsage(after);
-  return res.syncMicros + used.user + used.system;
 }
 
 const PROTOCOL: ProtocolState = { health: () => ({ inflight, initialised: state === 'ready' }), init: handleInit };
