@@ -67,8 +67,10 @@ export class InvocationRunner {
     if (!record) {
       // The function was removed: its work goes with it. Its records went with the removal; the
       // record of work sent to it afterwards (a destination naming it) says why it did not run.
+      // The record is written even when the acceptor has not stored its own yet (it writes after
+      // the queue), or its later `queued` record would stay queued for ever.
       const error = { code: 'FUNCTION_NOT_FOUND' as const, message: `No function named "${request.function}" is deployed; the invocation was dropped.` };
-      await invocations.update(id, { status: 'failed', finishedAt: clock.now(), error });
+      await this.store(id, request, { status: 'failed', finishedAt: clock.now(), error });
       await queue.giveUp(lease);
       return;
     }
@@ -126,15 +128,20 @@ export class InvocationRunner {
    * removed meanwhile (its records went with it). Answers whether the record is stored.
    */
   private async write(id: string, request: StoredRequest, changes: InvocationChanges): Promise<boolean> {
+    if (!this.deps.invoker.peek(request.function)) return this.deps.invocations.update(id, changes);
+    await this.store(id, request, changes);
+    return true;
+  }
+
+  /** Applies `changes` to the invocation's record, creating it first when it is missing. */
+  private async store(id: string, request: StoredRequest, changes: InvocationChanges): Promise<void> {
     const { invocations } = this.deps;
-    if (await invocations.update(id, changes)) return true;
-    if (!this.deps.invoker.peek(request.function)) return false;
+    if (await invocations.update(id, changes)) return;
     await invocations.create([{ ...queuedRecord(id, request), ...changes } as InvocationRecord]);
     // The acceptor may have stored its `queued` record in between (it writes after the queue, and
     // the dispatcher can run the work first): a create keeps a row already there, so the changes
     // are applied to it again.
     await invocations.update(id, changes);
-    return true;
   }
 
   /** Records the ending, queues the callback and the destination, then settles the lease. */

@@ -17,7 +17,10 @@ import type { FunctionRecord } from '../../src/store/types.js';
 import { sampleSpec } from '../store/store-fixture.js';
 
 /** A runner over a fresh store and queue, whose function answers 200 `ok`; `run` gets the parts. */
-async function withRunner(run: (parts: { queue: SqliteQueue; store: SqliteStore; clock: ManualClock; acceptor: AsyncAcceptor; runner: InvocationRunner }) => Promise<void>): Promise<void> {
+async function withRunner(
+  run: (parts: { queue: SqliteQueue; store: SqliteStore; clock: ManualClock; acceptor: AsyncAcceptor; runner: InvocationRunner }) => Promise<void>,
+  { deployed = true }: { deployed?: boolean } = {},
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
   const clock = new ManualClock(1_000_000);
   const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
@@ -25,8 +28,8 @@ async function withRunner(run: (parts: { queue: SqliteQueue; store: SqliteStore;
   try {
     const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
     const invoker = {
-      peek: () => record,
-      lookup: async () => record,
+      peek: () => (deployed ? record : undefined),
+      lookup: async () => (deployed ? record : undefined),
       invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
         sink.writeHead(200, { 'content-type': 'text/plain' });
         sink.write(Buffer.from('ok'));
@@ -86,3 +89,22 @@ test('a record the runner creates, because the acceptor had not stored it yet, k
     const repeat = await acceptor.accept({ function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.alloc(0), source: 'async', idempotencyKey: 'order-1' });
     assert.deepEqual(repeat, { id, status: 'succeeded', repeated: true }, 'a repeat with the key answers the invocation that ran');
   }));
+
+test('work for a removed function that runs before the acceptor has stored its record ends failed, not queued for ever', () =>
+  withRunner(
+    async ({ queue, store, clock, runner }) => {
+      // A destination naming a removed function: the acceptor writes the queue, the dispatcher runs it, then the record lands.
+      const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.from('{}'), acceptedAt: clock.now(), source: 'async' };
+      const id = '01900000-0000-7000-8000-000000000003';
+      await queue.enqueue([{ id, partition: 'fast', payload: encodeStoredRequest(request) }]);
+      const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
+      await runner.run(lease!);
+      await store.invocations.create([queuedRecord(id, request)]);
+      const after = await store.invocations.get(id);
+      assert.equal(after?.status, 'failed');
+      assert.equal(after?.error?.code, 'FUNCTION_NOT_FOUND');
+      const depth = await queue.depth('fast');
+      assert.equal(depth.due + depth.leased + depth.delayed, 0, 'the work was given up');
+    },
+    { deployed: false },
+  ));
