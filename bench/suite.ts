@@ -27,7 +27,7 @@ import {
 } from './nimbus.js';
 import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
 import { ASYNC_STAGES } from './report-async.js';
-import { measureTelemetryCost } from './telemetry-cost.js';
+import { measureTelemetryCost, TELEMETRY_PAIRS, TELEMETRY_ROUNDS, TELEMETRY_SECONDS } from './telemetry-cost.js';
 import { formatTriggerNats, TRIGGER_NATS_STAGE } from './report-trigger.js';
 import { measureTriggerNats } from './trigger-nats.js';
 
@@ -159,8 +159,9 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     // Two platforms of their own (records and metrics on, and off), after the first one's load
     // stages and before its cold starts: the load generator and the cores are free.
     await stage(results, TELEMETRY_STAGE, async () => {
-      console.error(`alternating records+metrics on and off at c=${Math.max(...options.concurrencies)} for ${options.rounds} rounds ...`);
-      results.telemetry = await measureTelemetryCost(generator, workDir, { concurrency: Math.max(...options.concurrencies), seconds: options.seconds, warmupSeconds: options.warmupSeconds, rounds: options.rounds });
+      const rounds = Math.max(TELEMETRY_ROUNDS, options.rounds);
+      console.error(`alternating records+metrics on and off at c=${Math.max(...options.concurrencies)} for ${rounds} rounds over ${TELEMETRY_PAIRS} fresh pairs of platforms ...`);
+      results.telemetry = await measureTelemetryCost(generator, workDir, { concurrency: Math.max(...options.concurrencies), seconds: Math.min(TELEMETRY_SECONDS, options.seconds), warmupSeconds: options.warmupSeconds, rounds });
     });
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));

@@ -5,8 +5,13 @@
  * concurrency (which goes first alternates too, so neither always runs on a machine the other
  * just warmed). The median of the rounds' ratios (on / off req/s) is the figure; target >= 0.95.
  *
+ * Many short rounds rather than a few long ones: on a shared VM the speed drifts over seconds
+ * (a bare node server ranged from 45k to 88k req/s within minutes), so the two sides of a round
+ * are measured close together, and a median of many ratios moves less with one bad round.
+ * `--same` starts both platforms as "off": the spread of that run is the machine's own noise.
+ *
  * A stage of `npm run bench`, and runnable alone:
- * `npm run build && node dist/bench/telemetry-cost.js [--seconds 5] [--rounds 5] [--concurrency 50] [--sandbox-process]`.
+ * `npm run build && node dist/bench/telemetry-cost.js [--seconds 2] [--rounds 12] [--concurrency 50] [--pairs 4] [--sandbox-process] [--same]`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +23,16 @@ import { HELLO_DIR, deployFunction, packDir, startNimbus, uploadPackage, warmUp,
 
 /** The ratio records and metrics must keep: on / off warm throughput. */
 export const TELEMETRY_RATIO_TARGET = 0.95;
+/** Rounds and seconds per side of a round when the stage runs in `npm run bench`. */
+export const TELEMETRY_ROUNDS = 12;
+export const TELEMETRY_SECONDS = 2;
+/** Fresh pairs of platforms the rounds are shared out over. */
+export const TELEMETRY_PAIRS = 4;
 
 /** One round: both platforms measured right after each other. */
 export interface TelemetryRound {
+  /** Which pair of platforms (from 1). */
+  pair: number;
   onRps: number;
   offRps: number;
   /** onRps / offRps */
@@ -31,6 +43,8 @@ export interface TelemetryRound {
 export interface TelemetryCost {
   concurrency: number;
   seconds: number;
+  /** Pairs of platforms the rounds were shared out over. */
+  pairs: number;
   rounds: TelemetryRound[];
   medianRatio: number;
 }
@@ -43,6 +57,10 @@ export interface TelemetryCostOptions {
   rounds: number;
   /** Both platforms with `--sandbox process` (hosts where the bubblewrap sandbox cannot run). */
   processSandbox?: boolean;
+  /** Both platforms with records and metrics off: measures the machine's noise, not a cost. */
+  same?: boolean;
+  /** Fresh pairs of platforms to share the rounds out over. @default TELEMETRY_PAIRS */
+  pairs?: number;
 }
 
 async function startWithHello(dataDir: string, extraArgs: string[], processSandbox: boolean): Promise<Nimbus> {
@@ -59,13 +77,38 @@ async function startWithHello(dataDir: string, extraArgs: string[], processSandb
   }
 }
 
-/** Starts both platforms in `workDir`, measures them in alternation, stops them. */
+/**
+ * Measures the rounds over {@link TelemetryCostOptions.pairs} pairs of platforms, each pair
+ * started fresh in `workDir` (which starts first alternates too) and stopped after its share of
+ * the rounds. Fresh pairs because a platform process keeps a speed of its own for its lifetime
+ * (two identical platforms measured side by side here differed by up to 10% over a dozen rounds,
+ * by a few percent either way from one pair to the next): one pair would measure that, not the cost.
+ */
 export async function measureTelemetryCost(generator: LoadGenerator, workDir: string, options: TelemetryCostOptions): Promise<TelemetryCost> {
+  const pairs = Math.max(1, Math.min(options.pairs ?? TELEMETRY_PAIRS, options.rounds));
+  const rounds: TelemetryRound[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    // The rounds shared out as evenly as they go: 12 over 4 pairs is 3 each.
+    const share = Math.floor((options.rounds * (pair + 1)) / pairs) - Math.floor((options.rounds * pair) / pairs);
+    await measurePair(generator, join(workDir, `nimbus-telemetry-${pair}`), options, pair, share, rounds);
+  }
+  const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const medianRatio = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { concurrency: options.concurrency, seconds: options.seconds, pairs, rounds, medianRatio };
+}
+
+/** Starts one pair, adds `count` alternated rounds of it to `rounds`, stops it. */
+async function measurePair(generator: LoadGenerator, dir: string, options: TelemetryCostOptions, pair: number, count: number, rounds: TelemetryRound[]): Promise<void> {
   const processSandbox = options.processSandbox ?? false;
-  const on = await startWithHello(join(workDir, 'nimbus-telemetry-on'), [], processSandbox);
-  let off: Nimbus | undefined;
+  const offArgs = ['--no-records', '--no-metrics'];
+  const start = (side: 'on' | 'off') => startWithHello(join(dir, side), side === 'on' && !options.same ? [] : offArgs, processSandbox);
+  const started: Nimbus[] = [];
   try {
-    off = await startWithHello(join(workDir, 'nimbus-telemetry-off'), ['--no-records', '--no-metrics'], processSandbox);
+    const first = pair % 2 === 0 ? 'on' : 'off';
+    started.push(await start(first));
+    started.push(await start(first === 'on' ? 'off' : 'on'));
+    const [on, off] = first === 'on' ? [started[0]!, started[1]!] : [started[1]!, started[0]!];
     const run = async (nimbus: Nimbus): Promise<LoadResult> => {
       const url = `${nimbus.origin}/fn/hello`;
       await generator.run(url, options.concurrency, options.warmupSeconds);
@@ -73,28 +116,22 @@ export async function measureTelemetryCost(generator: LoadGenerator, workDir: st
       if (result.non2xx + result.errors > 0) throw new Error(`failed requests: ${result.non2xx} non-2xx, ${result.errors} errors`);
       return result;
     };
-    const rounds: TelemetryRound[] = [];
-    for (let i = 0; i < options.rounds; i++) {
+    for (let i = 0; i < count; i++) {
       let onResult: LoadResult;
       let offResult: LoadResult;
-      if (i % 2 === 0) {
+      if ((rounds.length + i) % 2 === 0) {
         onResult = await run(on);
         offResult = await run(off);
       } else {
         offResult = await run(off);
         onResult = await run(on);
       }
-      const round = { onRps: onResult.requestsPerSecond, offRps: offResult.requestsPerSecond, ratio: onResult.requestsPerSecond / offResult.requestsPerSecond };
+      const round = { pair: pair + 1, onRps: onResult.requestsPerSecond, offRps: offResult.requestsPerSecond, ratio: onResult.requestsPerSecond / offResult.requestsPerSecond };
       rounds.push(round);
-      console.error(`  round ${i + 1}: records+metrics on ${round.onRps.toFixed(0)} req/s, off ${round.offRps.toFixed(0)} req/s, ratio ${round.ratio.toFixed(3)}`);
+      console.error(`  pair ${round.pair}, round ${rounds.length}: records+metrics on ${round.onRps.toFixed(0)} req/s, off ${round.offRps.toFixed(0)} req/s, ratio ${round.ratio.toFixed(3)}`);
     }
-    const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    const medianRatio = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-    return { concurrency: options.concurrency, seconds: options.seconds, rounds, medianRatio };
   } finally {
-    await stopChild(on.child, 5000);
-    if (off) await stopChild(off.child, 5000);
+    for (const nimbus of started) await stopChild(nimbus.child, 5000);
   }
 }
 
@@ -102,9 +139,12 @@ export async function measureTelemetryCost(generator: LoadGenerator, workDir: st
 export function formatTelemetryCost(cost: TelemetryCost | undefined, failed: string | undefined): string[] {
   if (failed) return [`records and metrics on/off: FAILED: ${failed}`];
   if (!cost) return [];
-  const rounds = cost.rounds.map((r) => `${r.onRps.toFixed(0)} / ${r.offRps.toFixed(0)} = ${r.ratio.toFixed(3)}`);
+  const pairs = Array.from({ length: cost.pairs }, (_, index) =>
+    `pair ${index + 1}: ${cost.rounds.filter((r) => r.pair === index + 1).map((r) => `${r.onRps.toFixed(0)} / ${r.offRps.toFixed(0)} = ${r.ratio.toFixed(3)}`).join(', ')}`,
+  );
   return [
-    `records and metrics on / off at c=${cost.concurrency}, alternated for ${cost.rounds.length} rounds of ${cost.seconds} s (on req/s / off req/s = ratio): ${rounds.join(';  ')}`,
+    `records and metrics on / off at c=${cost.concurrency}, ${cost.rounds.length} alternated rounds of ${cost.seconds} s over ${cost.pairs} fresh pairs of platforms (on req/s / off req/s = ratio):`,
+    ...pairs.map((line) => `  ${line}`),
     `  median on/off ${cost.medianRatio.toFixed(3)} (target >= ${TELEMETRY_RATIO_TARGET})`,
   ];
 }
@@ -121,10 +161,12 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const options = {
     concurrency: numberFlag(argv, '--concurrency', 50),
-    seconds: numberFlag(argv, '--seconds', 5),
+    seconds: numberFlag(argv, '--seconds', TELEMETRY_SECONDS),
     warmupSeconds: 1,
-    rounds: numberFlag(argv, '--rounds', 5),
+    rounds: numberFlag(argv, '--rounds', TELEMETRY_ROUNDS),
     processSandbox: argv.includes('--sandbox-process'),
+    same: argv.includes('--same'),
+    pairs: numberFlag(argv, '--pairs', TELEMETRY_PAIRS),
   };
   const generator = await chooseGenerator(argv.includes('--autocannon'));
   const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-telemetry-'));
