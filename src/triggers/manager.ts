@@ -124,11 +124,13 @@ export class TriggerManager {
   }
 
   private async applyNow(name: string): Promise<void> {
+    const before = this.running.get(name)?.record;
     await this.stopOne(name);
     if (this.closed) return;
     const record = await this.deps.triggers.getTrigger(name);
     if (!record) {
       this.counts.delete(name);
+      if (before) await this.release(before);
       return;
     }
     const sink = new TriggerSink(this.deps.sink, { name: record.name, function: record.function }, this.countsOf(record).events);
@@ -164,6 +166,21 @@ export class TriggerManager {
     } catch (err) {
       this.report(running, `the source did not start: ${(err as Error).message}`);
     }
+  }
+
+  /** A removed trigger: what its source made on its broker goes too (see SourceKind.release). */
+  private async release(record: TriggerRecord): Promise<void> {
+    const kind = this.deps.kinds.get(record.type);
+    if (!kind?.release) return;
+    const parsed = kind.settings.safeParse(record.settings);
+    if (!parsed.success) return;
+    let problem: string | undefined;
+    try {
+      problem = await kind.release(parsed.data, await this.deps.secretValues(kind.secretNames(parsed.data)), record.name);
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    if (problem !== undefined) this.deps.logger.warn({ trigger: record.name, reason: problem }, 'what the removed trigger made on its broker could not be removed');
   }
 
   /** The trigger's counts, from zero when it is new or now goes to another function or is of another kind (other series). */

@@ -127,6 +127,15 @@ export interface SourceKind<Settings> {
    * a secret. Absent for kinds with nothing to reach (`cron`, `file`, `event`).
    */
   check?(settings: Settings, secrets: Record<string, string>): Promise<string | undefined>;
+  /**
+   * The trigger was removed (alone or with its function): removes from the broker what Nimbus
+   * made for it there and nobody else reads (a JetStream consumer, a queue bound to an exchange, a
+   * Redis consumer group, an MQTT session), so the broker stops keeping messages for it. What the
+   * user named in the settings is theirs and stays. Called after the source stopped; connects
+   * once, bounded to a few seconds; answers why it could not (with what to do), or undefined.
+   * Never throws. Absent for kinds that leave nothing on a broker.
+   */
+  release?(settings: Settings, secrets: Record<string, string>, trigger: string): Promise<string | undefined>;
   /** Makes a source; the platform calls `start` on it. Undefined for kinds fed by the platform itself (`event`). */
   create?(context: SourceContext<Settings>): TriggerSource;
 }

@@ -1,7 +1,8 @@
 /**
  * NATS, JetStream and MQTT triggers end to end: a message published to the machine's broker
- * reaches the function as a CloudEvent (binary mode) with its exact bytes; a trigger whose broker
- * cannot be reached shows `failing` with the reason, and the platform carries on.
+ * reaches the function as a CloudEvent (binary mode) with its exact bytes; a removed trigger's
+ * consumer goes with it; a trigger whose broker cannot be reached shows `failing` with the reason,
+ * and the platform carries on.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -52,6 +53,11 @@ describe('broker triggers, end to end', async () => {
       assert.equal(event?.headers['ce-natsstream'], stream);
       assert.equal(event?.headers['ce-natsseq'], '1');
       assert.equal(event?.headers['x-nimbus-trigger'], 'orders-js');
+
+      // Removing the trigger removes the consumer Nimbus made, which would hold messages for nobody.
+      assert.equal((await manager.consumers.info(stream, 'nimbus-orders-js')).name, 'nimbus-orders-js');
+      assert.equal((await api(platform.url, 'DELETE', '/api/v1/triggers/orders-js')).status, 204);
+      await assert.rejects(manager.consumers.info(stream, 'nimbus-orders-js'), /consumer not found/);
     } finally {
       await manager.streams.delete(stream);
       await nc.close();

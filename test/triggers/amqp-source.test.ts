@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import type { Message } from 'amqplib';
 import { amqpSource } from '../../src/triggers/sources/amqp.js';
+import { amqpRelease } from '../../src/triggers/sources/amqp-check.js';
 import { amqpEventId } from '../../src/triggers/sources/amqp-event.js';
 import { type AmqpSettings, amqpTriggerQueue } from '../../src/triggers/sources/amqp-settings.js';
 import { AmqpSource, type AmqpSourceOptions } from '../../src/triggers/sources/amqp-source.js';
@@ -143,6 +144,27 @@ describe('amqp source on RabbitMQ', { skip: unavailable !== undefined && process
     });
     const declared = await rabbit.admin((channel) => channel.checkQueue(amqpTriggerQueue(trigger)));
     assert.equal(declared.queue, amqpTriggerQueue(trigger));
+  });
+
+  test("amqpRelease: a removed exchange trigger's queue is deleted; a queue the trigger named stays", async () => {
+    const exchange = await topicExchange();
+    const settings = parse({ exchange });
+    const { source, status, trigger } = await start(settings);
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(amqpTriggerQueue(trigger))));
+    await status.waitFor('active');
+    await source.stop();
+    await rabbit.publish(exchange, 'after.stop', Buffer.from('kept for the trigger until it is removed'));
+    assert.equal((await rabbit.admin((channel) => channel.checkQueue(amqpTriggerQueue(trigger)))).messageCount, 1);
+    assert.equal(await amqpRelease(settings, {}, trigger), undefined);
+    await assert.rejects(rabbit.admin((channel) => channel.checkQueue(amqpTriggerQueue(trigger))), /404|NOT_FOUND/);
+    assert.equal(await amqpRelease(settings, {}, trigger), undefined, 'releasing again is fine');
+
+    const queue = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    await rabbit.admin((channel) => channel.assertQueue(queue, { durable: false }));
+    cleanups.push(() => rabbit.admin((channel) => channel.deleteQueue(queue)));
+    assert.equal(await amqpRelease(parse({ queue }), {}, trigger), undefined);
+    assert.equal((await rabbit.admin((channel) => channel.checkQueue(queue))).queue, queue, "the user's queue stays");
+    assert.match((await amqpRelease(parse({ url: `amqp://127.0.0.1:${unreachablePort}`, exchange }), {}, trigger)) ?? '', /cannot connect.*delete the queue nimbus\.trigger\./);
   });
 
   test('a trigger whose routing key changed drops its old binding (remembered in its state)', async () => {

@@ -49,6 +49,10 @@ function probeKind() {
         },
       };
     },
+    async release(settings, secretValues, trigger) {
+      log.push(`release ${trigger}:${JSON.stringify(settings)}${Object.keys(secretValues).length > 0 ? ` with ${Object.keys(secretValues).join(',')}` : ''}`);
+      return settings.fail;
+    },
   };
   const eventKind: SourceKind<{ eventType: string; eventSource?: string | undefined }> = {
     type: 'event',
@@ -111,6 +115,9 @@ describe('TriggerService and TriggerManager', () => {
   after(async () => {
     probe.connect();
     await manager.close();
+    // Stopping the platform stops the sources; what they made on their brokers is still theirs.
+    assert.ok(probe.log.includes('stop stored:{}'));
+    assert.ok(!probe.log.some((line) => line.startsWith('release stored')), 'no release at close');
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -161,7 +168,11 @@ describe('TriggerService and TriggerManager', () => {
     await settle();
     assert.deepEqual(
       probe.log.filter((line) => line.includes('cycle:')),
-      ['start cycle:{}', 'stop cycle:{}', 'start cycle:{"url":"nats://10.0.0.1:4222"}', 'stop cycle:{"url":"nats://10.0.0.1:4222"}', 'start cycle:{"url":"nats://10.0.0.1:4222"}', 'stop cycle:{"url":"nats://10.0.0.1:4222"}'],
+      [
+        'start cycle:{}', 'stop cycle:{}', 'start cycle:{"url":"nats://10.0.0.1:4222"}', 'stop cycle:{"url":"nats://10.0.0.1:4222"}', 'start cycle:{"url":"nats://10.0.0.1:4222"}', 'stop cycle:{"url":"nats://10.0.0.1:4222"}',
+        // Only the removal lets go of what the source made on its broker, after the source stopped.
+        'release cycle:{"url":"nats://10.0.0.1:4222"}',
+      ],
     );
   });
 
@@ -184,6 +195,17 @@ describe('TriggerService and TriggerManager', () => {
     await settle();
     assert.deepEqual(probe.contexts.get('with-secret')?.secrets, { BROKER_URL: 'nats://user:new@10.0.0.9:4222' });
     await service.remove('with-secret');
+    await settle();
+    assert.ok(probe.log.includes('release with-secret:{"urlSecret":"BROKER_URL"} with BROKER_URL'), 'the release gets the secret too');
+  });
+
+  test("a release that fails does not keep the trigger: it is removed all the same", async () => {
+    await service.create('release-fails', { function: 'fn', type: 'probe', settings: { fail: 'broker down' } });
+    await settle();
+    await service.remove('release-fails');
+    await settle();
+    assert.ok(probe.log.includes('release release-fails:{"fail":"broker down"}'));
+    assert.equal(await store.triggers.getTrigger('release-fails'), undefined);
   });
 
   test("removing a function stops its triggers' sources (the store removed them)", async () => {
@@ -192,6 +214,7 @@ describe('TriggerService and TriggerManager', () => {
     await store.functions.deleteFunction('other');
     await feed.publish({ type: 'function.removed', name: 'other' });
     assert.ok(probe.log.includes('stop of-other:{}'));
+    assert.ok(probe.log.includes('release of-other:{}'), 'its broker-side state goes too');
     assert.equal(await store.triggers.getTrigger('of-other'), undefined);
   });
 

@@ -14,7 +14,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { ManualClock } from '../../src/core/clock.js';
 import { mqttSource, type MqttSettings } from '../../src/triggers/sources/mqtt.js';
 import { PAUSE_AFTER_MS } from '../../src/triggers/sources/mqtt-source.js';
-import { mqttProblem } from '../../src/triggers/sources/mqtt-check.js';
+import { mqttProblem, mqttRelease } from '../../src/triggers/sources/mqtt-check.js';
 import type { EventSink, SourceContext, TriggerSource } from '../../src/triggers/types.js';
 import { RecordingSink, RefusingSink, sourceContext } from './recording-sink.js';
 import { listening, missingBinary, MOSQUITTO, PrivateBroker } from './private-broker.js';
@@ -124,6 +124,27 @@ describe('mqtt source, beyond the contract', async () => {
     assert.deepEqual(events.map((e) => e.data.toString()), ['while away 0', 'while away 1', 'while away 2']);
     assert.equal(events[0]?.subject, `nimbus/${trigger}/e`);
     assert.equal(events[0]?.source, `mqtt://127.0.0.1:1883/nimbus/${trigger}/%2B`);
+  });
+
+  test("mqttRelease: a removed QoS 1 trigger's session ends, so what was queued for it is dropped", { skip }, async () => {
+    const trigger = `released-${randomUUID().slice(0, 8)}`;
+    const settings = settingsOf({ topic: `nimbus/${trigger}/+` });
+    const first = contextOf(settings, new RecordingSink(), trigger);
+    const source = await start(first.context);
+    await first.status.waitFor('active');
+    await source.stop();
+    await publish(SHARED, `nimbus/${trigger}/e`, Buffer.from('queued for a trigger since removed'));
+    assert.equal(await mqttRelease(settings, {}, trigger), undefined);
+    // A trigger of the same name made again starts without the old session: nothing queued arrives.
+    const sink = new RecordingSink();
+    const again = contextOf(settings, sink, trigger);
+    await start(again.context);
+    await again.status.waitFor('active');
+    await publish(SHARED, `nimbus/${trigger}/e`, Buffer.from('after'));
+    const [event] = await sink.waitFor(1);
+    assert.equal(event?.data.toString(), 'after');
+    assert.equal(await mqttRelease(settingsOf({ topic: 'a', qos: 0 }), {}, trigger), undefined, 'QoS 0 has no session');
+    assert.match((await mqttRelease(settingsOf({ url: 'mqtt://127.0.0.1:1', topic: 'a' }), {}, trigger)) ?? '', /ending the session/);
   });
 
   test('QoS 1: a message never stored is not acknowledged: after a stop, the next source of the trigger gets it (DUP set)', { skip }, async () => {

@@ -13,7 +13,7 @@ import { after, describe, test } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { natsSource, type NatsSettings } from '../../src/triggers/sources/nats.js';
-import { natsProblem } from '../../src/triggers/sources/nats-check.js';
+import { natsProblem, natsRelease } from '../../src/triggers/sources/nats-check.js';
 import type { EventSink, SourceContext, TriggerSource } from '../../src/triggers/types.js';
 import { RecordingSink, RefusingSink, sourceContext } from './recording-sink.js';
 import { listening, missingBinary, NATS_SERVER, PrivateBroker } from './private-broker.js';
@@ -160,6 +160,30 @@ describe('nats source, beyond the contract', async () => {
       await jetstream(await publisher(SHARED)).publish(`${unique}.new`, Buffer.from('new subject'));
       const [event] = await sink.waitFor(1);
       assert.equal(event?.data.toString(), 'new subject');
+    } finally {
+      await manager.streams.delete(unique);
+    }
+  });
+
+  test('natsRelease: the consumer Nimbus named for a removed trigger is deleted; one the trigger named stays', { skip }, async () => {
+    const unique = `nimbus-${randomUUID().slice(0, 8)}`;
+    await makeStream(SHARED, unique);
+    const manager = await jetstreamManager(await publisher(SHARED));
+    try {
+      const ours = settingsOf({ subject: `${unique}.events`, stream: unique });
+      const { context, status } = contextOf(ours, new RecordingSink(), 'released');
+      const source = await start(context);
+      await status.waitFor('active');
+      await source.stop();
+      assert.equal((await manager.consumers.info(unique, 'nimbus-released')).name, 'nimbus-released', 'the source made its consumer');
+      assert.equal(await natsRelease(ours, {}, 'released'), undefined);
+      await assert.rejects(manager.consumers.info(unique, 'nimbus-released'), /consumer not found/);
+      assert.equal(await natsRelease(ours, {}, 'released'), undefined, 'releasing again is fine');
+
+      await manager.consumers.add(unique, { durable_name: 'theirs', ack_policy: AckPolicy.Explicit, filter_subject: `${unique}.>` });
+      assert.equal(await natsRelease(settingsOf({ subject: `${unique}.events`, stream: unique, consumer: 'theirs' }), {}, 'released'), undefined);
+      assert.equal((await manager.consumers.info(unique, 'theirs')).name, 'theirs', "the user's consumer stays");
+      assert.match((await natsRelease(settingsOf({ url: 'nats://127.0.0.1:1', subject: 'a', stream: unique }), {}, 'released')) ?? '', /cannot connect.*nats consumer rm/);
     } finally {
       await manager.streams.delete(unique);
     }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { redisSource } from '../../src/triggers/sources/redis.js';
+import { redisRelease } from '../../src/triggers/sources/redis-check.js';
 import { redisEvent } from '../../src/triggers/sources/redis-event.js';
 import { type RedisSettings, redisTriggerGroup } from '../../src/triggers/sources/redis-settings.js';
 import { RedisSource, type RedisSourceOptions } from '../../src/triggers/sources/redis-source.js';
@@ -141,6 +142,27 @@ describe('redis source on Redis', { skip: unavailable !== undefined && process.e
     await second.status.waitFor('active');
     await second.source.stop();
     assert.equal(((await redis.xpending(stream, redisTriggerGroup(trigger))) as [number])[0], 0, 'acknowledged');
+  });
+
+  test("redisRelease: a removed trigger's group is destroyed, the stream stays; a group the trigger named stays", async () => {
+    const stream = `nimbus-test-${randomUUID().slice(0, 8)}`;
+    streams.push(stream);
+    const trigger = `t-${randomUUID().slice(0, 8)}`;
+    const settings = parse({ stream });
+    const { source, status } = await start(settings, { trigger });
+    await status.waitFor('active');
+    await source.stop();
+    const groups = async () => ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map((fields) => String(fields[1]));
+    assert.deepEqual(await groups(), [redisTriggerGroup(trigger)]);
+    assert.equal(await redisRelease(settings, {}, trigger), undefined);
+    assert.deepEqual(await groups(), []);
+    assert.equal(await redis.exists(stream), 1, 'the stream stays');
+    assert.equal(await redisRelease(settings, {}, trigger), undefined, 'releasing again is fine');
+
+    await redis.xgroup('CREATE', stream, 'theirs', '$');
+    assert.equal(await redisRelease(parse({ stream, group: 'theirs' }), {}, trigger), undefined);
+    assert.deepEqual(await groups(), ['theirs'], "the user's group stays");
+    assert.match((await redisRelease(parse({ url: `redis://127.0.0.1:${unreachablePort}`, stream }), {}, trigger)) ?? '', /cannot connect.*XGROUP DESTROY/);
   });
 
   test("another consumer's entry left pending past claimIdleMs is claimed and delivered", async () => {

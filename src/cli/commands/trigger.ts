@@ -108,7 +108,7 @@ export function registerTrigger(program: Command, ctx: CliContext): void {
   trigger
     .command('rm')
     .alias('remove')
-    .summary('remove a trigger (its source stops)')
+    .summary('remove a trigger (its source stops; the consumer, queue, group or session Nimbus made on the broker goes too)')
     .argument('<name>', 'trigger name', parseTriggerName)
     .action(async (name: string, _opts: unknown, command: Command) => {
       await triggersApi.remove(ctx.client(command), name);

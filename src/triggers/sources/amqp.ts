@@ -6,7 +6,7 @@
  * says what users see.
  */
 import type { SourceKind } from '../types.js';
-import { amqpProblem } from './amqp-check.js';
+import { amqpProblem, amqpRelease } from './amqp-check.js';
 import { type AmqpSettings, amqpSettingsSchema } from './amqp-settings.js';
 import { AmqpSource } from './amqp-source.js';
 
@@ -18,5 +18,6 @@ export const amqpSource: SourceKind<AmqpSettings> = {
   settings: amqpSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
   check: (settings, secrets) => amqpProblem(settings, secrets),
+  release: (settings, secrets, trigger) => amqpRelease(settings, secrets, trigger),
   create: (context) => new AmqpSource(context),
 };

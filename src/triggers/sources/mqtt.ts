@@ -3,7 +3,7 @@
  * persistent session) or QoS 0 (at-most-once). See docs/triggers-sources.md.
  */
 import type { SourceKind } from '../types.js';
-import { mqttProblem } from './mqtt-check.js';
+import { mqttProblem, mqttRelease } from './mqtt-check.js';
 import { mqttSettingsSchema, type MqttSettings } from './mqtt-settings.js';
 import { MqttSource } from './mqtt-source.js';
 
@@ -13,6 +13,7 @@ export const mqttSource: SourceKind<MqttSettings> = {
   settings: mqttSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
   check: (settings, secrets) => mqttProblem(settings, secrets),
+  release: (settings, secrets, trigger) => mqttRelease(settings, secrets, trigger),
   create: (context) => new MqttSource(context),
 };
 

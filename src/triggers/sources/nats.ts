@@ -3,7 +3,7 @@
  * durable pull consumer (at-least-once). See docs/triggers-sources.md.
  */
 import type { SourceKind } from '../types.js';
-import { natsProblem } from './nats-check.js';
+import { natsProblem, natsRelease } from './nats-check.js';
 import { natsSettingsSchema, type NatsSettings } from './nats-settings.js';
 import { NatsCoreSource } from './nats-core.js';
 import { JetStreamSource } from './nats-jetstream.js';
@@ -14,6 +14,7 @@ export const natsSource: SourceKind<NatsSettings> = {
   settings: natsSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
   check: (settings, secrets) => natsProblem(settings, secrets),
+  release: (settings, secrets, trigger) => natsRelease(settings, secrets, trigger),
   create(context) {
     const { stream } = context.settings;
     if (stream === undefined) return new NatsCoreSource(context);

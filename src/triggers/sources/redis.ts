@@ -5,7 +5,7 @@
  * docs/triggers-sources.md says what users see.
  */
 import type { SourceKind } from '../types.js';
-import { redisProblem } from './redis-check.js';
+import { redisProblem, redisRelease } from './redis-check.js';
 import { type RedisSettings, redisSettingsSchema } from './redis-settings.js';
 import { RedisSource } from './redis-source.js';
 
@@ -17,5 +17,6 @@ export const redisSource: SourceKind<RedisSettings> = {
   settings: redisSettingsSchema,
   secretNames: (settings) => (settings.urlSecret === undefined ? [] : [settings.urlSecret]),
   check: (settings, secrets) => redisProblem(settings, secrets),
+  release: (settings, secrets, trigger) => redisRelease(settings, secrets, trigger),
   create: (context) => new RedisSource(context),
 };
