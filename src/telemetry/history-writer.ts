@@ -7,6 +7,12 @@ import { historyRecordOf } from './metering.js';
 export const FLUSH_INTERVAL_MS = 150;
 /** Records at which a batch is written without waiting for the interval (bounds memory and a commit's length). */
 export const MAX_BATCH = 2000;
+/**
+ * Batches that may wait for the history thread (it runs at the lowest priority, so on a machine
+ * kept busy for long it can fall behind): up to 64 × 2,000 records, some 30 MB. A batch beyond
+ * that is dropped and reported, rather than the platform's memory growing without end.
+ */
+export const MAX_WAITING_BATCHES = 64;
 
 /** Where a batch goes: the history thread's append in the platform. Resolves once it is stored. */
 export type AppendBatch = (batch: RecordBatch) => Promise<unknown>;
@@ -24,6 +30,8 @@ export class HistoryWriter {
   private flushSoon = false;
   private stopTimer: (() => void) | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** Batches handed to {@link flush} and not yet written (or dropped). */
+  private waiting = 0;
 
   constructor(
     private readonly append: AppendBatch,
@@ -56,12 +64,15 @@ export class HistoryWriter {
   flush(): Promise<void> {
     this.flushSoon = false;
     const batch = this.batch.take();
-    if (batch) {
+    if (batch && this.waiting >= MAX_WAITING_BATCHES) {
+      this.onError(new Error(`the history thread is ${this.waiting} batches behind; this batch is dropped`), batch.count);
+    } else if (batch) {
+      this.waiting++;
       // One batch at a time, in order: a slow commit holds the next batch back, not the loop.
       this.writing = this.writing.then(() => this.append(batch).then(
         () => undefined,
         (err: unknown) => this.onError(err, batch.count),
-      ));
+      )).finally(() => this.waiting--);
     }
     return this.writing;
   }

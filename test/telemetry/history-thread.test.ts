@@ -1,9 +1,11 @@
 /**
  * HistoryThread: batches, sweeps and a removed function's delete reach history.db through the
  * thread, in order, and are visible to the platform's own reading connection; a thread that ends
- * unexpectedly is reported and replaced at the next batch; once closed, nothing more is taken.
+ * unexpectedly is reported and replaced at the next batch; once closed, nothing more is taken; the
+ * thread runs at the lowest priority.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +75,14 @@ test("an appended batch's memory comes back from the thread once written, whole"
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('the thread runs at the lowest priority, the rest of the process at its own', { skip: process.platform !== 'linux' && 'per-thread nice values are read from /proc on Linux' }, () =>
+  withThread(async () => {
+    const nice = (task: string) => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const values = readdirSync('/proc/self/task').map(nice);
+    assert.equal(values.filter((value) => value === 19).length, 1, `one thread at nice 19: ${values.join(' ')}`);
+    assert.equal(nice(String(process.pid)), 0, 'the event loop keeps its priority');
+  }));
 
 test('a closed thread takes nothing more', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-history-thread-'));

@@ -1,6 +1,7 @@
 /**
  * HistoryWriter: records are written a batch at a time (every flush interval, or once a batch is
- * full), one append per batch, at close, and a batch the database refuses is reported and dropped.
+ * full), one append per batch, at close, and a batch the database refuses is reported and dropped,
+ * as is one beyond what may wait for a thread that is behind.
  * And the record made of an event: billed duration rounded up, GB-seconds, status by the one rule.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import type { HistoryRecord } from '../../src/store/history-types.js';
 import { RecordBatchReader } from '../../src/store/record-batch.js';
-import { FLUSH_INTERVAL_MS, HistoryWriter, MAX_BATCH, type AppendBatch } from '../../src/telemetry/history-writer.js';
+import { FLUSH_INTERVAL_MS, HistoryWriter, MAX_BATCH, MAX_WAITING_BATCHES, type AppendBatch } from '../../src/telemetry/history-writer.js';
 import { historyRecordOf } from '../../src/telemetry/metering.js';
 import { endedEvent } from './ended-samples.js';
 
@@ -42,6 +43,34 @@ describe('HistoryWriter', () => {
     await writer.flush();
     assert.equal(batches.length, 1, 'an empty buffer writes nothing');
     await writer.close();
+  });
+
+  test('batches beyond MAX_WAITING_BATCHES waiting for a thread that is behind are dropped and reported; the rest are written once it catches up', async () => {
+    const clock = new ManualClock(0);
+    let release!: () => void;
+    const behind = new Promise<void>((resolve) => (release = resolve));
+    const written: number[] = [];
+    const lost: Array<[string, number]> = [];
+    const writer = new HistoryWriter(async (batch) => {
+      await behind;
+      written.push(batch.count);
+    }, clock, (err, count) => lost.push([(err as Error).message, count]));
+    for (let i = 0; i < MAX_WAITING_BATCHES + 2; i++) {
+      writer.record(endedEvent({ invocationId: `i${i}` }));
+      writer.record(endedEvent({ invocationId: `j${i}` }));
+      void writer.flush();
+    }
+    assert.deepEqual(lost, [
+      [`the history thread is ${MAX_WAITING_BATCHES} batches behind; this batch is dropped`, 2],
+      [`the history thread is ${MAX_WAITING_BATCHES} batches behind; this batch is dropped`, 2],
+    ]);
+    release();
+    await writer.flush();
+    assert.equal(written.length, MAX_WAITING_BATCHES);
+    writer.record(endedEvent({ invocationId: 'caught-up' }));
+    await writer.flush();
+    assert.equal(written.length, MAX_WAITING_BATCHES + 1, 'taken again once the thread caught up');
+    assert.equal(lost.length, 2);
   });
 
   test('a full batch is written at the next turn without waiting for the interval', async () => {
