@@ -19,6 +19,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { request } from 'undici';
 import { BROKEN_FUNCTION, historyStub, LOGGING_FUNCTION } from './dashboard-fixtures.js';
 import { api, deploy, ROOT, startPlatform, type TestPlatform, waitFor } from './harness.js';
+import { listening } from '../triggers/private-broker.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -229,22 +230,43 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await page.evaluate(`sessionStorage.setItem('nimbus.token', ${JSON.stringify(platform.token)})`);
     await page.reload();
 
-    const form = page.getByTestId('cron-form');
+    const form = page.getByTestId('trigger-form');
+    const create = () => form.getByRole('button', { name: 'Create trigger' }).click();
     await form.locator('input[name=trigger-name]').fill('nightly');
     await form.locator('select[name=trigger-function]').selectOption('hello');
     await form.locator('input[name=schedule]').fill('not a schedule');
-    await form.getByRole('button', { name: 'Create cron trigger' }).click();
-    await form.getByTestId('cron-form-message').filter({ hasText: /schedule/i }).waitFor();
+    await create();
+    await form.getByTestId('trigger-form-message').filter({ hasText: /schedule/i }).waitFor();
     assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/nightly')).status, 404);
     await form.locator('input[name=schedule]').fill('0 3 * * *');
     await form.locator('input[name=timezone]').fill('Europe/Zurich');
-    await form.getByRole('button', { name: 'Create cron trigger' }).click();
+    await create();
     const nightly = page.getByTestId('triggers').locator('tr[data-trigger=nightly]');
     await nightly.waitFor();
     // `starting` until its source said it consumes (the page refreshes every 5 s).
     await nightly.getByTestId('trigger-status').filter({ hasText: 'active' }).waitFor();
     assert.match(await nightly.innerText(), /nightly\s+hello\s+cron\s+0 3 \* \* \*, zone Europe\/Zurich\s+active/);
     await shot('18-trigger-created');
+
+    // Another kind from the same form: its own fields; a broker it cannot reach is refused with the reason.
+    await form.locator('select[name=trigger-type]').selectOption('nats');
+    await form.locator('input[name=trigger-name]').fill('orders');
+    await form.locator('input[name=subject]').fill('dashboard.orders.>');
+    await form.locator('input[name=url]').fill('nats://127.0.0.1:1');
+    await create();
+    await form.getByTestId('trigger-form-message').filter({ hasText: /cannot connect to nats:\/\/127\.0\.0\.1:1/ }).waitFor();
+    assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/orders')).status, 404);
+    const natsListens = await listening(4222);
+    if (natsListens) {
+      await form.locator('input[name=url]').fill('');
+      await create();
+      const orders = page.getByTestId('triggers').locator('tr[data-trigger=orders]');
+      await orders.getByTestId('trigger-status').filter({ hasText: 'active' }).waitFor();
+      assert.match(await orders.innerText(), /orders\s+hello\s+nats\s+subject dashboard\.orders\.>\s+active/);
+      await shot('18a-nats-trigger-created');
+    } else {
+      assert.notEqual(process.env.CI, 'true', 'NATS listens on 127.0.0.1:4222 in CI');
+    }
 
     // A folder that is not there (a broker nobody listens on is refused at create): the trigger is
     // failing, with the source's error and since when.
@@ -266,7 +288,7 @@ describe('dashboard in a browser', { skip: !existsSync(CHROMIUM) && process.env.
     await shot('19-trigger-remove-confirm');
     await row.getByRole('button', { name: 'Cancel' }).click();
     assert.equal((await api(platform.url, 'GET', '/api/v1/triggers/every-second')).status, 200);
-    for (const name of ['every-second', 'nightly', 'unreachable']) {
+    for (const name of ['every-second', 'nightly', 'unreachable', ...(natsListens ? ['orders'] : [])]) {
       const target = page.getByTestId('triggers').locator(`tr[data-trigger=${name}]`);
       await target.getByRole('button', { name: 'Remove…' }).click();
       await target.getByRole('button', { name: 'Remove', exact: true }).click();
