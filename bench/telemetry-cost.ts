@@ -119,7 +119,7 @@ async function measurePair(generator: LoadGenerator, dir: string, options: Telem
     for (let i = 0; i < count; i++) {
       let onResult: LoadResult;
       let offResult: LoadResult;
-      if ((rounds.length + i) % 2 === 0) {
+      if (rounds.length % 2 === 0) {
         onResult = await run(on);
         offResult = await run(off);
       } else {
