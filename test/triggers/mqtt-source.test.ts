@@ -40,10 +40,10 @@ async function publish(url: string, topic: string, payload: Buffer, properties?:
   await (await publisher(url)).publishAsync(topic, payload, { qos: 1, ...(properties ? { properties } : {}) });
 }
 
-/** Removes a trigger's persistent session from the broker (a clean connect under its client id). */
-async function forgetSession(url: string, trigger: string): Promise<void> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 5, clientId: `nimbus-${trigger}`, clean: true, reconnectPeriod: 0 });
-  await client.endAsync();
+/** Removes a trigger's persistent session from the shared broker, as removing the trigger does. */
+async function forgetSession(trigger: string): Promise<void> {
+  const problem = await mqttRelease(settingsOf({ url: SHARED, topic: 'any' }), {}, trigger);
+  if (problem !== undefined) throw new Error(problem);
 }
 
 const unavailable = async () => ((await listening(1883)) ? undefined : 'nothing listens on 127.0.0.1:1883');
@@ -66,7 +66,7 @@ for (const qos of [1, 0] as const) {
     publish: (settings, payload) => publish(settings.url, settings.topic, payload),
     async cleanup(settings) {
       const trigger = triggerOf.get(settings);
-      if (trigger !== undefined && settings.qos === 1 && settings.url === SHARED) await forgetSession(SHARED, trigger);
+      if (trigger !== undefined && settings.qos === 1 && settings.url === SHARED) await forgetSession(trigger);
     },
   });
 }
@@ -99,7 +99,7 @@ describe('mqtt source, beyond the contract', async () => {
   const triggers: string[] = [];
   after(async () => {
     for (const source of running) await source.stop();
-    for (const trigger of triggers) await forgetSession(SHARED, trigger).catch(() => undefined);
+    for (const trigger of triggers) await forgetSession(trigger).catch(() => undefined);
   });
   const start = async (context: SourceContext<MqttSettings>) => {
     const source = mqttSource.create!(context);

@@ -7,7 +7,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { brokerAddress, type BrokerAddress } from './broker-settings.js';
-import { NATS_DEFAULT_PORT, NATS_SCHEMES } from './nats-connection.js';
+import { NATS_DEFAULT_PORT, NATS_SCHEMES, natsServerOf } from './nats-connection.js';
 import { consumerNameOf, type NatsSettings } from './nats-settings.js';
 import { reasonOf } from './source-support.js';
 
@@ -21,14 +21,9 @@ async function connectOnce(settings: NatsSettings, secrets: Record<string, strin
   } catch (error) {
     return reasonOf(error);
   }
-  const { url } = address;
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
   try {
     const connection = await connect({
-      servers: `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`,
-      ...(user !== '' && pass !== '' ? { user, pass } : user !== '' ? { token: user } : {}),
-      ...(url.protocol === 'tls:' ? { tls: {} } : {}),
+      ...natsServerOf(address.url),
       timeout: timeoutMs,
       reconnect: false,
     });

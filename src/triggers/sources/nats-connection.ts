@@ -3,7 +3,7 @@
  * client reconnects by itself (for ever, with back-off), and every disconnect and reconnect is
  * reported as `failing` and `active`.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { Clock } from '../../core/clock.js';
 import type { SourceContext } from '../types.js';
 import { brokerAddress, type BrokerAddress } from './broker-settings.js';
@@ -15,20 +15,29 @@ export const NATS_SCHEMES = ['nats', 'tls'] as const;
 export const NATS_DEFAULT_PORT = 4222;
 
 /**
+ * The server and credentials of a trigger's URL, as the client takes them: `user:pass@`, or a
+ * token as the user name alone; `tls:` asks for TLS.
+ */
+export function natsServerOf(url: URL): Pick<ConnectionOptions, 'servers' | 'user' | 'pass' | 'token' | 'tls'> {
+  const user = decodeURIComponent(url.username);
+  const pass = decodeURIComponent(url.password);
+  return {
+    servers: `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`,
+    ...(user !== '' && pass !== '' ? { user, pass } : user !== '' ? { token: user } : {}),
+    ...(url.protocol === 'tls:' ? { tls: {} } : {}),
+  };
+}
+
+/**
  * Connects to the server at `address` (credentials from the URL: `user:pass@` or a token as the
  * user name alone). Rejects when the first attempt fails; after that the client reconnects by
  * itself, waiting longer the longer the server has been gone (0.5 s, up to 30 s).
  */
 export async function connectNats(address: BrokerAddress, clientName: string, clock: Clock): Promise<NatsConnection> {
-  const { url } = address;
-  const user = decodeURIComponent(url.username);
-  const pass = decodeURIComponent(url.password);
   let downSince: number | undefined;
   const connection = await connect({
-    servers: `${url.hostname}:${url.port || NATS_DEFAULT_PORT}`,
+    ...natsServerOf(address.url),
     name: clientName,
-    ...(user !== '' && pass !== '' ? { user, pass } : user !== '' ? { token: user } : {}),
-    ...(url.protocol === 'tls:' ? { tls: {} } : {}),
     timeout: 5_000,
     reconnect: true,
     maxReconnectAttempts: -1,
