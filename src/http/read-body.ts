@@ -15,12 +15,8 @@ export async function readBody(req: IncomingMessage, limit: number, field?: stri
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > limit) throw tooLarge();
   if (req.readableEnded || declared === 0) return Buffer.alloc(0);
-  if (declared <= WHOLE_BODY_BYTES) {
-    // See wholeBodyIfArrived: a small body sent with its head is all buffered one microtask on.
-    await null;
-    const whole = wholeBodyIfArrived(req, declared);
-    if (whole) return whole;
-  }
+  const whole = declared <= WHOLE_BODY_BYTES ? await wholeBodyIfArrived(req, declared) : undefined;
+  if (whole) return whole;
   return readByListeners(req, limit, tooLarge);
 }
 
@@ -57,13 +53,14 @@ function readByListeners(req: IncomingMessage, limit: number, tooLarge: () => Ni
 export const WHOLE_BODY_BYTES = 16 * 1024;
 
 /**
- * The request's whole body when all of it is buffered in the request stream, else undefined (it
- * is still arriving). The parser pushes a body that came in the same read as the headers right
- * after the 'request' event returns, so a handler that awaits once (a microtask) finds it here.
- * The declared length frames the body: once that many bytes are buffered nothing more is to come;
- * the parser's end of message may still be on its way, and resuming lets it end the stream.
+ * The request's whole body when all of it is buffered in the request stream a microtask from now,
+ * else undefined (it is still arriving). Called from a 'request' handler: the parser pushes a body
+ * that came in the same read as the headers right after that event returns, before any microtask
+ * runs. The declared length frames the body, so once that many bytes are buffered nothing more is
+ * to come; the parser's end of message may still be on its way, and resuming lets it end the stream.
  */
-export function wholeBodyIfArrived(req: IncomingMessage, declaredBytes: number): Buffer | undefined {
+export async function wholeBodyIfArrived(req: IncomingMessage, declaredBytes: number): Promise<Buffer | undefined> {
+  await Promise.resolve();
   if (req.readableLength !== declaredBytes || declaredBytes === 0) return undefined;
   const body = req.read() as Buffer | null;
   req.resume();
