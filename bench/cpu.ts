@@ -50,21 +50,34 @@ function snapshot(group: ProcessGroup): Map<number, number> {
 }
 
 /**
+ * Starts counting the CPU each group uses from now on; the returned function answers the CPU
+ * seconds used so far, by group label. A process that starts meanwhile counts whole; one that
+ * ends meanwhile is missed (neither happens in a warm steady run).
+ */
+export function cpuMeter(groups: ProcessGroup[]): () => Record<string, number> {
+  const before = groups.map(snapshot);
+  return () => {
+    const used: Record<string, number> = {};
+    groups.forEach((group, i) => {
+      let seconds = 0;
+      for (const [pid, now] of snapshot(group)) seconds += now - (before[i]?.get(pid) ?? 0);
+      used[group.label] = seconds;
+    });
+    return used;
+  };
+}
+
+/**
  * Runs `body` (a measured load run that reports how many requests it completed) and returns, per
- * group, the CPU microseconds it used per completed request. A process that starts during the run
- * counts whole; one that ends during it is missed (neither happens in a warm steady run).
+ * group, the CPU microseconds it used per completed request.
  */
 export async function cpuPerRequest<T extends { requests: number }>(
   groups: ProcessGroup[],
   body: () => Promise<T>,
 ): Promise<{ result: T; cpuUs: Record<string, number> }> {
-  const before = groups.map(snapshot);
+  const used = cpuMeter(groups);
   const result = await body();
   const cpuUs: Record<string, number> = {};
-  groups.forEach((group, i) => {
-    let used = 0;
-    for (const [pid, seconds] of snapshot(group)) used += seconds - (before[i]?.get(pid) ?? 0);
-    cpuUs[group.label] = result.requests > 0 ? (used * 1e6) / result.requests : Number.NaN;
-  });
+  for (const [label, seconds] of Object.entries(used())) cpuUs[label] = result.requests > 0 ? (seconds * 1e6) / result.requests : Number.NaN;
   return { result, cpuUs };
 }

@@ -17,7 +17,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stopAllChildren, stopChild } from './child.js';
+import { cpuMeter } from './cpu.js';
 import { chooseGenerator, stopGenerators, type LoadGenerator, type LoadResult } from './load.js';
 import { HELLO_DIR, deployFunction, packDir, startNimbus, uploadPackage, warmUp, type Nimbus } from './nimbus.js';
 
@@ -47,7 +49,30 @@ export interface TelemetryCost {
   pairs: number;
   rounds: TelemetryRound[];
   medianRatio: number;
+  /**
+   * CPU per request of each side over all its pairs' lifetimes in the stage (the platform with its
+   * threads, and its instances), warm-ups and a settle after the last round included, so work the
+   * history thread does after a round counts too. Moves much less with the machine's speed than
+   * throughput does: a second view of the same cost.
+   */
+  cpu: TelemetryCpu;
 }
+
+/** CPU microseconds per request with records and metrics on and off, and off / on. */
+export interface TelemetryCpu {
+  onUs: number;
+  offUs: number;
+  ratio: number;
+}
+
+/** Each side's CPU seconds and requests served, summed over the pairs. */
+interface CpuTally {
+  on: { seconds: number; requests: number };
+  off: { seconds: number; requests: number };
+}
+
+/** Longer than the history writer's flush interval (150 ms): its last batch is written within. */
+const SETTLE_MS = 1000;
 
 /** How to measure. */
 export interface TelemetryCostOptions {
@@ -87,19 +112,30 @@ async function startWithHello(dataDir: string, extraArgs: string[], processSandb
 export async function measureTelemetryCost(generator: LoadGenerator, workDir: string, options: TelemetryCostOptions): Promise<TelemetryCost> {
   const pairs = Math.max(1, Math.min(options.pairs ?? TELEMETRY_PAIRS, options.rounds));
   const rounds: TelemetryRound[] = [];
+  const tally: CpuTally = { on: { seconds: 0, requests: 0 }, off: { seconds: 0, requests: 0 } };
   for (let pair = 0; pair < pairs; pair++) {
     // The rounds shared out as evenly as they go: 12 over 4 pairs is 3 each.
     const share = Math.floor((options.rounds * (pair + 1)) / pairs) - Math.floor((options.rounds * pair) / pairs);
-    await measurePair(generator, join(workDir, `nimbus-telemetry-${pair}`), options, pair, share, rounds);
+    await measurePair(generator, join(workDir, `nimbus-telemetry-${pair}`), options, pair, share, rounds, tally);
   }
   const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const medianRatio = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { concurrency: options.concurrency, seconds: options.seconds, pairs, rounds, medianRatio };
+  const onUs = (tally.on.seconds * 1e6) / tally.on.requests;
+  const offUs = (tally.off.seconds * 1e6) / tally.off.requests;
+  return { concurrency: options.concurrency, seconds: options.seconds, pairs, rounds, medianRatio, cpu: { onUs, offUs, ratio: offUs / onUs } };
 }
 
-/** Starts one pair, adds `count` alternated rounds of it to `rounds`, stops it. */
-async function measurePair(generator: LoadGenerator, dir: string, options: TelemetryCostOptions, pair: number, count: number, rounds: TelemetryRound[]): Promise<void> {
+/** Starts one pair, adds `count` alternated rounds of it to `rounds` and its CPU to `tally`, stops it. */
+async function measurePair(
+  generator: LoadGenerator,
+  dir: string,
+  options: TelemetryCostOptions,
+  pair: number,
+  count: number,
+  rounds: TelemetryRound[],
+  tally: CpuTally,
+): Promise<void> {
   const processSandbox = options.processSandbox ?? false;
   const offArgs = ['--no-records', '--no-metrics'];
   const start = (side: 'on' | 'off') => startWithHello(join(dir, side), side === 'on' && !options.same ? [] : offArgs, processSandbox);
@@ -109,10 +145,15 @@ async function measurePair(generator: LoadGenerator, dir: string, options: Telem
     started.push(await start(first));
     started.push(await start(first === 'on' ? 'off' : 'on'));
     const [on, off] = first === 'on' ? [started[0]!, started[1]!] : [started[1]!, started[0]!];
+    const meter = (nimbus: Nimbus) => cpuMeter([{ label: 'platform', pid: nimbus.child.pid }, { label: 'instances', pid: nimbus.child.pid, below: true }]);
+    const used = { on: meter(on), off: meter(off) };
+    const served = { on: 0, off: 0 };
     const run = async (nimbus: Nimbus): Promise<LoadResult> => {
       const url = `${nimbus.origin}/fn/hello`;
-      await generator.run(url, options.concurrency, options.warmupSeconds);
+      const side = nimbus === on ? 'on' : 'off';
+      served[side] += (await generator.run(url, options.concurrency, options.warmupSeconds)).requests;
       const result = await generator.run(url, options.concurrency, options.seconds);
+      served[side] += result.requests;
       if (result.non2xx + result.errors > 0) throw new Error(`failed requests: ${result.non2xx} non-2xx, ${result.errors} errors`);
       return result;
     };
@@ -130,6 +171,12 @@ async function measurePair(generator: LoadGenerator, dir: string, options: Telem
       rounds.push(round);
       console.error(`  pair ${round.pair}, round ${rounds.length}: records+metrics on ${round.onRps.toFixed(0)} req/s, off ${round.offRps.toFixed(0)} req/s, ratio ${round.ratio.toFixed(3)}`);
     }
+    await sleep(SETTLE_MS);
+    for (const side of ['on', 'off'] as const) {
+      const seconds = Object.values(used[side]()).reduce((sum, s) => sum + s, 0);
+      tally[side].seconds += seconds;
+      tally[side].requests += served[side];
+    }
   } finally {
     for (const nimbus of started) await stopChild(nimbus.child, 5000);
   }
@@ -146,6 +193,8 @@ export function formatTelemetryCost(cost: TelemetryCost | undefined, failed: str
     `records and metrics on / off at c=${cost.concurrency}, ${cost.rounds.length} alternated rounds of ${cost.seconds} s over ${cost.pairs} fresh pairs of platforms (on req/s / off req/s = ratio):`,
     ...pairs.map((line) => `  ${line}`),
     `  median on/off ${cost.medianRatio.toFixed(3)} (target >= ${TELEMETRY_RATIO_TARGET})`,
+    `  CPU per request over the pairs (platform with its threads + instance; warm-ups and a ${SETTLE_MS / 1000} s settle included): ` +
+      `on ${cost.cpu.onUs.toFixed(1)} us, off ${cost.cpu.offUs.toFixed(1)} us, off/on ${cost.cpu.ratio.toFixed(3)}`,
   ];
 }
 
