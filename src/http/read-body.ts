@@ -14,7 +14,12 @@ export async function readBody(req: IncomingMessage, limit: number, field?: stri
     new NimbusError('PAYLOAD_TOO_LARGE', `${field ? `${field}: ` : ''}the body is limited to ${limit} bytes.`, field ? { details: { field } } : {});
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > limit) throw tooLarge();
-  if (req.readableEnded || declared === 0) return Buffer.alloc(0);
+  if (req.readableEnded) return Buffer.alloc(0);
+  if (declared === 0) {
+    // Nothing to read, but the stream still ends only once it flows.
+    req.resume();
+    return Buffer.alloc(0);
+  }
   const whole = declared <= WHOLE_BODY_BYTES ? await wholeBodyIfArrived(req, declared) : undefined;
   if (whole) return whole;
   return readByListeners(req, limit, tooLarge);
