@@ -87,6 +87,8 @@ export function createEventsIngress(deps: EventsIngressDeps): (req: IncomingMess
       const { events } = parseCloudEvents(req.headers, body);
       sendJson(res, 202, await deliver(deps, events));
     } catch (err) {
+      // Do not wait for a body nobody will read (one over the limit is paused, see readBody).
+      if (!req.complete) res.setHeader('connection', 'close');
       sendError(res, err, deps.onInternalError);
     }
   };

@@ -3,8 +3,10 @@ import { NimbusError } from '../core/errors.js';
 
 /**
  * Reads a whole request body of at most `limit` bytes; PAYLOAD_TOO_LARGE (naming `field`, when
- * given) past it, and the request is destroyed rather than read on. A client that goes away or
- * sends broken framing mid-body is a bad request, not a platform failure.
+ * given) past it, and the request is paused rather than read on: the caller answers 413 with
+ * `connection: close` (as the API, the invoke edge and the events ingress do for a request whose
+ * body is not complete). A client that goes away or sends broken framing mid-body is a bad
+ * request, not a platform failure.
  *
  * Listeners rather than `for await`: this is on the path of every async accept, and the async
  * iterator costs several times more per request than the body itself (measured).
@@ -39,7 +41,8 @@ function readByListeners(req: IncomingMessage, limit: number, tooLarge: () => Ni
       size += chunk.length;
       if (size > limit) {
         done(tooLarge());
-        req.destroy();
+        // Not destroyed: the caller still answers 413, and that answer closes the connection.
+        req.pause();
         return;
       }
       chunks.push(chunk);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { isNimbusError } from '../../src/core/errors.js';
 import { readBody, WHOLE_BODY_BYTES } from '../../src/http/read-body.js';
+import { sendError, sendJson } from '../../src/http/respond.js';
 import { RawConnection } from '../integration/raw-connection.js';
 
 const LIMIT = 64 * 1024;
@@ -25,6 +26,17 @@ describe('readBody', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url === '/as-the-platform') {
+      // As the platform's callers of readBody answer: a catalogue error, closing the connection
+      // when the body was not all read.
+      try {
+        sendJson(res, 200, { bytes: (await readBody(req, LIMIT)).length });
+      } catch (err) {
+        if (!req.complete) res.setHeader('connection', 'close');
+        sendError(res, err);
+      }
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('started;');
     try {
@@ -75,17 +87,19 @@ describe('readBody', () => {
     }
   });
 
-  test('over the limit: PAYLOAD_TOO_LARGE when declared; counted, the request is cut instead of read on', async () => {
+  test('over the limit: 413 PAYLOAD_TOO_LARGE, declared or counted, and the connection closes', async () => {
     const declared = new RawConnection(url);
     const chunked = new RawConnection(url);
     try {
       declared.write(post('', `Content-Length: ${LIMIT + 1}\r\n`));
       await declared.waitFor(/\r\nerror PAYLOAD_TOO_LARGE;\r\n/);
+      // Counted while read: the reading stops, the 413 is still sent, then the connection closes.
       const chunk = 'z'.repeat(32 * 1024);
-      chunked.write(post(`${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(3), 'Transfer-Encoding: chunked\r\n'));
+      chunked.write(`POST /as-the-platform HTTP/1.1\r\nHost: nimbus.test\r\nTransfer-Encoding: chunked\r\n\r\n${`${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(3)}`);
       const answer = await chunked.closed;
-      assert.match(answer, /started;/);
-      assert.doesNotMatch(answer, /ended=/);
+      assert.match(answer, /^HTTP\/1\.1 413 /);
+      assert.match(answer, /\r\nx-nimbus-error: PAYLOAD_TOO_LARGE\r\n/i);
+      assert.match(answer, /\r\nconnection: close\r\n/i);
     } finally {
       declared.destroy();
       chunked.destroy();

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
 import type { InvocationList } from '../../src/api/wire.js';
 import { api, deploy, invoke, startPlatform, type TestPlatform, waitFor } from './harness.js';
 import { FLAKY_FUNCTION, invocation, invokeAsync, responseBody, settled } from './async-fixtures.js';
@@ -96,6 +98,12 @@ describe('async invocations', () => {
     }
     const streamed = await invokeAsync(platform.url, 'flaky', { via: 'path', body: Buffer.alloc(300 * 1024) });
     assert.equal(streamed.status, 413);
+    // Chunked, without a declared length: counted as it arrives, and still answered 413.
+    const chunks = Readable.from(Array.from({ length: 5 }, () => Buffer.alloc(64 * 1024)));
+    const chunked = await request(`${platform.url}/fn/flaky`, { method: 'POST', headers: { prefer: 'respond-async' }, body: chunks });
+    assert.equal(chunked.statusCode, 413);
+    assert.equal(chunked.headers['x-nimbus-error'], 'PAYLOAD_TOO_LARGE');
+    await chunked.body.dump();
     const after = ((await api(platform.url, 'GET', '/api/v1/invocations?limit=1000')).json as unknown as InvocationList).invocations.length;
     assert.equal(after, before, 'a refused request stored an invocation');
 
