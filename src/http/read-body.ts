@@ -69,7 +69,7 @@ export const WHOLE_BODY_BYTES = 16 * 1024;
  */
 export async function wholeBodyIfArrived(req: IncomingMessage, declaredBytes: number): Promise<Buffer | undefined> {
   await Promise.resolve();
-  if (req.readableLength !== declaredBytes || declaredBytes === 0) return undefined;
+  if (req.readableLength !== declaredBytes) return undefined;
   const body = req.read() as Buffer | null;
   req.resume();
   return body ?? undefined;

@@ -63,29 +63,24 @@ describe('readBody', () => {
     }
   });
 
-  test('a body that arrives in two parts is read whole once the rest comes', async () => {
+  /** Sends `head` (with the body's first part), waits until the server reads, then sends `rest`. */
+  async function inTwoParts(head: string, rest: string, answer: RegExp): Promise<void> {
     const raw = new RawConnection(url);
     try {
-      raw.write(post('abcde', 'Content-Length: 10\r\n'));
+      raw.write(head);
       await raw.waitFor(/started;/);
-      raw.write('fghij');
-      await raw.waitFor(/\r\n10 abcdefghij ended=true;\r\n/);
+      raw.write(rest);
+      await raw.waitFor(answer);
     } finally {
       raw.destroy();
     }
-  });
+  }
 
-  test('chunked bodies are read to their end', async () => {
-    const raw = new RawConnection(url);
-    try {
-      raw.write(post('3\r\nabc\r\n', 'Transfer-Encoding: chunked\r\n'));
-      await raw.waitFor(/started;/);
-      raw.write('2\r\nde\r\n0\r\n\r\n');
-      await raw.waitFor(/\r\n5 abcde ended=true;\r\n/);
-    } finally {
-      raw.destroy();
-    }
-  });
+  test('a body that arrives in two parts is read whole once the rest comes', () =>
+    inTwoParts(post('abcde', 'Content-Length: 10\r\n'), 'fghij', /\r\n10 abcdefghij ended=true;\r\n/));
+
+  test('chunked bodies are read to their end', () =>
+    inTwoParts(post('3\r\nabc\r\n', 'Transfer-Encoding: chunked\r\n'), '2\r\nde\r\n0\r\n\r\n', /\r\n5 abcde ended=true;\r\n/));
 
   test('over the limit: 413 PAYLOAD_TOO_LARGE, declared or counted, and the connection closes', async () => {
     const declared = new RawConnection(url);

@@ -109,13 +109,19 @@ describe('mqtt source, beyond the contract', async () => {
     return source;
   };
 
-  test('QoS 1: messages published while the source is stopped arrive, in order, once it starts again (persistent session)', { skip }, async () => {
-    const trigger = `persist-${randomUUID().slice(0, 8)}`;
+  /** A QoS 1 trigger whose source ran (so its broker session exists) and stopped again. */
+  const stoppedSession = async (prefix: string) => {
+    const trigger = `${prefix}-${randomUUID().slice(0, 8)}`;
     const settings = settingsOf({ topic: `nimbus/${trigger}/+` });
     const first = contextOf(settings, new RecordingSink(), trigger);
     const source = await start(first.context);
     await first.status.waitFor('active');
     await source.stop();
+    return { trigger, settings };
+  };
+
+  test('QoS 1: messages published while the source is stopped arrive, in order, once it starts again (persistent session)', { skip }, async () => {
+    const { trigger, settings } = await stoppedSession('persist');
     for (let i = 0; i < 3; i++) await publish(SHARED, `nimbus/${trigger}/e`, Buffer.from(`while away ${i}`));
     const sink = new RecordingSink();
     const second = contextOf(settings, sink, trigger);
@@ -127,12 +133,7 @@ describe('mqtt source, beyond the contract', async () => {
   });
 
   test("mqttRelease: a removed QoS 1 trigger's session ends, so what was queued for it is dropped", { skip }, async () => {
-    const trigger = `released-${randomUUID().slice(0, 8)}`;
-    const settings = settingsOf({ topic: `nimbus/${trigger}/+` });
-    const first = contextOf(settings, new RecordingSink(), trigger);
-    const source = await start(first.context);
-    await first.status.waitFor('active');
-    await source.stop();
+    const { trigger, settings } = await stoppedSession('released');
     await publish(SHARED, `nimbus/${trigger}/e`, Buffer.from('queued for a trigger since removed'));
     assert.equal(await mqttRelease(settings, {}, trigger), undefined);
     // A trigger of the same name made again starts without the old session: nothing queued arrives.
