@@ -157,9 +157,14 @@ export class RecordBatchBuilder {
       this.text.copy(grown, 0, 0, this.textLength);
       this.text = grown;
     }
-    const written = this.text.write(value, this.textLength + 4, 'utf8');
-    this.text.writeUInt32LE(written, this.textLength);
-    this.textLength += 4 + written;
+    const text = this.text;
+    const at = this.textLength;
+    const written = asciiInto(text, at + 4, value) ?? text.write(value, at + 4, 'utf8');
+    text[at] = written & 0xff;
+    text[at + 1] = (written >>> 8) & 0xff;
+    text[at + 2] = (written >>> 16) & 0xff;
+    text[at + 3] = written >>> 24;
+    this.textLength = at + 4 + written;
   }
 
   private growNumbers(): void {
@@ -167,6 +172,26 @@ export class RecordBatchBuilder {
     grown.set(this.numbers);
     this.numbers = grown;
   }
+}
+
+/** Strings longer than this go straight to `Buffer.write` (its call costs less than a long loop). */
+const ASCII_LOOP_MAX = 128;
+
+/**
+ * Copies a short all-ASCII `value` into `bytes` at `at` (its UTF-8 form, byte for byte) and answers
+ * its length; answers undefined, having written nothing meaningful, for a longer string or one with
+ * any other character. A record's id and most paths are short ASCII, and for them this loop costs
+ * a fraction of `Buffer.write`'s argument checks and encoding dispatch, on every invocation's path.
+ */
+function asciiInto(bytes: Uint8Array, at: number, value: string): number | undefined {
+  const length = value.length;
+  if (length > ASCII_LOOP_MAX) return undefined;
+  for (let i = 0; i < length; i++) {
+    const code = value.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    bytes[at + i] = code;
+  }
+  return length;
 }
 
 /** Packs records into one batch. */

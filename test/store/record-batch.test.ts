@@ -28,6 +28,15 @@ test('records read back as they were packed, optional fields and any Unicode inc
   assert.deepEqual([...reader.rowsByFunction()], [['fn', [0, 2]], ['other', [1]]]);
 });
 
+test('text is exact on both sides of the short-ASCII fast path: its length bound, latin-1 and a late non-ASCII character', () => {
+  // Short ASCII strings are copied byte by byte; anything else goes through Buffer.write. A string
+  // that turns out not to be ASCII part way must still come back whole.
+  const texts = ['/', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(129), `/${'a'.repeat(100)}€`, '/caf\u00e9', '\u007f\u0080', `/${'b'.repeat(200)}ü`];
+  const records = texts.map((path, i) => historyRecord(path.length > 1 ? path : `id-${i}`, T0 + i, { path }));
+  const reader = new RecordBatchReader(batchOf(records)!);
+  assert.deepEqual(Array.from({ length: records.length }, (_, i) => [reader.id(i), reader.record(i).path]), records.map((r) => [r.id, r.path]));
+});
+
 test('a batch grows past its first size, and take starts a new one', () => {
   const builder = new RecordBatchBuilder();
   const records = Array.from({ length: 1000 }, (_, i) => historyRecord(`r${i}`, T0 + i, { path: `/${'x'.repeat(i % 50)}` }));
