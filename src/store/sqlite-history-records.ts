@@ -20,27 +20,37 @@ export const ID_RANGE_SPAN_MS = 60_000;
  * bytes: making a string of every id cost the history thread more than the rest of the check.
  */
 export function markFoundByRange(reader: RecordBatchReader, rows: readonly number[]): { byRange: Uint8Array; ids: [string | null, string | null] } {
-  const times = new Float64Array(rows.length).fill(NaN);
+  // Plain loops over typed arrays: this runs for every record the history thread stores.
+  const count = rows.length;
+  const times = new Float64Array(count).fill(NaN);
   let newest = -Infinity;
-  rows.forEach((i, k) => {
-    if (reader.source(i) !== 'http') return;
+  for (let k = 0; k < count; k++) {
+    const i = rows[k]!;
+    if (reader.source(i) !== 'http') continue;
     const made = reader.uuidV7Time(i);
-    if (made === undefined || Math.abs(reader.startedAt(i) - made) > ID_NEAR_START_MS) return;
+    if (made === undefined || Math.abs(reader.startedAt(i) - made) > ID_NEAR_START_MS) continue;
     times[k] = made;
     if (made > newest) newest = made;
-  });
-  const byRange = new Uint8Array(rows.length);
+  }
+  const byRange = new Uint8Array(count);
   let oldest = Infinity;
-  rows.forEach((i, k) => {
+  for (let k = 0; k < count; k++) {
     // Ids much older than the segment's newest go to record_ids: one id range spans at most ID_RANGE_SPAN_MS.
-    if (!(times[k]! >= newest - ID_RANGE_SPAN_MS)) return;
-    reader.markByRange(i);
+    if (!(times[k]! >= newest - ID_RANGE_SPAN_MS)) continue;
+    reader.markByRange(rows[k]!);
     byRange[k] = 1;
     if (times[k]! < oldest) oldest = times[k]!;
-  });
+  }
   // Ids sort by their time first: the lowest and highest are among those of the oldest and newest time.
-  const ends = rows.flatMap((i, k) => (byRange[k] === 1 && (times[k] === oldest || times[k] === newest) ? [reader.id(i)] : []));
-  return { byRange, ids: idRange(ends) };
+  let min: string | null = null;
+  let max: string | null = null;
+  for (let k = 0; k < count; k++) {
+    if (byRange[k] !== 1 || (times[k] !== oldest && times[k] !== newest)) continue;
+    const id = reader.id(rows[k]!);
+    if (min === null || id < min) min = id;
+    if (max === null || id > max) max = id;
+  }
+  return { byRange, ids: [min, max] };
 }
 
 /** The lowest and highest of ids (undefined ones skipped), or nulls when there are none. */
