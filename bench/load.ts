@@ -49,6 +49,12 @@ export interface LoadGenerator {
 /** Generator processes still running, so an interrupted bench can kill them by PID. */
 const generators = new Set<ChildProcess>();
 
+/** Counts a generator process started elsewhere (bench/interleave.ts) among those {@link stopGenerators} kills; the returned function forgets it. */
+export function trackGenerator(proc: ChildProcess): () => void {
+  generators.add(proc);
+  return () => generators.delete(proc);
+}
+
 /** Kill every load-generator process still running (on Ctrl-C or an error). */
 export function stopGenerators(): void {
   for (const proc of generators) proc.kill('SIGKILL');

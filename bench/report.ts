@@ -87,6 +87,8 @@ export interface InterleavedRound {
 /** The alternating comparison of (c) with (b); its median ratio is robust to a slow drift of the machine. */
 export interface Interleaved {
   concurrency: number;
+  /** Each round loaded both in alternation every 100 ms (wrk); otherwise one after the other. */
+  together?: boolean;
   rounds: InterleavedRound[];
   medianRatio: number;
 }
@@ -203,7 +205,7 @@ function formatInterleaved(interleaved: Interleaved | undefined, failed: string 
   if (!interleaved) return [];
   const rounds = interleaved.rounds.map((r) => `${fixed(r.nimbusRps, 0)} / ${fixed(r.proxyRps, 0)} = ${fixed(r.ratio, 2)}`);
   const lines = [
-    `c/b at c=${interleaved.concurrency}, b and c alternated for ${interleaved.rounds.length} rounds (nimbus req/s / proxy req/s = ratio): ${rounds.join(';  ')}`,
+    `c/b at c=${interleaved.concurrency}, ${interleaved.rounds.length} rounds of b and c ${interleaved.together ? 'loaded in alternation every 100 ms' : 'one after the other'} (nimbus req/s / proxy req/s = ratio): ${rounds.join(';  ')}`,
     `  median c/b ${fixed(interleaved.medianRatio, 2)} (target >= ${WARM_RATIO_TARGET})`,
   ];
   const cpu = interleaved.rounds.flatMap((r) => (r.cpuUs ? [r.cpuUs] : []));

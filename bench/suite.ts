@@ -12,8 +12,9 @@ import { measureStartLatency } from './async-latency.js';
 import { descendantsOf, processLabel, rssMb, stopChild } from './child.js';
 import { measureBurst } from './burst.js';
 import { measureKubernetesColdStarts } from './kubernetes.js';
-import { cpuPerRequest, type ProcessGroup } from './cpu.js';
-import { measure, type LoadGenerator, type LoadResult } from './load.js';
+import { cpuMeter, cpuPerRequest, type ProcessGroup } from './cpu.js';
+import { interleave } from './interleave.js';
+import { measure, type LoadGenerator } from './load.js';
 import {
   HELLO_DIR,
   PYTHON_DIR,
@@ -27,7 +28,7 @@ import {
 } from './nimbus.js';
 import { quantile, summariseColdStarts, tableRow, type BenchResults, type InterleavedRound, type Runtime } from './report.js';
 import { ASYNC_STAGES } from './report-async.js';
-import { measureTelemetryCost, TELEMETRY_PAIRS, TELEMETRY_ROUNDS, TELEMETRY_SECONDS } from './telemetry-cost.js';
+import { measureTelemetryCost, TELEMETRY_PAIRS, TELEMETRY_SECONDS } from './telemetry-cost.js';
 import { formatTriggerNats, TRIGGER_NATS_STAGE } from './report-trigger.js';
 import { measureTriggerNats } from './trigger-nats.js';
 
@@ -67,14 +68,17 @@ async function loadStage(nimbus: Nimbus, generator: LoadGenerator, options: Suit
 }
 
 /**
- * Target (b) then (c) at the highest concurrency, `rounds` times over. Measured minutes apart, a
+ * Target (b) against (c) at the highest concurrency, `rounds` times over. Measured minutes apart, a
  * shift of the machine's state (another tenant, the CPU clock, the scheduler's placement of the
- * three processes on two cores) moves one target and not the other; alternating exposes both to
- * the same drift, and the median of the rounds' ratios is the figure to judge.
+ * three processes on two cores) moves one target and not the other; with wrk, each round loads
+ * both in alternation every 100 ms (bench/interleave.ts), so both see the same machine, and which
+ * runs the first slice alternates. With autocannon, a round measures one after the other. The
+ * median of the rounds' ratios is the figure to judge.
  */
 async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions['proxy']>, generator: LoadGenerator, options: SuiteOptions, results: BenchResults): Promise<void> {
   const concurrency = Math.max(...options.concurrencies);
-  console.error(`alternating b and c at c=${concurrency} for ${options.rounds} rounds ...`);
+  const together = generator.name === 'wrk';
+  console.error(`${together ? 'interleaving b and c every 100 ms' : 'alternating b and c'} at c=${concurrency} for ${options.rounds} rounds ...`);
   const proxyGroups: ProcessGroup[] = [
     { label: 'proxy', pid: proxy.pid },
     { label: 'backend', pid: proxy.backendPid },
@@ -84,28 +88,38 @@ async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions[
     { label: 'gateway', pid: nimbus.child.pid },
     { label: 'instances', pid: nimbus.child.pid, below: true },
   ];
-  const run = async (url: string, groups: ProcessGroup[]) => {
+  const nimbusUrl = `${nimbus.origin}/fn/hello`;
+  const oneAfterTheOther = async (url: string, groups: ProcessGroup[]) => {
     await generator.run(url, concurrency, options.warmupSeconds);
-    return cpuPerRequest(groups, () => generator.run(url, concurrency, options.seconds));
+    const { result, cpuUs } = await cpuPerRequest(groups, () => generator.run(url, concurrency, options.seconds));
+    return { rps: result.requestsPerSecond, failed: result.non2xx + result.errors, cpuUs };
   };
+  if (together) for (const url of [proxy.url, nimbusUrl]) await generator.run(url, concurrency, options.warmupSeconds);
   const rounds: InterleavedRound[] = [];
   for (let i = 0; i < options.rounds; i++) {
-    const theirs = await run(proxy.url, proxyGroups);
-    const ours = await run(`${nimbus.origin}/fn/hello`, nimbusGroups);
-    const failed = (r: LoadResult) => r.non2xx + r.errors;
-    if (failed(theirs.result) + failed(ours.result) > 0) {
-      throw new Error(`round ${i + 1} had failed requests (proxy ${failed(theirs.result)}, nimbus ${failed(ours.result)})`);
-    }
-    const proxyRps = theirs.result.requestsPerSecond;
-    const nimbusRps = ours.result.requestsPerSecond;
+    const [theirs, ours] = together
+      ? await bothInterleaved([proxy.url, nimbusUrl], [proxyGroups, nimbusGroups], concurrency, options.seconds, i % 2 === 0 ? 0 : 1)
+      : [await oneAfterTheOther(proxy.url, proxyGroups), await oneAfterTheOther(nimbusUrl, nimbusGroups)];
+    if (theirs.failed + ours.failed > 0) throw new Error(`round ${i + 1} had failed requests (proxy ${theirs.failed}, nimbus ${ours.failed})`);
     rounds.push({
-      proxyRps,
-      nimbusRps,
-      ratio: proxyRps > 0 ? nimbusRps / proxyRps : Number.NaN,
+      proxyRps: theirs.rps,
+      nimbusRps: ours.rps,
+      ratio: theirs.rps > 0 ? ours.rps / theirs.rps : Number.NaN,
       cpuUs: { proxy: theirs.cpuUs['proxy'] ?? Number.NaN, bare: theirs.cpuUs['backend'] ?? Number.NaN, gateway: ours.cpuUs['gateway'] ?? Number.NaN, instance: ours.cpuUs['instances'] ?? Number.NaN },
     });
   }
-  results.interleaved = { concurrency, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };
+  results.interleaved = { concurrency, together, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };
+}
+
+/** One interleaved run of two targets: each one's req/s over the time it ran, failures and CPU per request by group label. */
+async function bothInterleaved(urls: [string, string], groups: [ProcessGroup[], ProcessGroup[]], concurrency: number, seconds: number, first: 0 | 1) {
+  const meters = groups.map((g) => cpuMeter(g));
+  const sides = await interleave(urls, concurrency, seconds, first);
+  return sides.map((side, i) => {
+    const cpuUs: Record<string, number> = {};
+    for (const [label, used] of Object.entries(meters[i]!())) cpuUs[label] = (used * 1e6) / side.requests;
+    return { rps: side.requestsPerSecond, failed: side.failed, cpuUs };
+  }) as [{ rps: number; failed: number; cpuUs: Record<string, number> }, { rps: number; failed: number; cpuUs: Record<string, number> }];
 }
 
 /** Cold starts of one runtime's function (deployed as `name` from package `sha`). */
@@ -159,9 +173,8 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     // Two platforms of their own (records and metrics on, and off), after the first one's load
     // stages and before its cold starts: the load generator and the cores are free.
     await stage(results, TELEMETRY_STAGE, async () => {
-      const rounds = Math.max(TELEMETRY_ROUNDS, options.rounds);
-      console.error(`alternating records+metrics on and off at c=${Math.max(...options.concurrencies)} for ${rounds} rounds over ${TELEMETRY_PAIRS} fresh pairs of platforms ...`);
-      results.telemetry = await measureTelemetryCost(generator, workDir, { concurrency: Math.max(...options.concurrencies), seconds: Math.min(TELEMETRY_SECONDS, options.seconds), warmupSeconds: options.warmupSeconds, rounds });
+      console.error(`records+metrics on and off at c=${Math.max(...options.concurrencies)}: ${TELEMETRY_PAIRS} fresh pairs of platforms, each loaded in alternation every 100 ms ...`);
+      results.telemetry = await measureTelemetryCost(generator, workDir, { concurrency: Math.max(...options.concurrencies), seconds: Math.min(TELEMETRY_SECONDS, options.seconds + 1) });
     });
     await stage(results, 'cold start node', async () => {
       const sha = helloSha ?? (await deployDir(origin, 'hello', HELLO_DIR));

@@ -1,17 +1,20 @@
 /**
  * What invocation records, the ledger, the per-minute stats and the Prometheus metrics cost on the
- * warm hello path (issue 14): two platforms side by side, one as shipped and one started with
- * `--no-records --no-metrics`, both serving examples/hello, measured in alternation at one
- * concurrency (which goes first alternates too, so neither always runs on a machine the other
- * just warmed). The median of the rounds' ratios (on / off req/s) is the figure; target >= 0.95.
+ * warm hello path (issue 14): pairs of platforms, one as shipped and one started with
+ * `--no-records --no-metrics`, both serving examples/hello, loaded at one concurrency in
+ * alternation every 100 ms (bench/interleave.ts), so that both sides of a pair see the same
+ * machine. Each pair's figure is on / off req/s over the time each side ran; the median over the
+ * pairs is judged; target >= 0.95.
  *
- * Many short rounds rather than a few long ones: on a shared VM the speed drifts over seconds
- * (a bare node server ranged from 45k to 88k req/s within minutes), so the two sides of a round
- * are measured close together, and a median of many ratios moves less with one bad round.
+ * Why so: on a shared VM the speed swings within seconds. Rounds of 2 s, one side after the other,
+ * gave single ratios from 0.56 to 1.51 and medians of 12 rounds from 0.84 to 1.01 for two
+ * identical platforms (`--same`). And a platform process keeps a speed of its own for its life (two
+ * identical ones differed by up to 10% in CPU per request), hence several fresh pairs, which side
+ * starts first and which runs the first slice alternating from pair to pair.
  * `--same` starts both platforms as "off": the spread of that run is the machine's own noise.
  *
- * A stage of `npm run bench`, and runnable alone:
- * `npm run build && node dist/bench/telemetry-cost.js [--seconds 2] [--rounds 12] [--concurrency 50] [--pairs 4] [--sandbox-process] [--same]`.
+ * A stage of `npm run bench`, and runnable alone (needs wrk):
+ * `npm run build && node dist/bench/telemetry-cost.js [--seconds 6] [--pairs 8] [--concurrency 50] [--pair-warmup 5] [--sandbox-process] [--same]`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,20 +23,28 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopAllChildren, stopChild } from './child.js';
 import { cpuMeter } from './cpu.js';
-import { chooseGenerator, stopGenerators, type LoadGenerator, type LoadResult } from './load.js';
+import { interleave, SLICE_MS } from './interleave.js';
+import { chooseGenerator, stopGenerators, type LoadGenerator } from './load.js';
 import { HELLO_DIR, deployFunction, packDir, startNimbus, uploadPackage, warmUp, type Nimbus } from './nimbus.js';
 
 /** The ratio records and metrics must keep: on / off warm throughput. */
 export const TELEMETRY_RATIO_TARGET = 0.95;
-/** Rounds and seconds per side of a round when the stage runs in `npm run bench`. */
-export const TELEMETRY_ROUNDS = 12;
-export const TELEMETRY_SECONDS = 2;
-/** Fresh pairs of platforms the rounds are shared out over. */
-export const TELEMETRY_PAIRS = 4;
+/** Seconds each side of a pair runs (in 100 ms slices) when the stage runs in `npm run bench`. */
+export const TELEMETRY_SECONDS = 6;
+/** Fresh pairs of platforms measured. */
+export const TELEMETRY_PAIRS = 8;
+/**
+ * Load each platform of a new pair takes before it is measured: V8 keeps compiling the serving
+ * path's hot code for the first few seconds under load (on two vCPUs its compiler threads used
+ * 0.2-0.6 s of CPU per second of load for the first 3-4 s, under 0.06 s after), and a pair measured
+ * then measures that warm-up, not the warm path. In a full bench run of alternated rounds, the first
+ * round of each of 4 pairs was its pair's lowest ratio (0.66-0.94 against a median of 1.01 for the others).
+ */
+export const PAIR_WARMUP_SECONDS = 5;
 
-/** One round: both platforms measured right after each other. */
-export interface TelemetryRound {
-  /** Which pair of platforms (from 1). */
+/** One pair's measurement. */
+export interface TelemetryPair {
+  /** Which pair (from 1). */
   pair: number;
   onRps: number;
   offRps: number;
@@ -44,16 +55,18 @@ export interface TelemetryRound {
 /** The stage's result. */
 export interface TelemetryCost {
   concurrency: number;
+  /** Seconds each side of a pair ran. */
   seconds: number;
-  /** Pairs of platforms the rounds were shared out over. */
-  pairs: number;
-  rounds: TelemetryRound[];
+  /** How long one side ran before the other took over. */
+  sliceMs: number;
+  /** Seconds of load each platform took before its pair was measured. */
+  pairWarmupSeconds: number;
+  pairs: TelemetryPair[];
   medianRatio: number;
   /**
-   * CPU per request of each side over all its pairs' lifetimes in the stage (the platform with its
-   * threads, and its instances), warm-ups and a settle after the last round included, so work the
-   * history thread does after a round counts too. Moves much less with the machine's speed than
-   * throughput does: a second view of the same cost.
+   * CPU per request of each side over its measured runs and a settle after each (the platform with
+   * its threads, and its instances), so the history thread's work after a run counts too. Moves
+   * less with the machine's speed than throughput does: a second view of the same cost.
    */
   cpu: TelemetryCpu;
 }
@@ -77,15 +90,16 @@ const SETTLE_MS = 1000;
 /** How to measure. */
 export interface TelemetryCostOptions {
   concurrency: number;
+  /** Seconds each side of a pair runs. */
   seconds: number;
-  warmupSeconds: number;
-  rounds: number;
+  /** Fresh pairs of platforms to measure. @default TELEMETRY_PAIRS */
+  pairs?: number;
+  /** Seconds of load each platform of a new pair takes first. @default PAIR_WARMUP_SECONDS */
+  pairWarmupSeconds?: number;
   /** Both platforms with `--sandbox process` (hosts where the bubblewrap sandbox cannot run). */
   processSandbox?: boolean;
   /** Both platforms with records and metrics off: measures the machine's noise, not a cost. */
   same?: boolean;
-  /** Fresh pairs of platforms to share the rounds out over. @default TELEMETRY_PAIRS */
-  pairs?: number;
 }
 
 async function startWithHello(dataDir: string, extraArgs: string[], processSandbox: boolean): Promise<Nimbus> {
@@ -103,39 +117,29 @@ async function startWithHello(dataDir: string, extraArgs: string[], processSandb
 }
 
 /**
- * Measures the rounds over {@link TelemetryCostOptions.pairs} pairs of platforms, each pair
- * started fresh in `workDir` (which starts first alternates too) and stopped after its share of
- * the rounds. Fresh pairs because a platform process keeps a speed of its own for its lifetime
- * (two identical platforms measured side by side here differed by up to 10% over a dozen rounds,
- * by a few percent either way from one pair to the next): one pair would measure that, not the cost.
+ * Measures {@link TelemetryCostOptions.pairs} pairs of platforms, each started fresh in `workDir`,
+ * warmed, measured once in 100 ms alternation and stopped. `generator` warms them; the measured
+ * runs need wrk.
  */
 export async function measureTelemetryCost(generator: LoadGenerator, workDir: string, options: TelemetryCostOptions): Promise<TelemetryCost> {
-  const pairs = Math.max(1, Math.min(options.pairs ?? TELEMETRY_PAIRS, options.rounds));
-  const rounds: TelemetryRound[] = [];
+  if (generator.name !== 'wrk') throw new Error('this stage needs wrk (apt-get install wrk): it pauses and resumes the load generator every 100 ms');
+  const pairCount = Math.max(1, options.pairs ?? TELEMETRY_PAIRS);
+  const pairWarmupSeconds = options.pairWarmupSeconds ?? PAIR_WARMUP_SECONDS;
+  const pairs: TelemetryPair[] = [];
   const tally: CpuTally = { on: { seconds: 0, requests: 0 }, off: { seconds: 0, requests: 0 } };
-  for (let pair = 0; pair < pairs; pair++) {
-    // The rounds shared out as evenly as they go: 12 over 4 pairs is 3 each.
-    const share = Math.floor((options.rounds * (pair + 1)) / pairs) - Math.floor((options.rounds * pair) / pairs);
-    await measurePair(generator, join(workDir, `nimbus-telemetry-${pair}`), options, pair, share, rounds, tally);
+  for (let pair = 0; pair < pairCount; pair++) {
+    pairs.push(await measurePair(generator, join(workDir, `nimbus-telemetry-${pair}`), options, pairWarmupSeconds, pair, tally));
   }
-  const sorted = rounds.map((r) => r.ratio).sort((a, b) => a - b);
+  const sorted = pairs.map((p) => p.ratio).sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const medianRatio = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const onUs = (tally.on.seconds * 1e6) / tally.on.requests;
   const offUs = (tally.off.seconds * 1e6) / tally.off.requests;
-  return { concurrency: options.concurrency, seconds: options.seconds, pairs, rounds, medianRatio, cpu: { onUs, offUs, ratio: offUs / onUs } };
+  return { concurrency: options.concurrency, seconds: options.seconds, sliceMs: SLICE_MS, pairWarmupSeconds, pairs, medianRatio, cpu: { onUs, offUs, ratio: offUs / onUs } };
 }
 
-/** Starts one pair, adds `count` alternated rounds of it to `rounds` and its CPU to `tally`, stops it. */
-async function measurePair(
-  generator: LoadGenerator,
-  dir: string,
-  options: TelemetryCostOptions,
-  pair: number,
-  count: number,
-  rounds: TelemetryRound[],
-  tally: CpuTally,
-): Promise<void> {
+/** Starts one pair, warms it, measures it once, adds its CPU to `tally`, and stops it. */
+async function measurePair(generator: LoadGenerator, dir: string, options: TelemetryCostOptions, warmupSeconds: number, pair: number, tally: CpuTally): Promise<TelemetryPair> {
   const processSandbox = options.processSandbox ?? false;
   const offArgs = ['--no-records', '--no-metrics'];
   const start = (side: 'on' | 'off') => startWithHello(join(dir, side), side === 'on' && !options.same ? [] : offArgs, processSandbox);
@@ -145,38 +149,21 @@ async function measurePair(
     started.push(await start(first));
     started.push(await start(first === 'on' ? 'off' : 'on'));
     const [on, off] = first === 'on' ? [started[0]!, started[1]!] : [started[1]!, started[0]!];
+    for (const nimbus of started) await generator.run(`${nimbus.origin}/fn/hello`, options.concurrency, warmupSeconds);
     const meter = (nimbus: Nimbus) => cpuMeter([{ label: 'platform', pid: nimbus.child.pid }, { label: 'instances', pid: nimbus.child.pid, below: true }]);
     const used = { on: meter(on), off: meter(off) };
-    const served = { on: 0, off: 0 };
-    const run = async (nimbus: Nimbus): Promise<LoadResult> => {
-      const url = `${nimbus.origin}/fn/hello`;
-      const side = nimbus === on ? 'on' : 'off';
-      served[side] += (await generator.run(url, options.concurrency, options.warmupSeconds)).requests;
-      const result = await generator.run(url, options.concurrency, options.seconds);
-      served[side] += result.requests;
-      if (result.non2xx + result.errors > 0) throw new Error(`failed requests: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      return result;
-    };
-    for (let i = 0; i < count; i++) {
-      let onResult: LoadResult;
-      let offResult: LoadResult;
-      if (rounds.length % 2 === 0) {
-        onResult = await run(on);
-        offResult = await run(off);
-      } else {
-        offResult = await run(off);
-        onResult = await run(on);
-      }
-      const round = { pair: pair + 1, onRps: onResult.requestsPerSecond, offRps: offResult.requestsPerSecond, ratio: onResult.requestsPerSecond / offResult.requestsPerSecond };
-      rounds.push(round);
-      console.error(`  pair ${round.pair}, round ${rounds.length}: records+metrics on ${round.onRps.toFixed(0)} req/s, off ${round.offRps.toFixed(0)} req/s, ratio ${round.ratio.toFixed(3)}`);
-    }
+    // Which side runs the first slice alternates too (pairs 1, 2: on, off first; 3, 4: off, on...).
+    const [onSide, offSide] = await interleave([`${on.origin}/fn/hello`, `${off.origin}/fn/hello`], options.concurrency, options.seconds, Math.floor(pair / 2) % 2 === 0 ? 0 : 1);
+    if (onSide.failed + offSide.failed > 0) throw new Error(`failed requests: ${onSide.failed} with records and metrics on, ${offSide.failed} off`);
     await sleep(SETTLE_MS);
+    const measured = { on: onSide, off: offSide };
     for (const side of ['on', 'off'] as const) {
-      const seconds = Object.values(used[side]()).reduce((sum, s) => sum + s, 0);
-      tally[side].seconds += seconds;
-      tally[side].requests += served[side];
+      tally[side].seconds += Object.values(used[side]()).reduce((sum, s) => sum + s, 0);
+      tally[side].requests += measured[side].requests;
     }
+    const result = { pair: pair + 1, onRps: onSide.requestsPerSecond, offRps: offSide.requestsPerSecond, ratio: onSide.requestsPerSecond / offSide.requestsPerSecond };
+    console.error(`  pair ${result.pair}: records+metrics on ${result.onRps.toFixed(0)} req/s, off ${result.offRps.toFixed(0)} req/s, ratio ${result.ratio.toFixed(3)}`);
+    return result;
   } finally {
     for (const nimbus of started) await stopChild(nimbus.child, 5000);
   }
@@ -186,14 +173,12 @@ async function measurePair(
 export function formatTelemetryCost(cost: TelemetryCost | undefined, failed: string | undefined): string[] {
   if (failed) return [`records and metrics on/off: FAILED: ${failed}`];
   if (!cost) return [];
-  const pairs = Array.from({ length: cost.pairs }, (_, index) =>
-    `pair ${index + 1}: ${cost.rounds.filter((r) => r.pair === index + 1).map((r) => `${r.onRps.toFixed(0)} / ${r.offRps.toFixed(0)} = ${r.ratio.toFixed(3)}`).join(', ')}`,
-  );
   return [
-    `records and metrics on / off at c=${cost.concurrency}, ${cost.rounds.length} alternated rounds of ${cost.seconds} s over ${cost.pairs} fresh pairs of platforms (on req/s / off req/s = ratio):`,
-    ...pairs.map((line) => `  ${line}`),
+    `records and metrics on / off at c=${cost.concurrency}, ${cost.pairs.length} fresh pairs of platforms, each platform warmed ${cost.pairWarmupSeconds} s, ` +
+      `then both loaded in alternation every ${cost.sliceMs} ms for ${cost.seconds} s each (on req/s / off req/s = ratio):`,
+    `  ${cost.pairs.map((p) => `${p.onRps.toFixed(0)} / ${p.offRps.toFixed(0)} = ${p.ratio.toFixed(3)}`).join(';  ')}`,
     `  median on/off ${cost.medianRatio.toFixed(3)} (target >= ${TELEMETRY_RATIO_TARGET})`,
-    `  CPU per request over the pairs (platform with its threads + instance; warm-ups and a ${SETTLE_MS / 1000} s settle included): ` +
+    `  CPU per request over the measured runs (platform with its threads + instance; a ${SETTLE_MS / 1000} s settle after each included): ` +
       `on ${cost.cpu.onUs.toFixed(1)} us, off ${cost.cpu.offUs.toFixed(1)} us, off/on ${cost.cpu.ratio.toFixed(3)}`,
   ];
 }
@@ -208,16 +193,15 @@ function numberFlag(argv: string[], name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const options = {
+  const options: TelemetryCostOptions = {
     concurrency: numberFlag(argv, '--concurrency', 50),
     seconds: numberFlag(argv, '--seconds', TELEMETRY_SECONDS),
-    warmupSeconds: 1,
-    rounds: numberFlag(argv, '--rounds', TELEMETRY_ROUNDS),
+    pairs: numberFlag(argv, '--pairs', TELEMETRY_PAIRS),
+    pairWarmupSeconds: numberFlag(argv, '--pair-warmup', PAIR_WARMUP_SECONDS),
     processSandbox: argv.includes('--sandbox-process'),
     same: argv.includes('--same'),
-    pairs: numberFlag(argv, '--pairs', TELEMETRY_PAIRS),
   };
-  const generator = await chooseGenerator(argv.includes('--autocannon'));
+  const generator = await chooseGenerator();
   const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-telemetry-'));
   try {
     console.error(`load generator: ${generator.name}`);
