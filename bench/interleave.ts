@@ -8,6 +8,7 @@
  * what it completed over the time it was let run.
  */
 import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanEnv } from './child.js';
 import { parseWrk, trackGenerator } from './load.js';
