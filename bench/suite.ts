@@ -89,7 +89,7 @@ async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions[
     { label: 'instances', pid: nimbus.child.pid, below: true },
   ];
   const nimbusUrl = `${nimbus.origin}/fn/hello`;
-  const oneAfterTheOther = async (url: string, groups: ProcessGroup[]) => {
+  const oneAfterTheOther = async (url: string, groups: ProcessGroup[]): Promise<RoundSide> => {
     await generator.run(url, concurrency, options.warmupSeconds);
     const { result, cpuUs } = await cpuPerRequest(groups, () => generator.run(url, concurrency, options.seconds));
     return { rps: result.requestsPerSecond, failed: result.non2xx + result.errors, cpuUs };
@@ -111,15 +111,22 @@ async function interleavedStage(nimbus: Nimbus, proxy: NonNullable<SuiteOptions[
   results.interleaved = { concurrency, together, rounds, medianRatio: quantile(rounds.map((r) => r.ratio), 0.5) };
 }
 
-/** One interleaved run of two targets: each one's req/s over the time it ran, failures and CPU per request by group label. */
-async function bothInterleaved(urls: [string, string], groups: [ProcessGroup[], ProcessGroup[]], concurrency: number, seconds: number, first: 0 | 1) {
+/** One target's figures in a c/b round: req/s, failed requests, and CPU microseconds per request by process group. */
+interface RoundSide {
+  rps: number;
+  failed: number;
+  cpuUs: Record<string, number>;
+}
+
+/** One interleaved run of two targets: each one's figures over the time it ran. */
+async function bothInterleaved(urls: [string, string], groups: [ProcessGroup[], ProcessGroup[]], concurrency: number, seconds: number, first: 0 | 1): Promise<[RoundSide, RoundSide]> {
   const meters = groups.map((g) => cpuMeter(g));
   const sides = await interleave(urls, concurrency, seconds, first);
-  return sides.map((side, i) => {
+  return sides.map((side, i): RoundSide => {
     const cpuUs: Record<string, number> = {};
     for (const [label, used] of Object.entries(meters[i]!())) cpuUs[label] = (used * 1e6) / side.requests;
     return { rps: side.requestsPerSecond, failed: side.failed, cpuUs };
-  }) as [{ rps: number; failed: number; cpuUs: Record<string, number> }, { rps: number; failed: number; cpuUs: Record<string, number> }];
+  }) as [RoundSide, RoundSide];
 }
 
 /** Cold starts of one runtime's function (deployed as `name` from package `sha`). */
