@@ -7,8 +7,8 @@
  * pairs is judged; target >= 0.95.
  *
  * Why so: on a shared VM the speed swings within seconds. Rounds of 2 s, one side after the other,
- * gave single ratios from 0.56 to 1.51 and medians of 12 rounds from 0.84 to 1.01 for two
- * identical platforms (`--same`). And a platform process keeps a speed of its own for its life (two
+ * gave single ratios from 0.56 to 1.51, and a median of 0.843 over 12 rounds for two identical
+ * platforms (`--same`). And a platform process keeps a speed of its own for its life (two
  * identical ones differed by up to 10% in CPU per request), hence several fresh pairs, which side
  * starts first and which runs the first slice alternating from pair to pair.
  * `--same` starts both platforms as "off": the spread of that run is the machine's own noise.
