@@ -39,7 +39,7 @@ interface Runner {
 function startWrk(url: string, connections: number, seconds: number): Runner {
   // One thread: on a 2-core machine the other core belongs to the servers under test. A request
   // may wait out the other target's slices and the end, so the timeout is far longer than those.
-  const proc = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', url], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', url], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
   if (proc.pid === undefined) throw new Error('could not start wrk');
   const untrack = trackGenerator(proc);
   const runner: Runner = {
@@ -103,6 +103,8 @@ export async function interleave(
     }
   } catch (err) {
     for (const runner of runners) {
+      // Killed, a runner's exit rejects: nobody waits for it any more.
+      runner.exited.catch(() => undefined);
       try {
         process.kill(runner.pid, 'SIGKILL');
       } catch {
