@@ -56,6 +56,9 @@ function startWrk(url: string, connections: number, seconds: number): Runner {
     }),
   };
   proc.stdout.on('data', (chunk: Buffer) => (runner.output += chunk.toString('utf8')));
+  // Awaited only at the end of the run: a wrk that fails before then, or is killed, must not end
+  // the bench with an unhandled rejection first (the await still throws).
+  runner.exited.catch(() => undefined);
   return runner;
 }
 
@@ -103,8 +106,6 @@ export async function interleave(
     }
   } catch (err) {
     for (const runner of runners) {
-      // Killed, a runner's exit rejects: nobody waits for it any more.
-      runner.exited.catch(() => undefined);
       try {
         process.kill(runner.pid, 'SIGKILL');
       } catch {
