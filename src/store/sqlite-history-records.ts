@@ -42,15 +42,11 @@ export function markFoundByRange(reader: RecordBatchReader, rows: readonly numbe
     if (times[k]! < oldest) oldest = times[k]!;
   }
   // Ids sort by their time first: the lowest and highest are among those of the oldest and newest time.
-  let min: string | null = null;
-  let max: string | null = null;
+  const ends: string[] = [];
   for (let k = 0; k < count; k++) {
-    if (byRange[k] !== 1 || (times[k] !== oldest && times[k] !== newest)) continue;
-    const id = reader.id(rows[k]!);
-    if (min === null || id < min) min = id;
-    if (max === null || id > max) max = id;
+    if (byRange[k] === 1 && (times[k] === oldest || times[k] === newest)) ends.push(reader.id(rows[k]!));
   }
-  return { byRange, ids: [min, max] };
+  return { byRange, ids: idRange(ends) };
 }
 
 /** The lowest and highest of ids (undefined ones skipped), or nulls when there are none. */
