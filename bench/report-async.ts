@@ -77,8 +77,12 @@ function formatDrain(d: DrainSummary | undefined): string[] {
   if (r) {
     lines.push(
       `drain of ${r.count} queued invocations of hello (enqueued with asyncConcurrency ${r.heldConcurrency ?? '?'}, then redeployed with ${r.asyncConcurrency}): ` +
-        `${fixed(r.drainPerSecond, 0)} completed/s from the redeploy to the last done (target >= ${ASYNC_TARGETS.drainPerSecond})`,
+        `${fixed(r.drainPerSecond, 0)} completed/s from the redeploy's answer to the last done (target >= ${ASYNC_TARGETS.drainPerSecond})`,
       `  ${r.succeeded - r.doneBefore} done in ${fixed(r.drainMs, 0)} ms (${r.doneBefore} ran before, one at a time); ${enqueueText(r)}; ${r.instancesAfter} instances after`,
+      ...(r.redeploySentAt !== undefined
+        ? [`  the redeploy took ${fixed(r.windowStart - r.redeploySentAt, 0)} ms; counted from sending it: ${fixed(r.fromRedeploySentPerSecond ?? Number.NaN, 0)} completed/s`]
+        : []),
+      `  completed in each second of the window: ${r.perSecond.join(', ')}`,
       ...caseWarnings(r),
     );
   }
