@@ -45,6 +45,8 @@ export interface DispatcherDeps {
  */
 export class AsyncDispatcher {
   private running = 0;
+  /** Items running now by partition: how much of each partition's concurrency this dispatcher holds. */
+  private readonly runningIn = new Map<string, number>();
   private pumping = false;
   private wakeAgain = false;
   private stopped = false;
@@ -67,6 +69,19 @@ export class AsyncDispatcher {
       return;
     }
     void this.pump();
+  }
+
+  /**
+   * Work for `partition` was accepted: wakes the dispatcher, unless it already runs as many of the
+   * partition's items as the partition's concurrency allows. A lease would then give none of them
+   * (the queue counts the same leases), and under a steady intake that lease would run for every
+   * request. The item runs when one of the partition's slots frees, which wakes the dispatcher;
+   * other partitions' due work is found by that wake or the poll.
+   */
+  accepted(partition: string): void {
+    const limit = this.deps.handlerFor(partition).concurrency(partition);
+    if (limit !== undefined && (this.runningIn.get(partition) ?? 0) >= limit) return;
+    this.wake();
   }
 
   /** Items running now. */
@@ -108,9 +123,14 @@ export class AsyncDispatcher {
   }
 
   private begin(lease: Lease): void {
+    const { partition } = lease.item;
     this.running++;
+    this.runningIn.set(partition, (this.runningIn.get(partition) ?? 0) + 1);
     const run = this.runOne(lease).finally(() => {
       this.running--;
+      const left = this.runningIn.get(partition)! - 1;
+      if (left === 0) this.runningIn.delete(partition);
+      else this.runningIn.set(partition, left);
       this.inFlight.delete(run);
       this.wake();
     });

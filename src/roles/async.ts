@@ -47,7 +47,7 @@ export async function startAsyncRole(options: CompiledServerOptions, foundation:
   });
   started.defer(() => queue.close());
   let dispatcher: AsyncDispatcher | undefined;
-  const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: () => dispatcher?.wake() });
+  const acceptor = new AsyncAcceptor({ queue, invocations, clock, onAccepted: (fn) => dispatcher?.accepted(fn) });
   const callbacks = new Callbacks({
     queue,
     clock,

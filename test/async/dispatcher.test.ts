@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { test } from 'node:test';
+import pino from 'pino';
+import { AsyncDispatcher, type PartitionHandler } from '../../src/async/dispatcher.js';
+import { ManualClock } from '../../src/core/clock.js';
+import type { Lease, LeaseOptions } from '../../src/queue/types.js';
+import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
+
+/**
+ * A dispatcher on a real queue whose handlers hold each item until the test lets it end, with the
+ * queue's leases counted. Every partition runs one item at a time.
+ */
+async function withDispatcher(fn: (t: {
+  queue: SqliteQueue;
+  dispatcher: AsyncDispatcher;
+  running: Map<string, () => void>;
+  leaseCalls: () => number;
+  settled: () => Promise<void>;
+}) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-dispatcher-'));
+  const clock = new ManualClock(1_000_000);
+  const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
+  let leases = 0;
+  const lease = queue.lease.bind(queue);
+  queue.lease = (options: LeaseOptions) => {
+    leases++;
+    return lease(options);
+  };
+  // Item id -> ends its run (acked).
+  const running = new Map<string, () => void>();
+  const handler: PartitionHandler = {
+    run: (held: Lease) =>
+      new Promise<void>((resolve) => {
+        running.set(held.item.id, () => {
+          running.delete(held.item.id);
+          void queue.ack(held).then(() => resolve());
+        });
+      }),
+    concurrency: () => 1,
+    leaseMs: () => 1_000,
+  };
+  const dispatcher = new AsyncDispatcher({ queue, clock, logger: pino({ level: 'silent' }), workers: 8, handlerFor: () => handler });
+  // Leases and acks are group-committed at the end of a loop turn: a few turns let them land.
+  const settled = async () => {
+    for (let i = 0; i < 5; i++) await nextTurn();
+  };
+  try {
+    await fn({ queue, dispatcher, running, leaseCalls: () => leases, settled });
+  } finally {
+    dispatcher.stop();
+    for (const end of [...running.values()]) end();
+    await dispatcher.drained();
+    await queue.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const item = (id: string, partition: string) => ({ id, partition, payload: Buffer.from(id) });
+
+test('dispatcher: runs each partition up to its concurrency, and the next item when a slot frees', async () => {
+  await withDispatcher(async ({ queue, dispatcher, running, settled }) => {
+    await queue.enqueue([item('a1', 'a'), item('a2', 'a'), item('b1', 'b')]);
+    dispatcher.start();
+    await settled();
+    assert.deepEqual([...running.keys()].sort(), ['a1', 'b1'], 'one of a (its concurrency is 1) and b');
+    running.get('a1')!();
+    await settled();
+    assert.deepEqual([...running.keys()].sort(), ['a2', 'b1']);
+  });
+});
+
+test('dispatcher: work accepted for a partition at its concurrency does not lease; for one with room it does', async () => {
+  await withDispatcher(async ({ queue, dispatcher, running, leaseCalls, settled }) => {
+    await queue.enqueue([item('a1', 'a')]);
+    dispatcher.start();
+    await settled();
+    assert.deepEqual([...running.keys()], ['a1']);
+
+    const before = leaseCalls();
+    for (let i = 2; i <= 20; i++) {
+      await queue.enqueue([item(`a${i}`, 'a')]);
+      dispatcher.accepted('a');
+      await settled();
+    }
+    assert.equal(leaseCalls(), before, 'partition a runs as many as it may: a lease would give none of its items');
+    assert.deepEqual([...running.keys()], ['a1']);
+
+    await queue.enqueue([item('b1', 'b')]);
+    dispatcher.accepted('b');
+    await settled();
+    assert.ok(leaseCalls() > before, 'b has room: its work is leased at once');
+    assert.deepEqual([...running.keys()].sort(), ['a1', 'b1']);
+
+    // The skipped wakes lost nothing: a's backlog runs as its slot frees, one after the other.
+    for (let i = 1; i <= 20; i++) {
+      assert.ok(running.has(`a${i}`), `a${i} runs once a${i - 1} has ended`);
+      running.get(`a${i}`)!();
+      await settled();
+    }
+    assert.deepEqual((await queue.depth('a')), { due: 0, delayed: 0, leased: 0 });
+  });
+});
