@@ -90,7 +90,10 @@ function formatDrain(d: DrainSummary | undefined): string[] {
   if (t) {
     lines.push(
       `intake and drain together (asyncConcurrency ${t.asyncConcurrency} throughout): end to end ${fixed(t.totalPerSecond, 0)} completed/s ` +
-        `(first 202 -> last done ${fixed(t.totalMs, 0)} ms); after the last 202: ${fixed(t.drainPerSecond, 0)}/s (${t.succeeded - t.doneBefore} in ${fixed(t.drainMs, 0)} ms)`,
+        `(first 202 -> last done ${fixed(t.totalMs, 0)} ms); ` +
+        (t.succeeded > t.doneBefore
+          ? `after the last 202: ${fixed(t.drainPerSecond, 0)}/s (${t.succeeded - t.doneBefore} in ${fixed(t.drainMs, 0)} ms)`
+          : `the backlog kept up with the intake: nothing was left after the last 202`),
       `  ${enqueueText(t)}, ${t.doneBefore} done meanwhile; ${t.instancesAfter} instances after`,
       ...caseWarnings(t),
     );
