@@ -19,10 +19,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 const WINDOW_MS = 1_000;
 /** The ratio is only taken from windows busy at least this long (ms): below, it is mostly noise. */
 const MIN_BUSY_MS = 5;
-/**
- * The highest ratio believed. Above it the window's CPU was mostly other threads' work while the
- * loop was idle (a garbage collection after a burst), not the invocations'.
- */
+/** Bounds of the ratio: a process's helper threads can add to, never multiply, its main thread's work. */
 const MAX_RATIO = 2;
 
 export class CpuMeter {
