@@ -9,7 +9,6 @@
  * start path.
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import { CPU_TIME_HEADER, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
@@ -21,7 +20,6 @@ import { LoadError, loadHandler, type LoadedHandler } from './loader.cjs';
 import { flushAll, flushInvocation, installLogCapture, invocationStore, shimLog } from './log-capture.cjs';
 import { installLightRequest } from './light-request.cjs';
 import { installLightResponse } from './light-response.cjs';
-import { CpuMeter } from './cpu-meter.cjs';
 import { answerProtocol, type ProtocolState, serveProtocol } from './protocol-server.cjs';
 import { invokeWeb, warmUpWeb } from './web.cjs';
 
@@ -157,14 +155,13 @@ function invocationClosed(id: string): void {
  * 'close' event. This replaces a 'close' listener per response, which cost ~3% of the shim's
  * instructions per request (callgrind).
  */
-const cpuMeter = new CpuMeter();
 const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
 class InvocationResponse extends ServerResponse {
   /** Set for invocations; undefined for protocol requests (init, health). */
   invocationId: string | undefined;
-  /** The CPU meter's mark when the invocation's request arrived (invocations only). */
-  cpuAtStart: EventLoopUtilization | undefined;
+  /** The process's CPU usage when the invocation's request arrived (invocations only). */
+  cpuAtStart: NodeJS.CpuUsage | undefined;
 
   // Every way of answering (writeHead, setHeader + end, flushHeaders) ends in writeHead, so the
   // process's CPU time since the request arrived is reported here, in the head (CPU_TIME_HEADER).
@@ -174,7 +171,8 @@ class InvocationResponse extends ServerResponse {
     const start = this.cpuAtStart;
     if (start !== undefined) {
       this.cpuAtStart = undefined;
-      this.setHeader(CPU_TIME_HEADER, String(cpuMeter.microsSince(start)));
+      const used = process.cpuUsage(start);
+      this.setHeader(CPU_TIME_HEADER, String(used.user + used.system));
     }
     return writeHead.call(this, statusCode, reasonOrHeaders, headers) as this;
   }
@@ -195,7 +193,7 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   inflight++;
   if (draining) res.shouldKeepAlive = false;
   // Frameworks that swap the response's prototype (Express) lose the report: their CPU time is unknown.
-  (res as InvocationResponse).cpuAtStart = cpuMeter.mark();
+  (res as InvocationResponse).cpuAtStart = process.cpuUsage();
   if (loaded.form === 'node') {
     // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
     // own accounting: this form pays for a listener instead.
