@@ -51,6 +51,37 @@ test('the checkpoint thread copies the WAL into the database, and the writer no 
   }
 });
 
+test('ticks check nothing while the writer has changed nothing since the last whole checkpoint', async () => {
+  const { dir, file, db } = walDb();
+  const clock = new ManualClock();
+  const checkpointer = new WalCheckpointer(db, file, clock);
+  const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+  /** Advances one tick and gives the thread time to answer; the checkpoints done so far. */
+  const tick = async () => {
+    const before = checkpointer.checkpoints;
+    clock.advance(CHECKPOINT_INTERVAL_MS);
+    const deadline = Date.now() + 1000;
+    while (checkpointer.checkpoints === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return checkpointer.checkpoints;
+  };
+  try {
+    // The first tick checkpoints whatever the file's WAL holds from before.
+    assert.equal(await tick(), 1);
+    insert.run(Buffer.alloc(10));
+    assert.equal(await tick(), 2, 'a write is checkpointed at the next tick');
+    assert.equal(await tick(), 2, 'no write since: no checkpoint');
+    assert.equal(await tick(), 2);
+    db.prepare('DELETE FROM t').run();
+    assert.equal(await tick(), 3, 'a delete counts as a change too');
+    assert.equal((await checkpointer.checkpoint()).ok, true, 'asked for, a checkpoint runs whatever changed');
+    assert.equal(checkpointer.checkpoints, 4);
+  } finally {
+    await checkpointer.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a closed checkpointer ends its thread and answers no more', async () => {
   const { dir, file, db } = walDb();
   const checkpointer = new WalCheckpointer(db, file, new ManualClock());
