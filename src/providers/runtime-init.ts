@@ -5,9 +5,10 @@ import type { FunctionRecord } from '../store/types.js';
 
 /**
  * The init of the runtime protocol (docs/runtime-protocol.md) for a function's current build:
- * where its code is (`codeDir`, or a package to fetch), its entry, environment and limits.
+ * where its code is (`codeDir`, or a package to fetch), its entry, environment and limits, and
+ * whether invocations report their CPU time (`meterCpu`: only read into invocation records).
  */
-export function initRequestOf(fn: FunctionRecord, secretEnv: Record<string, string>, code: Pick<InitRequest, 'codeDir' | 'package'>): InitRequest {
+export function initRequestOf(fn: FunctionRecord, secretEnv: Record<string, string>, code: Pick<InitRequest, 'codeDir' | 'package'>, meterCpu: boolean): InitRequest {
   return {
     function: fn.spec.name,
     version: fn.version,
@@ -19,6 +20,7 @@ export function initRequestOf(fn: FunctionRecord, secretEnv: Record<string, stri
     timeoutMs: fn.spec.timeoutMs,
     memoryMb: fn.spec.memoryMb,
     ...(fn.build.export ? { export: fn.build.export } : {}),
+    ...(meterCpu ? {} : { meterCpu: false }),
   };
 }
 

@@ -83,6 +83,7 @@ export async function startGatewayRole(
           startTimeoutMs: options.startTimeoutMs,
           stopGraceMs: options.stopGraceMs,
           limits: options.instanceLimits,
+          meterCpu: options.records,
           onWarmPoolError: (err) => logger.warn({ err }, 'a warm runtime process could not start'),
         });
   started.defer(() => provider.shutdown());

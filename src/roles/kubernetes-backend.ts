@@ -54,6 +54,7 @@ export async function createKubernetesProvider(options: CompiledServerOptions, d
     startTimeoutMs: options.startTimeoutMs,
     stopGraceSeconds: Math.max(1, Math.ceil(options.stopGraceMs / 1000)),
     limits: options.instanceLimits,
+    meterCpu: options.records,
     ...(k8s.runtimeClassName ? { runtimeClassName: k8s.runtimeClassName } : {}),
     onError: (err) => logger.warn({ err }, 'kubernetes backend'),
   });

@@ -86,3 +86,29 @@ test("a deploy-time check leaves the warm spare to the function's first invocati
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('instances report CPU time unless the provider is told nothing reads it (meterCpu)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nimbus-provider-'));
+  mkdirSync(join(root, 'hello'));
+  writeFileSync(join(root, 'hello', 'index.js'), 'module.exports = async () => new Response("hello");');
+  const sandbox = new ProcessSandbox(new StdioPlan());
+  try {
+    for (const meterCpu of [undefined, false]) {
+      const provider = new LocalProvider({ sandbox, runtimes: runtimeAdapters, logs: new LogBuffer(), clock: systemClock, codeDir: (fn) => join(root, fn.build.buildId), warmPoolSize: 0, ...(meterCpu === undefined ? {} : { meterCpu }) });
+      try {
+        const instance = await provider.start(record('hello', 'hello'));
+        const res = await instance.dispatcher.request({ path: '/', method: 'GET', headers: { 'x-nimbus-invocation-id': 'cpu' } });
+        assert.equal(await res.body.text(), 'hello');
+        const header = res.headers['x-nimbus-cpu-us'];
+        if (meterCpu === false) assert.equal(header, undefined, 'meterCpu: false');
+        else assert.match(String(header), /^\d+$/, 'reported by default');
+        await instance.stop();
+      } finally {
+        await provider.shutdown();
+      }
+    }
+  } finally {
+    await sandbox.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { BINARY, startFunction, startShim, EVENT_LIMIT_MS, within, writeFixtures } from './shim-harness.js';
 import { LAMBDA_CALLBACK, LAMBDA_ROUTES, WEB_ECHO, WEB_OBJECT, WEB_ROUTES, WEB_SYNC_ROUTES } from './node-fixtures.js';
-import { checkLambdaEvent, checkLambdaResponses } from './shim-contract.js';
+import { checkCpuReport, checkLambdaEvent, checkLambdaResponses } from './shim-contract.js';
 
 test('web function: method, sub-path, query, headers and a binary body round-trip', async () => {
   const { shim, form } = await startFunction('node', { 'echo.cjs': WEB_ECHO }, { entry: 'echo.cjs' });
@@ -225,4 +225,25 @@ test('lambda: callback style, and a named export', async () => {
   } finally {
     await named.shim.stop();
   }
+});
+
+test('the CPU report: at least the CPU a handler burnt, small for one that burns nothing, none with meterCpu off', async () => {
+  await checkCpuReport('node', {
+    files: {
+      'burn.mjs': `export default async (request) => {
+  const ms = Number(new URL(request.url).searchParams.get('ms'));
+  // Until the process has used ms of CPU time, as the shim's report counts it.
+  const start = process.cpuUsage();
+  let x = 0;
+  for (;;) {
+    const used = process.cpuUsage(start);
+    if (used.user + used.system >= ms * 1000) break;
+    for (let i = 0; i < 1000; i++) x += Math.sqrt(x + 1);
+  }
+  return new Response(String(x >= 0));
+};`,
+    },
+    entry: 'burn.mjs',
+    burnPath: (ms) => `/?ms=${ms}`,
+  });
 });

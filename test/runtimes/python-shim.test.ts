@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { PY_ROUTES } from './python-fixtures.js';
 import { BINARY, startFunction, startShim, writeFixtures } from './shim-harness.js';
-import { checkControlChannel, checkInitContract, checkLambdaEvent, checkLogTagging, checkLambdaResponses, checkSigtermDrain } from './shim-contract.js';
+import { checkControlChannel, checkCpuReport, checkInitContract, checkLambdaEvent, checkLogTagging, checkLambdaResponses, checkSigtermDrain } from './shim-contract.js';
 
 test('python: method, sub-path, query, headers and a binary body round-trip (Content-Length and chunked)', async () => {
   const { shim, form } = await startFunction('python', { 'handler.py': PY_ROUTES }, { entry: 'handler.py' });
@@ -108,4 +108,23 @@ test('python: named and async handlers; init errors; health; second init', async
 test('python lifecycle: fd 3 closed -> exit; SIGTERM drains in-flight work then exits 0', async () => {
   await checkControlChannel('python');
   await checkSigtermDrain('python', { 'handler.py': PY_ROUTES }, 'handler.py');
+});
+
+test('the CPU report: at least the CPU a handler burnt, small for one that burns nothing, none with meterCpu off', async () => {
+  await checkCpuReport('python', {
+    files: {
+      'burn.py': `import time
+
+def handler(event, context):
+    # Until this thread has used ms of CPU time, as the shim's report counts it.
+    end = time.thread_time() + int(event["queryStringParameters"]["ms"]) / 1000
+    x = 0
+    while time.thread_time() < end:
+        x += 1
+    return {"statusCode": 200, "body": str(x >= 0)}
+`,
+    },
+    entry: 'burn.py',
+    burnPath: (ms) => `/?ms=${ms}`,
+  });
 });

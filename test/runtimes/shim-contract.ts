@@ -159,3 +159,45 @@ export async function checkLambdaEvent(shim: Shim, method: string, id: string): 
   assert.ok(context.remaining > 3000 && context.remaining <= 5000, `remaining ${context.remaining}`);
   return answer;
 }
+
+/** A function that burns the CPU time asked for, for {@link checkCpuReport}. */
+export interface CpuBurner {
+  files: Record<string, string>;
+  entry: string;
+  /** The request path that burns `ms` milliseconds of CPU before answering. */
+  burnPath(ms: number): string;
+}
+
+/**
+ * The CPU report (CPU_TIME_HEADER): every invocation's response head carries it, in whole
+ * microseconds, at least the CPU time the handler burnt (a short invocation a small figure); with
+ * init's `meterCpu: false` no invocation carries it.
+ */
+export async function checkCpuReport(runtime: RuntimeName, burner: CpuBurner): Promise<void> {
+  const { shim } = await startFunction(runtime, burner.files, { entry: burner.entry });
+  try {
+    const micros = async (path: string) => {
+      const res = await shim.request({ path, id: `cpu-${path}` });
+      assert.equal(res.status, 200, res.text());
+      const header = res.headers['x-nimbus-cpu-us'];
+      assert.match(String(header), /^\d+$/, `${path}: x-nimbus-cpu-us ${String(header)}`);
+      return Number(header);
+    };
+    const quick = await micros(burner.burnPath(0));
+    assert.ok(quick < 20_000, `an invocation that burns nothing reported ${quick} µs`);
+    for (let i = 0; i < 3; i++) {
+      const burnt = await micros(burner.burnPath(20));
+      assert.ok(burnt >= 19_000, `an invocation that burnt 20 ms of CPU reported ${burnt} µs`);
+    }
+  } finally {
+    await shim.stop();
+  }
+  const { shim: unmetered } = await startFunction(runtime, burner.files, { entry: burner.entry, meterCpu: false });
+  try {
+    const res = await unmetered.request({ path: burner.burnPath(1), id: 'unmetered' });
+    assert.equal(res.status, 200, res.text());
+    assert.equal(res.headers['x-nimbus-cpu-us'], undefined, 'meterCpu: false reports no CPU time');
+  } finally {
+    await unmetered.stop();
+  }
+}

@@ -53,6 +53,8 @@ export interface KubernetesProviderOptions {
   /** CPU limit per GB of memory, in millicores. @default 1000 */
   cpuMillisPerGb?: number;
   limits?: Partial<InstanceLimits>;
+  /** Whether pods report each invocation's CPU time (read only into invocation records). @default true */
+  meterCpu?: boolean;
   /** Where the pods' output goes (`nimbus logs`); none: it is not read. */
   logs?: LogSink;
   /** Reports a failure off the request path (a warm pod that could not start, a watch that failed). */
@@ -221,7 +223,7 @@ export class KubernetesProvider implements InstanceProvider {
 
   /** Specialises the pod: its init names the code to fetch (one-time token) instead of a folder. */
   private async init(instance: PodInstance, fn: FunctionRecord, secretEnv: Record<string, string>): Promise<void> {
-    const body = initRequestOf(fn, secretEnv, { codeDir: '', package: await this.packages.grant(this.options.codeDir(fn)) });
+    const body = initRequestOf(fn, secretEnv, { codeDir: '', package: await this.packages.grant(this.options.codeDir(fn)) }, this.options.meterCpu ?? true);
     await sendInit(instance.dispatcher, body, this.startTimeoutMs, `The pod of "${fn.spec.name}" failed to load the handler`);
   }
 }

@@ -18,6 +18,8 @@ export interface InstanceDeps {
   codeDir: string;
   /** Limit for loading the handler. */
   startTimeoutMs: number;
+  /** Whether the instance reports each invocation's CPU time. */
+  meterCpu: boolean;
   /** Environment variables added to the function's own `env` at each start (its secrets). */
   secretEnv?(record: FunctionRecord): Promise<Record<string, string>>;
 }
@@ -91,7 +93,7 @@ export class LocalInstance implements ProvidedInstance {
 
   private async init(proc: RuntimeProcess, secretEnv: Record<string, string>): Promise<void> {
     const { record, deps } = this;
-    const body = initRequestOf(record, secretEnv, { codeDir: await proc.mountCode(deps.codeDir) });
+    const body = initRequestOf(record, secretEnv, { codeDir: await proc.mountCode(deps.codeDir) }, deps.meterCpu);
     await sendInit(this.dispatcher, body, deps.startTimeoutMs, 'the handler failed to load');
   }
 

@@ -37,6 +37,8 @@ export interface LocalProviderOptions {
   warmMemoryMb?: number[];
   /** Instance limits of functions that set none of their own. @default DEFAULT_INSTANCE_LIMITS */
   limits?: Partial<InstanceLimits>;
+  /** Whether instances report each invocation's CPU time (read only into invocation records). @default true */
+  meterCpu?: boolean;
   /** Reports a runtime process that could not start while filling the warm pool. */
   onWarmPoolError?(err: unknown): void;
 }
@@ -134,6 +136,7 @@ export class LocalProvider implements InstanceProvider {
       clock: this.options.clock,
       codeDir: this.options.codeDir(record),
       startTimeoutMs: this.options.startTimeoutMs ?? SERVER_DEFAULTS.startTimeoutMs,
+      meterCpu: this.options.meterCpu ?? true,
       ...(this.options.secretEnv ? { secretEnv: this.options.secretEnv } : {}),
       profile: profileOf(record, this.limits),
       provideProcess: async (profile) => (pooled ? this.warm.take(profile) : undefined) ?? (await this.spawnProcess(profile)),

@@ -57,6 +57,11 @@ export interface InitRequest {
    * to a fresh folder under its TMPDIR, which then replaces `codeDir`.
    */
   package?: PackageSource;
+  /**
+   * Whether invocations report their CPU time in {@link CPU_TIME_HEADER}. Absent: they do. The
+   * platform turns it off when it keeps no invocation records (nothing would read the figure).
+   */
+  meterCpu?: boolean;
 }
 
 /** A function's built code, served once by the platform (see {@link InitRequest.package}). */

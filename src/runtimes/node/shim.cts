@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { CPU_TIME_HEADER, INVOCATION_ID_HEADER, type InitRequest, WARM_UP_PATH } from './constants.cjs';
+import { cpuSpanMicros, type CpuSpanStart, startCpuSpan } from './cpu-meter.cjs';
 import { describeError, failInternally, headerValue, readBody, sendJson } from './http-util.cjs';
 import { invokeLambda } from './lambda.cjs';
 import { captureListen, VIRTUAL_PORT } from './listen-capture.cjs';
@@ -37,6 +38,8 @@ let initRequest: InitRequest | undefined;
 let userEnv: Record<string, string> = {};
 let inflight = 0;
 let draining = false;
+/** Whether invocations report their CPU time (InitRequest.meterCpu). */
+let meterCpu = true;
 /** Promises handed to ctx.waitUntil(): drain waits for them too. */
 const background = new Set<Promise<unknown>>();
 
@@ -58,7 +61,8 @@ function parseInit(body: Buffer): InitRequest {
     (init.env === undefined || (typeof init.env === 'object' && init.env !== null)) &&
     (init.export === undefined || init.export === null || typeof init.export === 'string') &&
     (init.source === undefined || typeof init.source === 'string') &&
-    (init.package === undefined || (typeof init.package === 'object' && init.package !== null && typeof init.package.url === 'string'));
+    (init.package === undefined || (typeof init.package === 'object' && init.package !== null && typeof init.package.url === 'string')) &&
+    (init.meterCpu === undefined || typeof init.meterCpu === 'boolean');
   if (!ok) throw new Error('init needs function, codeDir and entry strings, and env as an object of strings');
   return {
     function: init.function!,
@@ -71,6 +75,7 @@ function parseInit(body: Buffer): InitRequest {
     timeoutMs: Number(init.timeoutMs ?? 30_000),
     memoryMb: Number(init.memoryMb ?? 0),
     ...(init.package ? { package: init.package } : {}),
+    ...(init.meterCpu !== undefined ? { meterCpu: init.meterCpu } : {}),
   };
 }
 
@@ -118,6 +123,7 @@ async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<vo
     return sendJson(res, 500, { error: { code, message } });
   }
   initRequest = init;
+  meterCpu = init.meterCpu !== false;
   userEnv = { ...init.env };
   state = 'ready';
   const loadMs = Math.round((performance.now() - started) * 100) / 100;
@@ -160,8 +166,8 @@ const writeHead = ServerResponse.prototype.writeHead as (this: ServerResponse, .
 class InvocationResponse extends ServerResponse {
   /** Set for invocations; undefined for protocol requests (init, health). */
   invocationId: string | undefined;
-  /** The process's CPU usage when the invocation's request arrived (invocations only). */
-  cpuAtStart: NodeJS.CpuUsage | undefined;
+  /** Where the invocation's CPU span started (invocations only, when CPU time is metered). */
+  cpuAtStart: CpuSpanStart | undefined;
 
   // Every way of answering (writeHead, setHeader + end, flushHeaders) ends in writeHead, so the
   // process's CPU time since the request arrived is reported here, in the head (CPU_TIME_HEADER).
@@ -171,8 +177,7 @@ class InvocationResponse extends ServerResponse {
     const start = this.cpuAtStart;
     if (start !== undefined) {
       this.cpuAtStart = undefined;
-      const used = process.cpuUsage(start);
-      this.setHeader(CPU_TIME_HEADER, String(used.user + used.system));
+      this.setHeader(CPU_TIME_HEADER, String(cpuSpanMicros(start)));
     }
     return writeHead.call(this, statusCode, reasonOrHeaders, headers) as this;
   }
@@ -193,7 +198,7 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   inflight++;
   if (draining) res.shouldKeepAlive = false;
   // Frameworks that swap the response's prototype (Express) lose the report: their CPU time is unknown.
-  (res as InvocationResponse).cpuAtStart = process.cpuUsage();
+  if (meterCpu) (res as InvocationResponse).cpuAtStart = startCpuSpan();
   if (loaded.form === 'node') {
     // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
     // own accounting: this form pays for a listener instead.

@@ -48,6 +48,7 @@ class State:
         self.handler = None
         self.form = "lambda"  # or "openfaas"
         self.init = None
+        self.meter_cpu = True  # init's meterCpu: whether invocations report their CPU time
         self.inflight = 0
         self.draining = False
         self.lock = threading.Condition()
@@ -120,8 +121,9 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         is_init = path == INIT_PATH and self.command == "POST"
         invocation = path != HEALTH_PATH and not is_init and state.phase == "ready"
-        # One thread serves one request at a time: its CPU clock is this invocation's alone.
-        self.cpu_at_start = time.thread_time() if invocation else None
+        # One thread serves one request at a time: its CPU clock is this invocation's alone. Off
+        # when the platform keeps no records (init's meterCpu false): each read is a system call.
+        self.cpu_at_start = time.thread_time() if invocation and state.meter_cpu else None
         if invocation:
             # Counted from the request line on, so SIGTERM waits for a body still being read.
             with state.lock:
@@ -171,6 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         if error:
             state.phase = "failed"
             return self.respond_json(500, {"error": {"code": error[0], "message": error[1]}})
+        state.meter_cpu = init.get("meterCpu") is not False
         (state.handler, state.form), state.init, state.phase = loaded, init, "ready"
         self.respond_json(200, {"form": state.form, "loadMs": round((time.perf_counter() - started) * 1000, 2)})
 
