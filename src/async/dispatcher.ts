@@ -106,13 +106,17 @@ export class AsyncDispatcher {
       do {
         this.wakeAgain = false;
         while (!this.stopped && this.running < this.deps.workers) {
+          const max = this.deps.workers - this.running;
           const leases = await this.deps.queue.lease({
             visibilityMs: LEASE_VISIBILITY_MS,
-            max: this.deps.workers - this.running,
+            max,
             maxInFlight: (partition) => this.deps.handlerFor(partition).concurrency(partition),
           });
-          if (leases.length === 0) break;
           for (const lease of leases) this.begin(lease);
+          // Fewer than asked for: nothing else was leasable (the Queue contract), so another lease
+          // now would come back empty. What arrives meanwhile sets wakeAgain. When a partition at
+          // concurrency 1 drains, this halves the leases: one per item instead of two.
+          if (leases.length < max) break;
         }
       } while (this.wakeAgain && !this.stopped && this.running < this.deps.workers);
     } catch (err) {

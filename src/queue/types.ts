@@ -107,7 +107,9 @@ export interface Queue {
   /**
    * Leases up to `max` due items, oldest due first within a partition, rotating across the
    * partitions that have due work so one partition's backlog cannot starve another's. Answers an
-   * empty list when nothing is due (or every partition with due work is at its in-flight limit).
+   * empty list when nothing is due (or every partition with due work is at its in-flight limit),
+   * and fewer than `max` only when it took every item leasable at the time: a caller need not
+   * ask again until something changes (an enqueue, an ack, a delay passing).
    */
   lease(options: LeaseOptions): Promise<Lease[]>;
 

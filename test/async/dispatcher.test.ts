@@ -104,3 +104,21 @@ test('dispatcher: work accepted for a partition at its concurrency does not leas
     assert.deepEqual((await queue.depth('a')), { due: 0, delayed: 0, leased: 0 });
   });
 });
+
+test('dispatcher: a partition at concurrency 1 drains with one lease per item (a lease that answers fewer than asked is not repeated)', async () => {
+  await withDispatcher(async ({ queue, dispatcher, running, leaseCalls, settled }) => {
+    await queue.enqueue(Array.from({ length: 10 }, (_, i) => item(`a${i}`, 'a')));
+    dispatcher.start();
+    await settled();
+    assert.deepEqual([...running.keys()], ['a0']);
+    const before = leaseCalls();
+    for (let i = 0; i < 10; i++) {
+      running.get(`a${i}`)!();
+      await settled();
+      if (i < 9) assert.ok(running.has(`a${i + 1}`), `a${i + 1} runs once a${i} has ended`);
+    }
+    // Each end leases the next item and stops there: the lease gave fewer than the 8 workers asked.
+    assert.equal(leaseCalls() - before, 10, 'one lease per ended item (the last finds the queue empty)');
+    assert.deepEqual(await queue.depth('a'), { due: 0, delayed: 0, leased: 0 });
+  });
+});

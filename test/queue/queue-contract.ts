@@ -163,6 +163,26 @@ export function queueContract(name: string, make: () => Promise<QueueFixture>): 
       assert.equal((await queue.lease({ visibilityMs: 1_000, max: 10, maxInFlight: 1 })).filter((l) => l.item.partition === 'A').length, 1);
     });
 
+    test('a lease answers fewer than max only when it took everything leasable: the next lease finds nothing', async () => {
+      const { queue, clock } = await fresh();
+      // Three partitions, one of them limited, one with its items not due yet.
+      await queue.enqueue(items(5, 'A'));
+      await queue.enqueue(items(3, 'B'));
+      await queue.enqueue([item('C-0', 'C', START + 5_000), item('C-1', 'C', START + 5_000)]);
+      const limit = (p: string) => (p === 'A' ? 2 : undefined);
+      for (const max of [1, 2, 3, 4]) {
+        const got = await queue.lease({ visibilityMs: 60_000, max, maxInFlight: limit });
+        assert.ok(got.length <= max);
+        if (got.length < max) assert.deepEqual(await queue.lease({ visibilityMs: 60_000, max: 100, maxInFlight: limit }), [], `after ${got.length} of ${max}`);
+      }
+      // 2 of A (its limit) and all 3 of B were leased; C is not due: a lease of 100 takes nothing.
+      assert.deepEqual(await queue.lease({ visibilityMs: 60_000, max: 100, maxInFlight: limit }), []);
+      clock.advance(5_000);
+      const due = await queue.lease({ visibilityMs: 60_000, max: 100, maxInFlight: limit });
+      assert.deepEqual(ids(due).sort(), ['C-0', 'C-1'], 'once due, C is taken whole: fewer than 100, nothing left');
+      assert.deepEqual(await queue.lease({ visibilityMs: 60_000, max: 100, maxInFlight: limit }), []);
+    });
+
     test('remove(partition) drops that partition only, leased items too, and answers the count', async () => {
       const { queue } = await fresh();
       await queue.enqueue(items(5, 'A'));
