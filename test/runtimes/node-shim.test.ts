@@ -247,3 +247,29 @@ test('the CPU report: at least the CPU a handler burnt, small for one that burns
     burnPath: (ms) => `/?ms=${ms}`,
   });
 });
+
+test('the CPU report counts work a handler hands to the thread pool (hashing), not only the main thread', async () => {
+  const { shim } = await startFunction('node', {
+    'pool.mjs': `import { pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
+const hash = promisify(pbkdf2);
+export default async () => {
+  // The process's CPU time across the await, as the handler itself sees it: the hashing runs on a
+  // thread of libuv's pool while the main thread waits.
+  const start = process.cpuUsage();
+  await hash('secret', 'salt', 50_000, 32, 'sha512');
+  const used = process.cpuUsage(start);
+  return new Response(String(used.user + used.system));
+};`,
+  }, { entry: 'pool.mjs' });
+  try {
+    const res = await shim.request({ path: '/', id: 'pool' });
+    assert.equal(res.status, 200, res.text());
+    const seen = Number(res.text());
+    const reported = Number(res.headers['x-nimbus-cpu-us']);
+    assert.ok(seen >= 5_000, `the hashing used ${seen} µs of CPU`);
+    assert.ok(reported >= seen - 1_000, `reported ${reported} µs for a handler that saw ${seen} µs of its process's CPU go by`);
+  } finally {
+    await shim.stop();
+  }
+});

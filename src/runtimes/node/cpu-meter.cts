@@ -4,19 +4,20 @@
  * 2 µs on some virtual machines: two per invocation were about a tenth of the shim's CPU for a warm
  * hello. So:
  *
- * - a span whose main thread was busy under {@link SHORT_SPAN_MS} reports that busy time (the event
- *   loop's active time over the span: two clock reads, no system call). It misses what the
- *   process's other threads spent meanwhile, a few microseconds at most at that length;
- * - a longer span reports the process's CPU time (every thread) read at its end, less its
- *   estimate at the start: a reading at most {@link READING_FRESH_MS} old plus the main thread's
- *   busy time since. A busy instance thus pays one reading per millisecond, not two per invocation.
+ * - a span shorter than {@link SHORT_SPAN_MS} of wall time reports the main thread's busy time over
+ *   it (the event loop's active time: clock reads, no system call). It misses what the process's
+ *   other threads spent meanwhile, which in under a millisecond is little;
+ * - a longer span reports the process's CPU time (every thread: work a handler hands to the thread
+ *   pool, such as hashing or compression, counts) read at its end, less its estimate at the start:
+ *   a reading at most {@link READING_FRESH_MS} old plus the main thread's busy time since. A busy
+ *   instance thus pays about one reading per millisecond, not two per invocation.
  *
  * When an instance serves several invocations at once, a span holds the others' work in it too:
  * it is the instance's CPU during the invocation, not the invocation's alone.
  */
 import { performance } from 'node:perf_hooks';
 
-/** Below this much main-thread busy time (ms), a span reports that time and reads no process CPU. */
+/** A span shorter than this (ms, wall time) reports the main thread's busy time and reads no process CPU. */
 export const SHORT_SPAN_MS = 1;
 /** A process CPU reading this recent (ms) serves as the base of a span's start. */
 export const READING_FRESH_MS = 1;
@@ -38,23 +39,24 @@ function read(): void {
   readingAt = performance.now();
 }
 
-/** Where a span started: the main thread's busy time (ms) and the process's estimated CPU time (µs). */
+/** Where a span started: when (ms), the main thread's busy time (ms) and the process's estimated CPU time (µs). */
 export interface CpuSpanStart {
+  at: number;
   busyMs: number;
   cpuUs: number;
 }
 
 /** Starts a span: reads the process's CPU time only when the last reading is older than {@link READING_FRESH_MS}. */
 export function startCpuSpan(): CpuSpanStart {
-  if (performance.now() - readingAt > READING_FRESH_MS) read();
+  const at = performance.now();
+  if (at - readingAt > READING_FRESH_MS) read();
   const busy = busyMs();
-  return { busyMs: busy, cpuUs: readingUs + (busy - readingBusyMs) * 1000 };
+  return { at, busyMs: busy, cpuUs: readingUs + (busy - readingBusyMs) * 1000 };
 }
 
 /** The CPU time (µs, whole) of the span begun at `start`, up to now. */
 export function cpuSpanMicros(start: CpuSpanStart): number {
-  const busy = busyMs() - start.busyMs;
-  if (busy < SHORT_SPAN_MS) return Math.round(busy * 1000);
+  if (performance.now() - start.at < SHORT_SPAN_MS) return Math.round((busyMs() - start.busyMs) * 1000);
   read();
   return Math.max(0, Math.round(readingUs - start.cpuUs));
 }
