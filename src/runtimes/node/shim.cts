@@ -38,8 +38,6 @@ let initRequest: InitRequest | undefined;
 let userEnv: Record<string, string> = {};
 let inflight = 0;
 let draining = false;
-/** Whether invocations report their CPU time (InitRequest.meterCpu). */
-let meterCpu = true;
 /** Promises handed to ctx.waitUntil(): drain waits for them too. */
 const background = new Set<Promise<unknown>>();
 
@@ -123,7 +121,6 @@ async function handleInit(req: IncomingMessage, res: ServerResponse): Promise<vo
     return sendJson(res, 500, { error: { code, message } });
   }
   initRequest = init;
-  meterCpu = init.meterCpu !== false;
   userEnv = { ...init.env };
   state = 'ready';
   const loadMs = Math.round((performance.now() - started) * 100) / 100;
@@ -198,7 +195,7 @@ function invoke(req: IncomingMessage, res: ServerResponse, loaded: LoadedHandler
   inflight++;
   if (draining) res.shouldKeepAlive = false;
   // Frameworks that swap the response's prototype (Express) lose the report: their CPU time is unknown.
-  if (meterCpu) (res as InvocationResponse).cpuAtStart = startCpuSpan();
+  if (init.meterCpu !== false) (res as InvocationResponse).cpuAtStart = startCpuSpan();
   if (loaded.form === 'node') {
     // Frameworks swap the response's prototype (Express does), which drops InvocationResponse's
     // own accounting: this form pays for a listener instead.
