@@ -25,7 +25,10 @@ export class DeadLetters {
     const dead = await invocations.listDead(fn, ids === 'all' ? undefined : ids);
     const withRequest = dead.filter((record) => record.request !== undefined);
     if (withRequest.length === 0) return [];
-    await queue.enqueue(withRequest.map((record) => ({ id: record.id, partition: fn, payload: record.request as Buffer })));
+    // requeue, not enqueue: the runner records a dead letter before it gives its lease up (so a
+    // crash in between cannot lose it), and a redrive landing in that gap must replace the item
+    // still in the queue, not be dropped as a duplicate of it.
+    await queue.requeue(withRequest.map((record) => ({ id: record.id, partition: fn, payload: record.request as Buffer })));
     // Issued together, so the store commits them in one transaction rather than one per turn.
     await Promise.all(
       withRequest.map((record) =>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { systemClock, type Clock } from '../core/clock.js';
 import { NimbusError } from '../core/errors.js';
 import { migrate } from '../store/migrations.js';
@@ -119,13 +119,11 @@ export class SqliteQueue implements Queue {
   }
 
   async enqueue(items: readonly QueueItem[]): Promise<void> {
-    for (const item of items) checkItem(item);
-    return this.run(() => {
-      const now = this.clock.now();
-      for (const item of items) {
-        this.sql.insert.run(item.id, item.partition, item.payload, item.notBefore ?? now, now);
-      }
-    }, true);
+    return this.store(items, this.sql.insert);
+  }
+
+  async requeue(items: readonly QueueItem[]): Promise<void> {
+    return this.store(items, this.sql.replace);
   }
 
   async lease(options: LeaseOptions): Promise<Lease[]> {
@@ -208,6 +206,15 @@ export class SqliteQueue implements Queue {
     this.db.close();
   }
 
+  /** Writes the items with `statement` (insert or replace), resolving once they are durable. */
+  private store(items: readonly QueueItem[], statement: Statement): Promise<void> {
+    for (const item of items) checkItem(item);
+    return this.run(() => {
+      const now = this.clock.now();
+      for (const item of items) statement.run(item.id, item.partition, item.payload, item.notBefore ?? now, now);
+    }, true);
+  }
+
   /**
    * Submits `op` to the group commit, or refuses once closed. The public methods are async so a
    * bad argument rejects rather than throws; they call this before their first await, so calls
@@ -229,6 +236,12 @@ function prepare(db: Database) {
     insert: db.prepare(`
       INSERT INTO queue_items (id, partition, payload, attempt, due_at, enqueued_at) VALUES (?, ?, ?, 0, ?, ?)
       ON CONFLICT (id) DO NOTHING`),
+    // A new lease token of NULL is what makes a held lease stale: every settle matches the token.
+    replace: db.prepare(`
+      INSERT INTO queue_items (id, partition, payload, attempt, due_at, enqueued_at) VALUES (?, ?, ?, 0, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET
+        partition = excluded.partition, payload = excluded.payload, attempt = 0,
+        due_at = excluded.due_at, lease_token = NULL, enqueued_at = excluded.enqueued_at`),
     // A skip-scan over the (partition, due_at) index: one index seek per partition, however long
     // each partition's backlog is (a plain SELECT DISTINCT would read every row).
     partitions: db.prepare(`

@@ -105,6 +105,17 @@ export interface Queue {
   enqueue(items: readonly QueueItem[]): Promise<void>;
 
   /**
+   * Stores the items durably like {@link enqueue}, but an item whose id is still in the queue
+   * (due, delayed or leased) is replaced rather than kept: it takes the new payload and due time,
+   * its attempt count and enqueue time start over, and a lease held on it turns stale (its
+   * settles answer false). For a redrive, which queues a dead letter again under its id: the
+   * worker that made it dead may not have given its lease up yet, and that late giveUp must not
+   * take the redriven work with it. Triggers and the acceptor use {@link enqueue}, whose same-id
+   * rule deduplicates.
+   */
+  requeue(items: readonly QueueItem[]): Promise<void>;
+
+  /**
    * Leases up to `max` due items, oldest due first within a partition, rotating across the
    * partitions that have due work so one partition's backlog cannot starve another's. Answers an
    * empty list when nothing is due (or every partition with due work is at its in-flight limit),

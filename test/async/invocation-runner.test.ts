@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { AsyncAcceptor, queuedRecord } from '../../src/async/acceptor.js';
 import { Callbacks } from '../../src/async/callbacks.js';
+import { DeadLetters } from '../../src/async/dead-letters.js';
 import { InvocationRunner } from '../../src/async/invocation-runner.js';
 import { encodeStoredRequest, type StoredRequest } from '../../src/async/stored-request.js';
 import { ManualClock } from '../../src/core/clock.js';
@@ -19,19 +20,19 @@ import { sampleSpec } from '../store/store-fixture.js';
 /** A runner over a fresh store and queue, whose function answers 200 `ok`; `run` gets the parts. */
 async function withRunner(
   run: (parts: { queue: SqliteQueue; store: SqliteStore; clock: ManualClock; acceptor: AsyncAcceptor; runner: InvocationRunner }) => Promise<void>,
-  { deployed = true }: { deployed?: boolean } = {},
+  { deployed = true, status = () => 200, maxRetries }: { deployed?: boolean; status?: () => number; maxRetries?: number } = {},
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nimbus-runner-'));
   const clock = new ManualClock(1_000_000);
   const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
   const store = await SqliteStore.open(dir);
   try {
-    const record: FunctionRecord = { spec: sampleSpec('fast'), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
+    const record: FunctionRecord = { spec: sampleSpec('fast', maxRetries === undefined ? {} : { maxRetries }), version: 1, createdAt: 0, updatedAt: 0, build: { buildId: 'b', entry: 'index.js' } };
     const invoker = {
       peek: () => (deployed ? record : undefined),
       lookup: async () => (deployed ? record : undefined),
       invoke: async (_fn: FunctionRecord, _req: unknown, sink: ResponseSink): Promise<InvocationResult> => {
-        sink.writeHead(200, { 'content-type': 'text/plain' });
+        sink.writeHead(status(), { 'content-type': 'text/plain' });
         sink.write(Buffer.from('ok'));
         sink.end();
         return {} as InvocationResult;
@@ -108,3 +109,40 @@ test('work for a removed function that runs before the acceptor has stored its r
     },
     { deployed: false },
   ));
+
+test('a redrive that lands between the dead record and the runner giving its lease up is kept and runs', () => {
+  let status = 500;
+  return withRunner(
+    async ({ queue, store, clock, runner }) => {
+      const invocations = store.invocations;
+      const request: StoredRequest = { function: 'fast', method: 'POST', path: '/', headers: {}, body: Buffer.from('x'), acceptedAt: clock.now(), source: 'async' };
+      const id = '01900000-0000-7000-8000-000000000004';
+      await invocations.create([queuedRecord(id, request)]);
+      await queue.enqueue([{ id, partition: 'fast', payload: encodeStoredRequest(request) }]);
+      const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
+      // The runner records the dead letter first (so a crash cannot lose it), then gives up its lease.
+      const realGiveUp = queue.giveUp.bind(queue);
+      let redriven: string[] = [];
+      let gaveUp: boolean | undefined;
+      queue.giveUp = async (held) => {
+        assert.equal((await invocations.get(id))?.status, 'dead', 'the dead letter is recorded before the lease is given up');
+        redriven = await new DeadLetters({ queue, invocations }).redrive('fast', 'all');
+        gaveUp = await realGiveUp(held);
+        return gaveUp;
+      };
+      await runner.run(lease!);
+      assert.deepEqual(redriven, [id]);
+      assert.equal(gaveUp, false, 'the late giveUp found its lease stale');
+      assert.equal((await invocations.get(id))?.status, 'queued');
+      assert.deepEqual(await queue.depth('fast'), { due: 1, delayed: 0, leased: 0 }, 'the redriven work is still queued');
+      status = 200;
+      const [again] = await queue.lease({ visibilityMs: 60_000, max: 1 });
+      assert.equal(again?.attempt, 1, 'with a fresh retry budget');
+      await runner.run(again!);
+      const after = await invocations.get(id);
+      assert.equal(after?.status, 'succeeded');
+      assert.equal(after?.attempts, 1);
+    },
+    { status: () => status, maxRetries: 0 },
+  );
+});

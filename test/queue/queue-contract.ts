@@ -112,6 +112,30 @@ export function queueContract(name: string, make: () => Promise<QueueFixture>): 
       assert.deepEqual(await queue.depth(), { due: 0, delayed: 0, leased: 1 });
     });
 
+    test('requeue replaces an item still in the queue, a leased one too: the lease turns stale, the new copy starts over', async () => {
+      const { queue, clock } = await fresh();
+      await queue.enqueue([item('q1'), item('q2', 'fn-a', START + 60_000)]);
+      const [held] = await queue.lease({ visibilityMs: 30_000 });
+      assert.equal(held?.attempt, 1);
+      clock.advance(1_000);
+      const redriven = { id: 'q1', partition: 'fn-a', payload: Buffer.from('redriven') };
+      await queue.requeue([redriven, { ...redriven, id: 'q2' }, { ...redriven, id: 'q3' }]);
+      // The late settle of the old delivery must not take the redriven item with it.
+      assert.equal(await queue.giveUp(held!), false, 'the held lease is stale');
+      assert.equal(await queue.ack(held!), false);
+      assert.deepEqual(await queue.depth(), { due: 3, delayed: 0, leased: 0 }, 'one copy of each id, due now');
+      const leases = await queue.lease({ visibilityMs: 1_000, max: 10 });
+      assert.deepEqual(new Set(ids(leases)), new Set(['q1', 'q2', 'q3']));
+      for (const lease of leases) {
+        assert.deepEqual(lease.item.payload, Buffer.from('redriven'));
+        assert.equal(lease.attempt, 1, `${lease.item.id}: a fresh attempt count`);
+        assert.equal(lease.item.enqueuedAt, START + 1_000, `${lease.item.id}: a fresh event age`);
+      }
+      // enqueue keeps its same-id rule: a duplicate of a queued item changes nothing.
+      await queue.enqueue([{ ...redriven, payload: Buffer.from('duplicate') }]);
+      assert.deepEqual(await queue.depth(), { due: 0, delayed: 0, leased: 3 });
+    });
+
     test('extend keeps a lease alive from now on', async () => {
       const { queue, clock } = await fresh();
       await queue.enqueue([item('e1')]);
