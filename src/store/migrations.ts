@@ -128,6 +128,17 @@ export const MIGRATIONS: readonly string[] = [
   -- The trigger whose event an async invocation is (NULL for the others).
   ALTER TABLE invocations ADD COLUMN trigger TEXT;
   `,
+  // 6: two index entries fewer for every accepted invocation (each secondary index cost about
+  // 2 us per insert on the accept path, measured). The listing of every function and status now
+  // merges the per-status ranges of invocations_by_status, as a function's listing already merges
+  // its own, so (created_at, id) needs no index of its own. Retention only ranks ended records,
+  // which always have finished_at (the runner sets it with the ending status): queued and running
+  // ones no longer have an entry there, nor move in it when they end.
+  `
+  DROP INDEX invocations_by_created;
+  DROP INDEX invocations_by_end;
+  CREATE INDEX invocations_by_end ON invocations (status, finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];
 
 /**

@@ -2,7 +2,7 @@
  * The SQL of SqliteInvocations, apart from its control flow so the query plans can be checked:
  * test/store/sqlite-invocations.test.ts asks SQLite that no statement reads the whole table and
  * that only the merges below sort (what they sort is bounded by a page or by the excess being
- * removed). Every statement is written for one of the indexes of migration 4.
+ * removed). Every statement is written for one of the indexes of migrations 4 and 6.
  */
 import { INVOCATION_STATUSES } from '../api/wire.js';
 import { ALL_COLUMNS, LISTED_COLUMNS } from './sqlite-invocation-rows.js';
@@ -45,13 +45,13 @@ export const INVOCATION_SQL = {
   countEnded: `SELECT COUNT(*) FROM invocations WHERE status IN ('succeeded', 'failed')`,
   // The `@excess` earliest finished ended records. Each status's earliest are read in index order,
   // at most `@excess` of each, and merged: sorting every ended record to find the few would read
-  // them all. A record without finished_at counts as the earliest (NULL sorts first).
+  // them all. `finished_at IS NOT NULL` lets the partial index answer (every ended record has it).
   sweepExcessEnded: `
     DELETE FROM invocations WHERE rowid IN (
       SELECT rowid FROM (
-        SELECT * FROM (SELECT rowid, finished_at FROM invocations WHERE status = 'succeeded' ORDER BY finished_at, rowid LIMIT @excess)
+        SELECT * FROM (SELECT rowid, finished_at FROM invocations WHERE status = 'succeeded' AND finished_at IS NOT NULL ORDER BY finished_at, rowid LIMIT @excess)
         UNION ALL
-        SELECT * FROM (SELECT rowid, finished_at FROM invocations WHERE status = 'failed' ORDER BY finished_at, rowid LIMIT @excess)
+        SELECT * FROM (SELECT rowid, finished_at FROM invocations WHERE status = 'failed' AND finished_at IS NOT NULL ORDER BY finished_at, rowid LIMIT @excess)
       ) ORDER BY finished_at, rowid LIMIT @excess
     )`,
   // Dead letters beyond the newest `?` (maxDeadPerFunction) of their function. Reads and sorts
@@ -70,7 +70,7 @@ export const INVOCATION_SQL = {
  * and `afterId` (those of the shape) and `limit`.
  */
 export function listSql(shape: ListShape): string {
-  if (shape.function && !shape.status) return listOfFunctionSql(shape.after);
+  if (!shape.status) return mergedStatusesSql(shape.function, shape.after);
   const where = [
     ...(shape.function ? ['function = @function'] : []),
     ...(shape.status ? ['status = @status'] : []),
@@ -87,15 +87,16 @@ export function listSql(shape: ListShape): string {
 const AFTER_CURSOR = 'created_at <= @afterCreatedAt AND (created_at < @afterCreatedAt OR id < @afterId)';
 
 /**
- * A function's listing, all statuses: no index has (function, created_at) (see migration 4), so
- * the newest `@limit` of each status are read from (function, status, created_at, id), merged,
- * and only the rows of the page are then read from the table.
+ * A listing of all statuses, of one function or of all: no index leads with (created_at) or
+ * (function, created_at) (see migrations 4 and 6: each index is paid on every accept), so the
+ * newest `@limit` of each status are read from (function, status, created_at, id) or (status,
+ * created_at, id), merged, and only the rows of the page are then read from the table.
  */
-function listOfFunctionSql(after: boolean): string {
+function mergedStatusesSql(ofFunction: boolean, after: boolean): string {
+  const filter = `${ofFunction ? 'function = @function AND ' : ''}status = `;
   const cursor = after ? ` AND ${AFTER_CURSOR}` : '';
   const perStatus = INVOCATION_STATUSES.map(
-    (status) =>
-      `SELECT * FROM (SELECT rowid, created_at, id FROM invocations WHERE function = @function AND status = '${status}'${cursor} ${NEWEST_FIRST} LIMIT @limit)`,
+    (status) => `SELECT * FROM (SELECT rowid, created_at, id FROM invocations WHERE ${filter}'${status}'${cursor} ${NEWEST_FIRST} LIMIT @limit)`,
   );
   return `
     SELECT ${LISTED_COLUMNS} FROM invocations WHERE rowid IN (
