@@ -17,7 +17,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import type { FunctionRecord } from '../../src/store/types.js';
 import { sampleSpec } from '../store/store-fixture.js';
 
-/** A runner over a fresh store and queue, whose function answers 200 `ok`; `run` gets the parts. */
+/** A runner over a fresh store and queue, whose function answers `ok` with 200 (or `status()`); `run` gets the parts. */
 async function withRunner(
   run: (parts: { queue: SqliteQueue; store: SqliteStore; clock: ManualClock; acceptor: AsyncAcceptor; runner: InvocationRunner }) => Promise<void>,
   { deployed = true, status = () => 200, maxRetries }: { deployed?: boolean; status?: () => number; maxRetries?: number } = {},
