@@ -122,15 +122,18 @@ test('a redrive that lands between the dead record and the runner giving its lea
       const [lease] = await queue.lease({ visibilityMs: 60_000, max: 1 });
       // The runner records the dead letter first (so a crash cannot lose it), then gives up its lease.
       const realGiveUp = queue.giveUp.bind(queue);
-      let redriven: string[] = [];
-      let gaveUp: boolean | undefined;
-      queue.giveUp = async (held) => {
-        assert.equal((await invocations.get(id))?.status, 'dead', 'the dead letter is recorded before the lease is given up');
-        redriven = await new DeadLetters({ queue, invocations }).redrive('fast', 'all');
-        gaveUp = await realGiveUp(held);
-        return gaveUp;
+      let raced: Promise<{ status: string | undefined; redriven: string[]; gaveUp: boolean }> | undefined;
+      queue.giveUp = (held) => {
+        raced = (async () => {
+          const status = (await invocations.get(id))?.status;
+          const redriven = await new DeadLetters({ queue, invocations }).redrive('fast', 'all');
+          return { status, redriven, gaveUp: await realGiveUp(held) };
+        })();
+        return raced.then(({ gaveUp }) => gaveUp);
       };
       await runner.run(lease!);
+      const { status: before, redriven, gaveUp } = await raced!;
+      assert.equal(before, 'dead', 'the dead letter is recorded before the lease is given up');
       assert.deepEqual(redriven, [id]);
       assert.equal(gaveUp, false, 'the late giveUp found its lease stale');
       assert.equal((await invocations.get(id))?.status, 'queued');
