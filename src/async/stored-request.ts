@@ -52,11 +52,13 @@ export function decodeStoredRequest(bytes: Buffer): StoredRequest {
  * bytes of JSON (with the format version), then the body as is.
  */
 export function encodeEnvelope(meta: object, body: Buffer): Buffer {
-  const json = Buffer.from(JSON.stringify({ v: FORMAT, ...meta }));
-  const out = Buffer.allocUnsafe(4 + json.length + body.length);
-  out.writeUInt32BE(json.length, 0);
-  json.copy(out, 4);
-  body.copy(out, 4 + json.length);
+  const json = JSON.stringify({ v: FORMAT, ...meta });
+  const jsonBytes = Buffer.byteLength(json);
+  // The JSON is written straight into the envelope: no intermediate Buffer (on every accept).
+  const out = Buffer.allocUnsafe(4 + jsonBytes + body.length);
+  out.writeUInt32BE(jsonBytes, 0);
+  out.write(json, 4);
+  body.copy(out, 4 + jsonBytes);
   return out;
 }
 

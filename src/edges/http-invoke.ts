@@ -79,32 +79,32 @@ export class HttpInvokeEdge {
    * queued and answered 202 instead.
    */
   async handle(req: IncomingMessage, res: ServerResponse, name: string, path: string = pathAndQueryOf(req, '/fn/'), forceAsync = false): Promise<void> {
-    // Time-ordered (UUIDv7), like async ids: every invocation's history record lands at the end of
-    // history.db's key index instead of at a random place (half the cost of a record's insert).
-    const invocationId = timeOrderedUuid();
     const { invoker, invokeAuth } = this.deps;
     let record: FunctionRecord;
     try {
       record = invoker.peek(name) ?? (await invoker.lookup(name));
     } catch (err) {
-      return this.fail(req, res, invocationId, err);
+      return this.fail(req, res, undefined, err);
     }
     if (invokeAuth?.modeOf(record) === 'key') {
       // The key header is never forwarded: forwardedHeaders drops every x-nimbus-* client header.
       const denied = await invokeAuth.verify(name, req.headers[INVOKE_KEY_HEADER]);
-      if (denied) return this.fail(req, res, invocationId, denied);
+      if (denied) return this.fail(req, res, undefined, denied);
     }
     if (path.startsWith(RESERVED_PREFIX)) {
-      return this.fail(req, res, invocationId, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
+      return this.fail(req, res, undefined, new NimbusError('NOT_FOUND', `Paths under ${RESERVED_PREFIX} are reserved for the platform.`));
     }
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, invocationId, this.tooLarge());
+    if (declared !== undefined && Number(declared) > this.deps.maxBodyBytes) return this.fail(req, res, undefined, this.tooLarge());
     try {
       if (forceAsync || prefersAsync(req.headers)) return await this.accept(req, res, name, path);
     } catch (err) {
-      return this.fail(req, res, invocationId, err);
+      return this.fail(req, res, undefined, err);
     }
 
+    // Time-ordered (UUIDv7), like async ids: every invocation's history record lands at the end of
+    // history.db's key index instead of at a random place (half the cost of a record's insert).
+    const invocationId = timeOrderedUuid();
     const request: InvocationRequest = {
       method: req.method ?? 'GET',
       path,
@@ -184,9 +184,14 @@ export class HttpInvokeEdge {
     return new NimbusError('PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${this.deps.maxBodyBytes} bytes.`);
   }
 
-  /** Sends a platform error; an unread request body is not waited for. */
-  private async fail(req: IncomingMessage, res: ServerResponse, invocationId: string, err: unknown): Promise<void> {
+  /**
+   * Sends a platform error; an unread request body is not waited for. Errors before an invocation
+   * was made (`id` undefined) get an id of their own, to find them in the logs; an async
+   * request's id exists only once it is stored, so it is made only when needed.
+   */
+  private async fail(req: IncomingMessage, res: ServerResponse, id: string | undefined, err: unknown): Promise<void> {
     if (res.destroyed) return; // nobody is listening for an answer
+    const invocationId = id ?? timeOrderedUuid();
     if (isNimbusError(err) && FUNCTION_TEXT_CODES.has(err.code)) err = await this.forCaller(req, err, invocationId);
     if (!res.headersSent) res.setHeader(INVOCATION_ID_HEADER, invocationId);
     if (!req.complete) res.setHeader('connection', 'close');

@@ -5,7 +5,7 @@
  * removed). Every statement is written for one of the indexes of migrations 4 and 6.
  */
 import { INVOCATION_STATUSES } from '../api/wire.js';
-import { ALL_COLUMNS, LISTED_COLUMNS } from './sqlite-invocation-rows.js';
+import { ALL_COLUMNS, LISTED_COLUMNS, NEW_RECORD_COLUMNS } from './sqlite-invocation-rows.js';
 
 const INSERT_COLUMNS = ALL_COLUMNS.split(', ');
 
@@ -24,6 +24,10 @@ export const INVOCATION_SQL = {
   // that would also skip, silently, a row breaking a NOT NULL or CHECK constraint.
   insert: `
     INSERT INTO invocations (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(', ')})
+    ON CONFLICT (id) DO NOTHING`,
+  // The same for a record that sets only the columns of a new one, bound by position.
+  insertNew: `
+    INSERT INTO invocations (${NEW_RECORD_COLUMNS.join(', ')}) VALUES (${NEW_RECORD_COLUMNS.map(() => '?').join(', ')})
     ON CONFLICT (id) DO NOTHING`,
   get: `SELECT ${ALL_COLUMNS} FROM invocations WHERE id = ?`,
   exists: 'SELECT 1 FROM invocations WHERE id = ?',

@@ -10,7 +10,7 @@ import type {
   InvocationRetention,
   InvocationStatus,
 } from './invocation-types.js';
-import { changeValues, insertValues, toRecord, type ColumnValues, type InvocationRow } from './sqlite-invocation-rows.js';
+import { changeValues, insertValues, newRecordValues, toRecord, type ColumnValues, type InvocationRow } from './sqlite-invocation-rows.js';
 import { INVOCATION_SQL, LIST_SHAPES, listSql, shapeKey, type ListShape } from './sqlite-invocation-sql.js';
 import type { SqliteHandle } from './sqlite-handle.js';
 
@@ -65,11 +65,11 @@ export class SqliteInvocations implements InvocationRepository {
   async create(records: readonly InvocationRecord[]): Promise<void> {
     this.handle.get();
     // The column values are taken now: the caller may change its records before the batch is written.
-    const rows = records.map(insertValues);
+    const rows = records.map((record) => newRecordValues(record) ?? insertValues(record));
     if (rows.length === 0) return;
-    const insert = this.statements.insert;
+    const { insert, insertNew } = this.statements;
     return this.commit.submit(() => {
-      for (const row of rows) insert.run(row);
+      for (const row of rows) (Array.isArray(row) ? insertNew : insert).run(row);
     });
   }
 

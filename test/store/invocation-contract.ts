@@ -29,9 +29,12 @@ export function invocationRepositoryContract(name: string, open: OpenStore): voi
     test('get answers a created record whole: every field, binary bodies byte for byte', async () => {
       const invocations = await invocationsOf();
       const minimal = record('min');
-      await invocations.create([fullRecord('full'), minimal]);
+      // As accepted: a new record's columns only, with its key and trigger (stored by another statement in SQLite).
+      const accepted = record('accepted', { idempotencyKey: 'key-1', trigger: 'nightly' });
+      await invocations.create([fullRecord('full'), minimal, accepted]);
       assert.deepEqual(await invocations.get('full'), fullRecord('full'));
       assert.deepEqual(await invocations.get('min'), minimal, 'fields without a value are absent, not undefined');
+      assert.deepEqual(await invocations.get('accepted'), accepted);
       const empty = record('empty', { response: { status: 204, headers: {}, body: Buffer.alloc(0), truncated: false }, request: Buffer.alloc(0) });
       await invocations.create([empty]);
       assert.deepEqual(await invocations.get('empty'), empty, 'empty bodies stay empty, not absent');
