@@ -2,7 +2,7 @@ import type { ErrorCode } from '../core/errors.js';
 import type { InvocationChanges, InvocationRecord, InvocationStatus, StoredResponse } from './invocation-types.js';
 
 /** A value better-sqlite3 binds (it refuses booleans and undefined). */
-type SqlValue = string | number | Buffer | null;
+export type SqlValue = string | number | Buffer | null;
 
 /** Column values by column name, bound as named parameters (`@column`). */
 export type ColumnValues = Record<string, SqlValue>;

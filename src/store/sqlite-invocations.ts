@@ -10,7 +10,7 @@ import type {
   InvocationRetention,
   InvocationStatus,
 } from './invocation-types.js';
-import { changeValues, insertValues, newRecordValues, toRecord, type ColumnValues, type InvocationRow } from './sqlite-invocation-rows.js';
+import { changeValues, insertValues, newRecordValues, toRecord, type InvocationRow, type SqlValue } from './sqlite-invocation-rows.js';
 import { INVOCATION_SQL, LIST_SHAPES, listSql, shapeKey, type ListShape } from './sqlite-invocation-sql.js';
 import type { SqliteHandle } from './sqlite-handle.js';
 
@@ -39,7 +39,7 @@ export class SqliteInvocations implements InvocationRepository {
   private readonly statements: { [K in keyof typeof INVOCATION_SQL]: Statement };
   private readonly lists = new Map<string, Statement<[Record<string, unknown>], InvocationRow>>();
   /** UPDATE statements by the columns they set (a caller changes the same few sets again and again). */
-  private readonly updates = new Map<string, Statement<[ColumnValues]>>();
+  private readonly updates = new Map<string, Statement<[SqlValue[]]>>();
   private readonly sweepAll: Transaction<(now: number, retention: InvocationRetention) => number>;
 
   constructor(private readonly handle: SqliteHandle) {
@@ -91,13 +91,16 @@ export class SqliteInvocations implements InvocationRepository {
     let statement = this.updates.get(key);
     if (!statement) {
       // Column names come from the fixed writers of sqlite-invocation-rows.ts, never from the caller.
-      statement = db.prepare<[ColumnValues]>(`UPDATE invocations SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`);
+      // Bound by position, as creates are: named parameters cost more on every attempt's two updates.
+      statement = db.prepare<[SqlValue[]]>(`UPDATE invocations SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`);
       this.updates.set(key, statement);
     }
     const run = statement;
+    const params = columns.map((column) => values[column]!);
+    params.push(id);
     // Group-committed like creates (each running invocation updates its record twice): in order
     // with them, and the updates of one loop turn share a transaction.
-    return this.commit.submit(() => run.run({ ...values, id }).changes > 0);
+    return this.commit.submit(() => run.run(params).changes > 0);
   }
 
   async findByIdempotencyKey(fn: string, key: string, since: number): Promise<string | undefined> {
