@@ -3,7 +3,7 @@ import { IDEMPOTENCY_WINDOW_MS, type InvocationStatus } from '../api/wire.js';
 import type { Clock } from '../core/clock.js';
 import type { Queue } from '../queue/types.js';
 import type { InvocationRecord, InvocationRepository } from '../store/invocation-types.js';
-import { encodeStoredRequest, type StoredRequest } from './stored-request.js';
+import { encodeStoredRequest, type EveryField, type StoredRequest } from './stored-request.js';
 
 /** What the acceptor needs. */
 export interface AsyncAcceptorDeps {
@@ -139,10 +139,22 @@ export class AsyncAcceptor {
     // store's indexes instead of at random places, which keeps the accept path's writes cheap.
     // The key travels with the queued request too: a worker that runs the work before the record
     // below is written creates that record, and it must hold the key for a repeat to find it.
-    const items = requests.map(({ idempotencyKey, id, ...stored }) => ({
-      id: id ?? timeOrderedUuid(),
-      stored: { ...stored, acceptedAt, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
-    }));
+    const items = requests.map((request) => {
+      const stored: StoredRequest & EveryField<StoredRequest> = {
+        function: request.function,
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        body: request.body,
+        acceptedAt,
+        callbackUrl: request.callbackUrl,
+        idempotencyKey: request.idempotencyKey,
+        source: request.source,
+        trigger: request.trigger,
+        traceContext: request.traceContext,
+      };
+      return { id: request.id ?? timeOrderedUuid(), stored };
+    });
     await queue.enqueue(items.map(({ id, stored }) => ({ id, partition: stored.function, payload: encodeStoredRequest(stored) })));
     await invocations.create(items.map(({ id, stored }) => queuedRecord(id, stored)));
     for (const fn of new Set(requests.map((r) => r.function))) this.deps.onAccepted(fn);
