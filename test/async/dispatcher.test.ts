@@ -5,22 +5,26 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { test } from 'node:test';
 import pino from 'pino';
-import { AsyncDispatcher, type PartitionHandler } from '../../src/async/dispatcher.js';
+import { AsyncDispatcher, REFILL_WAIT_MS, type PartitionHandler } from '../../src/async/dispatcher.js';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Lease, LeaseOptions } from '../../src/queue/types.js';
 import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
 
 /**
  * A dispatcher on a real queue whose handlers hold each item until the test lets it end, with the
- * queue's leases counted. Every partition runs one item at a time.
+ * queue's leases counted. Every partition runs `concurrency` items at a time (default one).
  */
-async function withDispatcher(fn: (t: {
-  queue: SqliteQueue;
-  dispatcher: AsyncDispatcher;
-  running: Map<string, () => void>;
-  leaseCalls: () => number;
-  settled: () => Promise<void>;
-}) => Promise<void>): Promise<void> {
+async function withDispatcher(
+  fn: (t: {
+    queue: SqliteQueue;
+    dispatcher: AsyncDispatcher;
+    running: Map<string, () => void>;
+    leaseCalls: () => number;
+    settled: () => Promise<void>;
+    clock: ManualClock;
+  }) => Promise<void>,
+  concurrency = 1,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-dispatcher-'));
   const clock = new ManualClock(1_000_000);
   const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
@@ -40,16 +44,16 @@ async function withDispatcher(fn: (t: {
           void queue.ack(held).then(() => resolve());
         });
       }),
-    concurrency: () => 1,
+    concurrency: () => concurrency,
     leaseMs: () => 1_000,
   };
-  const dispatcher = new AsyncDispatcher({ queue, clock, logger: pino({ level: 'silent' }), workers: 8, handlerFor: () => handler });
+  const dispatcher = new AsyncDispatcher({ queue, clock, logger: pino({ level: 'silent' }), workers: Math.max(8, concurrency), handlerFor: () => handler });
   // Leases and acks are group-committed at the end of a loop turn: a few turns let them land.
   const settled = async () => {
     for (let i = 0; i < 5; i++) await nextTurn();
   };
   try {
-    await fn({ queue, dispatcher, running, leaseCalls: () => leases, settled });
+    await fn({ queue, dispatcher, running, leaseCalls: () => leases, settled, clock });
   } finally {
     dispatcher.stop();
     for (const end of [...running.values()]) end();
@@ -121,4 +125,45 @@ test('dispatcher: a partition at concurrency 1 drains with one lease per item (a
     assert.equal(leaseCalls() - before, 10, 'one lease per ended item (the last finds the queue empty)');
     assert.deepEqual(await queue.depth('a'), { due: 0, delayed: 0, leased: 0 });
   });
+});
+
+test('dispatcher: a partition near its concurrency is refilled an eighth of its slots at a time, or once the refill wait has passed', async () => {
+  await withDispatcher(async ({ queue, dispatcher, running, leaseCalls, settled, clock }) => {
+    await queue.enqueue(Array.from({ length: 40 }, (_, i) => item(`a${i}`, 'a')));
+    dispatcher.start();
+    await settled();
+    assert.equal(running.size, 16, 'filled up to its concurrency');
+
+    // 16 slots refill 2 at a time: one free slot alone waits for a second, in one lease.
+    let before = leaseCalls();
+    running.get('a0')!();
+    await settled();
+    assert.equal(running.size, 15);
+    assert.equal(leaseCalls(), before, 'one free slot of 16: no lease yet');
+    running.get('a1')!();
+    await settled();
+    assert.equal(running.size, 16, 'two free slots: both refilled');
+    assert.equal(leaseCalls() - before, 1, 'by one lease');
+
+    // Items ending slowly: a lone free slot is refilled once the refill wait has passed.
+    before = leaseCalls();
+    running.get('a2')!();
+    await settled();
+    assert.equal(running.size, 15);
+    clock.advance(REFILL_WAIT_MS);
+    await settled();
+    assert.equal(running.size, 16, 'refilled after the wait');
+    assert.equal(leaseCalls() - before, 1);
+
+    // Work accepted meanwhile waits the same way: one free slot, then a second one.
+    running.get('a3')!();
+    await settled();
+    before = leaseCalls();
+    dispatcher.accepted('a');
+    await settled();
+    assert.equal(leaseCalls(), before, 'accepted work with one free slot of 16 waits for a refill');
+    running.get('a4')!();
+    await settled();
+    assert.equal(running.size, 16);
+  }, 16);
 });
