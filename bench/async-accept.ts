@@ -16,7 +16,8 @@ import { runForJson } from './child.js';
 import type { FloorResult } from './async-floor.js';
 import { finishedTimes } from './async-records.js';
 import { EVENT_BODY, PREFER_ASYNC, REQUEST_HEADERS } from './async-request.js';
-import { measure, type LoadGenerator, type RequestSpec } from './load.js';
+import { cpuPerRequest, type ProcessGroup } from './cpu.js';
+import type { LoadGenerator, RequestSpec } from './load.js';
 import { deleteFunction, deployFunction, warmUp } from './nimbus.js';
 import { tableRow, type Row } from './table.js';
 
@@ -30,6 +31,8 @@ export interface AsyncContext {
   workDir: string;
   /** Package of examples/hello, already uploaded. */
   helloSha: string;
+  /** The platform's process, whose CPU per accepted invocation is reported. */
+  platformPid: number;
 }
 
 /** The case's parameters. */
@@ -54,6 +57,12 @@ export interface AcceptSummary {
   deleteMs: number;
   /** The bare SQLite loop, per batch size (rows per transaction). */
   floor: FloorResult[];
+  /**
+   * CPU microseconds per request of each measured run (d, e, f), by part: the platform's main
+   * thread (its event loop, where the accept's work runs), the whole platform process, and the
+   * processes below it (the function's instances). Moves much less with the machine than req/s.
+   */
+  cpuUs: { sync: Record<string, number>; accept: Record<string, number>; acceptDraining?: Record<string, number> };
 }
 
 /** The request of the accept runs (async) or of the sync run of the same function. */
@@ -75,12 +84,19 @@ async function deployHello(ctx: AsyncContext, name: string, asyncConcurrency: nu
   return url;
 }
 
-/** One measured case (after its warm-up), printed at once. */
-async function run(ctx: AsyncContext, target: string, url: string, async: boolean): Promise<Row> {
-  const result = await measure(ctx.generator, url, ACCEPT.concurrency, ctx.seconds, ctx.warmupSeconds, requestSpec(async, ctx.workDir));
+/** One measured case (after its warm-up, whose CPU is not counted), printed at once. */
+async function run(ctx: AsyncContext, target: string, url: string, async: boolean): Promise<{ row: Row; cpuUs: Record<string, number> }> {
+  const spec = requestSpec(async, ctx.workDir);
+  if (ctx.warmupSeconds > 0) await ctx.generator.run(url, ACCEPT.concurrency, ctx.warmupSeconds, spec);
+  const groups: ProcessGroup[] = [
+    { label: 'main thread', pid: ctx.platformPid, mainThread: true },
+    { label: 'platform', pid: ctx.platformPid },
+    { label: 'instances', pid: ctx.platformPid, below: true },
+  ];
+  const { result, cpuUs } = await cpuPerRequest(groups, () => ctx.generator.run(url, ACCEPT.concurrency, ctx.seconds, spec));
   const row = { target, concurrency: ACCEPT.concurrency, result };
   console.error(tableRow(row));
-  return row;
+  return { row, cpuUs };
 }
 
 /** The floor at one batch size, in its own process, on the platform's file system. */
@@ -96,12 +112,14 @@ export async function measureAccept(ctx: AsyncContext): Promise<AcceptSummary> {
   const url = await deployHello(ctx, held, ACCEPT.heldConcurrency);
   let sync: Row;
   let accept: Row;
+  let syncCpu: Record<string, number>;
+  let acceptCpu: Record<string, number>;
   let ranDuringAccept: number;
   let deleteMs: number;
   try {
     // Sync first: the async run's backlog would otherwise be running under the sync measurement.
-    sync = await run(ctx, 'd sync POST (same fn)', url, false);
-    accept = await run(ctx, 'e async accept', url, true);
+    ({ row: sync, cpuUs: syncCpu } = await run(ctx, 'd sync POST (same fn)', url, false));
+    ({ row: accept, cpuUs: acceptCpu } = await run(ctx, 'e async accept', url, true));
     ranDuringAccept = (await finishedTimes(ctx.origin, held, 'succeeded')).length;
   } finally {
     // Also on a failure: its backlog must not run under the later cases.
@@ -125,11 +143,14 @@ export async function measureAccept(ctx: AsyncContext): Promise<AcceptSummary> {
     ranDuringAccept,
     deleteMs,
     floor: floors,
+    cpuUs: { sync: syncCpu, accept: acceptCpu },
   };
   const draining = 'async-accept-drain';
   const drainingUrl = await deployHello(ctx, draining, ACCEPT.drainingConcurrency);
   try {
-    summary.acceptDraining = await run(ctx, `f async, drain at ${ACCEPT.drainingConcurrency}`, drainingUrl, true);
+    const whileDraining = await run(ctx, `f async, drain at ${ACCEPT.drainingConcurrency}`, drainingUrl, true);
+    summary.acceptDraining = whileDraining.row;
+    summary.cpuUs.acceptDraining = whileDraining.cpuUs;
     summary.ranDuringAcceptDraining = (await finishedTimes(ctx.origin, draining, 'succeeded')).length;
   } finally {
     await deleteFunction(ctx.origin, draining);

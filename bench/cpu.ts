@@ -18,10 +18,10 @@ const TICKS_PER_SECOND = (() => {
   }
 })();
 
-/** User plus system CPU seconds a process has used so far, or undefined when it is gone. */
-function cpuSeconds(pid: number): number | undefined {
+/** User plus system CPU seconds a process (or its main thread alone) has used so far, or undefined when it is gone. */
+function cpuSeconds(pid: number, mainThread = false): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
@@ -36,6 +36,8 @@ export interface ProcessGroup {
   pid: number;
   /** Count the processes below `pid` (children, grandchildren, ...) instead of `pid` itself. */
   below?: boolean;
+  /** Count only the main thread of `pid` (its event loop), not its other threads. */
+  mainThread?: boolean;
 }
 
 /** CPU seconds of each process of a group right now, by PID. */
@@ -43,7 +45,7 @@ function snapshot(group: ProcessGroup): Map<number, number> {
   const pids = group.below ? descendantsOf(group.pid) : [group.pid];
   const times = new Map<number, number>();
   for (const pid of pids) {
-    const seconds = cpuSeconds(pid);
+    const seconds = cpuSeconds(pid, group.mainThread);
     if (seconds !== undefined) times.set(pid, seconds);
   }
   return times;

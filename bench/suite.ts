@@ -196,7 +196,7 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
       results.burst = await measureBurst(origin, join(workDir, 'burst-fn'));
     });
     // Last on this platform: the async cases leave records and write a lot to its files.
-    const ctx: AsyncContext = { origin, generator, seconds: options.seconds, warmupSeconds: options.warmupSeconds, workDir, helloSha: helloSha ?? '' };
+    const ctx: AsyncContext = { origin, generator, seconds: options.seconds, warmupSeconds: options.warmupSeconds, workDir, helloSha: helloSha ?? '', platformPid: nimbus.child.pid };
     await asyncStages(ctx, results);
     // After the async accept stage, whose rate it is printed beside.
     await stage(results, TRIGGER_NATS_STAGE, async () => {
