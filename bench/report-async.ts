@@ -51,10 +51,8 @@ function formatAccept(a: AcceptSummary | undefined): string[] {
   for (const row of [a.sync, a.accept, a.acceptDraining]) if (row) lines.push(`  ${tableRow(row)}`);
   const cpu = (label: string, used: Record<string, number> | undefined) =>
     used ? `${label} ${fixed(used['main thread'] ?? Number.NaN, 1)} / ${fixed(used['platform'] ?? Number.NaN, 1)} / ${fixed(used['instances'] ?? Number.NaN, 1)}` : undefined;
-  if (a.cpuUs) {
-    const parts = [cpu('d', a.cpuUs.sync), cpu('e', a.cpuUs.accept), cpu('f', a.cpuUs.acceptDraining)].filter((part) => part !== undefined);
-    lines.push(`  CPU per request, us (user + system; platform main thread / whole platform process / its instances): ${parts.join(';  ')}`);
-  }
+  const parts = [cpu('d', a.cpuUs.sync), cpu('e', a.cpuUs.accept), cpu('f', a.cpuUs.acceptDraining)].filter((part) => part !== undefined);
+  lines.push(`  CPU per request, us (user + system; platform main thread / whole platform process / its instances): ${parts.join(';  ')}`);
   lines.push(
     `  e: asyncConcurrency ${a.heldConcurrency}, its backlog runs one at a time (${a.ranDuringAccept} ran over warm-up and run), dropped afterwards with the function (${fixed(a.deleteMs, 0)} ms)`,
     `  f: asyncConcurrency ${a.drainingConcurrency}, its backlog drains meanwhile (${a.ranDuringAcceptDraining ?? '?'} ran over warm-up and run)`,

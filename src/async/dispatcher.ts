@@ -96,7 +96,7 @@ export class AsyncDispatcher {
    * dispatcher; other partitions' due work is found by that wake or the poll.
    */
   accepted(partition: string): void {
-    this.slotsFreed(partition);
+    this.wakeFor(partition);
   }
 
   /** Items running now. */
@@ -112,11 +112,12 @@ export class AsyncDispatcher {
   }
 
   /**
-   * `partition` may have room for due work: wakes at once when it has room for a refill (see
-   * {@link REFILL_SHARE}), within {@link REFILL_WAIT_MS} when it has room for less, and not at
-   * all when it has none (a lease would give none of its items; the slot that frees wakes it).
+   * Work arrived for `partition` or one of its slots freed: wakes at once when it has room for a
+   * refill (see {@link REFILL_SHARE}), within {@link REFILL_WAIT_MS} when it has room for less,
+   * and not at all when it has none (a lease would give none of its items; the slot that frees
+   * wakes it).
    */
-  private slotsFreed(partition: string): void {
+  private wakeFor(partition: string): void {
     const limit = this.deps.handlerFor(partition).concurrency(partition);
     if (limit === undefined) return this.wake();
     const free = limit - (this.runningIn.get(partition) ?? 0);
@@ -169,7 +170,7 @@ export class AsyncDispatcher {
       if (left === 0) this.runningIn.delete(partition);
       else this.runningIn.set(partition, left);
       this.inFlight.delete(run);
-      this.slotsFreed(partition);
+      this.wakeFor(partition);
     });
     this.inFlight.add(run);
   }

@@ -96,8 +96,7 @@ export class SqliteInvocations implements InvocationRepository {
       this.updates.set(key, statement);
     }
     const run = statement;
-    const params = columns.map((column) => values[column]!);
-    params.push(id);
+    const params = [...Object.values(values), id];
     // Group-committed like creates (each running invocation updates its record twice): in order
     // with them, and the updates of one loop turn share a transaction.
     return this.commit.submit(() => run.run(params).changes > 0);
