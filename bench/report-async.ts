@@ -45,16 +45,17 @@ function formatAccept(a: AcceptSummary | undefined): string[] {
   const lines = [
     `accept: ${fixed(accepted, 0)} accepted/s at c=${a.concurrency} (target >= ${ASYNC_TARGETS.acceptPerSecond}) = ${fixed(accepted / rate(a.sync), 2)} x the sync rate ` +
       `of the same function, ${fixed(accepted / (top?.rowsPerSecond ?? Number.NaN), 2)} x the SQLite floor`,
-    `  POST /fn/<hello> with a ${a.bodyBytes}-byte JSON body: without Prefer (d, every answer must be 200) and with Prefer: respond-async (e, f: 202)`,
+    `  POST /fn/<hello> with a ${a.bodyBytes}-byte JSON body: without Prefer (d, every answer must be 200) and with Prefer: respond-async (e, e1, f: 202)`,
     `  ${tableHeader()}`,
   ];
-  for (const row of [a.sync, a.accept, a.acceptDraining]) if (row) lines.push(`  ${tableRow(row)}`);
+  for (const row of [a.sync, a.accept, a.acceptTrickling, a.acceptDraining]) if (row) lines.push(`  ${tableRow(row)}`);
   const cpu = (label: string, used: Record<string, number> | undefined) =>
     used ? `${label} ${fixed(used['main thread'] ?? Number.NaN, 1)} / ${fixed(used['platform'] ?? Number.NaN, 1)} / ${fixed(used['instances'] ?? Number.NaN, 1)}` : undefined;
-  const parts = [cpu('d', a.cpuUs.sync), cpu('e', a.cpuUs.accept), cpu('f', a.cpuUs.acceptDraining)].filter((part) => part !== undefined);
+  const parts = [cpu('d', a.cpuUs.sync), cpu('e', a.cpuUs.accept), cpu('e1', a.cpuUs.acceptTrickling), cpu('f', a.cpuUs.acceptDraining)].filter((part) => part !== undefined);
   lines.push(`  CPU per request, us (user + system; platform main thread / whole platform process / its instances): ${parts.join(';  ')}`);
   lines.push(
-    `  e: asyncConcurrency ${a.heldConcurrency}, its backlog runs one at a time (${a.ranDuringAccept} ran over warm-up and run), dropped afterwards with the function (${fixed(a.deleteMs, 0)} ms)`,
+    `  e: asyncConcurrency ${a.heldConcurrency}, its backlog held in the queue (${a.ranDuringAccept} ran over warm-up and run), dropped afterwards with the function (${fixed(a.deleteMs, 0)} ms)`,
+    `  e1: asyncConcurrency ${a.tricklingConcurrency}, its backlog runs one at a time meanwhile (${a.ranDuringAcceptTrickling ?? '?'} ran over warm-up and run)`,
     `  f: asyncConcurrency ${a.drainingConcurrency}, its backlog drains meanwhile (${a.ranDuringAcceptDraining ?? '?'} ran over warm-up and run)`,
     `  floor, a bare better-sqlite3 loop writing one queue row (${a.floor[0]?.payloadBytes ?? '?'} B payload; WAL, synchronous=FULL) and one record row (WAL, NORMAL) ` +
       `per invocation in the platform's tables: ${floors.join(';  ')}`,
@@ -82,7 +83,7 @@ function formatDrain(d: DrainSummary | undefined): string[] {
     lines.push(
       `drain of ${r.count} queued invocations of hello (enqueued with asyncConcurrency ${r.heldConcurrency ?? '?'}, then redeployed with ${r.asyncConcurrency}): ` +
         `${fixed(r.drainPerSecond, 0)} completed/s from the redeploy's answer to the last done (target >= ${ASYNC_TARGETS.drainPerSecond})`,
-      `  ${r.succeeded - r.doneBefore} done in ${fixed(r.drainMs, 0)} ms (${r.doneBefore} ran before, one at a time); ${enqueueText(r)}; ${r.instancesAfter} instances after`,
+      `  ${r.succeeded - r.doneBefore} done in ${fixed(r.drainMs, 0)} ms (${r.doneBefore} ran before the window); ${enqueueText(r)}; ${r.instancesAfter} instances after`,
       ...(r.redeploySentAt !== undefined
         ? [`  the redeploy took ${fixed(r.windowStart - r.redeploySentAt, 0)} ms; counted from sending it: ${fixed(r.fromRedeploySentPerSecond ?? Number.NaN, 0)} completed/s`]
         : []),

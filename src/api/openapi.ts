@@ -59,7 +59,7 @@ const functionSchema = {
       description: "outbound: own network reaching the outside, not the host's loopback or ports; none: loopback only; host: the host's network (explicit; refused on a non-loopback platform without --allow-host-network)",
     },
     auth: { type: 'string', enum: ['public', 'key'], description: "who may invoke it, in effect (its own setting, else the platform's default)" },
-    asyncConcurrency: { type: 'integer', minimum: 1, description: 'async invocations running at once, in effect (its own setting, else half its capacity)' },
+    asyncConcurrency: { type: 'integer', minimum: 0, description: 'async invocations running at once, in effect (its own setting, else half its capacity); 0: held, accepted and kept queued' },
     maxRetries: { type: 'integer', minimum: 0, description: 'retries of a failed async invocation after its first attempt' },
     retryDelay: { type: 'number', description: 'seconds before the first retry; later ones double' },
     maxEventAge: { type: 'number', description: 'seconds a queued async invocation may wait before it is given up (dead)' },

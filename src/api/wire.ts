@@ -70,8 +70,11 @@ export const LIMITS = {
   maxOpenFiles: { min: 64, max: 65_536, default: 1_024 },
   tmpMb: { min: 1, max: 4_096, default: 64 },
   envBytes: 64 * 1024,
-  /** Async invocations of one function running at once; default: half its capacity (see asyncPolicyOf in src/core/async-policy.ts). */
-  asyncConcurrency: { min: 1, max: 10_000 },
+  /**
+   * Async invocations of one function running at once; default: half its capacity (see asyncPolicyOf
+   * in src/core/async-policy.ts). 0 holds them: they are accepted and kept queued until it is raised.
+   */
+  asyncConcurrency: { min: 0, max: 10_000 },
   /** Retries of a failed async invocation after its first attempt. */
   maxRetries: { min: 0, max: 20, default: 2 },
   /** Delay before the first retry; later ones double (with jitter), capped at {@link RETRY_DELAY_CAP_MS}. */
@@ -184,7 +187,7 @@ export interface DeployRequest {
   /**
    * Async invocations of the function running at once. Never set: half the function's capacity,
    * `max(1, floor(concurrency * maxInstances / 2))`, following changes of either, so sync
-   * traffic keeps room.
+   * traffic keeps room. 0 holds them (accepted and kept queued, none run) until a deploy raises it.
    */
   asyncConcurrency?: number;
   /** Retries of a failed async invocation after its first attempt. @default 2 */
@@ -228,7 +231,7 @@ export interface FunctionView {
   tmpSize: number;
   /** Who may invoke it, in effect: its own setting, else the platform's default. */
   auth: InvokeAuth;
-  /** Async invocations running at once, in effect (its own setting, else half its capacity). */
+  /** Async invocations running at once, in effect (its own setting, else half its capacity); 0: held. */
   asyncConcurrency: number;
   /** Retries of a failed async invocation after its first attempt. */
   maxRetries: number;

@@ -22,7 +22,11 @@ export interface ChangeFollowers {
     recycle?(name: string): void;
   };
   /** Queued async work and invocation records. */
-  asyncWork?: { removeFunction(name: string): Promise<void> };
+  asyncWork?: {
+    /** A new version, whose async settings may let more of its queued work run (after the function cache has it). */
+    functionDeployed(name: string): void;
+    removeFunction(name: string): Promise<void>;
+  };
 }
 
 /**
@@ -35,6 +39,8 @@ export function followChanges(feed: Pick<ChangeFeed, 'subscribe'>, parts: Change
   const unsubscribe = [
     feed.subscribe('function.deployed', ({ record }) => functions.set(record)),
     feed.subscribe('function.deployed', ({ record }) => instances.configure(record)),
+    // After the cache: a raised (or released, from 0) async concurrency is read from it.
+    feed.subscribe('function.deployed', ({ record }) => asyncWork?.functionDeployed(record.spec.name)),
     feed.subscribe('function.removed', ({ name }) => functions.delete(name)),
     feed.subscribe('function.removed', ({ name }) => invokeKeys.forget(name)),
     feed.subscribe('function.removed', ({ name }) => logs.drop(name)),

@@ -5,7 +5,12 @@ import { type FunctionSpec, LIMITS } from './spec.js';
  * and the API's view read one answer and keep no defaults of their own. Times in milliseconds.
  */
 export interface AsyncPolicy {
-  /** Async invocations of the function running at once. */
+  /**
+   * Async invocations of the function running at once. 0 holds them: they are accepted and kept
+   * queued, none running, until a deploy raises it (an operator pausing the drain, as Lambda's
+   * reserved concurrency 0 or a disabled event source mapping do); their maximum event age still
+   * counts while they wait. No default is 0.
+   */
   asyncConcurrency: number;
   /** Retries of a failed invocation after its first attempt. */
   maxRetries: number;
@@ -39,8 +44,8 @@ export function asyncPolicyOf(spec: FunctionSpec): AsyncPolicy {
   return policy;
 }
 
-/** Half the capacity, leaving the other half to sync callers (who cannot wait for a retry). */
+/** Half the capacity, leaving the other half to sync callers (who cannot wait for a retry); never 0, which would hold. */
 function defaultAsyncConcurrency(spec: Pick<FunctionSpec, 'concurrency' | 'maxInstances'>): number {
   const half = Math.floor((spec.concurrency * spec.maxInstances) / 2);
-  return Math.min(LIMITS.asyncConcurrency.max, Math.max(LIMITS.asyncConcurrency.min, half));
+  return Math.min(LIMITS.asyncConcurrency.max, Math.max(1, half));
 }

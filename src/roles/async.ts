@@ -23,6 +23,8 @@ export interface AsyncRole {
   deadLetters: DeadLetters;
   /** Starts running queued work through the gateway's invoker (accepting works before). */
   run(invoker: Pick<Invoker, 'peek' | 'lookup' | 'invoke'>): void;
+  /** A function was deployed: its queued work runs at once if its new async concurrency allows more. */
+  functionDeployed(name: string): void;
   /** Drops a removed function's queued work and records. */
   removeFunction(name: string): Promise<void>;
   /** Stops leasing work; in-flight work finishes as the instances drain. */
@@ -76,6 +78,10 @@ export async function startAsyncRole(options: CompiledServerOptions, foundation:
       stopSweeping = clock.every(SWEEP_INTERVAL_MS, sweep);
       sweep();
       dispatcher.start();
+    },
+    functionDeployed(name) {
+      // Without this, work held at asyncConcurrency 0 would wait for the next poll once released.
+      dispatcher?.accepted(name);
     },
     async removeFunction(name) {
       await queue.remove(name);

@@ -12,7 +12,8 @@ import { SqliteQueue } from '../../src/queue/sqlite-queue.js';
 
 /**
  * A dispatcher on a real queue whose handlers hold each item until the test lets it end, with the
- * queue's leases counted. Every partition runs `concurrency` items at a time (default one).
+ * queue's leases counted. Every partition runs `concurrency` items at a time (default one); given
+ * as `{ value }`, the test may change it meanwhile (as a deploy does).
  */
 async function withDispatcher(
   fn: (t: {
@@ -23,8 +24,9 @@ async function withDispatcher(
     settled: () => Promise<void>;
     clock: ManualClock;
   }) => Promise<void>,
-  concurrency = 1,
+  concurrency: number | { value: number } = 1,
 ): Promise<void> {
+  const limit = () => (typeof concurrency === 'number' ? concurrency : concurrency.value);
   const dir = await mkdtemp(join(tmpdir(), 'nimbus-dispatcher-'));
   const clock = new ManualClock(1_000_000);
   const queue = await SqliteQueue.open(dir, { clock, synchronous: 'normal' });
@@ -44,10 +46,10 @@ async function withDispatcher(
           void queue.ack(held).then(() => resolve());
         });
       }),
-    concurrency: () => concurrency,
+    concurrency: limit,
     leaseMs: () => 1_000,
   };
-  const dispatcher = new AsyncDispatcher({ queue, clock, logger: pino({ level: 'silent' }), workers: Math.max(8, concurrency), handlerFor: () => handler });
+  const dispatcher = new AsyncDispatcher({ queue, clock, logger: pino({ level: 'silent' }), workers: Math.max(8, limit()), handlerFor: () => handler });
   // Leases and acks are group-committed at the end of a loop turn: a few turns let them land.
   const settled = async () => {
     for (let i = 0; i < 5; i++) await nextTurn();
@@ -166,4 +168,26 @@ test('dispatcher: a partition near its concurrency is refilled an eighth of its 
     await settled();
     assert.equal(running.size, 16);
   }, 16);
+});
+
+test('dispatcher: a partition at concurrency 0 is held (nothing leased or run, not even by the poll) until it is raised', async () => {
+  const concurrency = { value: 0 };
+  await withDispatcher(async ({ queue, dispatcher, running, leaseCalls, settled, clock }) => {
+    await queue.enqueue([item('h1', 'held'), item('h2', 'held'), item('o1', 'other')]);
+    dispatcher.start();
+    await settled();
+    assert.deepEqual([...running.keys()], [], 'no partition runs at 0');
+    dispatcher.accepted('held');
+    clock.advance(1_000); // ten polls
+    await settled();
+    assert.deepEqual([...running.keys()], []);
+    assert.deepEqual(await queue.depth('held'), { due: 2, delayed: 0, leased: 0 }, 'held items stay due, not leased');
+    const before = leaseCalls();
+    // A deploy raises it: the wake it sends starts the held work without waiting for a poll.
+    concurrency.value = 2;
+    dispatcher.accepted('held');
+    await settled();
+    assert.deepEqual([...running.keys()].sort(), ['h1', 'h2', 'o1']);
+    assert.equal(leaseCalls() - before, 1, 'one lease took what the raise let run');
+  }, concurrency);
 });

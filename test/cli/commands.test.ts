@@ -236,7 +236,7 @@ describe('deploy', () => {
         [['--max-retries', '21'], /--max-retries must be between 0 and 20/],
         [['--retry-delay', '10m'], /--retry-delay must be between 100ms and 5m/],
         [['--max-event-age', 'forever'], /--max-event-age must be a duration/],
-        [['--async-concurrency', '0'], /--async-concurrency must be between 1 and 10000/],
+        [['--async-concurrency', '10001'], /--async-concurrency must be between 0 and 10000/],
         [['--on-success', 'Not_A_Name'], /invalid function name/],
       ];
       for (const [flags, message] of cases) {

@@ -109,7 +109,8 @@ describe('numbers and sizes', () => {
     invalid(() => parseIntFlag('--max-instances', 'ten', LIMITS.maxInstances), /--max-instances must be a whole number/);
     assert.equal(parseIntFlag('--max-retries', '0', LIMITS.maxRetries), 0);
     invalid(() => parseIntFlag('--max-retries', '21', LIMITS.maxRetries), /--max-retries must be between 0 and 20, got 21/);
-    invalid(() => parseIntFlag('--async-concurrency', '0', LIMITS.asyncConcurrency), /between 1 and 10000/);
+    assert.equal(parseIntFlag('--async-concurrency', '0', LIMITS.asyncConcurrency), 0);
+    invalid(() => parseIntFlag('--async-concurrency', '10001', LIMITS.asyncConcurrency), /between 0 and 10000/);
     // No upper bound: the message says only the lower one.
     invalid(() => parseIntFlag('--max-ended-invocations', '10', { min: 1000, max: Infinity }), /--max-ended-invocations must be at least 1000, got 10\./);
   });

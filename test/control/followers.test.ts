@@ -20,10 +20,14 @@ function recordingParts(calls: string[], remove: () => Promise<void> = async () 
       },
       recycle: (n: string) => void calls.push(`instances.recycle ${n}`),
     },
+    asyncWork: {
+      functionDeployed: (n: string) => void calls.push(`async.deployed ${n}`),
+      removeFunction: async (n: string) => void calls.push(`async.remove ${n}`),
+    },
   };
 }
 
-test('each change reaches the parts that keep something about it, caches before instances', async () => {
+test('each change reaches the parts that keep something about it, caches before instances and async work', async () => {
   const feed = new InProcessChangeFeed();
   const calls: string[] = [];
   followChanges(feed, recordingParts(calls));
@@ -31,9 +35,11 @@ test('each change reaches the parts that keep something about it, caches before 
   assert.deepEqual(calls, [
     'cache.set hello@3',
     'instances.configure hello@3',
+    'async.deployed hello',
     'cache.delete hello',
     'keys.forget hello',
     'logs.drop hello',
+    'async.remove hello',
     'instances.remove hello',
     'instances.removed hello',
     'instances.recycle a',
@@ -51,7 +57,7 @@ test('publishing a removal settles once the instances have drained', async () =>
   const published = feed.publish({ type: 'function.removed', name: 'x' }).then(() => (settled = true));
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(settled, false);
-  assert.deepEqual(calls, ['cache.delete x', 'keys.forget x', 'logs.drop x', 'instances.remove x']);
+  assert.deepEqual(calls, ['cache.delete x', 'keys.forget x', 'logs.drop x', 'async.remove x', 'instances.remove x']);
   drain();
   await published;
   assert.equal(calls.at(-1), 'instances.removed x');

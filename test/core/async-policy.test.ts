@@ -32,4 +32,9 @@ describe('asyncPolicyOf', () => {
     assert.equal('onSuccess' in asyncPolicyOf(OLD), false);
     assert.equal('onFailure' in asyncPolicyOf({ ...OLD, onSuccess: 'notify' }), false);
   });
+
+  test('an own concurrency of 0 holds the async work; no default ever does', () => {
+    assert.equal(asyncPolicyOf({ ...OLD, asyncConcurrency: 0 }).asyncConcurrency, 0);
+    assert.equal(asyncPolicyOf({ ...OLD, concurrency: 1, maxInstances: 1 }).asyncConcurrency, 1);
+  });
 });

@@ -314,6 +314,29 @@ describe('async invocations', () => {
     assert.equal(expired.error?.code, 'INVOCATION_EXPIRED');
   });
 
+  test('asyncConcurrency 0 holds the work (accepted, kept queued, sync calls still run) until a deploy raises it', async () => {
+    const deployed = await deploy(platform.url, 'held', FLAKY_FUNCTION, { asyncConcurrency: 0 });
+    assert.equal(deployed.asyncConcurrency, 0);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const accepted = await invokeAsync(platform.url, `held?n=${i}`);
+      assert.equal(accepted.status, 202);
+      ids.push(accepted.json.id!);
+    }
+    assert.equal((await invoke(platform.url, 'held?okAt=0')).status, 200, 'a sync call is not held');
+    // Several of the dispatcher's polls (every 100 ms) and wake-ups pass: none of them runs held work.
+    await new Promise((wait) => setTimeout(wait, 600));
+    for (const id of ids) {
+      const view = await invocation(platform.url, id);
+      assert.deepEqual([view.status, view.attempts], ['queued', 0], id);
+    }
+    await deploy(platform.url, 'held', FLAKY_FUNCTION, { asyncConcurrency: 2 });
+    for (const id of ids) {
+      const done = await settled(platform.url, id);
+      assert.deepEqual([done.status, done.attempts, done.version], ['succeeded', 1, 2], id);
+    }
+  });
+
   test('listings are newest first and paginate with a cursor', async () => {
     await deploy(platform.url, 'paged', FLAKY_FUNCTION);
     const ids = [];

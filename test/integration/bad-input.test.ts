@@ -125,7 +125,7 @@ describe('bad input to the management API', () => {
     config('idle timeout of 1000 days', { idleTimeout: '24000h' }, 'idleTimeout'),
     config('idle timeout under a second', { idleTimeout: '0.5s' }, 'idleTimeout'),
     // Async settings
-    config('zero async concurrency', { asyncConcurrency: 0 }, 'asyncConcurrency'),
+    config('negative async concurrency', { asyncConcurrency: -1 }, 'asyncConcurrency'),
     config('21 retries', { maxRetries: 21 }, 'maxRetries'),
     config('retries as a string', { maxRetries: '2' }, 'maxRetries'),
     config('retry delay of 10 minutes', { retryDelay: '10m' }, 'retryDelay'),

@@ -115,7 +115,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         INVOKE_AUTH_MODES,
       ),
     )
-    .option('--async-concurrency <n>', 'async invocations running at once (default: half the capacity, concurrency * max instances / 2)', (v) =>
+    .option('--async-concurrency <n>', 'async invocations running at once; 0 holds them queued until raised (default: half the capacity, concurrency * max instances / 2)', (v) =>
       parseIntFlag('--async-concurrency', v, LIMITS.asyncConcurrency),
     )
     .option('--max-retries <n>', `retries of a failed async invocation, ${LIMITS.maxRetries.min} to ${LIMITS.maxRetries.max} (default: ${LIMITS.maxRetries.default})`, (v) =>

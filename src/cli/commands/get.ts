@@ -33,7 +33,7 @@ export function formatFunctionDetails(f: FunctionInfo, c: Colors, now = Date.now
     ['network', text(f.network)],
     ['limits', `${text(f.maxProcesses)} processes, ${text(f.maxOpenFiles)} open files, /tmp ${text(f.tmpSize)} MB`],
     ['auth', text(f.auth)],
-    ['async concurrency', text(f.asyncConcurrency)],
+    ['async concurrency', f.asyncConcurrency === 0 ? '0 (held: async invocations wait in the queue)' : text(f.asyncConcurrency)],
     ['max retries', text(f.maxRetries)],
     ['retry delay', seconds(f.retryDelay)],
     ['max event age', seconds(f.maxEventAge)],

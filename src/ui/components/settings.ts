@@ -18,7 +18,7 @@ export function Settings({ fn }: { fn: FunctionView }): VNode {
     ['Concurrency', `${fn.concurrency} per instance`],
     ['Instances', `min ${fn.minInstances}, max ${fn.maxInstances}; now ${fn.readyInstances} ready of ${fn.instances}, ${fn.desired} desired`],
     ['Network', fn.network],
-    ['Async', `${fn.asyncConcurrency} at once, ${fn.maxRetries} retries from ${seconds(fn.retryDelay)}, max age ${seconds(fn.maxEventAge)}`],
+    ['Async', `${fn.asyncConcurrency === 0 ? 'held (0 at once: queued until raised)' : `${fn.asyncConcurrency} at once`}, ${fn.maxRetries} retries from ${seconds(fn.retryDelay)}, max age ${seconds(fn.maxEventAge)}`],
     ['Destinations', fn.onSuccess || fn.onFailure ? `on success: ${fn.onSuccess ?? DASH}; on failure: ${fn.onFailure ?? DASH}` : DASH],
     ['Environment', Object.keys(fn.env).length === 0 ? DASH : html`<table class="kv">${Object.entries(fn.env).map(([k, v]) => html`<tr><th>${k}</th><td>${v}</td></tr>`)}</table>`],
     ['Secrets', fn.secrets.length === 0 ? DASH : fn.secrets.join(', ')],

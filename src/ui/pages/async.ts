@@ -55,7 +55,7 @@ export function AsyncPage({ api }: { api: Api }): VNode {
           return html`<tr><td><a href=${link('functions', fn.name)}>${fn.name}</a></td>
             <td class="num">${b ? count(b.due) : DASH}</td><td class="num">${b ? count(b.delayed) : DASH}</td>
             <td class="num">${b ? count(b.leased) : DASH}</td><td class="num">${b ? count(b.dead) : DASH}</td>
-            <td class="num">${fn.asyncConcurrency}</td></tr>`;
+            <td class="num">${fn.asyncConcurrency === 0 ? 'held (0)' : fn.asyncConcurrency}</td></tr>`;
         })}
       </tbody>
     </table>
