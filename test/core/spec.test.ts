@@ -89,7 +89,7 @@ test('config: async settings take ranges, durations, and null to remove a destin
     }
   };
   const cases: [Record<string, unknown>, string, RegExp][] = [
-    [{ asyncConcurrency: 0 }, 'asyncConcurrency', /at least 1/],
+    [{ asyncConcurrency: -1 }, 'asyncConcurrency', /at least 0/],
     [{ asyncConcurrency: 10_001 }, 'asyncConcurrency', /at most 10000/],
     [{ asyncConcurrency: 1.5 }, 'asyncConcurrency', /whole number/],
     [{ maxRetries: -1 }, 'maxRetries', /at least 0/],
@@ -111,7 +111,7 @@ test('config: async settings take ranges, durations, and null to remove a destin
     assert.equal(result.field, field, JSON.stringify(body));
     assert.match(result.message, message, JSON.stringify(body));
   }
-  for (const edge of [{ asyncConcurrency: 1 }, { asyncConcurrency: 10_000 }, { maxRetries: 20 }, { retryDelay: '100ms' }, { retryDelay: '5m' }, { maxEventAge: '1s' }, { maxEventAge: '7d' }]) {
+  for (const edge of [{ asyncConcurrency: 0 }, { asyncConcurrency: 1 }, { asyncConcurrency: 10_000 }, { maxRetries: 20 }, { retryDelay: '100ms' }, { retryDelay: '5m' }, { maxEventAge: '1s' }, { maxEventAge: '7d' }]) {
     assert.equal(refused(edge), 'accepted', JSON.stringify(edge));
   }
 });
