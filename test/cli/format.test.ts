@@ -175,6 +175,10 @@ describe('command views', () => {
     assert.match(text, /^on failure: +alert$/m);
   });
 
+  it('get view says a function at async concurrency 0 is held', () => {
+    assert.match(formatFunctionDetails({ ...fn, asyncConcurrency: 0 }, plain, now), /^async concurrency: +0 \(held: async invocations wait in the queue\)$/m);
+  });
+
   it('get view with no env', () => {
     assert.match(formatFunctionDetails({ ...fn, env: {} }, plain, now), /^env: +\(none\)$/m);
     assert.match(formatFunctionDetails({ ...fn, secrets: [] }, plain, now), /^secrets: +\(none\)$/m);
