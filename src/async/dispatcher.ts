@@ -93,7 +93,8 @@ export class AsyncDispatcher {
    * (the queue counts the same leases), and under a steady intake that lease would run for every
    * request. Near its concurrency, the wake waits for a refill's worth of room (see
    * {@link REFILL_SHARE}). The item runs when one of the partition's slots frees, which wakes the
-   * dispatcher; other partitions' due work is found by that wake or the poll.
+   * dispatcher; other partitions' due work is found by that wake or the poll. Also called when the
+   * partition's concurrency may have been raised (a deploy; from 0, its held work is released).
    */
   accepted(partition: string): void {
     this.wakeFor(partition);
