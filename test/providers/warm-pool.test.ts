@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ProcessProfile, RuntimeProcess } from '../../src/providers/local/runtime-process.js';
-import { WarmPool } from '../../src/providers/local/warm-pool.js';
+import { REFILL_IDLE_CORES, REFILL_MAX_WAIT_MS, REFILL_RECHECK_MS, WarmPool } from '../../src/providers/local/warm-pool.js';
+import type { CpuTimes } from '../../src/providers/local/cpu-idle.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { DEFAULT_INSTANCE_LIMITS } from '../../src/core/spec.js';
 
@@ -31,9 +32,25 @@ class FakeProcess {
   }
 }
 
-/** A pool over fake processes, with every spawn recorded. */
+/**
+ * A 2-core machine on the manual clock: its CPU counters advance with the clock, `busy` of its
+ * cores working (settable at any time; it applies to the time passed since the last reading).
+ */
+function fakeMachine(clock: ManualClock) {
+  const machine = { busy: 0, times: { idle: 0, total: 0, cores: 2 } as CpuTimes, lastAt: clock.now() };
+  const read = (): CpuTimes => {
+    const elapsed = clock.now() - machine.lastAt;
+    machine.lastAt = clock.now();
+    machine.times = { idle: machine.times.idle + elapsed * (2 - machine.busy), total: machine.times.total + elapsed * 2, cores: 2 };
+    return machine.times;
+  };
+  return { machine, read };
+}
+
+/** A pool over fake processes on a fake machine (idle unless told otherwise), with every spawn recorded. */
 function fixture(refillDelayMs?: number, always: ProcessProfile[] = [NODE]) {
   const clock = new ManualClock(1_000);
+  const { machine, read } = fakeMachine(clock);
   const spawned: FakeProcess[] = [];
   const pool = new WarmPool(
     (profile) => {
@@ -42,10 +59,10 @@ function fixture(refillDelayMs?: number, always: ProcessProfile[] = [NODE]) {
       return Promise.resolve(proc as unknown as RuntimeProcess);
     },
     clock,
-    { size: 1, always, retireAfterMs: 60_000, ...(refillDelayMs === undefined ? {} : { refillDelayMs }) },
+    { size: 1, always, retireAfterMs: 60_000, cpuTimes: read, ...(refillDelayMs === undefined ? {} : { refillDelayMs }) },
     (err) => assert.fail(`unexpected spawn error: ${String(err)}`),
   );
-  return { clock, spawned, pool };
+  return { clock, spawned, pool, machine };
 }
 
 /** Lets the spawn and prime promises settle. */
@@ -94,6 +111,54 @@ describe('WarmPool', () => {
     assert.equal(pool.spareCount, 1);
   });
 
+  test('a refill waits while the machine has no idle core to spare, and starts once it has', async () => {
+    const { clock, spawned, pool, machine } = fixture(50);
+    await settle();
+    machine.busy = 2 - REFILL_IDLE_CORES / 2; // a quarter of a core idle
+    pool.take(NODE);
+    clock.advance(50);
+    await settle();
+    assert.equal(spawned.length, 1, 'no spawn while the cores are (nearly) full');
+    clock.advance(REFILL_RECHECK_MS * 10);
+    await settle();
+    assert.equal(spawned.length, 1, 'still none: each look sees the machine as busy as before');
+    // The next span is idle enough: the look at its end spawns.
+    machine.busy = 2 - REFILL_IDLE_CORES;
+    clock.advance(REFILL_RECHECK_MS);
+    await settle();
+    assert.equal(spawned.length, 2, 'the refill starts once half a core was idle');
+    assert.equal(pool.spareCount, 1);
+  });
+
+  test('a refill waits for idle CPU at most REFILL_MAX_WAIT_MS after the take', async () => {
+    const { clock, spawned, pool, machine } = fixture(50);
+    await settle();
+    machine.busy = 2;
+    pool.take(NODE);
+    clock.advance(REFILL_MAX_WAIT_MS - 1);
+    await settle();
+    assert.equal(spawned.length, 1, 'the machine was never idle: no spawn before the cap');
+    clock.advance(REFILL_RECHECK_MS);
+    await settle();
+    assert.equal(spawned.length, 2, 'a machine busy for longer still gets its spare');
+  });
+
+  test('a take during a waiting refill adds no second one', async () => {
+    const { clock, spawned, pool, machine } = fixture(50);
+    await settle();
+    machine.busy = 2;
+    pool.take(NODE);
+    clock.advance(50 + REFILL_RECHECK_MS);
+    pool.take(NODE);
+    machine.busy = 0;
+    clock.advance(REFILL_RECHECK_MS);
+    await settle();
+    assert.equal(spawned.length, 2);
+    clock.advance(REFILL_MAX_WAIT_MS);
+    await settle();
+    assert.equal(spawned.length, 2);
+  });
+
   test('takes within the delay schedule one refill, not one each', async () => {
     const { clock, spawned, pool } = fixture(50);
     await settle();
@@ -137,6 +202,18 @@ describe('WarmPool', () => {
     pool.retireUnused(clock.now());
     assert.equal(spawned.at(-1)!.stopped, true);
     assert.equal(pool.spareCount, 1, 'the pinned node spare stays');
+  });
+
+  test('shutdown cancels a refill waiting for idle CPU', async () => {
+    const { clock, spawned, pool, machine } = fixture(50);
+    await settle();
+    machine.busy = 2;
+    pool.take(NODE);
+    clock.advance(50 + REFILL_RECHECK_MS * 3);
+    await pool.shutdown();
+    clock.advance(REFILL_MAX_WAIT_MS);
+    await settle();
+    assert.equal(spawned.length, 1);
   });
 
   test('shutdown stops the spares and cancels a scheduled refill', async () => {
