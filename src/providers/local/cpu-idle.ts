@@ -14,6 +14,9 @@ export type ReadCpuTimes = () => CpuTimes;
  * The machine's CPU times now, from the kernel's counters (`os.cpus()`, about 60 µs a call on a
  * 2-core VM; they advance in clock ticks of 10 ms). A time-sliced VM's stolen time counts as
  * neither idle nor busy here, so a host under pressure reads as busier than it is, never as idler.
+ * They are the host's counters: in a container held to a CPU quota below the host's cores the
+ * machine mostly reads as idle, and whoever waits for idle CPU (the warm pool's refill) goes
+ * ahead as it would without looking.
  */
 export const machineCpuTimes: ReadCpuTimes = () => {
   let idle = 0;
