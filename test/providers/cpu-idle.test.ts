@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { cpus } from 'node:os';
 import { describe, test } from 'node:test';
-import { idleCores, machineCpuTimes } from '../../src/providers/local/cpu-idle.js';
+import { idleCores, machineCpuTimes, parseProcStat } from '../../src/providers/local/cpu-idle.js';
 
 describe('cpu-idle', () => {
   test('idleCores averages the idle share over the span, in cores', () => {
@@ -15,6 +15,14 @@ describe('cpu-idle', () => {
   test('idleCores says nothing when the counters did not move', () => {
     const reading = { idle: 10, total: 20, cores: 2 };
     assert.equal(idleCores(reading, { ...reading }), undefined);
+  });
+
+  test('parseProcStat sums the aggregate line: I/O wait is idle, stolen time busy', () => {
+    const text = 'cpu  100 5 50 800 20 3 7 15 40 0\ncpu0 50 2 25 400 10 1 3 7 20 0\nintr 12345\n';
+    // user+nice+system 155, idle 800 + iowait 20, irq+softirq 10, steal 15; guest (40) is inside user.
+    assert.deepEqual(parseProcStat(text, 2), { idle: 820, total: 1000, cores: 2 });
+    assert.equal(parseProcStat('intr 1 2 3\n', 2), undefined, 'not the aggregate line');
+    assert.equal(parseProcStat('cpu  1 2 x 4\n', 2), undefined, 'a field that is not a number');
   });
 
   test('machineCpuTimes reads this machine: every core, idle within the total, counters that only grow', () => {

@@ -37,8 +37,9 @@ class FakeProcess {
  * cores working (settable at any time; it applies to the time passed since the last reading).
  */
 function fakeMachine(clock: ManualClock) {
-  const machine = { busy: 0, times: { idle: 0, total: 0, cores: 2 } as CpuTimes, lastAt: clock.now() };
+  const machine = { busy: 0, reads: 0, times: { idle: 0, total: 0, cores: 2 } as CpuTimes, lastAt: clock.now() };
   const read = (): CpuTimes => {
+    machine.reads++;
     const elapsed = clock.now() - machine.lastAt;
     machine.lastAt = clock.now();
     machine.times = { idle: machine.times.idle + elapsed * (2 - machine.busy), total: machine.times.total + elapsed * 2, cores: 2 };
@@ -96,10 +97,11 @@ describe('WarmPool', () => {
     assert.equal(pool.take(NODE), undefined, 'a taken spare is never handed out again');
   });
 
-  test('refills only after the delay, so the spawn does not compete with the cold start', async () => {
-    const { clock, spawned, pool } = fixture(50);
+  test('on an idle machine, refills after the delay, so the spawn does not compete with the cold start', async () => {
+    const { clock, spawned, pool, machine } = fixture(50);
     await settle();
     pool.take(NODE);
+    assert.equal(machine.reads, 0, 'nothing is read in the take, which is on the cold start path');
     await settle();
     assert.equal(spawned.length, 1, 'no spawn at the take');
     clock.advance(49);
@@ -107,15 +109,16 @@ describe('WarmPool', () => {
     assert.equal(spawned.length, 1);
     clock.advance(1);
     await settle();
-    assert.equal(spawned.length, 2, 'the refill starts once the delay is over');
+    assert.equal(spawned.length, 2, 'the refill starts once the delay is over and a look found the machine idle');
     assert.equal(pool.spareCount, 1);
   });
 
   test('a refill waits while the machine has no idle core to spare, and starts once it has', async () => {
     const { clock, spawned, pool, machine } = fixture(50);
     await settle();
-    machine.busy = 2 - REFILL_IDLE_CORES / 2; // a quarter of a core idle
+    machine.busy = 2 - REFILL_IDLE_CORES / 2; // half the idle CPU a refill waits for
     pool.take(NODE);
+    await settle();
     clock.advance(50);
     await settle();
     assert.equal(spawned.length, 1, 'no spawn while the cores are (nearly) full');
@@ -126,7 +129,7 @@ describe('WarmPool', () => {
     machine.busy = 2 - REFILL_IDLE_CORES;
     clock.advance(REFILL_RECHECK_MS);
     await settle();
-    assert.equal(spawned.length, 2, 'the refill starts once half a core was idle');
+    assert.equal(spawned.length, 2, 'the refill starts once REFILL_IDLE_CORES were idle');
     assert.equal(pool.spareCount, 1);
   });
 
@@ -135,6 +138,7 @@ describe('WarmPool', () => {
     await settle();
     machine.busy = 2;
     pool.take(NODE);
+    await settle();
     clock.advance(REFILL_MAX_WAIT_MS - 1);
     await settle();
     assert.equal(spawned.length, 1, 'the machine was never idle: no spawn before the cap');
@@ -148,6 +152,7 @@ describe('WarmPool', () => {
     await settle();
     machine.busy = 2;
     pool.take(NODE);
+    await settle();
     clock.advance(50 + REFILL_RECHECK_MS);
     pool.take(NODE);
     machine.busy = 0;
@@ -165,6 +170,7 @@ describe('WarmPool', () => {
     pool.take(NODE);
     pool.take(NODE);
     pool.take(NODE);
+    await settle();
     clock.advance(50);
     await settle();
     assert.equal(spawned.length, 2);
@@ -185,6 +191,7 @@ describe('WarmPool', () => {
     spawned[0]!.die();
     assert.equal(pool.spareCount, 0);
     assert.equal(pool.take(NODE), undefined);
+    await settle();
     clock.advance(10);
     await settle();
     assert.equal(pool.take(NODE), spawned[1] as unknown as RuntimeProcess);
@@ -194,6 +201,7 @@ describe('WarmPool', () => {
     const { clock, spawned, pool } = fixture(10);
     await settle();
     assert.equal(pool.take(PYTHON), undefined, 'nothing warm for a profile never asked for');
+    await settle();
     clock.advance(10);
     await settle();
     assert.equal(spawned.at(-1)!.profile.runtime, 'python');
@@ -209,6 +217,7 @@ describe('WarmPool', () => {
     await settle();
     machine.busy = 2;
     pool.take(NODE);
+    await settle();
     clock.advance(50 + REFILL_RECHECK_MS * 3);
     await pool.shutdown();
     clock.advance(REFILL_MAX_WAIT_MS);

@@ -29,8 +29,9 @@ export interface WarmPoolOptions {
    * Pause between a take and the refill's spawn. Starting a process costs tens of milliseconds of
    * CPU and blocks the event loop while forking; deferred, it does not compete with the
    * specialisation and first request of the cold start that took the spare. After the pause the
-   * spawn also waits, up to {@link REFILL_MAX_WAIT_MS} from the take, until the machine has
-   * {@link REFILL_IDLE_CORES} of a core idle. 0 refills at the take. @default 50
+   * spawn also waits, up to {@link REFILL_MAX_WAIT_MS} from the take, until the machine had
+   * {@link REFILL_IDLE_CORES} of a core idle since the last look (the take, then every
+   * {@link REFILL_RECHECK_MS}). 0 refills at the take. @default 50
    */
   refillDelayMs?: number;
   /** Reads the machine's CPU times, for the refill's wait for idle CPU. @default machineCpuTimes */
@@ -129,17 +130,27 @@ export class WarmPool {
     if (slot.cancelRefill) return;
     const readCpu = this.options.cpuTimes ?? machineCpuTimes;
     const takenAt = this.clock.now();
-    const lookAfter = (ms: number, since: CpuTimes) => {
-      slot.cancelRefill = this.clock.after(ms, () => {
+    let since: CpuTimes | undefined;
+    // The first reading comes right after the take's turn of the event loop, not in it: the take
+    // is on a cold start's path. (setImmediate, not the Clock: it measures no time.)
+    const firstReading = setImmediate(() => (since ??= readCpu()));
+    const lookAfter = (ms: number) => {
+      const cancelLook = this.clock.after(ms, () => {
         slot.cancelRefill = undefined;
         const now = readCpu();
-        const idle = idleCores(since, now);
+        const idle = since === undefined ? undefined : idleCores(since, now);
         // Counters that did not move tell nothing: the spawn goes ahead rather than wait blind.
-        if (idle === undefined || idle >= REFILL_IDLE_CORES || this.clock.now() - takenAt >= REFILL_MAX_WAIT_MS) this.fill(slot);
-        else lookAfter(REFILL_RECHECK_MS, now);
+        const idleEnough = since !== undefined && (idle === undefined || idle >= REFILL_IDLE_CORES);
+        if (idleEnough || this.clock.now() - takenAt >= REFILL_MAX_WAIT_MS) return this.fill(slot);
+        since = now;
+        lookAfter(REFILL_RECHECK_MS);
       });
+      slot.cancelRefill = () => {
+        clearImmediate(firstReading);
+        cancelLook();
+      };
     };
-    lookAfter(delay, readCpu());
+    lookAfter(delay);
   }
 
   private cancelRefill(slot: Slot): void {
