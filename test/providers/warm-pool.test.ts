@@ -69,6 +69,16 @@ function fixture(refillDelayMs?: number, always: ProcessProfile[] = [NODE]) {
 /** Lets the spawn and prime promises settle. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A pool (refill delay 50 ms) whose spare was taken, on a machine with `busy` of its 2 cores working. */
+async function takenWhileBusy(busy: number) {
+  const f = fixture(50);
+  await settle();
+  f.machine.busy = busy;
+  f.pool.take(NODE);
+  await settle();
+  return f;
+}
+
 describe('WarmPool', () => {
   test('shutdown waits for a spare still starting, and stops it', async () => {
     let finish: (proc: RuntimeProcess) => void = () => undefined;
@@ -114,11 +124,8 @@ describe('WarmPool', () => {
   });
 
   test('a refill waits while the machine has no idle core to spare, and starts once it has', async () => {
-    const { clock, spawned, pool, machine } = fixture(50);
-    await settle();
-    machine.busy = 2 - REFILL_IDLE_CORES / 2; // half the idle CPU a refill waits for
-    pool.take(NODE);
-    await settle();
+    // Half the idle CPU a refill waits for.
+    const { clock, spawned, pool, machine } = await takenWhileBusy(2 - REFILL_IDLE_CORES / 2);
     clock.advance(50);
     await settle();
     assert.equal(spawned.length, 1, 'no spawn while the cores are (nearly) full');
@@ -134,11 +141,7 @@ describe('WarmPool', () => {
   });
 
   test('a refill waits for idle CPU at most REFILL_MAX_WAIT_MS after the take', async () => {
-    const { clock, spawned, pool, machine } = fixture(50);
-    await settle();
-    machine.busy = 2;
-    pool.take(NODE);
-    await settle();
+    const { clock, spawned } = await takenWhileBusy(2);
     clock.advance(REFILL_MAX_WAIT_MS - 1);
     await settle();
     assert.equal(spawned.length, 1, 'the machine was never idle: no spawn before the cap');
@@ -148,11 +151,7 @@ describe('WarmPool', () => {
   });
 
   test('a take during a waiting refill adds no second one', async () => {
-    const { clock, spawned, pool, machine } = fixture(50);
-    await settle();
-    machine.busy = 2;
-    pool.take(NODE);
-    await settle();
+    const { clock, spawned, pool, machine } = await takenWhileBusy(2);
     clock.advance(50 + REFILL_RECHECK_MS);
     pool.take(NODE);
     machine.busy = 0;
@@ -213,11 +212,7 @@ describe('WarmPool', () => {
   });
 
   test('shutdown cancels a refill waiting for idle CPU', async () => {
-    const { clock, spawned, pool, machine } = fixture(50);
-    await settle();
-    machine.busy = 2;
-    pool.take(NODE);
-    await settle();
+    const { clock, spawned, pool } = await takenWhileBusy(2);
     clock.advance(50 + REFILL_RECHECK_MS * 3);
     await pool.shutdown();
     clock.advance(REFILL_MAX_WAIT_MS);

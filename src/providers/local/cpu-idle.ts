@@ -24,11 +24,11 @@ const statBuffer = Buffer.alloc(512);
 /**
  * The machine's CPU times now. On Linux from the first line of /proc/stat (one small read, some
  * 60 µs on a 2-core VM; `os.cpus()` reads /proc/cpuinfo as well and took 300-550 µs, and the warm
- * pool's readings through it made node cold starts 1.5-2 ms slower); elsewhere from `os.cpus()`. Time stolen by the hypervisor counts as
- * busy, so a host under pressure reads as busier than it is, never as idler. These are the host's
- * counters: in a container held to a CPU quota below the host's cores the machine mostly reads as
- * idle, and whoever waits for idle CPU (the warm pool's refill) goes ahead as it would without
- * looking.
+ * pool's readings through it made node cold starts 1.5-2 ms slower); elsewhere from `os.cpus()`.
+ * Time stolen by the hypervisor counts as busy, so a host under pressure reads as busier than it
+ * is, never as idler. These are the host's counters: in a container held to a CPU quota below the
+ * host's cores the machine mostly reads as idle, and whoever waits for idle CPU (the warm pool's
+ * refill) goes ahead as it would without looking.
  */
 export const machineCpuTimes: ReadCpuTimes = () => (HAS_PROC_STAT ? fromProcStat() : undefined) ?? fromOsCpus();
 

@@ -138,10 +138,12 @@ export class WarmPool {
       const cancelLook = this.clock.after(ms, () => {
         slot.cancelRefill = undefined;
         const now = readCpu();
-        const idle = since === undefined ? undefined : idleCores(since, now);
-        // Counters that did not move tell nothing: the spawn goes ahead rather than wait blind.
-        const idleEnough = since !== undefined && (idle === undefined || idle >= REFILL_IDLE_CORES);
-        if (idleEnough || this.clock.now() - takenAt >= REFILL_MAX_WAIT_MS) return this.fill(slot);
+        if (since !== undefined) {
+          const idle = idleCores(since, now);
+          // Counters that did not move tell nothing: the spawn goes ahead rather than wait blind.
+          if (idle === undefined || idle >= REFILL_IDLE_CORES) return this.fill(slot);
+        }
+        if (this.clock.now() - takenAt >= REFILL_MAX_WAIT_MS) return this.fill(slot);
         since = now;
         lookAfter(REFILL_RECHECK_MS);
       });
