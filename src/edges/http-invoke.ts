@@ -130,9 +130,8 @@ export class HttpInvokeEdge {
     if (!intake) throw new NimbusError('INVALID_PREFER', 'Async invocations are not available on this platform; call without Prefer: respond-async.');
     const { idempotencyKey, callbackUrl } = asyncRequestOptions(req.headers, req.rawHeaders, intake.callbackAllowed);
     const body = await readBody(req, this.deps.maxBodyBytes);
-    const headers = forwardedHeaders(req, name);
     // The preference was the platform's to act on, not the function's.
-    delete headers[PREFER_HEADER];
+    const headers = forwardedHeaders(req, name, PREFER_HEADER);
     const method = req.method ?? 'GET';
     const { tracing, clock } = this;
     const trace = tracing.enabled ? tracing.beginAccept(name, method, headers, clock.now()) : undefined;
