@@ -14,8 +14,8 @@ export interface InvocationRequest {
   path: string;
   /**
    * Headers for the function, already without hop-by-hop and client-set `x-nimbus-*` ones. The
-   * invoker adds the platform's headers (invocation id, deadline, attempt) to this object, which
-   * is its own from then on: building it once per invocation is the edge's only copy.
+   * invoker sends the platform's headers (invocation id, deadline, attempt) beside them and never
+   * changes this object, so a caller may hand over headers it keeps (a stored request's).
    */
   headers: Record<string, string | string[]>;
   /** The body: a stream (forwarded as it arrives), whole bytes, or none. */

@@ -10,7 +10,7 @@ import { DeadlineTimers } from './deadlines.js';
 import type { FunctionCache } from './function-cache.js';
 import { type ForwardOutcome, ResponseForwarder, type ResponseSink } from './forwarder.js';
 import { handlerError } from './function-errors.js';
-import { downstreamHeaders } from './headers.js';
+import { downstreamHeaders, instanceHeaders } from './headers.js';
 import type { InvocationEvents } from './invocation-events.js';
 import type { Admission, InstanceLease } from './lease.js';
 
@@ -114,14 +114,16 @@ export class Invoker {
         lease.release('ok');
         error = stopped;
       } else if (lease) {
-        const headers = request.headers;
-        headers[INVOCATION_ID_HEADER] = options.invocationId;
-        headers[DEADLINE_HEADER] = String(deadline);
-        if (options.attempt !== undefined) headers[ATTEMPT_HEADER] = String(options.attempt);
         dispatchedAt = clock.monotonic();
-        trace?.dispatching(lease, headers, startedAt + (dispatchedAt - began));
+        let headers = request.headers;
+        if (trace) {
+          // The trace replaces the caller's trace headers: on a copy, as the request is the caller's.
+          headers = { ...headers };
+          trace.dispatching(lease, headers, startedAt + (dispatchedAt - began));
+        }
+        const head = instanceHeaders(headers, options.invocationId, deadline, options.attempt);
         forwarder = this.forwarder(sink, lease, options.invocationId, dispatchedAt);
-        lease.dispatcher.dispatch({ path: request.path, method: request.method as 'GET', headers, body: request.body }, forwarder);
+        lease.dispatcher.dispatch({ path: request.path, method: request.method as 'GET', headers: head, body: request.body }, forwarder);
         error = await this.settle(record, lease, await forwarder.done, () => stopped, deadline);
       }
     } finally {

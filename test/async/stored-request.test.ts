@@ -19,6 +19,26 @@ describe('stored requests', () => {
     assert.deepEqual({ ...decoded, body: Buffer.from(decoded.body) }, request);
   });
 
+  test('every optional field round-trips, and absent ones stay absent (not undefined)', () => {
+    const full: StoredRequest = {
+      function: 'resize',
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{}'),
+      acceptedAt: 1_700_000_000_123,
+      callbackUrl: 'https://example.com/done',
+      idempotencyKey: 'key-1',
+      source: 'trigger',
+      trigger: 'nightly',
+      traceContext: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'a=1' },
+    };
+    const decoded = decodeStoredRequest(encodeStoredRequest(full));
+    assert.deepEqual({ ...decoded, body: Buffer.from(decoded.body) }, full);
+    const bare = decodeStoredRequest(encodeStoredRequest({ function: 'f', method: 'GET', path: '/', headers: {}, body: Buffer.alloc(0), acceptedAt: 1, source: 'async' }));
+    assert.deepEqual(Object.keys(bare).sort(), ['acceptedAt', 'body', 'function', 'headers', 'method', 'path', 'source']);
+  });
+
   test('an empty body stays empty', () => {
     const bytes = encodeEnvelope({ a: 1 }, Buffer.alloc(0));
     assert.deepEqual(decodeEnvelope(bytes), { meta: { a: 1 }, body: Buffer.alloc(0) });
