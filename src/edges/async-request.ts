@@ -24,7 +24,10 @@ const PREFERENCE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s*=\s*(?:[!#$%&'*+.^_`|~0-9A
  */
 export function prefersAsync(headers: IncomingHttpHeaders): boolean {
   const raw = joined(headers[PREFER_HEADER]);
-  if (raw === undefined || !/respond-async/i.test(raw)) return false;
+  if (raw === undefined) return false;
+  // The header as nearly every async caller sends it: nothing to parse (this runs on every accept).
+  if (raw === 'respond-async') return true;
+  if (!/respond-async/i.test(raw)) return false;
   let asked = false;
   for (const part of raw.split(',')) {
     const preference = part.trim();
