@@ -3,14 +3,16 @@
  * version), with `concurrency: 10` and `maxInstances: 30`, so the platform must start ~20
  * instances in parallel while the requests wait. The generator runs in its own process
  * (burst-client.ts); this process polls `GET /api/v1/functions/<name>` every ~20 ms meanwhile to
- * find the peak number of instances.
+ * find the peak number of instances. Afterwards the function is deleted and the case waits until
+ * its instances' processes are gone, so that the next stage (the async accept) does not measure
+ * the stopping of some 25 instances beside its own work.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BurstReport } from './burst-client.js';
-import { runForJson } from './child.js';
+import { descendantsOf, runForJson } from './child.js';
 import { deleteFunction, deployFunction, instanceCount, packDir, uploadPackage, warmUp } from './nimbus.js';
 import { quantile } from './report.js';
 
@@ -57,7 +59,15 @@ export interface BurstSummary {
   pollErrors: number;
   /** Each change of the instance count: ms since the burst started (negative: before it). */
   timeline: Array<{ ms: number; instances: number }>;
+  /** Processes below the platform before the burst, and after the function was deleted. */
+  processesBefore: number;
+  processesAfterRemoval: number;
+  /** From the delete's answer until the processes below the platform were back to `processesBefore` or fewer (or the wait gave up). */
+  removalMs: number;
 }
+
+/** How long the case waits for the deleted function's instances to stop. */
+const REMOVAL_TIMEOUT_MS = 30_000;
 
 /** Poll the instance count every `pollMs` until `stop` is set; tolerates failing polls. */
 async function poll(origin: string, stop: { done: boolean }): Promise<{ samples: Array<{ at: number; n: number }>; errors: number }> {
@@ -91,8 +101,24 @@ function runGenerator(origin: string, timeoutMs: number): Promise<BurstReport> {
   return runForJson<BurstReport>('burst generator', 'burst-client.js', [origin, `/fn/${BURST.name}`, String(BURST.requests)], timeoutMs);
 }
 
-/** Deploy the burst function, scale it to zero, fire the burst and summarise it. */
-export async function measureBurst(origin: string, fnDir: string): Promise<BurstSummary> {
+/**
+ * Deletes the burst function, then waits until the processes below the platform (`platformPid`)
+ * number `baseline` or fewer: the platform stops a deleted function's instances after the delete
+ * has answered. Answers the count at the end and the time waited.
+ */
+async function removeBurst(origin: string, platformPid: number, baseline: number): Promise<{ processes: number; ms: number }> {
+  await deleteFunction(origin, BURST.name);
+  const started = performance.now();
+  let processes = descendantsOf(platformPid).length;
+  while (processes > baseline && performance.now() - started < REMOVAL_TIMEOUT_MS) {
+    await sleep(50);
+    processes = descendantsOf(platformPid).length;
+  }
+  return { processes, ms: performance.now() - started };
+}
+
+/** Deploy the burst function, scale it to zero, fire the burst, summarise it, and remove the function. */
+export async function measureBurst(origin: string, fnDir: string, platformPid: number): Promise<BurstSummary> {
   mkdirSync(fnDir, { recursive: true });
   writeFileSync(join(fnDir, 'index.js'), SOURCE);
   const sha = await uploadPackage(origin, await packDir(fnDir));
@@ -107,6 +133,7 @@ export async function measureBurst(origin: string, fnDir: string): Promise<Burst
   await deployFunction(origin, BURST.name, sha, {}, settings);
   const instancesBefore = await waitForZero(origin, 3000);
   await sleep(300); // let the check instance's shutdown and any pool refill finish
+  const processesBefore = descendantsOf(platformPid).length;
   const stop = { done: false };
   const polling = poll(origin, stop);
   let report: BurstReport;
@@ -117,10 +144,16 @@ export async function measureBurst(origin: string, fnDir: string): Promise<Burst
     stop.done = true;
   }
   const { samples, errors: pollErrors } = await polling;
-  return summarise(report, samples, pollErrors, instancesBefore);
+  const removal = await removeBurst(origin, platformPid, processesBefore);
+  return { ...summarise(report, samples, pollErrors, instancesBefore), processesBefore, processesAfterRemoval: removal.processes, removalMs: removal.ms };
 }
 
-function summarise(report: BurstReport, samples: Array<{ at: number; n: number }>, pollErrors: number, instancesBefore: number): BurstSummary {
+function summarise(
+  report: BurstReport,
+  samples: Array<{ at: number; n: number }>,
+  pollErrors: number,
+  instancesBefore: number,
+): Omit<BurstSummary, 'processesBefore' | 'processesAfterRemoval' | 'removalMs'> {
   const okMs = report.outcomes.filter((o) => o.status >= 200 && o.status < 300).map((o) => o.ms);
   const errorCodes: Record<string, number> = {};
   for (const o of report.outcomes) {

@@ -265,6 +265,11 @@ function formatBurst(burst: BurstSummary | undefined, failed: string | undefined
       `${b.pollErrors ? `, ${b.pollErrors} failed` : ''}): ${b.instancesBefore} before, peak ${b.peakInstances} ` +
       `first seen at +${fixed(b.peakAtMs, 0)} ms, ${fixed(b.instancesAfter, 0)} after`,
   ];
+  const gone = b.processesAfterRemoval <= b.processesBefore;
+  lines.push(
+    `  then deleted: ${gone ? 'its instances were gone' : `WARNING: ${b.processesAfterRemoval - b.processesBefore} more processes than before the burst were still running`} ` +
+      `${fixed(b.removalMs, 0)} ms after the delete answered (${b.processesAfterRemoval} processes below the platform, ${b.processesBefore} before the burst)`,
+  );
   if (b.instancesBefore > 0) lines.push(`  warning: the function was not scaled to zero before the burst (${b.instancesBefore} instances)`);
   return lines;
 }

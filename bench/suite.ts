@@ -193,7 +193,7 @@ export async function benchNimbus(generator: LoadGenerator, options: SuiteOption
     });
     await stage(results, 'burst', async () => {
       console.error('measuring a burst of 200 concurrent requests from zero instances ...');
-      results.burst = await measureBurst(origin, join(workDir, 'burst-fn'));
+      results.burst = await measureBurst(origin, join(workDir, 'burst-fn'), nimbus.child.pid);
     });
     // Last on this platform: the async cases leave records and write a lot to its files.
     const ctx: AsyncContext = { origin, generator, seconds: options.seconds, warmupSeconds: options.warmupSeconds, workDir, helloSha: helloSha ?? '', platformPid: nimbus.child.pid };
