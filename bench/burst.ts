@@ -85,15 +85,15 @@ async function poll(origin: string, stop: { done: boolean }): Promise<{ samples:
   return { samples, errors };
 }
 
-/** Wait (up to `timeoutMs`) for the function to have no instance; returns the last count. */
-async function waitForZero(origin: string, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  let n = await instanceCount(origin, BURST.name);
-  while (n > 0 && performance.now() < deadline) {
+/** Reads `count` every 50 ms until it is at most `target` or `timeoutMs` passed; answers the last count and the time waited. */
+async function waitForCount(count: () => number | Promise<number>, target: number, timeoutMs: number): Promise<{ n: number; ms: number }> {
+  const started = performance.now();
+  let n = await count();
+  while (n > target && performance.now() - started < timeoutMs) {
     await sleep(50);
-    n = await instanceCount(origin, BURST.name);
+    n = await count();
   }
-  return n;
+  return { n, ms: performance.now() - started };
 }
 
 /** Run the generator process and return its report; it is killed if it outlives `timeoutMs`. */
@@ -106,15 +106,9 @@ function runGenerator(origin: string, timeoutMs: number): Promise<BurstReport> {
  * number `baseline` or fewer: the platform stops a deleted function's instances after the delete
  * has answered. Answers the count at the end and the time waited.
  */
-async function removeBurst(origin: string, platformPid: number, baseline: number): Promise<{ processes: number; ms: number }> {
+async function removeBurst(origin: string, platformPid: number, baseline: number): Promise<{ n: number; ms: number }> {
   await deleteFunction(origin, BURST.name);
-  const started = performance.now();
-  let processes = descendantsOf(platformPid).length;
-  while (processes > baseline && performance.now() - started < REMOVAL_TIMEOUT_MS) {
-    await sleep(50);
-    processes = descendantsOf(platformPid).length;
-  }
-  return { processes, ms: performance.now() - started };
+  return waitForCount(() => descendantsOf(platformPid).length, baseline, REMOVAL_TIMEOUT_MS);
 }
 
 /** Deploy the burst function, scale it to zero, fire the burst, summarise it, and remove the function. */
@@ -131,7 +125,7 @@ export async function measureBurst(origin: string, fnDir: string, platformPid: n
   await warmUp(`${origin}/fn/${check}`, 1);
   await deleteFunction(origin, check);
   await deployFunction(origin, BURST.name, sha, {}, settings);
-  const instancesBefore = await waitForZero(origin, 3000);
+  const { n: instancesBefore } = await waitForCount(() => instanceCount(origin, BURST.name), 0, 3000);
   await sleep(300); // let the check instance's shutdown and any pool refill finish
   const processesBefore = descendantsOf(platformPid).length;
   const stop = { done: false };
@@ -145,7 +139,7 @@ export async function measureBurst(origin: string, fnDir: string, platformPid: n
   }
   const { samples, errors: pollErrors } = await polling;
   const removal = await removeBurst(origin, platformPid, processesBefore);
-  return { ...summarise(report, samples, pollErrors, instancesBefore), processesBefore, processesAfterRemoval: removal.processes, removalMs: removal.ms };
+  return { ...summarise(report, samples, pollErrors, instancesBefore), processesBefore, processesAfterRemoval: removal.n, removalMs: removal.ms };
 }
 
 function summarise(

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { isNimbusError, isRetryable, NimbusError } from '../core/errors.js';
 import type { InvocationEnded, InvocationRequest, InvokeOptions } from '../core/invocation.js';
 import { formatDuration } from '../core/spec.js';
-import { CPU_TIME_HEADER, DEADLINE_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
+import { CPU_TIME_HEADER, HEALTH_PATH, INVOCATION_ID_HEADER } from '../core/runtime-protocol.js';
 import type { FunctionRecord } from '../store/types.js';
 import { DISABLED_TRACING, type Tracing } from '../telemetry/tracing.js';
 import { DeadlineTimers } from './deadlines.js';
